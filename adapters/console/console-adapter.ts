@@ -1,0 +1,140 @@
+import { userInfo } from 'node:os';
+import { createInterface, type Interface } from 'node:readline';
+import type { Identity } from '../../src/domain/identity.js';
+import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
+import { renderPlain } from './render.js';
+
+/**
+ * The terminal as a chat platform: one local person, always in private. Used when no chat
+ * platform is configured, and by tests that drive the service as a process.
+ */
+export type ConsoleAdapter = ChatAdapter & {
+  readonly identity: Identity;
+  /** Resolves when the person typed `exit` or the input ended. */
+  readonly closed: Promise<void>;
+};
+
+export const CONSOLE_PROMPT = 'recon> ';
+
+export function consoleIdentity(): Identity {
+  const name = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return 'operator';
+    }
+  })();
+  return { platform: 'console', teamId: 'local', userId: name, displayName: name };
+}
+
+export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; identity?: Identity }): ConsoleAdapter {
+  const identity = options.identity ?? consoleIdentity();
+  const output = options.output;
+  const interactive = (output as NodeJS.WriteStream).isTTY === true;
+  let rl: Interface | undefined;
+  let muted = false;
+  const queue: string[] = [];
+  let waiting: ((line: string | null) => void) | undefined;
+  let ended = false;
+  let resolveClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+
+  function write(text: string) {
+    output.write(`${text}\n`);
+  }
+
+  function nextLine(): Promise<string | null> {
+    const line = queue.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (ended) return Promise.resolve(null);
+    return new Promise((resolve) => (waiting = resolve));
+  }
+
+  function prompt(text: string) {
+    if (rl) {
+      rl.setPrompt(text);
+      rl.prompt();
+    } else {
+      output.write(text);
+    }
+  }
+
+  async function loop(handlers: ChatHandlers) {
+    prompt(CONSOLE_PROMPT);
+    for (let line = await nextLine(); line !== null; line = await nextLine()) {
+      const text = line.trim();
+      if (text === 'exit' || text === 'quit') break;
+      if (text !== '') {
+        const reply = await handlers.onCommand({
+          actor: identity,
+          place: { ref: 'console:local', kind: 'dm', private: true },
+          text,
+          progress: async (message) => write(`… ${renderPlain(message)}`),
+        });
+        write(renderPlain(reply));
+      }
+      prompt(CONSOLE_PROMPT);
+    }
+    resolveClosed();
+  }
+
+  return {
+    platform: 'console',
+    identity,
+    capabilities: { modals: false, buttons: false, deletesUserMessages: false, images: false, format: 'plain' },
+    ackDeadlineMs: 60_000,
+    closed,
+
+    async start(handlers) {
+      rl = createInterface({ input: options.input, output, terminal: interactive });
+      // While a secret is typed, echo nothing but the prompt itself.
+      const internals = rl as unknown as { _writeToOutput(text: string): void };
+      const original = internals._writeToOutput.bind(rl);
+      internals._writeToOutput = (text: string) => {
+        if (!muted || text.includes('(hidden)')) original(text);
+      };
+      rl.on('line', (line) => {
+        if (waiting) {
+          const resolve = waiting;
+          waiting = undefined;
+          resolve(line);
+        } else queue.push(line);
+      });
+      rl.on('close', () => {
+        ended = true;
+        waiting?.(null);
+        waiting = undefined;
+      });
+      rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
+      void loop(handlers);
+    },
+
+    async stop() {
+      rl?.close();
+      resolveClosed();
+    },
+
+    async send(destination: string, message: ChatMessage) {
+      write(`[${destination}] ${renderPlain(message)}`);
+    },
+
+    async askPrivately(_actor: Identity, form: Form): Promise<FormResult> {
+      write(`${form.title}${form.intro ? ` — ${form.intro}` : ''} (an empty line cancels)`);
+      const values: Record<string, string> = {};
+      for (const field of form.fields) {
+        prompt(field.secret ? `${field.label} (hidden): ` : `${field.label}: `);
+        muted = field.secret && interactive;
+        const line = await nextLine();
+        muted = false;
+        if (field.secret && interactive) output.write('\n');
+        if (line === null) return { status: 'cancelled' };
+        if (line.trim() === '' && !field.optional) {
+          write('Cancelled.');
+          return { status: 'cancelled' };
+        }
+        values[field.name] = line.trim();
+      }
+      return { status: 'submitted', values };
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { CommandSpec } from '../src/chat/command.js';
+import {
+  accountAddCommand,
+  accountDeleteCommand,
+  accountListCommand,
+  accountPauseCommand,
+  accountResumeCommand,
+  accountSetCommand,
+  accountShowCommand,
+} from './account.js';
+import { banksCommand } from './banks.js';
+import { helpCommand } from './help.js';
+import { inviteCommand, linkCommand, membersCommand, setupCommand, whoamiCommand } from './identity.js';
+import { modeCommand } from './mode.js';
+
+/** Every chat command, declared once; each adapter delivers them natively. */
+export function allCommands(): CommandSpec[] {
+  const commands: CommandSpec[] = [];
+  commands.push(
+    helpCommand(() => commands),
+    whoamiCommand,
+    setupCommand,
+    linkCommand,
+    inviteCommand,
+    membersCommand,
+    banksCommand,
+    modeCommand,
+    accountAddCommand,
+    accountListCommand,
+    accountShowCommand,
+    accountSetCommand,
+    accountPauseCommand,
+    accountResumeCommand,
+    accountDeleteCommand,
+  );
+  return commands;
+}

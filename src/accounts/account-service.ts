@@ -1,0 +1,203 @@
+import type { Logger } from '../log.js';
+import type { BankRegistry } from '../banks/registry.js';
+import type { Clock } from '../domain/clock.js';
+import { NotFoundError, UserError } from '../domain/errors.js';
+import { accountNameKey, accountNameSchema } from '../domain/account-name.js';
+import {
+  defaultSettings,
+  isSecretSetting,
+  maskedSettings,
+  SECRET_SETTINGS,
+  SETTINGS,
+  validateSettingsPatch,
+  type AccountSettings,
+  type SecretSettingName,
+} from '../domain/account-settings.js';
+import { isDuplicateKey } from '../store/database.js';
+import type { AccountDoc, Models } from '../store/models.js';
+import type { SecretBox } from '../store/secret-box.js';
+
+export type AccountSummary = {
+  id: string;
+  name: string;
+  bank: string;
+  status: 'active' | 'inactive';
+  scrapeBlockedAt: Date | null;
+  scrapeBlockedReason: string | null;
+};
+
+/** An account as anyone may see it: secrets are masked. */
+export type AccountView = AccountSummary & { createdAt: Date; settings: Record<string, unknown> };
+
+export type AccountService = ReturnType<typeof createAccountService>;
+
+// JSON settings are stored as text: their keys may hold dots or dollars MongoDB would misread.
+function encodeForStore(name: string, value: unknown): unknown {
+  return isSettingOfKind(name, 'json') && value !== null ? JSON.stringify(value) : value;
+}
+
+function decodeFromStore(name: string, value: unknown): unknown {
+  return isSettingOfKind(name, 'json') && typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+}
+
+function isSettingOfKind(name: string, kind: string): boolean {
+  return (SETTINGS as Record<string, { kind: string }>)[name]?.kind === kind;
+}
+
+function settingsOf(doc: AccountDoc): AccountSettings {
+  const stored = Object.fromEntries(Object.entries(doc.settings ?? {}).map(([name, value]) => [name, decodeFromStore(name, value)]));
+  // Settings added in later versions take their defaults on old documents.
+  return { ...defaultSettings(), ...stored } as AccountSettings;
+}
+
+function secretsSet(doc: AccountDoc): Record<SecretSettingName, boolean> {
+  return Object.fromEntries(SECRET_SETTINGS.map((name) => [name, typeof doc.secrets?.[name] === 'string'])) as Record<SecretSettingName, boolean>;
+}
+
+function summary(doc: AccountDoc): AccountSummary {
+  return {
+    id: doc._id,
+    name: doc.name,
+    bank: doc.bank,
+    status: doc.status as 'active' | 'inactive',
+    scrapeBlockedAt: doc.scrapeBlockedAt ?? null,
+    scrapeBlockedReason: doc.scrapeBlockedReason ?? null,
+  };
+}
+
+function view(doc: AccountDoc): AccountView {
+  return { ...summary(doc), createdAt: doc.createdAt as Date, settings: maskedSettings(settingsOf(doc), secretsSet(doc)) };
+}
+
+function secretContext(accountId: string, name: SecretSettingName): string {
+  return `account:${accountId}:${name}`;
+}
+
+export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger }) {
+  const { Account } = deps.models;
+
+  async function load(userId: string, ref: string): Promise<AccountDoc> {
+    const trimmed = ref.trim();
+    const doc = await Account.findOne({ userId, $or: [{ _id: trimmed }, { nameKey: accountNameKey(trimmed) }] }).lean<AccountDoc>();
+    if (!doc) throw new NotFoundError(`No account named "${trimmed}". List them with: account list`);
+    return doc;
+  }
+
+  async function reload(id: string): Promise<AccountDoc> {
+    const doc = await Account.findById(id).lean<AccountDoc>();
+    if (!doc) throw new NotFoundError('That account no longer exists.');
+    return doc;
+  }
+
+  return {
+    async create(userId: string, input: { name: string; bank: string }): Promise<AccountView> {
+      const parsedName = accountNameSchema.safeParse(input.name);
+      if (!parsedName.success) throw new UserError(`Invalid name: ${parsedName.error.issues[0]?.message}.`);
+      const bank = deps.banks.find(input.bank);
+      if (!bank) {
+        const known = deps.banks.list().map((b) => b.code).join(', ') || 'none yet';
+        throw new UserError(`Unknown bank "${input.bank}" (available: ${known}).`);
+      }
+      try {
+        const doc = await Account.create({
+          userId,
+          name: parsedName.data,
+          nameKey: accountNameKey(parsedName.data),
+          bank: bank.code,
+          settings: defaultSettings(),
+          secrets: Object.fromEntries(SECRET_SETTINGS.map((name) => [name, null])),
+        });
+        deps.log.info({ accountId: doc._id, userId, bank: bank.code }, 'account created');
+        return view(doc.toObject() as AccountDoc);
+      } catch (error) {
+        if (isDuplicateKey(error)) throw new UserError(`An account named "${parsedName.data}" already exists.`);
+        throw error;
+      }
+    },
+
+    async list(userId: string): Promise<AccountSummary[]> {
+      const docs = await Account.find({ userId }).sort({ nameKey: 1 }).lean<AccountDoc[]>();
+      return docs.map(summary);
+    },
+
+    async show(userId: string, ref: string): Promise<AccountView> {
+      return view(await load(userId, ref));
+    },
+
+    /**
+     * Applies a patch of settings (typed values, or the chat's text already converted). Secrets
+     * are sealed before they touch the database; the mask keeps a stored secret. Returns the
+     * names that changed.
+     */
+    async configure(userId: string, ref: string, input: Record<string, unknown>): Promise<{ account: AccountView; changed: string[] }> {
+      const doc = await load(userId, ref);
+      const patch = validateSettingsPatch(input);
+      const set: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(patch)) {
+        if (isSecretSetting(name)) {
+          set[`secrets.${name}`] = value === null ? null : deps.secrets.seal(String(value), secretContext(doc._id, name));
+        } else {
+          set[`settings.${name}`] = encodeForStore(name, value);
+        }
+      }
+      const changed = Object.keys(patch);
+      if (changed.length > 0) {
+        await Account.updateOne({ _id: doc._id }, { $set: set });
+        // Names only: values may be secrets.
+        deps.log.info({ accountId: doc._id, changed }, 'account settings changed');
+      }
+      return { account: view(await reload(doc._id)), changed };
+    },
+
+    async setStatus(userId: string, ref: string, status: 'active' | 'inactive'): Promise<AccountView> {
+      const doc = await load(userId, ref);
+      await Account.updateOne({ _id: doc._id }, { $set: { status } });
+      deps.log.info({ accountId: doc._id, status }, 'account status changed');
+      return view(await reload(doc._id));
+    },
+
+    /** Deleting needs the account's name typed again, exactly as shown (case aside). */
+    async remove(userId: string, ref: string, confirmationName: string | undefined): Promise<AccountSummary> {
+      const doc = await load(userId, ref);
+      if (!confirmationName || confirmationName.trim() === '') throw new UserError(`To delete, repeat the account's name: "${doc.name}".`);
+      if (accountNameKey(confirmationName) !== doc.nameKey) {
+        throw new UserError(`The confirmation "${confirmationName.trim()}" does not match the account's name "${doc.name}"; nothing was deleted.`);
+      }
+      await Account.deleteOne({ _id: doc._id, userId });
+      deps.log.info({ accountId: doc._id }, 'account deleted');
+      return summary(doc);
+    },
+
+    /** For the bank session only: a secret in clear, held in memory as briefly as possible. */
+    async revealSecret(accountId: string, name: SecretSettingName): Promise<string | null> {
+      const doc = await reload(accountId);
+      const sealed = doc.secrets?.[name];
+      return typeof sealed === 'string' ? deps.secrets.open(sealed, secretContext(accountId, name)) : null;
+    },
+
+    /** Re-seals every secret not sealed with the current key. Safe to run again after an interruption. */
+    async rotateSecrets(): Promise<{ accounts: number; rotated: number }> {
+      let accounts = 0;
+      let rotated = 0;
+      for await (const doc of Account.find({}).lean<AccountDoc[]>().cursor()) {
+        accounts += 1;
+        const set: Record<string, string> = {};
+        for (const name of SECRET_SETTINGS) {
+          const sealed = doc.secrets?.[name];
+          if (typeof sealed === 'string' && deps.secrets.needsRotation(sealed)) {
+            const context = secretContext(doc._id, name as SecretSettingName);
+            set[`secrets.${name}`] = deps.secrets.seal(deps.secrets.open(sealed, context), context);
+          }
+        }
+        const count = Object.keys(set).length;
+        if (count > 0) {
+          // Only if unchanged meanwhile: a concurrent new secret must not be overwritten by an old one.
+          const unchanged = Object.fromEntries(Object.keys(set).map((path) => [path, doc.secrets[path.slice('secrets.'.length)]]));
+          const result = await Account.updateOne({ _id: doc._id, ...unchanged }, { $set: set });
+          if (result.modifiedCount === 1) rotated += count;
+        }
+      }
+      return { accounts, rotated };
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import type { Identity } from '../domain/identity.js';
+
+/**
+ * The one interface through which the core talks to people. Each platform (and the console)
+ * implements it in adapters/; the core never imports an adapter.
+ */
+
+/** A platform-neutral message; adapters render it (and escape every string in it). */
+export type ChatMessage = {
+  text: string;
+  fields?: { label: string; value: string }[];
+  choices?: { id: string; label: string }[];
+  image?: { path: string; alt: string };
+};
+
+/** Where a command was typed. `ref` is a stored, platform-prefixed reference (`console:local`, `slack:T1:C2`). */
+export type Place = { ref: string; kind: 'dm' | 'channel'; private: boolean };
+
+export type FormField = { name: string; label: string; secret: boolean; optional?: boolean };
+export type Form = { title: string; intro?: string; fields: FormField[] };
+export type FormResult = { status: 'submitted'; values: Record<string, string> } | { status: 'cancelled' | 'timed_out' };
+
+export type CommandEvent = {
+  actor: Identity;
+  place: Place;
+  /** What followed `/recon`. */
+  text: string;
+  /** Sends (or updates) progress for long work; the final answer is the handler's result. */
+  progress(message: ChatMessage): Promise<void>;
+};
+
+export type ChatHandlers = {
+  onCommand(event: CommandEvent): Promise<ChatMessage>;
+};
+
+export type Capabilities = {
+  modals: boolean;
+  buttons: boolean;
+  deletesUserMessages: boolean;
+  images: boolean;
+  format: 'plain' | 'html' | 'markdown';
+};
+
+export type ChatAdapter = {
+  readonly platform: string;
+  readonly capabilities: Capabilities;
+  /** How long the platform waits for an acknowledgement. */
+  readonly ackDeadlineMs: number;
+  start(handlers: ChatHandlers): Promise<void>;
+  stop(): Promise<void>;
+  /** Posts to a stored reference (a DM or a channel). */
+  send(destination: string, message: ChatMessage): Promise<void>;
+  /** Collects fields in private (modal, DM or hidden console input); secret values are never echoed. */
+  askPrivately(actor: Identity, form: Form): Promise<FormResult>;
+};

@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/**
+ * The only reader of the process environment. Everything else receives a typed Config.
+ */
+
+const booleanFromEnv = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
+    message: 'expected true or false',
+  })
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number above 0').default(fallback);
+
+/** `kid:base64key` pairs, comma separated; the first one encrypts, all of them decrypt. */
+const secretKeysFromEnv = z
+  .string()
+  .trim()
+  .transform((raw, ctx) => {
+    const keys: { id: string; key: Buffer }[] = [];
+    for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+      const separator = entry.indexOf(':');
+      const id = separator > 0 ? entry.slice(0, separator) : '';
+      const key = Buffer.from(separator > 0 ? entry.slice(separator + 1) : '', 'base64');
+      if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
+        ctx.addIssue({ code: 'custom', message: 'each entry must look like <key-id>:<base64 key>, key id made of letters, digits, - or _' });
+        return z.NEVER;
+      }
+      if (key.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: `key "${id}" must be 32 bytes of base64 (openssl rand -base64 32)` });
+        return z.NEVER;
+      }
+      if (keys.some((k) => k.id === id)) {
+        ctx.addIssue({ code: 'custom', message: `key id "${id}" appears twice` });
+        return z.NEVER;
+      }
+      keys.push({ id, key });
+    }
+    return keys.length > 0 ? keys : undefined;
+  })
+  .optional();
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  LOG_FILE: optionalText,
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  MONGODB_URI: optionalText.refine((v) => v === undefined || /^mongodb(\+srv)?:\/\//.test(v), {
+    message: 'must start with mongodb:// or mongodb+srv://',
+  }),
+  EMBEDDED_DB_ENGINE: z.enum(['auto', 'memory-server', 'java']).default('auto'),
+  EMBEDDED_DB_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(0),
+  DB_TIMEOUT_MS: positiveInt(10_000),
+  SECRET_KEYS: secretKeysFromEnv,
+  CHAT_CONSOLE: z.enum(['auto', 'on', 'off']).default('auto'),
+  TELEGRAM_BOT_TOKEN: optionalText,
+  SLACK_BOT_TOKEN: optionalText,
+  DISCORD_BOT_TOKEN: optionalText,
+  SHOW_SANDBOX_BANK: booleanFromEnv.default(true),
+  INVITE_TTL_HOURS: positiveInt(72),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
+});
+
+export type SecretKey = { id: string; key: Buffer };
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  log: { level: string; format: 'auto' | 'json' | 'pretty'; file: string | undefined };
+  dataDir: string;
+  database: {
+    uri: string | undefined;
+    embeddedEngine: 'auto' | 'memory-server' | 'java';
+    embeddedPort: number;
+    timeoutMs: number;
+  };
+  secretKeys: SecretKey[] | undefined;
+  chat: {
+    console: 'auto' | 'on' | 'off';
+    platformsConfigured: ('telegram' | 'slack' | 'discord')[];
+  };
+  banks: { showSandbox: boolean };
+  inviteTtlHours: number;
+  shutdownTimeoutMs: number;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Environment of the process merged over a `.env` file in `cwd` (real variables win). */
+export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const file = path.join(cwd, '.env');
+  const fromFile = existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const platformsConfigured = (
+    [
+      ['telegram', e.TELEGRAM_BOT_TOKEN],
+      ['slack', e.SLACK_BOT_TOKEN],
+      ['discord', e.DISCORD_BOT_TOKEN],
+    ] as const
+  )
+    .filter(([, token]) => token !== undefined)
+    .map(([platform]) => platform);
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT, file: e.LOG_FILE },
+    dataDir: path.resolve(e.DATA_DIR),
+    database: {
+      uri: e.MONGODB_URI,
+      embeddedEngine: e.EMBEDDED_DB_ENGINE,
+      embeddedPort: e.EMBEDDED_DB_PORT,
+      timeoutMs: e.DB_TIMEOUT_MS,
+    },
+    secretKeys: e.SECRET_KEYS,
+    chat: { console: e.CHAT_CONSOLE, platformsConfigured },
+    banks: { showSandbox: e.SHOW_SANDBOX_BANK },
+    inviteTtlHours: e.INVITE_TTL_HOURS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,79 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('has sensible defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.env).to.equal('development');
+    expect(config.database.uri).to.equal(undefined);
+    expect(config.database.embeddedEngine).to.equal('auto');
+    expect(config.database.timeoutMs).to.equal(10_000);
+    expect(config.dataDir).to.equal(path.resolve('./data'));
+    expect(config.secretKeys).to.equal(undefined);
+    expect(config.chat).to.deep.equal({ console: 'auto', platformsConfigured: [] });
+    expect(config.banks.showSandbox).to.equal(true);
+  });
+
+  const bad: [string, Record<string, string>, RegExp][] = [
+    ['a log level that does not exist', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    ['a MongoDB URI of another scheme', { MONGODB_URI: 'postgres://x' }, /^MONGODB_URI: must start with mongodb:\/\//],
+    ['a port out of range', { EMBEDDED_DB_PORT: '70000' }, /^EMBEDDED_DB_PORT: /],
+    ['a timeout that is not a number', { DB_TIMEOUT_MS: 'soon' }, /^DB_TIMEOUT_MS: expected a whole number/],
+    ['a boolean spelled oddly', { SHOW_SANDBOX_BANK: 'maybe' }, /^SHOW_SANDBOX_BANK: expected true or false/],
+    ['a secret key without id', { SECRET_KEYS: Buffer.alloc(32).toString('base64') }, /^SECRET_KEYS: each entry must look like/],
+    ['a secret key of the wrong size', { SECRET_KEYS: `k1:${Buffer.alloc(16).toString('base64')}` }, /^SECRET_KEYS: key "k1" must be 32 bytes/],
+    ['a secret key id used twice', { SECRET_KEYS: `k1:${Buffer.alloc(32).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}` }, /^SECRET_KEYS: key id "k1" appears twice/],
+    ['an unknown console mode', { CHAT_CONSOLE: 'sometimes' }, /^CHAT_CONSOLE: /],
+  ];
+  for (const [what, env, expected] of bad) {
+    it(`names the variable for ${what}`, () => {
+      const problems = problemsOf(env);
+      expect(problems).to.have.length(1);
+      expect(problems[0]).to.match(expected);
+    });
+  }
+
+  it('reports every bad variable at once', () => {
+    expect(problemsOf({ LOG_LEVEL: 'x', DB_TIMEOUT_MS: '-1' }).map((p) => p.split(':')[0])).to.have.members(['LOG_LEVEL', 'DB_TIMEOUT_MS']);
+  });
+
+  it('never echoes a secret key in its error', () => {
+    const key = 'c2VjcmV0LWtleS10aGF0LWlzLXRvby1zaG9ydA==';
+    const problems = problemsOf({ SECRET_KEYS: `k1:${key}` });
+    expect(problems.join(' ')).not.to.include(key);
+  });
+
+  it('parses rotation keys in order: the first encrypts', () => {
+    const a = Buffer.alloc(32, 1).toString('base64');
+    const b = Buffer.alloc(32, 2).toString('base64');
+    const config = loadConfig({ SECRET_KEYS: `new:${a}, old:${b}` });
+    expect(config.secretKeys?.map((k) => k.id)).to.deep.equal(['new', 'old']);
+    expect(config.secretKeys?.[1]?.key.equals(Buffer.alloc(32, 2))).to.equal(true);
+  });
+
+  it('lists configured chat platforms (the console is for when there are none)', () => {
+    expect(loadConfig({ TELEGRAM_BOT_TOKEN: '1:abc', DISCORD_BOT_TOKEN: ' ' }).chat.platformsConfigured).to.deep.equal(['telegram']);
+  });
+
+  it('honours a .env file, with real environment variables winning', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-env-'));
+    writeFileSync(path.join(dir, '.env'), 'LOG_LEVEL=debug\nDATA_DIR=/from/file\n# comment\n');
+    const env = readEnvironment(dir, { DATA_DIR: '/from/env' });
+    const config = loadConfig(env);
+    expect(config.log.level).to.equal('debug');
+    expect(config.dataDir).to.equal('/from/env');
+  });
+});

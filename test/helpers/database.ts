@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { connectDatabase, type Database } from '../../src/store/database.js';
+
+export function testServerUri(): string {
+  const uri = process.env.RECONBANKER_TEST_MONGODB_URI;
+  if (!uri) throw new Error('the test database was not started (test/helpers/global-setup.ts)');
+  return uri;
+}
+
+/** A database name of its own for one test file (or one process under test). */
+export function freshDatabaseName(label: string): string {
+  return `t_${label.replace(/[^a-z0-9]/gi, '').slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** A connection string to a fresh database on the test server. */
+export function freshDatabaseUri(label: string): string {
+  const base = new URL(testServerUri());
+  base.pathname = `/${freshDatabaseName(label)}`;
+  return base.toString();
+}
+
+/**
+ * A fresh database for the calling `describe` block, dropped after it. Use the returned
+ * object's `db` inside hooks and tests.
+ */
+export function useTestDatabase(label: string): { readonly db: Database } {
+  const holder: { db?: Database } = {};
+  before(async () => {
+    holder.db = await connectDatabase({ uri: testServerUri(), dbName: freshDatabaseName(label), timeoutMs: 10_000, log: pino({ level: 'silent' }) });
+  });
+  after(async () => {
+    if (!holder.db) return;
+    await holder.db.connection.dropDatabase();
+    await holder.db.close();
+  });
+  return {
+    get db() {
+      if (!holder.db) throw new Error('database not ready: use it inside hooks or tests');
+      return holder.db;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { projectRoot } from '../../src/paths.js';
+
+/**
+ * Runs the real service (`src/main.ts`) as a child process with its console chat on pipes:
+ * tests type commands and wait for answers. Waiting is event-driven with a deadline.
+ */
+export type ServiceProcess = {
+  readonly child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  /** Types one line into the console. */
+  type(line: string): void;
+  /** Waits until stdout (from `from` on) matches; returns the matched text and where it ended. */
+  waitForOutput(pattern: RegExp, options?: { from?: number; timeoutMs?: number }): Promise<{ text: string; end: number }>;
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /**
+   * Sends a command (and the lines a private form will read, if any) and returns everything
+   * printed until the next prompt.
+   */
+  command(line: string, options?: { input?: string[]; timeoutMs?: number }): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
+
+const PROMPT = 'recon> ';
+
+export function startServiceProcess(env: Record<string, string>, args: string[] = ['start']): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), ...args], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', CHAT_CONSOLE: 'on', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const listeners = new Set<() => void>();
+  const notify = () => listeners.forEach((listener) => listener());
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    notify();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    notify();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      notify();
+      resolve({ code, signal });
+    }),
+  );
+  let exitedNow = false;
+  void exited.then(() => (exitedNow = true));
+
+  function waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = probe();
+        if (found !== undefined) {
+          cleanup();
+          resolve(found);
+        } else if (exitedNow) {
+          cleanup();
+          reject(new Error(`service exited while waiting for ${what}\n--- stdout ---\n${out}\n--- stderr ---\n${err.slice(-3000)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n--- stdout ---\n${out}\n--- stderr ---\n${err.slice(-3000)}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        listeners.delete(check);
+      };
+      listeners.add(check);
+      check();
+    });
+  }
+
+  let consumed = 0;
+  const service: ServiceProcess = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    type(line) {
+      child.stdin.write(`${line}\n`);
+    },
+    waitForOutput(pattern, options = {}) {
+      const from = options.from ?? 0;
+      return waitUntil(
+        () => {
+          const match = pattern.exec(out.slice(from));
+          return match ? { text: match[0], end: from + match.index + match[0].length } : undefined;
+        },
+        options.timeoutMs ?? 30_000,
+        `output ${pattern}`,
+      );
+    },
+    async waitForLog(pattern, timeoutMs = 30_000) {
+      await waitUntil(() => (pattern.test(err) ? true : undefined), timeoutMs, `log ${pattern}`);
+    },
+    async command(line, options = {}) {
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      // Every answer ends with a fresh prompt; the text between is the answer.
+      const ready = await service.waitForOutput(new RegExp(escape(PROMPT)), { from: consumed, timeoutMs });
+      consumed = ready.end;
+      service.type(line);
+      for (const input of options.input ?? []) service.type(input);
+      const answer = await service.waitForOutput(new RegExp(`([\\s\\S]*?)${escape(PROMPT)}`), { from: consumed, timeoutMs });
+      const text = out.slice(consumed, answer.end - PROMPT.length);
+      consumed = answer.end - PROMPT.length;
+      return text;
+    },
+    exited,
+  };
+  return service;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
