@@ -1,0 +1,62 @@
+import path from 'node:path';
+import { pino } from 'pino';
+import { allCommands } from '../commands/index.js';
+import { createBankRegistry } from '../src/banks/registry.js';
+import { sandboxBankInfo } from '../src/banks/sandbox/info.js';
+import { createCommandRouter } from '../src/chat/router.js';
+import type { FormResult } from '../src/chat/port.js';
+import { systemClock } from '../src/domain/clock.js';
+import { cacheDir } from '../src/paths.js';
+import { createServices } from '../src/services.js';
+import { connectDatabase } from '../src/store/database.js';
+import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
+import { createSecretBox } from '../src/store/secret-box.js';
+import { percentile, report } from './report.js';
+
+/**
+ * Chat command handling under 50 concurrent commands (SPEC §8: acknowledgement p99 < 200 ms).
+ * This measures the whole handling through the router on the embedded database, which is an
+ * upper bound of the acknowledgement (adapters ack before handling).
+ */
+const CONCURRENCY = 50;
+const ROUNDS = 20;
+const log = pino({ level: 'silent' });
+
+const embedded = await startEmbeddedDatabase({ engine: 'auto', port: 0, memoFile: path.join(cacheDir, 'test-engine.json'), cacheDir, log });
+const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_${Date.now()}`, timeoutMs: 10_000, log });
+try {
+  const services = createServices({
+    models: database.models,
+    secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
+    banks: createBankRegistry([sandboxBankInfo('http://127.0.0.1:4010/')]),
+    clock: systemClock,
+    log,
+    inviteTtlHours: 72,
+  });
+  const router = createCommandRouter({ commands: allCommands(), services, log });
+  const actor = { platform: 'bench', teamId: 'T', userId: 'U', displayName: 'bench' };
+  await services.users.ensureOwner(actor, 'Bench');
+  const noForm = { askPrivately: async (): Promise<FormResult> => ({ status: 'cancelled' }) };
+  for (let i = 0; i < 20; i++) {
+    await router.handle({ actor, place: { ref: 'bench:dm', kind: 'dm', private: true }, text: `account add acct-${i} sandbox`, progress: async () => undefined }, noForm);
+  }
+  const texts = ['account list', 'account show acct-3', 'banks', 'mode', 'account set acct-5 retry_limit=4'];
+  const latencies: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, i) => {
+        const started = performance.now();
+        await router.handle({ actor, place: { ref: 'bench:dm', kind: 'dm', private: true }, text: texts[i % texts.length] as string, progress: async () => undefined }, noForm);
+        latencies.push(performance.now() - started);
+      }),
+    );
+  }
+  latencies.sort((a, b) => a - b);
+  console.log(`engine: ${embedded.engine}; ${CONCURRENCY} concurrent commands × ${ROUNDS} rounds (${latencies.length} commands), 20 accounts`);
+  report('command handling p50 (50 concurrent)', percentile(latencies, 50), 'ms');
+  report('command handling p99 (50 concurrent)', percentile(latencies, 99), 'ms', { max: 200 });
+} finally {
+  await database.connection.dropDatabase();
+  await database.close();
+  await embedded.stop();
+}
