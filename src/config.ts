@@ -71,6 +71,19 @@ const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalText,
   DISCORD_BOT_TOKEN: optionalText,
   SHOW_SANDBOX_BANK: booleanFromEnv.default(true),
+  SANDBOX_BANK: z.enum(['auto', 'on', 'off']).default('auto'),
+  SANDBOX_BANK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(4010),
+  SANDBOX_BANK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
+  BROWSER_MAX_CONTEXTS: positiveInt(4),
+  OTP_TIMEOUT_SECONDS: positiveInt(300),
+  OTP_MAX_REJECTED: positiveInt(3),
+  PERSISTENT_POLL_SECONDS: positiveInt(3),
+  SCRAPE_TICK_SECONDS: positiveInt(15),
+  RETRY_BASE_SECONDS: positiveInt(60),
+  RETRY_MAX_SECONDS: positiveInt(3600),
+  ARTIFACTS_KEEP: positiveInt(20),
+  JOB_POLL_MS: positiveInt(2000),
   INVITE_TTL_HOURS: positiveInt(72),
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
 });
@@ -93,6 +106,18 @@ export type Config = {
     platformsConfigured: ('telegram' | 'slack' | 'discord')[];
   };
   banks: { showSandbox: boolean };
+  sandbox: { mode: 'auto' | 'on' | 'off'; port: number; url: string | undefined };
+  browser: { chromiumPath: string; maxContexts: number };
+  sessions: {
+    otpTimeoutMs: number;
+    otpMaxRejected: number;
+    persistentPollMs: number;
+    scrapeTickSeconds: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    artifactsKept: number;
+  };
+  jobPollMs: number;
   inviteTtlHours: number;
   shutdownTimeoutMs: number;
 };
@@ -139,6 +164,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretKeys: e.SECRET_KEYS,
     chat: { console: e.CHAT_CONSOLE, platformsConfigured },
     banks: { showSandbox: e.SHOW_SANDBOX_BANK },
+    sandbox: { mode: e.SANDBOX_BANK, port: e.SANDBOX_BANK_PORT, url: e.SANDBOX_BANK_URL },
+    browser: { chromiumPath: e.CHROMIUM_PATH, maxContexts: e.BROWSER_MAX_CONTEXTS },
+    sessions: {
+      otpTimeoutMs: e.OTP_TIMEOUT_SECONDS * 1000,
+      otpMaxRejected: e.OTP_MAX_REJECTED,
+      persistentPollMs: e.PERSISTENT_POLL_SECONDS * 1000,
+      scrapeTickSeconds: e.SCRAPE_TICK_SECONDS,
+      retryBaseMs: e.RETRY_BASE_SECONDS * 1000,
+      retryMaxMs: e.RETRY_MAX_SECONDS * 1000,
+      artifactsKept: e.ARTIFACTS_KEEP,
+    },
+    jobPollMs: e.JOB_POLL_MS,
     inviteTtlHours: e.INVITE_TTL_HOURS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

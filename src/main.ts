@@ -4,7 +4,7 @@ import { createLogger, type Logger } from './log.js';
 import { cacheDir } from './paths.js';
 import { createAccountService } from './accounts/account-service.js';
 import { createBankRegistry } from './banks/registry.js';
-import { sandboxBankInfo } from './banks/sandbox/info.js';
+import { sandboxDriver } from './banks/sandbox/driver.js';
 import { createCommandRouter } from './chat/router.js';
 import type { ChatAdapter, CommandEvent } from './chat/port.js';
 import { systemClock } from './domain/clock.js';
@@ -12,11 +12,16 @@ import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
 import { createScheduler } from './jobs/scheduler.js';
 import { createServices } from './services.js';
+import { createSandboxBank, type SandboxBank } from './banks/sandbox/bank-server.js';
+import { seedDemo } from './banks/sandbox/demo.js';
+import { createBrowserPool } from './sessions/browser-pool.js';
+import { SCRAPE_JOB } from './sessions/index.js';
+import type { Scheduler } from './jobs/scheduler.js';
 import { connectDatabase, redactUri, type Database } from './store/database.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded/index.js';
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
 import { allCommands } from '../commands/index.js';
-import { createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
+import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
 
 /**
  * Composition root and command line. Builds everything from the Config, explicitly; no other
@@ -64,6 +69,25 @@ async function openDatabase(config: Config, log: Logger): Promise<{ database: Da
 
 export type RunningService = { stop(reason: string): Promise<void>; stopped: Promise<void> };
 
+/** The sandbox bank inside the service (dev/embedded mode), or an external one by URL. */
+async function startSandbox(config: Config, log: Logger): Promise<{ url: string; bank?: SandboxBank }> {
+  if (config.sandbox.url) return { url: config.sandbox.url };
+  const wanted = config.sandbox.mode === 'on' || (config.sandbox.mode === 'auto' && config.env !== 'production');
+  if (!wanted) return { url: `http://127.0.0.1:${config.sandbox.port}` };
+  let bank = createSandboxBank({ port: config.sandbox.port });
+  try {
+    await bank.start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || config.sandbox.mode === 'on') throw error;
+    log.warn({ port: config.sandbox.port }, 'sandbox bank port in use; using a free port instead');
+    bank = createSandboxBank({ port: 0 });
+    await bank.start();
+  }
+  seedDemo(bank);
+  log.info({ url: bank.url }, 'sandbox bank started (demo users: demo/demo, demo-otp/demo)');
+  return { url: bank.url, bank };
+}
+
 export async function startService(config: Config): Promise<RunningService> {
   const withConsole = consoleWanted(config);
   // The console owns an interactive terminal: logs go to a file there, to stderr otherwise.
@@ -73,30 +97,59 @@ export async function startService(config: Config): Promise<RunningService> {
 
   const secretBox = createSecretBox(resolveKeys(config, log));
   const { database, embedded } = await openDatabase(config, log);
+  const sandbox = await startSandbox(config, log);
   const clock = systemClock;
-  const banks = createBankRegistry(config.banks.showSandbox ? [sandboxBankInfo('http://127.0.0.1:4010/')] : []);
-  const services = createServices({ models: database.models, secrets: secretBox, banks, clock, log, inviteTtlHours: config.inviteTtlHours });
+  const banks = createBankRegistry(config.banks.showSandbox ? [{ driver: sandboxDriver, loginUrl: sandbox.url }] : []);
+  const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, log });
+
+  const adapters = new Map<string, ChatAdapter>();
+  let scheduler: Scheduler | undefined;
+  const services = createServices({
+    models: database.models,
+    secrets: secretBox,
+    banks,
+    clock,
+    log,
+    inviteTtlHours: config.inviteTtlHours,
+    pool,
+    send: async (ref, message) => {
+      const adapter = adapters.get(ref.split(':')[0] ?? '');
+      if (!adapter) throw new Error(`no chat adapter for ${ref.split(':')[0]}`);
+      await adapter.send(ref, message);
+    },
+    enqueue: async (data) => {
+      if (!scheduler) throw new UnavailableError('the job scheduler is not running');
+      await scheduler.now(SCRAPE_JOB, data);
+    },
+    // Reconciliation subscribes here; until then new transactions are stored and counted.
+    onTransactions: async (account, transactions) => log.info({ accountId: account.id, count: transactions.length }, 'transactions arrived'),
+    sessionSettings: { ...config.sessions, artifactsDir: path.join(config.dataDir, 'artifacts'), monitorTickMs: 2_000, leaseTtlMs: 60_000 },
+    maxConcurrentSessions: config.browser.maxContexts,
+  });
   const { users } = services;
   const router = createCommandRouter({ commands: allCommands(), services, log });
 
   const db = database.connection.db;
   if (!db) throw new UnavailableError('the database connection has no database handle');
-  const scheduler = createScheduler({ db, log, jobs: [housekeepingJob({ users, log })] });
+  const orphans = await services.sessions.control.closeOrphanedRuns();
+  if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
+  scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, log }), ...services.sessions.jobs()] });
   await scheduler.start();
+  services.sessions.monitors.start();
 
-  const adapters: ChatAdapter[] = [];
   let consoleAdapter: ConsoleAdapter | undefined;
   if (withConsole) {
     consoleAdapter = createConsoleAdapter({ input: process.stdin, output: process.stdout });
-    await users.ensureOwner(consoleAdapter.identity, 'Local');
-    adapters.push(consoleAdapter);
+    const owner = await users.ensureOwner(consoleAdapter.identity, 'Local');
+    await users.rememberDm(owner.id, CONSOLE_PLACE);
+    adapters.set('console', consoleAdapter);
   } else if (config.chat.platformsConfigured.length === 0) {
     log.warn('no chat platform is configured and the console is off (CHAT_CONSOLE=on enables it)');
   }
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  for (const adapter of adapters) {
+  for (const adapter of adapters.values()) {
     await adapter.start({
       onCommand: async (event: CommandEvent) => {
         inFlight += 1;
@@ -109,7 +162,7 @@ export async function startService(config: Config): Promise<RunningService> {
       },
     });
   }
-  log.info({ adapters: adapters.map((a) => a.platform), engine: embedded?.engine ?? 'external' }, 'Reconbanker is ready');
+  log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
 
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
@@ -119,10 +172,13 @@ export async function startService(config: Config): Promise<RunningService> {
     stop(reason) {
       stopping ??= (async () => {
         log.info({ reason }, 'shutting down');
-        for (const adapter of adapters) await adapter.stop();
+        for (const adapter of adapters.values()) await adapter.stop();
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
-        await scheduler.stop(config.shutdownTimeoutMs);
+        await services.sessions.monitors.stop();
+        await scheduler?.stop(config.shutdownTimeoutMs);
+        await pool.close();
+        await sandbox.bank?.stop();
         await database.close();
         await embedded?.stop();
         log.info('stopped cleanly');
@@ -150,8 +206,23 @@ async function rotateSecrets(config: Config): Promise<void> {
   }
 }
 
+async function runSandbox(config: Config): Promise<void> {
+  const log = createLogger(config.log);
+  const bank = createSandboxBank({ port: config.sandbox.port });
+  await bank.start();
+  seedDemo(bank);
+  process.stdout.write(`Sandbox bank at ${bank.url} (demo users: demo/demo, demo-otp/demo). Ctrl-C stops it.\n`);
+  log.info({ url: bank.url }, 'sandbox bank started');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await bank.stop();
+}
+
 const USAGE = `Usage: reconbanker <command>
   start            run the service (default)
+  sandbox          run only the sandbox bank (port SANDBOX_BANK_PORT)
   rotate-secrets   re-encrypt every stored secret with the newest key (first in SECRET_KEYS)`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -188,6 +259,9 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'rotate-secrets':
         await rotateSecrets(config);
+        return 0;
+      case 'sandbox':
+        await runSandbox(config);
         return 0;
       case 'help':
       case '--help':

@@ -15,6 +15,8 @@ export type ConsoleAdapter = ChatAdapter & {
 };
 
 export const CONSOLE_PROMPT = 'recon> ';
+/** The console's one place: the local person's private chat. */
+export const CONSOLE_PLACE = 'console:local';
 
 export function consoleIdentity(): Identity {
   const name = (() => {
@@ -67,7 +69,7 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
       if (text !== '') {
         const reply = await handlers.onCommand({
           actor: identity,
-          place: { ref: 'console:local', kind: 'dm', private: true },
+          place: { ref: CONSOLE_PLACE, kind: 'dm', private: true },
           text,
           progress: async (message) => write(`… ${renderPlain(message)}`),
         });

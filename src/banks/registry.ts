@@ -1,17 +1,36 @@
 import type { BankInfo } from './bank-info.js';
+import type { BankDriver } from './driver.js';
+
+/** A bank the service can log into: its driver and where its portal is. */
+export type BankEntry = { driver: BankDriver; loginUrl: string };
 
 export type BankRegistry = {
   list(): BankInfo[];
   /** By id or code, case-insensitively. */
   find(idOrCode: string): BankInfo | undefined;
+  /** The driver of a bank and the base URL of its portal. */
+  driverFor(code: string): { driver: BankDriver; baseUrl: string } | undefined;
 };
 
-export function createBankRegistry(banks: BankInfo[]): BankRegistry {
+function infoOf(entry: BankEntry): BankInfo {
+  const { utcOffsetMinutes: _offset, referencesAreUnique: _refs, ...info } = entry.driver.info;
+  return { ...info, loginUrl: entry.loginUrl, status: 'active' };
+}
+
+export function createBankRegistry(entries: BankEntry[]): BankRegistry {
+  const find = (idOrCode: string) => {
+    const wanted = idOrCode.trim().toLowerCase();
+    return entries.find((e) => e.driver.info.id.toLowerCase() === wanted || e.driver.info.code.toLowerCase() === wanted);
+  };
   return {
-    list: () => [...banks],
+    list: () => entries.map(infoOf),
     find(idOrCode) {
-      const wanted = idOrCode.trim().toLowerCase();
-      return banks.find((bank) => bank.id.toLowerCase() === wanted || bank.code.toLowerCase() === wanted);
+      const entry = find(idOrCode);
+      return entry ? infoOf(entry) : undefined;
+    },
+    driverFor(code) {
+      const entry = find(code);
+      return entry ? { driver: entry.driver, baseUrl: new URL(entry.loginUrl).origin } : undefined;
     },
   };
 }

@@ -82,6 +82,7 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
             return { text: `"${name}" needs the ${command.access} role; you are ${member.role}. Nothing was changed.` };
           }
         }
+        if (member && event.place.private && member.dmRef !== event.place.ref) await services.users.rememberDm(member.id, event.place.ref);
         const raw = toArgs(command, rest);
         if ('error' in raw) return { text: `${raw.error}\n${usageOf(command)}` };
         const parsed = command.args.safeParse(raw.args);

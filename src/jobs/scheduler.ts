@@ -9,6 +9,8 @@ export type JobSpec<Data = unknown> = {
   /** Repeat interval (human-interval text such as '1 hour'); omit for on-demand jobs. */
   every?: string;
   concurrency?: number;
+  /** How long a run may hold its lock before Agenda considers it dead (default 10 minutes). */
+  lockLifetimeMs?: number;
   run(data: Data): Promise<void>;
 };
 
@@ -42,7 +44,7 @@ export function createScheduler(deps: { db: Db; log: Logger; jobs: JobSpec[]; pr
           throw error;
         }
       },
-      { concurrency: job.concurrency ?? 1 },
+      { concurrency: job.concurrency ?? 1, ...(job.lockLifetimeMs ? { lockLifetime: job.lockLifetimeMs } : {}) },
     );
   }
 

@@ -14,6 +14,7 @@ export type Member = {
   role: Role;
   displayName: string;
   platform: string;
+  dmRef: string | null;
 };
 
 export type Tenant = { id: string; name: string; operation_mode: OperationMode | null };
@@ -33,7 +34,7 @@ function hashCode(code: string): string {
 }
 
 function toMember(doc: MemberDoc): Member {
-  return { id: doc._id, userId: doc.userId, role: doc.role as Role, displayName: doc.displayName, platform: doc.platform };
+  return { id: doc._id, userId: doc.userId, role: doc.role as Role, displayName: doc.displayName, platform: doc.platform, dmRef: doc.dmRef ?? null };
 }
 
 function identityFilter(identity: Identity) {
@@ -99,6 +100,11 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
       const user = await User.findOneAndUpdate({ _id: userId }, { $set: { operation_mode: mode } }, { returnDocument: 'after' }).lean();
       if (!user) throw new NotFoundError('User not found.');
       return { id: user._id, name: user.name, operation_mode: mode };
+    },
+
+    /** Remembers where to reach a member privately (the last private place they used). */
+    async rememberDm(memberId: string, ref: string): Promise<void> {
+      await MemberModel.updateOne({ _id: memberId }, { $set: { dmRef: ref } });
     },
 
     async listMembers(userId: string): Promise<Member[]> {

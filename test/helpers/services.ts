@@ -1,23 +1,69 @@
 import { pino } from 'pino';
-import { createBankRegistry } from '../../src/banks/registry.js';
-import { sandboxBankInfo } from '../../src/banks/sandbox/info.js';
+import { createBankRegistry, type BankRegistry } from '../../src/banks/registry.js';
+import { sandboxDriver } from '../../src/banks/sandbox/driver.js';
+import type { ChatMessage } from '../../src/chat/port.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { Logger } from '../../src/log.js';
 import { createServices, type Services } from '../../src/services.js';
+import { createBrowserPool, type BrowserPool } from '../../src/sessions/browser-pool.js';
+import type { ScrapeJobData, SessionSettings } from '../../src/sessions/index.js';
+import type { TransactionsArrived } from '../../src/sessions/runner.js';
 import type { Database } from '../../src/store/database.js';
 import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
 import { manualClock } from './clock.js';
 
 export const TEST_KEY = { id: 'test', key: Buffer.alloc(32, 42) };
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** The real services on a test database, with a controllable clock. */
-export function buildServices(db: Database, options: { clock?: Clock; log?: Logger; secrets?: SecretBox } = {}): Services {
+export type SentMessage = { ref: string; message: ChatMessage };
+
+export const testSessionSettings: SessionSettings = {
+  otpTimeoutMs: 20_000,
+  otpMaxRejected: 3,
+  persistentPollMs: 300,
+  monitorTickMs: 200,
+  scrapeTickSeconds: 15,
+  retryBaseMs: 60_000,
+  retryMaxMs: 3_600_000,
+  artifactsDir: '/tmp/reconbanker-test-artifacts',
+  artifactsKept: 20,
+  leaseTtlMs: 60_000,
+};
+
+/**
+ * The real services on a test database, with a controllable clock. Chat messages the core
+ * sends are recorded in `sent` (when given); queued scrapes go to `enqueue` (when given).
+ */
+export function buildServices(
+  db: Database,
+  options: {
+    clock?: Clock;
+    log?: Logger;
+    secrets?: SecretBox;
+    banks?: BankRegistry;
+    pool?: BrowserPool;
+    sent?: SentMessage[];
+    enqueue?: (data: ScrapeJobData) => Promise<void>;
+    onTransactions?: TransactionsArrived;
+    sessionSettings?: Partial<SessionSettings>;
+  } = {},
+): Services {
+  const log = options.log ?? pino({ level: 'silent' });
   return createServices({
     models: db.models,
     secrets: options.secrets ?? createSecretBox([TEST_KEY]),
-    banks: createBankRegistry([sandboxBankInfo('http://127.0.0.1:4010/')]),
+    banks: options.banks ?? createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }]),
     clock: options.clock ?? manualClock(),
-    log: options.log ?? pino({ level: 'silent' }),
+    log,
     inviteTtlHours: 72,
+    // A pool launches Chromium only when a session first needs it.
+    pool: options.pool ?? createBrowserPool({ executablePath: CHROMIUM_PATH, maxContexts: 2, log }),
+    send: async (ref, message) => {
+      options.sent?.push({ ref, message });
+    },
+    enqueue: options.enqueue ?? (async () => undefined),
+    onTransactions: options.onTransactions ?? (async () => undefined),
+    sessionSettings: { ...testSessionSettings, ...options.sessionSettings },
+    maxConcurrentSessions: 2,
   });
 }

@@ -1,0 +1,60 @@
+import type { Page } from 'playwright-core';
+import type { BankInfo } from './bank-info.js';
+
+/**
+ * The contract every bank driver implements (SPEC §3). A driver receives a Playwright page and
+ * a narrow context: never the process environment, keys or the database.
+ */
+
+export type OtpDescriptor = { length: number; type: 'numeric' | 'alphanumeric'; purpose?: string };
+
+/** How a driver gets a one-time code from a person (assisted login). */
+export type OtpRequester = {
+  /**
+   * Resolves with a code to type. `rejectedBefore` says the previous code was refused by the
+   * bank. Throws a SessionFailure (otp_timeout, otp_rejected, otp_required) when no code will come.
+   */
+  request(descriptor: OtpDescriptor, rejectedBefore: boolean): Promise<string>;
+  /** The bank accepted the last code. */
+  accepted(): Promise<void>;
+};
+
+export type LoginContext = {
+  baseUrl: string;
+  credentials: { username: string; password: string };
+  otp: OtpRequester;
+  progress(text: string): void;
+};
+
+/** What the driver saw after a login step. */
+export type LoginOutcome = 'ok' | 'invalid_credentials' | 'account_blocked' | 'otp_needed' | 'otp_rejected' | 'unknown_page';
+
+/** A movement as read from the bank, already normalised (money in minor units, instant in UTC). */
+export type RawTransaction = {
+  receivedAt: Date;
+  amountMinor: number;
+  currency: string;
+  senderName: string | null;
+  description: string;
+  bankReference: string | null;
+};
+
+/** Whole local days, inclusive, as the bank's own filters take them (YYYY-MM-DD). */
+export type DayRange = { from: string; to: string };
+
+export type DriverInfo = Omit<BankInfo, 'loginUrl' | 'status'> & {
+  /** The bank prints local times at this offset from UTC (minutes). */
+  utcOffsetMinutes: number;
+  /** True when the bank's reference identifies a movement on its own (used as fingerprint). */
+  referencesAreUnique: boolean;
+};
+
+export type BankDriver = {
+  readonly info: DriverInfo;
+  login(page: Page, context: LoginContext): Promise<void>;
+  detectLoginOutcome(page: Page): Promise<LoginOutcome>;
+  readTransactions(page: Page, range: DayRange, context: { baseUrl: string }): Promise<RawTransaction[]>;
+  isAlive(page: Page, context: { baseUrl: string }): Promise<boolean>;
+  keepAlive(page: Page, context: { baseUrl: string }): Promise<void>;
+  logout(page: Page, context: { baseUrl: string }): Promise<void>;
+};

@@ -1,0 +1,192 @@
+import type { Clock } from '../domain/clock.js';
+import { NotFoundError, UserError } from '../domain/errors.js';
+import { SessionFailure } from '../domain/session-outcome.js';
+import type { Logger } from '../log.js';
+import type { OtpDescriptor, OtpRequester } from '../banks/driver.js';
+import { isDuplicateKey } from '../store/database.js';
+import type { AccountDoc, AssistanceRequestDoc, Models } from '../store/models.js';
+import type { SecretBox } from '../store/secret-box.js';
+
+/**
+ * Assistance requests (SPEC §1, §2): a login waiting for a one-time code. The request is a
+ * stored record, so a code can come from any process (chat, API, another worker). The code
+ * itself crosses the database sealed, for the moment between submission and typing, and is
+ * removed as soon as the waiting session takes it; it is never kept, shown or logged.
+ */
+
+export type AssistanceView = {
+  id: string;
+  accountId: string;
+  type: 'otp';
+  descriptor: OtpDescriptor;
+  attempts: number;
+  status: 'pending' | 'fulfilled' | 'cancelled' | 'expired';
+  expiresAt: Date;
+};
+
+export type AssistanceEvent = {
+  type: 'requested' | 'rejected' | 'fulfilled' | 'expired' | 'cancelled';
+  request: AssistanceView;
+  account: { id: string; name: string; bank: string; userId: string };
+};
+
+export type AssistanceService = ReturnType<typeof createAssistanceService>;
+
+const SUBMISSION_WINDOW_MS = 10 * 60_000;
+const SUBMISSIONS_PER_WINDOW = 5;
+
+function view(doc: AssistanceRequestDoc): AssistanceView {
+  return {
+    id: doc._id,
+    accountId: doc.accountId,
+    type: 'otp',
+    descriptor: { length: doc.descriptor.length, type: doc.descriptor.type, ...(doc.descriptor.purpose ? { purpose: doc.descriptor.purpose } : {}) },
+    attempts: doc.attempts ?? 0,
+    status: doc.status,
+    expiresAt: doc.expiresAt,
+  };
+}
+
+export function describeCode(descriptor: OtpDescriptor): string {
+  return `${descriptor.length}-character ${descriptor.type === 'numeric' ? 'numeric (digits only)' : 'alphanumeric (letters and digits)'}`;
+}
+
+export function codeFits(code: string, descriptor: OtpDescriptor): boolean {
+  return code.length === descriptor.length && (descriptor.type === 'numeric' ? /^\d+$/.test(code) : /^[A-Za-z0-9]+$/.test(code));
+}
+
+export function createAssistanceService(deps: {
+  models: Models;
+  secrets: SecretBox;
+  clock: Clock;
+  log: Logger;
+  announce(event: AssistanceEvent): Promise<void>;
+  timeoutMs: number;
+  maxRejectedCodes: number;
+  pollMs?: number;
+}) {
+  const { AssistanceRequest, Account } = deps.models;
+  const pollMs = deps.pollMs ?? 250;
+  const context = (requestId: string) => `assistance:${requestId}:code`;
+
+  async function announce(type: AssistanceEvent['type'], doc: AssistanceRequestDoc, account: AssistanceEvent['account']) {
+    try {
+      await deps.announce({ type, request: view(doc), account });
+    } catch (error) {
+      deps.log.error({ err: error, requestId: doc._id, type }, 'could not announce an assistance event');
+    }
+  }
+
+  async function finish(id: string, status: 'fulfilled' | 'expired' | 'cancelled', reason: string | null): Promise<AssistanceRequestDoc | null> {
+    return AssistanceRequest.findOneAndUpdate(
+      { _id: id, status: 'pending' },
+      { $set: { status, resolvedAt: deps.clock.now(), reason }, $unset: { pendingFor: 1, sealedCode: 1 } },
+      { returnDocument: 'after' },
+    ).lean<AssistanceRequestDoc>();
+  }
+
+  async function open(account: AssistanceEvent['account'], descriptor: OtpDescriptor): Promise<AssistanceRequestDoc> {
+    const fields = { accountId: account.id, descriptor: { ...descriptor, purpose: descriptor.purpose ?? null }, attempts: 0, status: 'pending' as const, pendingFor: account.id, expiresAt: new Date(deps.clock.now().getTime() + deps.timeoutMs) };
+    try {
+      return (await AssistanceRequest.create(fields)).toObject() as AssistanceRequestDoc;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      // The caller holds the account's lease, so a pending request left behind is stale (a crash).
+      await AssistanceRequest.updateMany({ pendingFor: account.id }, { $set: { status: 'cancelled', resolvedAt: deps.clock.now(), reason: 'superseded' }, $unset: { pendingFor: 1, sealedCode: 1 } });
+      return (await AssistanceRequest.create(fields)).toObject() as AssistanceRequestDoc;
+    }
+  }
+
+  return {
+    /** The OTP requester a driver awaits, for one login of one account. */
+    requester(account: AssistanceEvent['account'], options: { signal?: AbortSignal } = {}): OtpRequester & { cancel(reason: string): Promise<void> } {
+      let current: AssistanceRequestDoc | undefined;
+      return {
+        async request(descriptor, rejectedBefore) {
+          if (!current) {
+            current = await open(account, descriptor);
+            await announce('requested', current, account);
+          } else if (rejectedBefore) {
+            const attempts = (current.attempts ?? 0) + 1;
+            if (attempts >= deps.maxRejectedCodes) {
+              const done = await finish(current._id, 'cancelled', 'too many rejected codes');
+              if (done) await announce('cancelled', done, account);
+              throw new SessionFailure('otp_rejected', 'otp', `${attempts} codes rejected`);
+            }
+            const updated = await AssistanceRequest.findOneAndUpdate(
+              { _id: current._id, status: 'pending' },
+              { $set: { attempts, expiresAt: new Date(deps.clock.now().getTime() + deps.timeoutMs) }, $unset: { sealedCode: 1 } },
+              { returnDocument: 'after' },
+            ).lean<AssistanceRequestDoc>();
+            if (!updated) throw new SessionFailure('otp_timeout', 'otp', 'the request was withdrawn');
+            current = updated;
+            await announce('rejected', current, account);
+          }
+          const id = current._id;
+          for (;;) {
+            if (options.signal?.aborted) {
+              await finish(id, 'cancelled', 'session stopped');
+              throw new SessionFailure('otp_timeout', 'otp', 'session stopped while waiting for a code');
+            }
+            const taken = await AssistanceRequest.findOneAndUpdate({ _id: id, status: 'pending', sealedCode: { $exists: true } }, { $unset: { sealedCode: 1 } }).lean<AssistanceRequestDoc>();
+            if (taken?.sealedCode) return deps.secrets.open(taken.sealedCode, context(id));
+            const latest = await AssistanceRequest.findById(id).lean<AssistanceRequestDoc>();
+            if (!latest || latest.status !== 'pending') throw new SessionFailure('otp_timeout', 'otp', 'the request was withdrawn');
+            if (deps.clock.now() >= latest.expiresAt) {
+              const expired = await finish(id, 'expired', 'no code in time');
+              if (expired) await announce('expired', expired, account);
+              throw new SessionFailure('otp_timeout', 'otp');
+            }
+            await new Promise((resolve) => setTimeout(resolve, pollMs));
+          }
+        },
+        async accepted() {
+          if (!current) return;
+          const done = await finish(current._id, 'fulfilled', null);
+          if (done) await announce('fulfilled', done, account);
+        },
+        async cancel(reason) {
+          if (!current) return;
+          const done = await finish(current._id, 'cancelled', reason);
+          if (done) await announce('cancelled', done, account);
+        },
+      };
+    },
+
+    async pending(accountId: string): Promise<AssistanceView | null> {
+      const doc = await AssistanceRequest.findOne({ pendingFor: accountId }).lean<AssistanceRequestDoc>();
+      return doc ? view(doc) : null;
+    },
+
+    /**
+     * A code from a person or a service. The first valid code for a pending request wins;
+     * at most 5 submissions per 10 minutes per account, valid or not.
+     */
+    async submit(accountId: string, code: string, submittedBy: string): Promise<AssistanceView> {
+      const now = deps.clock.now();
+      for (let tries = 0; ; tries++) {
+        const account = await Account.findById(accountId, { otpSubmissions: 1 }).lean<Pick<AccountDoc, 'otpSubmissions'>>();
+        if (!account) throw new NotFoundError('Account not found.');
+        const recent = (account.otpSubmissions ?? []).filter((at: Date) => now.getTime() - at.getTime() < SUBMISSION_WINDOW_MS);
+        if (recent.length >= SUBMISSIONS_PER_WINDOW) throw new UserError('Too many codes were sent for this account (at most 5 in 10 minutes). Wait a few minutes.');
+        // Optimistic: only if nobody else submitted meanwhile.
+        const result = await Account.updateOne({ _id: accountId, otpSubmissions: account.otpSubmissions ?? [] }, { $set: { otpSubmissions: [...recent, now] } });
+        if (result.modifiedCount === 1) break;
+        if (tries > 5) throw new UserError('The account is busy; try again.');
+      }
+      const pending = await AssistanceRequest.findOne({ pendingFor: accountId }).lean<AssistanceRequestDoc>();
+      if (!pending) throw new UserError('No bank code is being waited for on this account.');
+      const trimmed = code.trim();
+      const descriptor = view(pending).descriptor;
+      if (!codeFits(trimmed, descriptor)) throw new UserError(`That does not look like the bank's code: it expects a ${describeCode(descriptor)} code.`);
+      const stored = await AssistanceRequest.findOneAndUpdate(
+        { _id: pending._id, status: 'pending', sealedCode: { $exists: false } },
+        { $set: { sealedCode: deps.secrets.seal(trimmed, context(pending._id)), submittedBy } },
+        { returnDocument: 'after' },
+      ).lean<AssistanceRequestDoc>();
+      if (!stored) throw new UserError('A code was already sent for this request and is being checked.');
+      deps.log.info({ accountId, requestId: pending._id, submittedBy }, 'bank code submitted');
+      return view(stored);
+    },
+  };
+}

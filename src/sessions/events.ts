@@ -1,0 +1,24 @@
+import type { SessionFailureKind, SessionStage } from '../domain/session-outcome.js';
+
+/** What sessions tell people about (rendered by src/notify). */
+export type SessionAccount = { id: string; name: string; bank: string; userId: string };
+
+export type SessionEvent =
+  | { type: 'progress'; account: SessionAccount; text: string; ref?: string | undefined }
+  | { type: 'finished'; account: SessionAccount; found: number; inserted: number; ref?: string | undefined }
+  | {
+      type: 'failed';
+      account: SessionAccount;
+      kind: SessionFailureKind;
+      fatal: boolean;
+      stage: SessionStage;
+      sentence: string;
+      screenshot: string | null;
+      nextAttemptAt: Date | null;
+      ref?: string | undefined;
+    }
+  | { type: 'blocked'; account: SessionAccount; reason: string }
+  | { type: 'needs_attention'; account: SessionAccount; reason: string }
+  | { type: 'recovered'; account: SessionAccount };
+
+export type SessionEventSink = (event: SessionEvent) => Promise<void>;
