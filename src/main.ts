@@ -103,7 +103,8 @@ export async function startService(config: Config): Promise<RunningService> {
   const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, log });
 
   const adapters = new Map<string, ChatAdapter>();
-  let scheduler: Scheduler | undefined;
+  // Bound after the services exist: the scheduler's jobs call them, and they queue jobs.
+  const late: { scheduler?: Scheduler } = {};
   const services = createServices({
     models: database.models,
     secrets: secretBox,
@@ -118,8 +119,8 @@ export async function startService(config: Config): Promise<RunningService> {
       await adapter.send(ref, message);
     },
     enqueue: async (data) => {
-      if (!scheduler) throw new UnavailableError('the job scheduler is not running');
-      await scheduler.now(SCRAPE_JOB, data);
+      if (!late.scheduler) throw new UnavailableError('the job scheduler is not running');
+      await late.scheduler.now(SCRAPE_JOB, data);
     },
     // Reconciliation subscribes here; until then new transactions are stored and counted.
     onTransactions: async (account, transactions) => log.info({ accountId: account.id, count: transactions.length }, 'transactions arrived'),
@@ -133,7 +134,8 @@ export async function startService(config: Config): Promise<RunningService> {
   if (!db) throw new UnavailableError('the database connection has no database handle');
   const orphans = await services.sessions.control.closeOrphanedRuns();
   if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
-  scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, log }), ...services.sessions.jobs()] });
+  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, log }), ...services.sessions.jobs()] });
+  late.scheduler = scheduler;
   await scheduler.start();
   services.sessions.monitors.start();
 
@@ -176,7 +178,7 @@ export async function startService(config: Config): Promise<RunningService> {
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         await services.sessions.monitors.stop();
-        await scheduler?.stop(config.shutdownTimeoutMs);
+        await scheduler.stop(config.shutdownTimeoutMs);
         await pool.close();
         await sandbox.bank?.stop();
         await database.close();
