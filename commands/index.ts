@@ -12,6 +12,16 @@ import { banksCommand } from './banks.js';
 import { helpCommand } from './help.js';
 import { inviteCommand, linkCommand, membersCommand, setupCommand, whoamiCommand } from './identity.js';
 import { modeCommand } from './mode.js';
+import {
+  accountKillCommand,
+  accountReactivateCommand,
+  accountRestartCommand,
+  accountScrapeCommand,
+  accountStatusCommand,
+  failuresCommand,
+  movementsCommand,
+  otpCommand,
+} from './sessions.js';
 
 /** Every chat command, declared once; each adapter delivers them natively. */
 export function allCommands(): CommandSpec[] {
@@ -32,6 +42,14 @@ export function allCommands(): CommandSpec[] {
     accountPauseCommand,
     accountResumeCommand,
     accountDeleteCommand,
+    accountScrapeCommand,
+    accountStatusCommand,
+    accountRestartCommand,
+    accountKillCommand,
+    accountReactivateCommand,
+    otpCommand,
+    movementsCommand,
+    failuresCommand,
   );
   return commands;
 }

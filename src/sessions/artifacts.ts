@@ -8,9 +8,8 @@ import type { Page } from 'playwright-core';
  */
 export async function saveFailureScreenshot(page: Page, options: { dir: string; accountId: string; runId: string; stage: string; keep: number }): Promise<string | null> {
   try {
-    await page.evaluate(() => {
-      for (const input of Array.from(document.querySelectorAll('input, textarea'))) (input as HTMLInputElement).value = '';
-    });
+    // Source text, not a function: the TypeScript loader's helpers do not exist in the page.
+    await page.evaluate(`for (const input of document.querySelectorAll('input, textarea')) input.value = ''`);
     const dir = path.join(options.dir, options.accountId);
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, `${options.runId}-${options.stage}.png`);

@@ -9,17 +9,8 @@ import { connectDatabase, type Database } from '../../src/store/database.js';
 import { startJavaServer, type RunningServer } from '../../src/store/embedded/java-server.js';
 import { commandIn, identity, scriptedForms } from '../helpers/chat.js';
 import { capturingLogger } from '../helpers/log-capture.js';
+import { eventually } from '../helpers/eventually.js';
 import { buildServices } from '../helpers/services.js';
-
-/** Polls `probe` until it returns true, failing after `timeoutMs`. */
-async function eventually(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('database lost while running (its own mongo-java-server, stopped and restarted)', () => {
   const h2File = path.join(mkdtempSync(path.join(tmpdir(), 'rb-outage-')), 'outage.h2');
@@ -53,6 +44,6 @@ describe('database lost while running (its own mongo-java-server, stopped and re
 
     server = await startJavaServer({ cacheDir, port, h2File });
     // The driver reconnects by itself (no restart of ours): the data written before are back.
-    await eventually(async () => /• Steady — sandbox, active/.test(await run('account list')), 20_000, 'the account list after reconnecting');
+    await eventually(async () => /• Steady — sandbox, active/.test(await run('account list')), 20_000, 'the account list after reconnecting', 200);
   });
 });

@@ -4,6 +4,19 @@ import type { BankDriver, DayRange, LoginOutcome, RawTransaction } from '../driv
 import { parseSandboxRow } from './parse.js';
 
 const NAV_TIMEOUT_MS = 20_000;
+
+/**
+ * Runs in the page. Kept as source text: the TypeScript loader would wrap an inline function
+ * with helpers (`__name`) that do not exist in the browser.
+ */
+const EXTRACT_ROWS = `Array.from(document.querySelectorAll('#movements tr.movement')).map((tr) => ({
+  date: tr.querySelector('.m-date')?.textContent ?? '',
+  description: tr.querySelector('.m-desc')?.textContent ?? '',
+  sender: tr.querySelector('.m-sender')?.textContent ?? '',
+  reference: tr.querySelector('.m-ref')?.textContent ?? '',
+  amount: tr.querySelector('.m-amount')?.textContent ?? '',
+  currency: tr.querySelector('.m-currency')?.textContent ?? '',
+}))`;
 const MAX_PAGES = 200;
 
 /** Any navigation error (refused, reset, timeout) means the bank is not answering. */
@@ -94,18 +107,14 @@ export const sandboxDriver: BankDriver = {
       if (new URL(page.url()).pathname === '/login') throw new SessionFailure('session_expired', 'navigate');
       if (await present(page, '#no-movements')) break;
       if (!(await present(page, '#movements'))) throw new SessionFailure('layout_changed', 'read', 'no movements table');
-      const rows = await page.$$eval('#movements tr.movement', (trs) =>
-        trs.map((tr) => {
-          const cell = (name: string) => tr.querySelector(`.${name}`)?.textContent ?? '';
-          return { date: cell('m-date'), description: cell('m-desc'), sender: cell('m-sender'), reference: cell('m-ref'), amount: cell('m-amount'), currency: cell('m-currency') };
-        }),
-      );
+      const rows: unknown[] = await page.evaluate(EXTRACT_ROWS);
       for (const [index, row] of rows.entries()) {
         const parsed = parseSandboxRow(row, this.info.utcOffsetMinutes);
         if (!parsed.ok) throw new SessionFailure('layout_changed', 'parse', `row ${index + 1} of page ${pageNumber}: ${parsed.reason}`);
         transactions.push(parsed.transaction);
       }
-      const href = await page.locator('#next-page').getAttribute('href').catch(() => null);
+      // Check presence first: a locator waits (30 s) for an element that is not there.
+      const href = (await present(page, '#next-page')) ? await page.locator('#next-page').getAttribute('href') : null;
       next = href ? new URL(href, context.baseUrl).toString() : null;
     }
     return transactions;
