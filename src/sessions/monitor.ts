@@ -118,7 +118,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
           const runToRecord = runId ?? (await SessionRun.create({ accountId, kind: 'persistent', trigger: 'monitor', status: 'running', holder: lease.holder, startedAt: deps.clock.now() }))._id;
           if (failure.fatal && settings.login_mode === 'assisted' && failure.kind !== 'invalid_credentials' && failure.kind !== 'account_blocked') {
             // Park rather than block: a person can complete the login later.
-            await runner.recordFailure({ doc, runId: runToRecord, error: failure, page, schedule: false });
+            await runner.recordFailure({ doc, runId: runToRecord, error: failure, page, schedule: false, parkInstead: true });
             const reason = SESSION_FAILURES[failure.kind].sentence;
             await Account.updateOne({ _id: accountId }, { $set: { 'session.state': 'needs_attention', 'session.reason': reason, 'session.since': deps.clock.now() } });
             await deps.events({ type: 'needs_attention', account, reason });

@@ -61,7 +61,7 @@ export function createSessionRunner(deps: RunnerDeps) {
   const log = deps.log.child({ component: 'sessions' });
 
   /** Records a failure: run, screenshot, and either skip-on-fatal or a back-off. */
-  async function recordFailure(options: { doc: AccountDoc; runId: string; error: unknown; page: Page | undefined; ref?: string | undefined; schedule: boolean }) {
+  async function recordFailure(options: { doc: AccountDoc; runId: string; error: unknown; page: Page | undefined; ref?: string | undefined; schedule: boolean; parkInstead?: boolean }) {
     const failure = options.error instanceof SessionFailure ? options.error : new SessionFailure('unknown', 'read', options.error instanceof Error ? options.error.message.split('\n')[0] : String(options.error));
     const account = sessionAccount(options.doc);
     const screenshot = options.page ? await saveFailureScreenshot(options.page, { dir: deps.artifactsDir, accountId: account.id, runId: options.runId, stage: failure.stage, keep: deps.artifactsKept }) : null;
@@ -73,7 +73,9 @@ export function createSessionRunner(deps: RunnerDeps) {
     );
     log.warn({ accountId: account.id, runId: options.runId, outcome: failure.kind, stage: failure.stage, detail: failure.detail, url }, 'bank session failed');
     let nextAttemptAt: Date | null = null;
-    if (failure.fatal) {
+    if (failure.fatal && options.parkInstead) {
+      await deps.events({ type: 'failed', account, kind: failure.kind, fatal: true, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt: null, ref: options.ref });
+    } else if (failure.fatal) {
       const reason = SESSION_FAILURES[failure.kind].sentence;
       await Account.updateOne({ _id: account.id }, { $set: { scrapeBlockedAt: now, scrapeBlockedReason: reason, 'scrape.queuedAt': null } });
       await deps.events({ type: 'failed', account, kind: failure.kind, fatal: true, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt: null, ref: options.ref });

@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { projectRoot } from '../../src/paths.js';
+import { testServerUri, useTestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
+import { useSandboxSessions } from '../helpers/sandbox-fixture.js';
+
+const run = promisify(execFile);
+
+describe('assisted login (OTP) on the sandbox bank', function () {
+  this.timeout(90_000);
+  const test = useTestDatabase('assisted');
+  const f = useSandboxSessions(test, { otpTimeoutMs: 20_000, otpMaxRejected: 3 });
+  const seenCodes: string[] = [];
+
+  async function waitForPrompt(accountId: string, attempts = 0) {
+    return eventually(async () => {
+      const pending = await f.services.sessions.assistance.pending(accountId);
+      return pending && pending.attempts === attempts ? pending : undefined;
+    }, 20_000, `a pending code request (attempts ${attempts})`);
+  }
+
+  function currentCode(username: string): string {
+    const code = f.bank.currentOtp(username);
+    if (!code) throw new Error('the bank has no current code');
+    seenCodes.push(code);
+    return code;
+  }
+
+  it('completes with a code submitted while the login waits, after telling operators what is needed', async () => {
+    const { id, username } = await f.account('Assisted', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
+    f.bank.addMovements(username, [{ at: new Date(Date.now() - 60_000).toISOString(), amount: '2500.00', sender: 'Lucía' }]);
+    const session = f.services.sessions.runner.runOneShot(id, 'manual');
+    const pending = await waitForPrompt(id);
+    expect(pending.descriptor).to.deep.equal({ length: 6, type: 'numeric', purpose: 'login' });
+    const prompt = f.sent.find((s) => s.message.text.startsWith('Bank code needed for account "Assisted"'));
+    expect(prompt?.ref).to.equal('console:local');
+    expect(prompt?.message.text).to.match(/\(sandbox\): a 6-character numeric \(digits only\) code, before \d{2}:\d{2} UTC\. Reply with: \/recon otp "Assisted" <code>/);
+
+    try {
+      await f.services.sessions.assistance.submit(id, '12ab', 'op');
+      expect.fail('a code of the wrong shape');
+    } catch (error) {
+      expect((error as Error).message).to.equal("That does not look like the bank's code: it expects a 6-character numeric (digits only) code.");
+    }
+    await f.services.sessions.assistance.submit(id, currentCode(username), 'op');
+    const result = await session;
+    expect(result).to.deep.include({ status: 'ok', inserted: 1 });
+    expect(await f.services.sessions.assistance.pending(id)).to.equal(null);
+    const stored = await test.db.models.AssistanceRequest.findOne({ accountId: id }).lean();
+    expect(stored).to.deep.include({ status: 'fulfilled', attempts: 0 });
+    expect(stored).not.to.have.property('sealedCode');
+    expect(f.texts()).to.match(/The bank accepted the code for "Assisted"/);
+  });
+
+  it('completes with a code stored by another process', async () => {
+    const { id, username } = await f.account('OtherProcess', { otp: { length: 8, type: 'alphanumeric' }, settings: { login_mode: 'assisted' } });
+    const session = f.services.sessions.runner.runOneShot(id, 'manual');
+    await waitForPrompt(id);
+    const uri = new URL(testServerUri());
+    uri.pathname = `/${test.db.connection.name}`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'test/helpers/submit-otp.ts'), uri.toString(), id, currentCode(username)], { cwd: projectRoot });
+    expect(stdout.trim()).to.equal('submitted');
+    expect((await session).status).to.equal('ok');
+  });
+
+  it('a rejected code asks again, then an accepted one logs in', async () => {
+    const { id, username } = await f.account('Retry', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
+    const session = f.services.sessions.runner.runOneShot(id, 'manual');
+    await waitForPrompt(id, 0);
+    const right = currentCode(username);
+    await f.services.sessions.assistance.submit(id, right === '000000' ? '111111' : '000000', 'op');
+    await waitForPrompt(id, 1);
+    expect(f.texts()).to.match(/The bank rejected the code for "Retry" \(1 rejected so far\)/);
+    await f.services.sessions.assistance.submit(id, currentCode(username), 'op');
+    expect((await session).status).to.equal('ok');
+    expect(await test.db.models.AssistanceRequest.findOne({ accountId: id }).lean()).to.deep.include({ status: 'fulfilled', attempts: 1 });
+  });
+
+  it('no code in time → the request expires and the login fails (fatal, skip-on-fatal)', async () => {
+    const quick = useSandboxSessionsQuick();
+    const { id } = await quick.account();
+    const result = await quick.run(id);
+    expect(result).to.deep.include({ status: 'failed', kind: 'otp_timeout', fatal: true });
+    expect(await test.db.models.AssistanceRequest.findOne({ accountId: id }).lean()).to.deep.include({ status: 'expired' });
+    expect((await f.services.accounts.show(f.userId, id)).scrapeBlockedReason).to.equal('Nobody entered the bank code in time.');
+    expect(f.texts()).to.match(/No code arrived in time for "Timeout"; the login failed\./);
+  });
+
+  it('limits submissions to 5 per 10 minutes per account', async () => {
+    const { id } = await f.account('RateLimited', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      try {
+        await f.services.sessions.assistance.submit(id, '123456', 'op');
+        outcomes.push('ok');
+      } catch (error) {
+        outcomes.push((error as Error).message);
+      }
+    }
+    expect(outcomes.slice(0, 5)).to.deep.equal(Array(5).fill('No bank code is being waited for on this account.'));
+    expect(outcomes[5]).to.match(/Too many codes .*\(at most 5 in 10 minutes\)/);
+  });
+
+  it('never logged or sent a code', () => {
+    expect(seenCodes.length).to.be.greaterThan(3);
+    const everything = f.capture.text() + f.texts();
+    for (const code of seenCodes) expect(everything).not.to.include(code);
+  });
+
+  /** The timeout case needs a short OTP wait: same database and bank, its own assistance timeout. */
+  function useSandboxSessionsQuick() {
+    return {
+      async account() {
+        return f.account('Timeout', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
+      },
+      async run(accountId: string) {
+        const { buildServices } = await import('../helpers/services.js');
+        const { createBankRegistry } = await import('../../src/banks/registry.js');
+        const { sandboxDriver } = await import('../../src/banks/sandbox/driver.js');
+        const { systemClock } = await import('../../src/domain/clock.js');
+        const services = buildServices(test.db, {
+          clock: systemClock,
+          log: f.capture.log,
+          banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: f.bank.url }]),
+          pool: f.pool,
+          sent: f.sent,
+          sessionSettings: { otpTimeoutMs: 1_500, artifactsDir: f.artifactsDir },
+        });
+        return services.sessions.runner.runOneShot(accountId, 'manual');
+      },
+    };
+  }
+});
