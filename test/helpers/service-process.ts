@@ -102,8 +102,9 @@ export function startServiceProcess(env: Record<string, string>, args: string[] 
     async command(line, options = {}) {
       const timeoutMs = options.timeoutMs ?? 30_000;
       // Every answer ends with a fresh prompt; the text between is the answer.
-      const ready = await service.waitForOutput(new RegExp(escape(PROMPT)), { from: consumed, timeoutMs });
-      consumed = ready.end;
+      await service.waitForOutput(new RegExp(escape(PROMPT)), { from: consumed, timeoutMs });
+      // Start after the latest prompt: lines typed with type() have had their answers already.
+      consumed = out.lastIndexOf(PROMPT) + PROMPT.length;
       service.type(line);
       for (const input of options.input ?? []) service.type(input);
       const answer = await service.waitForOutput(new RegExp(`([\\s\\S]*?)${escape(PROMPT)}`), { from: consumed, timeoutMs });
