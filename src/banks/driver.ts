@@ -47,6 +47,11 @@ export type DriverInfo = Omit<BankInfo, 'loginUrl' | 'status'> & {
   utcOffsetMinutes: number;
   /** True when the bank's reference identifies a movement on its own (used as fingerprint). */
   referencesAreUnique: boolean;
+  /**
+   * True when the login lives in cookies, so a persistent session may close its tab between
+   * reads (much less memory). False for portals that keep the session in the page's own state.
+   */
+  sessionSurvivesPageClose: boolean;
 };
 
 export type BankDriver = {

@@ -13,7 +13,7 @@ export type BankRegistry = {
 };
 
 function infoOf(entry: BankEntry): BankInfo {
-  const { utcOffsetMinutes: _offset, referencesAreUnique: _refs, ...info } = entry.driver.info;
+  const { utcOffsetMinutes: _offset, referencesAreUnique: _refs, sessionSurvivesPageClose: _tabs, ...info } = entry.driver.info;
   return { ...info, loginUrl: entry.loginUrl, status: 'active' };
 }
 

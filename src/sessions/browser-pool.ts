@@ -16,8 +16,20 @@ export type BrowserPool = {
   readonly openContexts: number;
 };
 
-// Flags for a closed network (no background calls to Google) and running as root in a container.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-extensions'];
+// Flags for a closed network (no background calls to Google), running as root in a container,
+// and memory: no spare renderer kept warm, no back-forward cache holding old pages.
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-extensions',
+  '--disable-features=SpareRendererForSitePerProcess,BackForwardCache',
+];
 
 export function createBrowserPool(options: { executablePath: string; maxContexts: number; log: Logger }): BrowserPool {
   const log = options.log.child({ component: 'browser' });

@@ -23,11 +23,34 @@ export type MonitorManager = {
 
 type Monitor = { accountId: string; abort: AbortController; done: Promise<void> };
 
-export function createMonitorManager(runner: SessionRunner, options: { pollMs: number; tickMs: number }): MonitorManager {
+/** A counting semaphore: at most `size` holders at once, the rest wait in order. */
+function semaphore(size: number) {
+  let free = size;
+  const queue: (() => void)[] = [];
+  return {
+    async take(): Promise<() => void> {
+      if (free > 0) free -= 1;
+      else await new Promise<void>((resolve) => queue.push(resolve));
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const next = queue.shift();
+        if (next) next();
+        else free += 1;
+      };
+    },
+  };
+}
+
+export function createMonitorManager(runner: SessionRunner, options: { pollMs: number; tickMs: number; concurrentReads?: number }): MonitorManager {
   const { deps } = runner;
   const { Account, SessionRun } = deps.models;
   const log = deps.log.child({ component: 'monitor' });
   const monitors = new Map<string, Monitor>();
+  // Tabs (and so renderer processes) are open only while a session reads; bounding the reads
+  // at once bounds the memory, however many persistent sessions there are.
+  const reads = semaphore(options.concurrentReads ?? 4);
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   let stopped = false;
@@ -37,11 +60,15 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
 
   function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener('abort', () => {
+      const onAbort = () => {
         clearTimeout(t);
         resolve();
-      }, { once: true });
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -65,6 +92,9 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
     const aborted = () => localAbort.signal.aborted;
 
     try {
+      // Spread the sessions over the poll interval: many monitors started together would
+      // otherwise all read (and hold a renderer) at the same moment, every cycle.
+      await sleep(Math.floor(Math.random() * options.pollMs), localAbort.signal);
       while (!aborted()) {
         const doc = await Account.findById(accountId).lean<AccountDoc>();
         if (!wanted(doc) || !doc) break;
@@ -72,6 +102,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
         const bank = deps.banks.driverFor(doc.bank);
         if (!bank) break;
         const settings = (await deps.accounts.show(doc.userId, doc._id)).settings;
+        const releaseRead = await reads.take();
         try {
           if (!context) context = await deps.pool.acquire();
           if (!page || page.isClosed()) page = await context.context.newPage();
@@ -104,6 +135,12 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
             await deps.events({ type: 'finished', account, found: read.length, inserted: inserted.length });
             await deps.onTransactions(account, inserted).catch((error: unknown) => log.error({ err: error, accountId }, 'transactions-arrived hook failed'));
           }
+          if (bank.driver.info.sessionSurvivesPageClose) {
+            // The login lives in the context's cookies: an idle tab would only hold a renderer's memory.
+            await page.close().catch(() => undefined);
+            page = undefined;
+          }
+          releaseRead();
           await sleep(options.pollMs, localAbort.signal);
         } catch (error) {
           if (aborted()) break;
@@ -131,11 +168,15 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
           runId = undefined;
           await page?.close().catch(() => undefined);
           page = undefined;
+          releaseRead();
           await sleep(Math.min(deps.backoff.maxMs, deps.backoff.baseMs * 2 ** (consecutiveFailures - 1)), localAbort.signal);
+        } finally {
+          releaseRead(); // idempotent: every path out of an iteration frees its read slot
         }
       }
     } finally {
       clearInterval(renewal);
+      if (context && loggedIn && (!page || page.isClosed())) page = await context.context.newPage().catch(() => undefined);
       if (page && loggedIn) {
         const doc = await Account.findById(accountId).lean<AccountDoc>().catch(() => null);
         const bank = doc ? deps.banks.driverFor(doc.bank) : undefined;

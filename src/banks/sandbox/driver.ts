@@ -48,6 +48,7 @@ export const sandboxDriver: BankDriver = {
     driverVersion: '1.0.0',
     utcOffsetMinutes: -180,
     referencesAreUnique: false,
+    sessionSurvivesPageClose: true,
   },
 
   async detectLoginOutcome(page): Promise<LoginOutcome> {
@@ -133,7 +134,11 @@ export const sandboxDriver: BankDriver = {
     await this.isAlive(page, context);
   },
 
-  async logout(page) {
+  async logout(page, context) {
+    // From any page (a persistent session may have closed its tab): go home, then log out.
+    if (!(await present(page, '#logout'))) {
+      await page.goto(`${context.baseUrl}/home`, { waitUntil: 'domcontentloaded', timeout: NAV_TIMEOUT_MS }).catch(() => undefined);
+    }
     if (await present(page, '#logout')) await submit(page, 'close', '#logout').catch(() => undefined);
   },
 };

@@ -8,7 +8,7 @@ import { projectRoot } from '../../paths.js';
 
 const execFileAsync = promisify(execFile);
 
-export type RunningServer = { uri: string; stop(): Promise<void> };
+export type RunningServer = { uri: string; /** The server's own process, where it is a child of ours. */ pid?: number; stop(): Promise<void> };
 
 const toolDir = path.join(projectRoot, 'tools', 'mongo-java-server');
 
@@ -79,6 +79,7 @@ export async function startJavaServer(options: { cacheDir: string; port: number;
   let stopping: Promise<void> | undefined;
   return {
     uri: `mongodb://127.0.0.1:${port}`,
+    ...(child.pid ? { pid: child.pid } : {}),
     stop() {
       stopping ??= (async () => {
         child.stdin.end();
