@@ -40,7 +40,8 @@ export function createBrowserPool(options: { executablePath: string; maxContexts
 
   function launch(): Promise<Browser> {
     if (!browser) {
-      const launching = chromium.launch({ executablePath: options.executablePath, args: CHROMIUM_ARGS, headless: true }).then((b) => {
+      // Our shutdown closes the browser after sessions log out; Playwright must not kill it on a signal first.
+      const launching = chromium.launch({ executablePath: options.executablePath, args: CHROMIUM_ARGS, headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false }).then((b) => {
         b.on('disconnected', () => {
           if (browser === launching) browser = undefined;
           if (!closed) log.warn('browser disconnected; it will be relaunched on next use');
