@@ -16,8 +16,9 @@ export type BrowserPool = {
   readonly openContexts: number;
 };
 
-// Flags for a closed network (no background calls to Google), running as root in a container,
-// and memory: no spare renderer kept warm, no back-forward cache holding old pages.
+// Flags for a closed network (no background calls to Google) and running as root in a
+// container. No --disable-features here: Chromium keeps only the last such flag, and it would
+// replace Playwright's own list.
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -28,7 +29,6 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-quic',
   '--disable-extensions',
-  '--disable-features=SpareRendererForSitePerProcess,BackForwardCache',
 ];
 
 export function createBrowserPool(options: { executablePath: string; maxContexts: number; log: Logger }): BrowserPool {

@@ -106,6 +106,7 @@ export function createSessionRunner(deps: RunnerDeps) {
       const lease = await deps.leases.acquire(leaseKey(accountId), 'one-shot', deps.leaseTtlMs);
       if (!lease) {
         log.info({ accountId }, 'session skipped: another session holds the account');
+        if (ref) await deps.events({ type: 'progress', account: sessionAccount(doc), text: 'another session of this account is running; this request was skipped', ref });
         return clearQueue().then(() => ({ status: 'skipped', reason: 'busy' }));
       }
       const renewal = setInterval(() => void lease.renew().catch(() => undefined), Math.max(1_000, deps.leaseTtlMs / 3));
