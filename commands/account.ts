@@ -5,9 +5,7 @@ import { COMMAND_ROOT } from '../src/chat/router.js';
 import { UserError } from '../src/domain/errors.js';
 import { isSecretSetting, isSettingName, SETTING_NAMES, SETTINGS, settingFromText, type SettingName } from '../src/domain/account-settings.js';
 import type { AccountView } from '../src/accounts/account-service.js';
-import { bullet, showValue } from './format.js';
-
-const accountRef = z.string({ error: 'the account name is required' }).min(1, 'the account name is required');
+import { accountRef, bullet, showValue } from './format.js';
 
 function labelOf(name: SettingName): string {
   return name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());

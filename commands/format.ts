@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Small helpers for building replies; rendering is the adapters' job. */
 
 export function showValue(value: unknown): string {
@@ -10,3 +12,6 @@ export function showValue(value: unknown): string {
 export function bullet(lines: string[]): string {
   return lines.map((line) => `• ${line}`).join('\n');
 }
+
+/** The `<name>` argument naming an account, shared by every account command. */
+export const accountRef = z.string({ error: 'the account name is required' }).min(1, 'the account name is required');

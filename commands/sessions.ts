@@ -4,9 +4,7 @@ import { COMMAND_ROOT } from '../src/chat/router.js';
 import { UserError } from '../src/domain/errors.js';
 import { minorToDecimalString } from '../src/domain/money.js';
 import { describeCode } from '../src/sessions/assistance.js';
-import { bullet, showValue } from './format.js';
-
-const accountRef = z.string({ error: 'the account name is required' }).min(1, 'the account name is required');
+import { accountRef, bullet, showValue } from './format.js';
 
 export const accountScrapeCommand = defineCommand({
   path: ['account', 'scrape'],
@@ -35,34 +33,31 @@ export const accountRestartCommand = defineCommand({
   },
 });
 
-export const accountKillCommand = defineCommand({
-  path: ['account', 'kill'],
-  usage: 'account kill <name>',
-  summary: 'stop a persistent session (closes its browser) until reactivated',
-  access: 'operator',
-  positionals: ['account'],
-  args: z.object({ account: accountRef }).strict(),
-  async handler(ctx, { account }) {
-    const member = memberOf(ctx);
-    const result = await ctx.services.sessions.control.setSessionState(member.userId, account, 'stopped', `stopped by ${member.displayName}`);
-    await ctx.services.sessions.monitors.tick();
-    return { text: `The persistent session of "${result.account}" is stopped. Start it again with ${COMMAND_ROOT} account reactivate "${result.account}".` };
-  },
-});
+function sessionStateCommand(verb: 'kill' | 'reactivate') {
+  const state = verb === 'kill' ? 'stopped' : 'running';
+  return defineCommand({
+    path: ['account', verb],
+    usage: `account ${verb} <name>`,
+    summary: verb === 'kill' ? 'stop a persistent session (closes its browser) until reactivated' : 'start a stopped or parked persistent session again',
+    access: 'operator',
+    positionals: ['account'],
+    args: z.object({ account: accountRef }).strict(),
+    async handler(ctx, { account }) {
+      const member = memberOf(ctx);
+      const result = await ctx.services.sessions.control.setSessionState(member.userId, account, state, verb === 'kill' ? `stopped by ${member.displayName}` : null);
+      await ctx.services.sessions.monitors.tick();
+      return {
+        text:
+          verb === 'kill'
+            ? `The persistent session of "${result.account}" is stopped. Start it again with ${COMMAND_ROOT} account reactivate "${result.account}".`
+            : `The persistent session of "${result.account}" is starting.`,
+      };
+    },
+  });
+}
 
-export const accountReactivateCommand = defineCommand({
-  path: ['account', 'reactivate'],
-  usage: 'account reactivate <name>',
-  summary: 'start a stopped or parked persistent session again',
-  access: 'operator',
-  positionals: ['account'],
-  args: z.object({ account: accountRef }).strict(),
-  async handler(ctx, { account }) {
-    const result = await ctx.services.sessions.control.setSessionState(memberOf(ctx).userId, account, 'running', null);
-    await ctx.services.sessions.monitors.tick();
-    return { text: `The persistent session of "${result.account}" is starting.` };
-  },
-});
+export const accountKillCommand = sessionStateCommand('kill');
+export const accountReactivateCommand = sessionStateCommand('reactivate');
 
 export const accountStatusCommand = defineCommand({
   path: ['account', 'status'],

@@ -1,4 +1,5 @@
 import type { Page } from 'playwright-core';
+import type { BankMovement } from '../domain/fingerprint.js';
 import type { BankInfo } from './bank-info.js';
 
 /**
@@ -30,14 +31,7 @@ export type LoginContext = {
 export type LoginOutcome = 'ok' | 'invalid_credentials' | 'account_blocked' | 'otp_needed' | 'otp_rejected' | 'unknown_page';
 
 /** A movement as read from the bank, already normalised (money in minor units, instant in UTC). */
-export type RawTransaction = {
-  receivedAt: Date;
-  amountMinor: number;
-  currency: string;
-  senderName: string | null;
-  description: string;
-  bankReference: string | null;
-};
+export type RawTransaction = BankMovement;
 
 /** Whole local days, inclusive, as the bank's own filters take them (YYYY-MM-DD). */
 export type DayRange = { from: string; to: string };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
-export type FingerprintInput = {
+/** A bank movement as read: money in minor units, the bank's instant in UTC. */
+export type BankMovement = {
   receivedAt: Date;
   amountMinor: number;
   currency: string;
@@ -16,7 +17,7 @@ export type FingerprintInput = {
  * cover whole days, so every occurrence of an identical movement is seen in the same read and
  * re-reading gives the same fingerprints.
  */
-export function fingerprintAll(transactions: FingerprintInput[], referencesAreUnique: boolean): string[] {
+export function fingerprintAll(transactions: BankMovement[], referencesAreUnique: boolean): string[] {
   const seen = new Map<string, number>();
   return transactions.map((t) => {
     if (referencesAreUnique && t.bankReference) return `ref:${t.bankReference}`;

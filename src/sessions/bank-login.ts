@@ -12,20 +12,20 @@ import type { SessionAccount } from './events.js';
  */
 export async function logIn(options: {
   page: Page;
-  driver: BankDriver;
-  baseUrl: string;
+  bank: { driver: BankDriver; baseUrl: string };
   account: SessionAccount;
-  username: string | null;
-  loginMode: 'simple' | 'assisted';
+  /** The account's settings as shown (secrets masked): username and login mode are read here. */
+  settings: Record<string, unknown>;
   accounts: AccountService;
   assistance: AssistanceService;
   signal?: AbortSignal;
   progress(text: string): void;
 }): Promise<void> {
+  const username = typeof options.settings.bank_username === 'string' ? options.settings.bank_username : null;
   const password = await options.accounts.revealSecret(options.account.id, 'bank_password');
-  if (!options.username || !password) throw new SessionFailure('missing_credentials', 'login');
+  if (!username || !password) throw new SessionFailure('missing_credentials', 'login');
   const otp: OtpRequester & { cancel?(reason: string): Promise<void> } =
-    options.loginMode === 'assisted'
+    options.settings.login_mode === 'assisted'
       ? options.assistance.requester(options.account, options.signal ? { signal: options.signal } : {})
       : {
           request: async () => {
@@ -34,7 +34,7 @@ export async function logIn(options: {
           accepted: async () => undefined,
         };
   try {
-    await options.driver.login(options.page, { baseUrl: options.baseUrl, credentials: { username: options.username, password }, otp, progress: options.progress });
+    await options.bank.driver.login(options.page, { baseUrl: options.bank.baseUrl, credentials: { username, password }, otp, progress: options.progress });
   } catch (error) {
     await otp.cancel?.('login ended');
     throw error;

@@ -109,18 +109,8 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
           if (!loggedIn) {
             const run = await SessionRun.create({ accountId, kind: 'persistent', trigger: 'monitor', status: 'running', holder: lease.holder, startedAt: deps.clock.now() });
             runId = run._id;
-            await logIn({
-              page,
-              driver: bank.driver,
-              baseUrl: bank.baseUrl,
-              account,
-              username: (settings.bank_username as string | null) ?? null,
-              loginMode: settings.login_mode === 'assisted' ? 'assisted' : 'simple',
-              accounts: deps.accounts,
-              assistance: deps.assistance,
-              signal: localAbort.signal,
-              progress: (text) => void deps.events({ type: 'progress', account, text }),
-            });
+            const progress = (text: string) => void deps.events({ type: 'progress', account, text });
+            await logIn({ page, bank, account, settings, accounts: deps.accounts, assistance: deps.assistance, signal: localAbort.signal, progress });
             loggedIn = true;
             log.info({ accountId, runId }, 'persistent session logged in');
           }

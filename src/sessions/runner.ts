@@ -121,17 +121,7 @@ export function createSessionRunner(deps: RunnerDeps) {
         const result = await deps.pool.withContext(async (context) => {
           page = await context.newPage();
           try {
-            await logIn({
-              page,
-              driver: bank.driver,
-              baseUrl: bank.baseUrl,
-              account,
-              username: (settings.bank_username as string | null) ?? null,
-              loginMode: settings.login_mode === 'assisted' ? 'assisted' : 'simple',
-              accounts: deps.accounts,
-              assistance: deps.assistance,
-              progress,
-            });
+            await logIn({ page, bank, account, settings, accounts: deps.accounts, assistance: deps.assistance, progress });
             const range = readRange(deps.clock.now(), bank.driver.info.utcOffsetMinutes, doc.scrape?.lastReadDay ?? null, Number(settings.lookback_days) || 1);
             progress(`reading movements from ${range.from} to ${range.to}`);
             const read = await bank.driver.readTransactions(page, range, { baseUrl: bank.baseUrl });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { fingerprintAll, type FingerprintInput } from '../../src/domain/fingerprint.js';
+import { fingerprintAll, type BankMovement } from '../../src/domain/fingerprint.js';
 
-const base: FingerprintInput = { receivedAt: new Date('2026-11-20T14:05:00Z'), amountMinor: 150000, currency: 'UYU', senderName: 'José Pérez', description: 'Transferencia', bankReference: 'R1' };
+const base: BankMovement = { receivedAt: new Date('2026-11-20T14:05:00Z'), amountMinor: 150000, currency: 'UYU', senderName: 'José Pérez', description: 'Transferencia', bankReference: 'R1' };
 
 describe('transaction fingerprints', () => {
   it('two identical same-day transfers stay two', () => {
@@ -18,7 +18,7 @@ describe('transaction fingerprints', () => {
 
   it('any field of the movement changes the fingerprint', () => {
     const [reference] = fingerprintAll([base], false);
-    const variants: Partial<FingerprintInput>[] = [{ receivedAt: new Date('2026-11-20T14:06:00Z') }, { amountMinor: 150001 }, { currency: 'USD' }, { senderName: 'Jose Perez' }, { senderName: null }, { description: 'Otro' }];
+    const variants: Partial<BankMovement>[] = [{ receivedAt: new Date('2026-11-20T14:06:00Z') }, { amountMinor: 150001 }, { currency: 'USD' }, { senderName: 'Jose Perez' }, { senderName: null }, { description: 'Otro' }];
     for (const variant of variants) expect(fingerprintAll([{ ...base, ...variant }], false)[0], JSON.stringify(variant)).not.to.equal(reference);
   });
 
