@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { parseDecimalToMinor, parseLocalAmountToMinor } from '../../src/domain/money.js';
+import { matchRequests, WINDOW_MS, type MatchRequest, type MatchTransaction } from '../../src/reconcile/matcher.js';
+
+const DAY = 86_400_000;
+const REGISTERED = Date.parse('2026-11-20T12:00:00Z');
+
+function request(over: Partial<MatchRequest> = {}): MatchRequest {
+  return { id: 'req', amountMinor: 150000, currency: 'UYU', name: 'José Pérez', registeredAtMs: REGISTERED, ...over };
+}
+function tx(id: string, over: Partial<MatchTransaction> = {}): MatchTransaction {
+  return { id, amountMinor: 150000, currency: 'UYU', senderName: 'José Pérez', receivedAtMs: REGISTERED - DAY, ...over };
+}
+function one(req: MatchRequest, txs: MatchTransaction[]) {
+  const [decision] = matchRequests([req], txs);
+  return decision!;
+}
+
+describe('matcher (pure)', () => {
+  const matches: [string, Partial<MatchRequest>, Partial<MatchTransaction>][] = [
+    ['accents and case', { name: 'José PÉREZ' }, { senderName: 'jose perez' }],
+    ['word order', { name: 'Pérez José' }, { senderName: 'JOSE PEREZ' }],
+    ['company suffixes', { name: 'Comercial Ñandú S.A.' }, { senderName: 'COMERCIAL NANDU SA' }],
+    ['initials', { name: 'J. Pérez' }, { senderName: 'José Pérez' }],
+    ['a fuller legal name', { name: 'José Pérez' }, { senderName: 'José Luis Pérez Gómez' }],
+    ['currency codes in any case', { currency: 'uyu' }, { currency: 'UYU' }],
+    ['a transfer after the registration', {}, { receivedAtMs: REGISTERED + 3 * DAY }],
+    ['exactly 5 days before', {}, { receivedAtMs: REGISTERED - WINDOW_MS }],
+  ];
+  for (const [what, req, t] of matches) {
+    it(`matches: ${what}`, () => expect(one(request(req), [tx('t1', t)])).to.deep.include({ result: 'matched', transactionId: 't1' }));
+  }
+
+  const misses: [string, Partial<MatchRequest>, Partial<MatchTransaction>, RegExp][] = [
+    ['a near-miss first name', { name: 'Juan Pérez' }, { senderName: 'Juana Pérez' }, /sender name/],
+    ['another person, same surname', { name: 'María Gómez' }, { senderName: 'Mario Gómez' }, /sender name/],
+    ['a one-cent difference', {}, { amountMinor: 150001 }, /exact amount and currency/],
+    ['another currency', {}, { currency: 'USD' }, /exact amount and currency/],
+    ['5 days and 1 minute before', {}, { receivedAtMs: REGISTERED - WINDOW_MS - 60_000 }, /more than 5 days before/],
+    ['no sender name', {}, { senderName: null }, /no transaction with this amount has a sender name like the payer/],
+  ];
+  for (const [what, req, t, reason] of misses) {
+    it(`does not match: ${what}`, () => {
+      const decision = one(request(req), [tx('t1', t)]);
+      expect(decision.result).to.equal('not_found');
+      expect(decision.reason).to.match(reason);
+    });
+  }
+
+  it('1500, 1500.00 and "1.500,00" are the same amount', () => {
+    const amounts = [parseDecimalToMinor('1500', 'UYU'), parseDecimalToMinor('1500.00', 'UYU'), parseLocalAmountToMinor('1.500,00', 'UYU', ',')];
+    expect(new Set(amounts)).to.deep.equal(new Set([150000]));
+    for (const amountMinor of amounts) expect(one(request({ amountMinor }), [tx('t1')]).result).to.equal('matched');
+  });
+
+  it('two equal candidates → ambiguous, with both recorded', () => {
+    expect(one(request(), [tx('t1'), tx('t2', { receivedAtMs: REGISTERED })])).to.deep.include({ result: 'ambiguous', candidates: ['t1', 't2'] });
+  });
+
+  it('candidates within the margin → ambiguous; a clear best → matched', () => {
+    // 1.0 against 0.95 (initial): no clear margin.
+    expect(one(request({ name: 'José Pérez' }), [tx('exact'), tx('initial', { senderName: 'J. Pérez' })]).result).to.equal('ambiguous');
+    // 1.0 against 0.75 (a longer name): clear.
+    expect(one(request({ name: 'José Pérez' }), [tx('exact'), tx('longer', { senderName: 'José Luis Pérez Gómez' })])).to.deep.include({ result: 'matched', transactionId: 'exact' });
+  });
+
+  it('a transaction already used is not offered again (the caller passes unused ones only)', () => {
+    expect(one(request(), []).result).to.equal('not_found');
+  });
+
+  it('one transaction that is the clear best of two requests → both ambiguous, none picked', () => {
+    const decisions = matchRequests([request({ id: 'a' }), request({ id: 'b' })], [tx('t1')]);
+    expect(decisions.map((d) => d.result)).to.deep.equal(['ambiguous', 'ambiguous']);
+    expect(decisions[0]).to.deep.include({ candidates: ['t1'] });
+  });
+
+  it('matches many requests to their own transactions', () => {
+    const decisions = matchRequests(
+      [request({ id: 'a', name: 'Ana Ruiz' }), request({ id: 'b', name: 'Luis Vega', amountMinor: 99 }), request({ id: 'c', name: 'Ana Ruiz', currency: 'USD' })],
+      [tx('t-a', { senderName: 'RUIZ ANA' }), tx('t-b', { senderName: 'Luis Vega', amountMinor: 99 }), tx('t-c', { senderName: 'Ana Ruiz', currency: 'usd' })],
+    );
+    expect(decisions.map((d) => (d.result === 'matched' ? d.transactionId : d.result))).to.deep.equal(['t-a', 't-b', 't-c']);
+  });
+
+  it('is deterministic: shuffled input, same decisions', () => {
+    const requests = [request({ id: 'a' }), request({ id: 'b', name: 'Luis Vega' }), request({ id: 'c', name: 'Ana Ruiz' })];
+    const txs = [tx('t1'), tx('t2', { senderName: 'Luis Vega' }), tx('t3', { senderName: 'Luis Vega' }), tx('t4', { senderName: 'ana ruiz' })];
+    const first = matchRequests(requests, txs);
+    const again = matchRequests([...requests].reverse(), [...txs].reverse());
+    const byId = (ds: typeof first) => Object.fromEntries(ds.map((d) => [d.requestId, d]));
+    expect(byId(again)).to.deep.equal(byId(first));
+  });
+});
+
+describe('matcher reasons', () => {
+  it('says when the best name is close but below the minimum', () => {
+    // "Juan Pérez" against six words holding both: (2/2 + 2/6) / 2 ≈ 0.67, between the floor and the minimum.
+    const [decision] = matchRequests([request({ name: 'Juan Pérez' })], [tx('t1', { senderName: 'Juan Carlos Pérez Gómez Ruiz Díaz' })]);
+    expect(decision).to.deep.include({ result: 'not_found', reason: 'sender names do not match the payer well enough (best 0.67 < 0.7)' });
+  });
+});
