@@ -18,7 +18,7 @@ console.log(hasTaskset ? 'Pinned to CPU 0 (taskset).' : 'taskset not found: runn
 let failed = 0;
 for (const script of scripts) {
   console.log(`\n== ${script}`);
-  const command = [process.execPath, '--import', 'tsx', path.join(here, script)];
+  const command = [process.execPath, '--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', path.join(here, script)];
   const pinned = hasTaskset ? ['taskset', '-c', '0', ...command] : command;
   const result = spawnSync(pinned[0] as string, pinned.slice(1), { stdio: 'inherit' });
   if (result.status !== 0) failed += 1;

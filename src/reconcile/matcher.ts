@@ -24,8 +24,19 @@ export type MatchDecision =
   | { requestId: string; result: 'ambiguous'; candidates: string[]; reason: string }
   | { requestId: string; result: 'not_found'; reason: string };
 
-type Group = { tokens: string[]; times: number[]; ids: string[] };
-type Bucket = { groups: Map<string, Group>; times: number[] };
+type Group = { name: string; times: number[]; ids: string[] };
+/** Most buckets hold a handful of groups: an array scan beats a Map there; large ones get a Map. */
+type Bucket = { list: Group[]; map: Map<string, Group> | undefined; latest: number };
+
+const MAP_FROM = 8;
+/** Candidates recorded for an ambiguous request (the count is in the reason). */
+export const MAX_RECORDED_CANDIDATES = 10;
+
+function groupOf(bucket: Bucket, name: string): Group | undefined {
+  if (bucket.map) return bucket.map.get(name);
+  for (const group of bucket.list) if (group.name === name) return group;
+  return undefined;
+}
 
 const keyCache = new Map<string, string>();
 function keyOf(name: string | null): string {
@@ -59,28 +70,28 @@ function buildBuckets(transactions: MatchTransaction[]) {
     let byAmount = byCurrency.get(currency);
     if (!byAmount) byCurrency.set(currency, (byAmount = new Map()));
     let bucket = byAmount.get(t.amountMinor);
-    if (!bucket) byAmount.set(t.amountMinor, (bucket = { groups: new Map(), times: [] }));
-    bucket.times.push(t.receivedAtMs);
-    const key = keyOf(t.senderName);
-    if (key === '') continue; // no sender name: never a match (nothing to confirm the payer)
-    let group = bucket.groups.get(key);
+    if (!bucket) byAmount.set(t.amountMinor, (bucket = { list: [], map: undefined, latest: t.receivedAtMs }));
+    else if (t.receivedAtMs > bucket.latest) bucket.latest = t.receivedAtMs;
+    const name = keyOf(t.senderName);
+    if (name === '') continue; // no sender name: never a match (nothing to confirm the payer)
+    let group = groupOf(bucket, name);
     if (!group) {
-      const tokens = key.split(' ');
-      bucket.groups.set(key, (group = { tokens, times: [], ids: [] }));
-      names.set(key, tokens);
+      group = { name, times: [], ids: [] };
+      bucket.list.push(group);
+      if (bucket.map) bucket.map.set(name, group);
+      else if (bucket.list.length >= MAP_FROM) bucket.map = new Map(bucket.list.map((g) => [g.name, g]));
+      if (!names.has(name)) names.set(name, name.split(' '));
     }
     group.times.push(t.receivedAtMs);
     group.ids.push(t.id);
   }
   for (const byAmount of byCurrency.values()) {
     for (const bucket of byAmount.values()) {
-      bucket.times.sort((a, b) => a - b);
-      for (const group of bucket.groups.values()) {
-        if (group.times.length > 1) {
-          const order = group.times.map((time, i) => i).sort((a, b) => (group.times[a] as number) - (group.times[b] as number) || ((group.ids[a] as string) < (group.ids[b] as string) ? -1 : 1));
-          group.times = order.map((i) => group.times[i] as number);
-          group.ids = order.map((i) => group.ids[i] as string);
-        }
+      for (const group of bucket.list) {
+        if (group.times.length < 2) continue;
+        const order = group.times.map((_, i) => i).sort((a, b) => (group.times[a] as number) - (group.times[b] as number) || ((group.ids[a] as string) < (group.ids[b] as string) ? -1 : 1));
+        group.times = order.map((i) => group.times[i] as number);
+        group.ids = order.map((i) => group.ids[i] as string);
       }
     }
   }
@@ -127,6 +138,13 @@ function relatedNamesFinder(names: Map<string, string[]>) {
   };
 }
 
+const scoreReasons = new Map<number, string>();
+function scoreReason(score: number): string {
+  let reason = scoreReasons.get(score);
+  if (reason === undefined) scoreReasons.set(score, (reason = `name score ${score.toFixed(2)}`));
+  return reason;
+}
+
 export function matchRequests(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const { byCurrency, names } = buildBuckets(transactions);
   const related = relatedNamesFinder(names);
@@ -141,38 +159,48 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
       decisions[r] = { requestId: request.id, result: 'not_found', reason: 'no unused bank transaction with this exact amount and currency' };
       continue;
     }
-    if (lowerBound(bucket.times, from) === bucket.times.length) {
+    if (bucket.latest < from) {
       decisions[r] = { requestId: request.id, result: 'not_found', reason: 'transactions with this amount arrived more than 5 days before the request' };
       continue;
     }
-    // Walk sender names best first; stop once a name scores below the best minus the margin.
-    let best: { score: number; ids: string[] } | undefined;
+    // Walk sender names best first; stop once a name scores at or below the best minus the margin.
+    let bestScore = -1;
+    let bestIds: string[] | undefined;
+    let bestStart = 0;
     const rivals: string[] = [];
+    let rivalCount = 0;
     for (const { name, score } of related(keyOf(request.name))) {
-      if (best && score <= best.score - CLEAR_MARGIN) break;
-      const group = bucket.groups.get(name);
+      if (bestIds && score <= bestScore - CLEAR_MARGIN) break;
+      const group = groupOf(bucket, name);
       if (!group) continue;
       const start = lowerBound(group.times, from);
       if (start === group.times.length) continue;
-      const inWindow = group.ids.slice(start);
-      if (!best) best = { score, ids: inWindow };
-      else rivals.push(...inWindow);
+      if (!bestIds) {
+        bestScore = score;
+        bestIds = group.ids;
+        bestStart = start;
+      } else {
+        rivalCount += group.ids.length - start;
+        for (let i = start; i < group.ids.length && rivals.length < MAX_RECORDED_CANDIDATES; i++) rivals.push(group.ids[i] as string);
+      }
     }
-    if (!best || best.score < MIN_SCORE) {
+    if (!bestIds || bestScore < MIN_SCORE) {
       decisions[r] = {
         requestId: request.id,
         result: 'not_found',
-        reason: best ? `sender names do not match the payer well enough (best ${best.score.toFixed(2)} < ${MIN_SCORE})` : 'no transaction with this amount has a sender name like the payer',
+        reason: bestIds ? `sender names do not match the payer well enough (best ${bestScore.toFixed(2)} < ${MIN_SCORE})` : 'no transaction with this amount has a sender name like the payer',
       };
       continue;
     }
-    if (best.ids.length > 1 || rivals.length > 0) {
-      const candidates = [...best.ids, ...rivals];
-      decisions[r] = { requestId: request.id, result: 'ambiguous', candidates, reason: `${candidates.length} transactions are equally plausible` };
+    const bestCount = bestIds.length - bestStart;
+    if (bestCount > 1 || rivalCount > 0) {
+      const candidates = bestIds.slice(bestStart, bestStart + MAX_RECORDED_CANDIDATES);
+      for (const id of rivals) if (candidates.length < MAX_RECORDED_CANDIDATES) candidates.push(id);
+      decisions[r] = { requestId: request.id, result: 'ambiguous', candidates, reason: `${bestCount + rivalCount} transactions are equally plausible` };
       continue;
     }
-    const transactionId = best.ids[0] as string;
-    decisions[r] = { requestId: request.id, result: 'matched', transactionId, score: best.score, reason: `name score ${best.score.toFixed(2)}` };
+    const transactionId = bestIds[bestStart] as string;
+    decisions[r] = { requestId: request.id, result: 'matched', transactionId, score: bestScore, reason: scoreReason(bestScore) };
     const chosenBy = picks.get(transactionId);
     if (chosenBy) chosenBy.push(r);
     else picks.set(transactionId, [r]);
