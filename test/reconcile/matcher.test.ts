@@ -54,7 +54,8 @@ describe('matcher (pure)', () => {
   });
 
   it('two equal candidates → ambiguous, with both recorded', () => {
-    expect(one(request(), [tx('t1'), tx('t2', { receivedAtMs: REGISTERED })])).to.deep.include({ result: 'ambiguous', candidates: ['t1', 't2'] });
+    // Newest first.
+    expect(one(request(), [tx('t1'), tx('t2', { receivedAtMs: REGISTERED })])).to.deep.include({ result: 'ambiguous', candidates: ['t2', 't1'] });
   });
 
   it('candidates within the margin → ambiguous; a clear best → matched', () => {
