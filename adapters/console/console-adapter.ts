@@ -52,6 +52,14 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
     return new Promise((resolve) => (waiting = resolve));
   }
 
+  /** Form answers (a password above all) must not be recallable with the Up arrow. */
+  function forgetInHistory(line: string | null) {
+    const withHistory = rl as unknown as { history?: string[] } | undefined;
+    const history = withHistory?.history;
+    if (line === null || !history) return;
+    for (let i = history.length - 1; i >= 0; i--) if (history[i] === line) history.splice(i, 1);
+  }
+
   function prompt(text: string) {
     if (rl) {
       rl.setPrompt(text);
@@ -128,6 +136,7 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
         muted = field.secret && interactive;
         const line = await nextLine();
         muted = false;
+        forgetInHistory(line);
         if (field.secret && interactive) output.write('\n');
         if (line === null) return { status: 'cancelled' };
         if (line.trim() === '' && !field.optional) {
