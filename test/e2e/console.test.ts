@@ -8,7 +8,9 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 const PASSWORD = 'Pa55-ñandú-console-4471';
 const TOKEN = 'tok-console-secret-8812';
 
-describe('the service as a process, driven through its console', () => {
+describe('the service as a process, driven through its console', function () {
+  // Whole processes (a JVM, Node, sometimes Chromium) on a loaded 2-core machine; every wait inside has its own deadline.
+  this.timeout(180_000);
   const env = {
     MONGODB_URI: '',
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'rb-console-')),

@@ -12,7 +12,9 @@ import { capturingLogger } from '../helpers/log-capture.js';
 import { eventually } from '../helpers/eventually.js';
 import { buildServices } from '../helpers/services.js';
 
-describe('database lost while running (its own mongo-java-server, stopped and restarted)', () => {
+describe('database lost while running (its own mongo-java-server, stopped and restarted)', function () {
+  // Whole processes (a JVM, Node, sometimes Chromium) on a loaded 2-core machine; every wait inside has its own deadline.
+  this.timeout(180_000);
   const h2File = path.join(mkdtempSync(path.join(tmpdir(), 'rb-outage-')), 'outage.h2');
   const capture = capturingLogger();
   const owner = identity('owner', 'console', 'local');

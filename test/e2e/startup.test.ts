@@ -20,7 +20,9 @@ function tempDataDir(label: string): string {
   return mkdtempSync(path.join(tmpdir(), `rb-${label}-`));
 }
 
-describe('start-up', () => {
+describe('start-up', function () {
+  // Whole processes (a JVM, Node, sometimes Chromium) on a loaded 2-core machine; every wait inside has its own deadline.
+  this.timeout(180_000);
   it('a bad setting stops start-up with one line naming the variable', async () => {
     const service = startServiceProcess({ LOG_LEVEL: 'loud', DATA_DIR: tempDataDir('cfg') });
     const { code } = await service.exited;

@@ -55,7 +55,11 @@ describe('two service processes on one database', function () {
     for (let round = 1; round <= 3; round++) {
       await db.models.Account.updateOne({ name: 'oneshot' }, { $set: { 'scrape.nextRunAt': new Date(), 'scrape.queuedAt': null } });
       await eventually(() => bank.stats('oneshot').logins >= round, 60_000, `one-shot login ${round}`);
-      await eventually(async () => (await db.models.SessionRun.countDocuments({ status: 'running', kind: 'one-shot' })) === 0, 60_000, 'the run to end');
+      // The run is over once its account is rescheduled (its last write): only then is "due now" ours to set.
+      await eventually(async () => {
+        const account = await db.models.Account.findOne({ name: 'oneshot' }).lean();
+        return (await db.models.SessionRun.countDocuments({ accountId: account?._id, status: 'ok' })) >= round && account?.scrape?.queuedAt === null && (account.scrape.nextRunAt?.getTime() ?? 0) > Date.now();
+      }, 60_000, `run ${round} to end`);
     }
     await eventually(() => bank.stats('live').logins >= 1, 60_000, 'the persistent login');
     await eventually(async () => (await db.models.SessionRun.countDocuments({ kind: 'one-shot', status: 'ok' })) >= 3, 30_000, 'three finished runs');

@@ -35,7 +35,8 @@ describe('assisted login (OTP) on the sandbox bank', function () {
     const session = f.services.sessions.runner.runOneShot(id, 'manual');
     const pending = await waitForPrompt(id);
     expect(pending.descriptor).to.deep.equal({ length: 6, type: 'numeric', purpose: 'login' });
-    const prompt = f.sent.find((s) => s.message.text.startsWith('Bank code needed for account "Assisted"'));
+    // The request is stored first, then announced: wait for the announcement itself.
+    const prompt = await eventually(() => f.sent.find((s) => s.message.text.startsWith('Bank code needed for account "Assisted"')), 10_000, 'the prompt');
     expect(prompt?.ref).to.equal('console:local');
     expect(prompt?.message.text).to.match(/\(sandbox\): a 6-character numeric \(digits only\) code, before \d{2}:\d{2} UTC\. Reply with: \/recon otp "Assisted" <code>/);
 
@@ -73,7 +74,7 @@ describe('assisted login (OTP) on the sandbox bank', function () {
     const right = currentCode(username);
     await f.services.sessions.assistance.submit(id, right === '000000' ? '111111' : '000000', 'op');
     await waitForPrompt(id, 1);
-    expect(f.texts()).to.match(/The bank rejected the code for "Retry" \(1 rejected so far\)/);
+    await eventually(() => /The bank rejected the code for "Retry" \(1 rejected so far\)/.test(f.texts()), 10_000, 'the rejection message');
     await f.services.sessions.assistance.submit(id, currentCode(username), 'op');
     expect((await session).status).to.equal('ok');
     expect(await test.db.models.AssistanceRequest.findOne({ accountId: id }).lean()).to.deep.include({ status: 'fulfilled', attempts: 1 });
@@ -86,7 +87,7 @@ describe('assisted login (OTP) on the sandbox bank', function () {
     expect(result).to.deep.include({ status: 'failed', kind: 'otp_timeout', fatal: true });
     expect(await test.db.models.AssistanceRequest.findOne({ accountId: id }).lean()).to.deep.include({ status: 'expired' });
     expect((await f.services.accounts.show(f.userId, id)).scrapeBlockedReason).to.equal('Nobody entered the bank code in time.');
-    expect(f.texts()).to.match(/No code arrived in time for "Timeout"; the login failed\./);
+    await eventually(() => /No code arrived in time for "Timeout"; the login failed\./.test(f.texts()), 10_000, 'the expiry message');
   });
 
   it('limits submissions to 5 per 10 minutes per account', async () => {
