@@ -12,12 +12,13 @@ import { createBrowserPool } from '../src/sessions/browser-pool.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { createSecretBox } from '../src/store/secret-box.js';
-import { percentile, report } from './report.js';
+import { percentile, report } from './lib/report.js';
 
 /**
- * Chat command handling under 50 concurrent commands (SPEC §8: acknowledgement p99 < 200 ms).
- * This measures the whole handling through the router on the embedded database, which is an
- * upper bound of the acknowledgement (adapters ack before handling).
+ * Chat command handling under 50 concurrent commands, through the router on the embedded
+ * database (which shares the pinned core). SPEC §8's target (p99 < 200 ms) is for the
+ * platform acknowledgement, which adapters send before handling; that is measured per
+ * platform with the adapters (#8). This number is the whole handling, an upper bound.
  */
 const CONCURRENCY = 50;
 const ROUNDS = 20;
@@ -61,7 +62,7 @@ try {
   latencies.sort((a, b) => a - b);
   console.log(`engine: ${embedded.engine}; ${CONCURRENCY} concurrent commands × ${ROUNDS} rounds (${latencies.length} commands), 20 accounts`);
   report('command handling p50 (50 concurrent)', percentile(latencies, 50), 'ms');
-  report('command handling p99 (50 concurrent)', percentile(latencies, 99), 'ms', { max: 200 });
+  report('command handling p99 (50 concurrent; ack target 200 ms is per platform)', percentile(latencies, 99), 'ms');
 } finally {
   await database.connection.dropDatabase();
   await database.close();

@@ -1,5 +1,5 @@
 import { matchRequests, type MatchRequest, type MatchTransaction } from '../src/reconcile/matcher.js';
-import { report } from './report.js';
+import { report } from './lib/report.js';
 
 /**
  * Matcher throughput (SPEC §8): inputs in memory, no database. Seeded 32-bit PRNG

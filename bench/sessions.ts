@@ -10,8 +10,8 @@ import { createBrowserPool } from '../src/sessions/browser-pool.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { createSecretBox } from '../src/store/secret-box.js';
-import { percentile, report } from './report.js';
-import { treeMemoryMb } from './proc-memory.js';
+import { percentile, report } from './lib/report.js';
+import { treeMemoryMb } from './lib/proc-memory.js';
 
 /**
  * Bank sessions on the sandbox bank with Debian's Chromium (SPEC §8):

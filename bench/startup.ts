@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../src/paths.js';
-import { report } from './report.js';
+import { report } from './lib/report.js';
 
 /**
  * Time from `npm start` to a ready console with no environment, on a fresh data folder (first
