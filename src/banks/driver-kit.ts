@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { listenOnLoopback } from '../http/loopback.js';
 
 /**
  * Driver kit: serves saved bank pages on 127.0.0.1 so a driver can be tested against the
@@ -32,14 +32,5 @@ export async function serveSavedPages(dir: string, routes: SavedRoute[]): Promis
       res.end(readFileSync(path.join(dir, route.file)));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenOnLoopback(server)), requests };
 }

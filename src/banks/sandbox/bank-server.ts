@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listenOnLoopback, type Listening } from '../../http/loopback.js';
 import { z } from 'zod';
 import { homePage, loginPage, movementsPage, otpPage, type MovementRow } from './pages.js';
 
@@ -118,7 +118,7 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
   const config: SandboxConfig = { ...defaults, ...options.config };
   const users = new Map<string, User>();
   const sessions = new Map<string, Session>();
-  let server: Server | undefined;
+  let listening: Listening | undefined;
   let url = '';
 
   function userOf(username: string): User {
@@ -306,7 +306,7 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
     },
     config,
     async start() {
-      server = createServer((req, res) => {
+      const server = createServer((req, res) => {
         const parsed = new URL(req.url ?? '/', 'http://sandbox');
         const work = async () => {
           if (config.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, config.latencyMs));
@@ -318,17 +318,12 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
           else res.end();
         });
       });
-      await new Promise<void>((resolve, reject) => {
-        server?.once('error', reject);
-        server?.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-      });
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      listening = await listenOnLoopback(server, options.port ?? 0);
+      url = listening.url;
     },
     async stop() {
-      if (!server) return;
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server?.close(() => resolve()));
-      server = undefined;
+      await listening?.close();
+      listening = undefined;
     },
     addUser(input) {
       const parsed = userInput.parse(input);
