@@ -65,7 +65,8 @@ function summary(doc: AccountDoc): AccountSummary {
   };
 }
 
-function view(doc: AccountDoc): AccountView {
+/** An account document as anyone may see it (pure: for callers that already hold the document). */
+export function accountView(doc: AccountDoc): AccountView {
   return { ...summary(doc), createdAt: doc.createdAt as Date, settings: maskedSettings(settingsOf(doc), secretsSet(doc)) };
 }
 
@@ -108,7 +109,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
           secrets: Object.fromEntries(SECRET_SETTINGS.map((name) => [name, null])),
         });
         deps.log.info({ accountId: doc._id, userId, bank: bank.code }, 'account created');
-        return view(doc.toObject() as AccountDoc);
+        return accountView(doc.toObject() as AccountDoc);
       } catch (error) {
         if (isDuplicateKey(error)) throw new UserError(`An account named "${parsedName.data}" already exists.`);
         throw error;
@@ -121,7 +122,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
     },
 
     async show(userId: string, ref: string): Promise<AccountView> {
-      return view(await load(userId, ref));
+      return accountView(await load(userId, ref));
     },
 
     /**
@@ -146,14 +147,14 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
         // Names only: values may be secrets.
         deps.log.info({ accountId: doc._id, changed }, 'account settings changed');
       }
-      return { account: view(await reload(doc._id)), changed };
+      return { account: accountView(await reload(doc._id)), changed };
     },
 
     async setStatus(userId: string, ref: string, status: 'active' | 'inactive'): Promise<AccountView> {
       const doc = await load(userId, ref);
       await Account.updateOne({ _id: doc._id }, { $set: { status } });
       deps.log.info({ accountId: doc._id, status }, 'account status changed');
-      return view(await reload(doc._id));
+      return accountView(await reload(doc._id));
     },
 
     /** Deleting needs the account's name typed again, exactly as shown (case aside). */

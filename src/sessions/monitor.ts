@@ -1,5 +1,6 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { SESSION_FAILURES, SessionFailure } from '../domain/session-outcome.js';
+import { accountView } from '../accounts/account-service.js';
 import type { AccountDoc } from '../store/models.js';
 import { logIn } from './bank-login.js';
 import { readRange } from './day-range.js';
@@ -101,7 +102,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
         const account = sessionAccount(doc);
         const bank = deps.banks.driverFor(doc.bank);
         if (!bank) break;
-        const settings = (await deps.accounts.show(doc.userId, doc._id)).settings;
+        const settings = accountView(doc).settings;
         const releaseRead = await reads.take();
         try {
           if (!context) context = await deps.pool.acquire();

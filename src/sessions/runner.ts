@@ -4,6 +4,7 @@ import type { BankRegistry } from '../banks/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { SESSION_FAILURES, SessionFailure } from '../domain/session-outcome.js';
 import type { Logger } from '../log.js';
+import { accountView } from '../accounts/account-service.js';
 import type { AccountDoc, Models } from '../store/models.js';
 import type { StoredTransaction, TransactionRepository } from '../store/transaction-repository.js';
 import { saveFailureScreenshot, safeUrl } from './artifacts.js';
@@ -111,7 +112,7 @@ export function createSessionRunner(deps: RunnerDeps) {
       }
       const renewal = setInterval(() => void lease.renew().catch(() => undefined), Math.max(1_000, deps.leaseTtlMs / 3));
       const account = sessionAccount(doc);
-      const settings = (await deps.accounts.show(doc.userId, doc._id)).settings;
+      const settings = accountView(doc).settings;
       const run = await SessionRun.create({ accountId, kind: 'one-shot', trigger, status: 'running', holder: lease.holder, startedAt: deps.clock.now() });
       const progress = (text: string) => void deps.events({ type: 'progress', account, text, ref });
       let page: Page | undefined;
