@@ -1,3 +1,4 @@
+import { loadConfig } from '../src/config.js';
 import path from 'node:path';
 import { pino } from 'pino';
 import { allCommands } from '../commands/index.js';
@@ -37,7 +38,8 @@ try {
     pool: createBrowserPool({ executablePath: '/usr/bin/chromium', maxContexts: 1, log }),
     send: async () => undefined,
     enqueue: async () => undefined,
-    onTransactions: async () => undefined,
+    enqueuePoll: async () => undefined,
+  reconcileSettings: loadConfig({}).reconcile,
     sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
     maxConcurrentSessions: 1,
   });

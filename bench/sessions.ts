@@ -1,3 +1,4 @@
+import { loadConfig } from '../src/config.js';
 import path from 'node:path';
 import { pino } from 'pino';
 import { createBankRegistry } from '../src/banks/registry.js';
@@ -38,7 +39,8 @@ const services: Services = createServices({
   pool,
   send: async () => undefined,
   enqueue: async () => undefined,
-  onTransactions: async () => undefined,
+  enqueuePoll: async () => undefined,
+  reconcileSettings: loadConfig({}).reconcile,
   sessionSettings: { otpTimeoutMs: 60_000, otpMaxRejected: 3, persistentPollMs: pollMs, monitorTickMs: 500, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
   maxConcurrentSessions: 32,
 });

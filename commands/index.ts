@@ -22,6 +22,7 @@ import {
   movementsCommand,
   otpCommand,
 } from './sessions.js';
+import { accountPollCommand, pendingListCommand, pendingRematchCommand, pendingResolveCommand, pendingShowCommand } from './reconcile.js';
 
 /** Every chat command, declared once; each adapter delivers them natively. */
 export function allCommands(): CommandSpec[] {
@@ -50,6 +51,11 @@ export function allCommands(): CommandSpec[] {
     otpCommand,
     movementsCommand,
     failuresCommand,
+    accountPollCommand,
+    pendingListCommand,
+    pendingShowCommand,
+    pendingRematchCommand,
+    pendingResolveCommand,
   );
   return commands;
 }

@@ -83,6 +83,11 @@ const envSchema = z.object({
   RETRY_BASE_SECONDS: positiveInt(60),
   RETRY_MAX_SECONDS: positiveInt(3600),
   ARTIFACTS_KEEP: positiveInt(20),
+  POLL_INTERVAL_MINUTES: positiveInt(10),
+  POLL_TICK_SECONDS: positiveInt(30),
+  POLL_TIMEOUT_SECONDS: positiveInt(15),
+  POLL_MAX_KB: positiveInt(5120),
+  RECONCILE_SWEEP_SECONDS: positiveInt(60),
   JOB_POLL_MS: positiveInt(2000),
   INVITE_TTL_HOURS: positiveInt(72),
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
@@ -117,6 +122,7 @@ export type Config = {
     retryMaxMs: number;
     artifactsKept: number;
   };
+  reconcile: { pollIntervalMs: number; pollTickSeconds: number; timeoutMs: number; maxBytes: number; sweepSeconds: number; expirySeconds: number; lockWaitMs: number; sweepGraceMs: number };
   jobPollMs: number;
   inviteTtlHours: number;
   shutdownTimeoutMs: number;
@@ -174,6 +180,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryBaseMs: e.RETRY_BASE_SECONDS * 1000,
       retryMaxMs: e.RETRY_MAX_SECONDS * 1000,
       artifactsKept: e.ARTIFACTS_KEEP,
+    },
+    reconcile: {
+      pollIntervalMs: e.POLL_INTERVAL_MINUTES * 60_000,
+      pollTickSeconds: e.POLL_TICK_SECONDS,
+      timeoutMs: e.POLL_TIMEOUT_SECONDS * 1000,
+      maxBytes: e.POLL_MAX_KB * 1024,
+      sweepSeconds: e.RECONCILE_SWEEP_SECONDS,
+      expirySeconds: 60,
+      lockWaitMs: 30_000,
+      sweepGraceMs: 60_000,
     },
     jobPollMs: e.JOB_POLL_MS,
     inviteTtlHours: e.INVITE_TTL_HOURS,

@@ -16,6 +16,7 @@ import { createSandboxBank, type SandboxBank } from './banks/sandbox/bank-server
 import { seedDemo } from './banks/sandbox/demo.js';
 import { createBrowserPool } from './sessions/browser-pool.js';
 import { SCRAPE_JOB } from './sessions/index.js';
+import { POLL_JOB } from './reconcile/index.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import { connectDatabase, redactUri, type Database } from './store/database.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded/index.js';
@@ -122,10 +123,13 @@ export async function startService(config: Config): Promise<RunningService> {
       if (!late.scheduler) throw new UnavailableError('the job scheduler is not running');
       await late.scheduler.now(SCRAPE_JOB, data);
     },
-    // Reconciliation subscribes here; until then new transactions are stored and counted.
-    onTransactions: async (account, transactions) => log.info({ accountId: account.id, count: transactions.length }, 'transactions arrived'),
+    enqueuePoll: async (data) => {
+      if (!late.scheduler) throw new UnavailableError('the job scheduler is not running');
+      await late.scheduler.now(POLL_JOB, data);
+    },
     sessionSettings: { ...config.sessions, artifactsDir: path.join(config.dataDir, 'artifacts'), monitorTickMs: 2_000, leaseTtlMs: 60_000 },
     maxConcurrentSessions: config.browser.maxContexts,
+    reconcileSettings: config.reconcile,
   });
   const { users } = services;
   const router = createCommandRouter({ commands: allCommands(), services, log });
@@ -134,7 +138,7 @@ export async function startService(config: Config): Promise<RunningService> {
   if (!db) throw new UnavailableError('the database connection has no database handle');
   const orphans = await services.sessions.control.closeOrphanedRuns();
   if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
-  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, log }), ...services.sessions.jobs()] });
+  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
   late.scheduler = scheduler;
   await scheduler.start();
   services.sessions.monitors.start();

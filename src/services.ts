@@ -5,7 +5,9 @@ import type { Logger } from './log.js';
 import { createChatNotifier, type ChatNotifier, type ChatSender } from './notify/chat-notifier.js';
 import type { BrowserPool } from './sessions/browser-pool.js';
 import { createSessionServices, type ScrapeJobData, type SessionServices, type SessionSettings } from './sessions/index.js';
-import type { TransactionsArrived } from './sessions/runner.js';
+import { createReconcileServices, type PollJobData, type ReconcileServices, type ReconcileSettings } from './reconcile/index.js';
+import type { MatchFn } from './reconcile/settlement.js';
+import { createLeaseManager } from './sessions/lease.js';
 import type { Models } from './store/models.js';
 import type { SecretBox } from './store/secret-box.js';
 import { createUserService, type UserService } from './users/user-service.js';
@@ -18,6 +20,7 @@ export type Services = {
   clock: Clock;
   notifier: ChatNotifier;
   sessions: SessionServices;
+  reconcile: ReconcileServices;
 };
 
 export type ServiceDeps = {
@@ -32,8 +35,12 @@ export type ServiceDeps = {
   send: ChatSender;
   /** Queues a one-shot session (main hands it to the job scheduler, made after the services). */
   enqueue(data: ScrapeJobData): Promise<void>;
-  onTransactions: TransactionsArrived;
+  /** Queues a pending-orders poll (main hands it to the job scheduler). */
+  enqueuePoll(data: PollJobData): Promise<void>;
   sessionSettings: SessionSettings;
+  reconcileSettings: ReconcileSettings;
+  /** Tests replace the matcher to exercise failures; the product always uses the real one. */
+  match?: MatchFn;
   maxConcurrentSessions: number;
 };
 
@@ -41,6 +48,8 @@ export function createServices(deps: ServiceDeps): Services {
   const users = createUserService({ models: deps.models, clock: deps.clock, inviteTtlHours: deps.inviteTtlHours });
   const accounts = createAccountService(deps);
   const notifier = createChatNotifier({ users, send: deps.send, log: deps.log });
+  // Bound below: sessions hand new transactions to reconciliation, which reads them through the sessions' repository.
+  const late: { reconcile?: ReconcileServices } = {};
   const sessions = createSessionServices({
     models: deps.models,
     accounts,
@@ -50,10 +59,27 @@ export function createServices(deps: ServiceDeps): Services {
     clock: deps.clock,
     log: deps.log,
     notifier,
-    onTransactions: deps.onTransactions,
+    onTransactions: async (account, transactions) => late.reconcile?.transactionsArrived(account.id, transactions),
     enqueue: deps.enqueue,
     settings: deps.sessionSettings,
     maxConcurrentSessions: deps.maxConcurrentSessions,
   });
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions };
+  const reconcile = createReconcileServices({
+    models: deps.models,
+    accounts,
+    transactions: sessions.transactions,
+    leases: createLeaseManager({ models: deps.models, clock: deps.clock, holderPrefix: 'reconcile' }),
+    clock: deps.clock,
+    log: deps.log,
+    settings: deps.reconcileSettings,
+    enqueuePoll: deps.enqueuePoll,
+    announce: async (event) => {
+      const account = await deps.models.Account.findById(event.accountId, { name: 1 }).lean<{ name: string }>();
+      await notifier.result(event, account?.name ?? event.accountId);
+    },
+    reportPoll: (report) => notifier.poll(report),
+    ...(deps.match ? { match: deps.match } : {}),
+  });
+  late.reconcile = reconcile;
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile };
 }

@@ -44,7 +44,8 @@ function isSettingOfKind(name: string, kind: string): boolean {
   return (SETTINGS as Record<string, { kind: string }>)[name]?.kind === kind;
 }
 
-function settingsOf(doc: AccountDoc): AccountSettings {
+/** An account's plain (non-secret) settings with defaults filled in, for the core's own decisions. */
+export function plainSettings(doc: AccountDoc): AccountSettings {
   const stored = Object.fromEntries(Object.entries(doc.settings ?? {}).map(([name, value]) => [name, decodeFromStore(name, value)]));
   // Settings added in later versions take their defaults on old documents.
   return { ...defaultSettings(), ...stored } as AccountSettings;
@@ -67,7 +68,7 @@ function summary(doc: AccountDoc): AccountSummary {
 
 /** An account document as anyone may see it (pure: for callers that already hold the document). */
 export function accountView(doc: AccountDoc): AccountView {
-  return { ...summary(doc), createdAt: doc.createdAt as Date, settings: maskedSettings(settingsOf(doc), secretsSet(doc)) };
+  return { ...summary(doc), createdAt: doc.createdAt as Date, settings: maskedSettings(plainSettings(doc), secretsSet(doc)) };
 }
 
 function secretContext(accountId: string, name: SecretSettingName): string {

@@ -5,6 +5,10 @@ import type { AssistanceEvent } from '../sessions/assistance.js';
 import { describeCode } from '../sessions/assistance.js';
 import type { SessionEvent } from '../sessions/events.js';
 import type { UserService } from '../users/user-service.js';
+import { minorToDecimalString } from '../domain/money.js';
+import type { PollReport } from '../reconcile/poller.js';
+import type { CandidateFacts } from '../reconcile/result-events.js';
+import type { OutboxEventDoc } from '../store/models.js';
 
 /** Where chat messages go: a stored reference (`console:local`, `slack:T:C`), resolved by main to an adapter. */
 export type ChatSender = (ref: string, message: ChatMessage) => Promise<void>;
@@ -77,5 +81,79 @@ export function createChatNotifier(deps: { users: UserService; send: ChatSender;
           return;
       }
     },
+
+    /** A reconciliation result, to the account's operators (and bound channels, once they exist). */
+    async result(event: OutboxEventDoc, accountName: string): Promise<void> {
+      const message = resultMessage(event, accountName);
+      if (message) await toMembers(event.userId, 'operator', message);
+    },
+
+    /** A poll's outcome: to whoever asked for it; to operators when polling starts failing, recovers, or skips new items. */
+    async poll(report: PollReport): Promise<void> {
+      const name = `"${report.accountName}"`;
+      const { outcome } = report;
+      if (outcome.ok === 'skipped') {
+        if (report.ref) await toRef(report.ref, { text: `Not polled ${name}: ${outcome.reason}.` });
+        return;
+      }
+      if (outcome.ok === false) {
+        const text = `Polling the pending orders of ${name} failed: ${outcome.error}. Nothing stored was changed; the next poll retries.`;
+        if (report.ref) await toRef(report.ref, { text });
+        if (report.firstFailure) await toMembers(report.userId, 'operator', { text }, report.ref);
+        return;
+      }
+      const e = outcome.evaluation;
+      const parts = [
+        `${outcome.orders} order(s) listed`,
+        `${outcome.created} new`,
+        `${outcome.updated} changed`,
+        `${outcome.cancelled} cancelled`,
+        ...(outcome.reopened ? [`${outcome.reopened} reopened`] : []),
+      ];
+      const results = `matching: ${e.matched} matched, ${e.ambiguous} ambiguous, ${e.notFound} not found${e.errors + e.failed ? `, ${e.errors + e.failed} errors` : ''}`;
+      const held = outcome.heldEmpty ? ' The endpoint returned an empty list after listing orders: nothing is cancelled unless the next poll is empty too.' : '';
+      const skipped = outcome.skipped.length > 0 ? `\n${outcome.skipped.length} item(s) skipped:\n${outcome.skipped.map((s) => `• ${s.externalId ?? `item #${s.index + 1}`}: ${s.reason}`).join('\n')}` : '';
+      if (report.ref) await toRef(report.ref, { text: `Polled ${name}: ${parts.join(', ')}; ${results}.${held}${skipped}` });
+      if (report.recovered) await toMembers(report.userId, 'operator', { text: `Polling the pending orders of ${name} works again.` }, report.ref);
+      if (report.newSkips) await toMembers(report.userId, 'operator', { text: `The pending-orders endpoint of ${name} lists items that cannot be read:${skipped}` }, report.ref);
+    },
   };
+}
+
+function money(minor: unknown, currency: unknown): string {
+  return typeof minor === 'number' && typeof currency === 'string' ? `${minorToDecimalString(minor, currency)} ${currency}` : '?';
+}
+
+function when(iso: unknown): string {
+  return typeof iso === 'string' && iso.length >= 16 ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '?';
+}
+
+/** Plain text for a result event; bank-derived strings are data, never markup (adapters escape). */
+export function resultMessage(event: OutboxEventDoc, accountName: string): ChatMessage | undefined {
+  const d = event.data as Record<string, unknown> & { match?: { transaction_id: string; sender_name: string | null; received_at: string; by: string }; candidates?: CandidateFacts[] };
+  const order = `${String(d.external_id)} (${money(d.amount_minor, d.currency)} from ${String(d.name)})`;
+  const account = `"${accountName}"`;
+  switch (event.type) {
+    case 'conciliation.matched': {
+      const m = d.match;
+      const how = m?.by === 'operator' ? ' (resolved by an operator)' : '';
+      return { text: `Payment matched on ${account}: ${order} ← transaction ${m?.transaction_id.slice(0, 8) ?? '?'} from ${m?.sender_name ?? '(no sender)'}, received ${when(m?.received_at)}${how}.` };
+    }
+    case 'conciliation.ambiguous': {
+      const candidates = d.candidates ?? [];
+      const total = typeof d.candidate_count === 'number' ? d.candidate_count : candidates.length;
+      return {
+        text:
+          `Payment ${order} on ${account} is ambiguous: ${total} transactions fit equally well, so none was picked.\n` +
+          candidates.map((c) => `• ${c.id.slice(0, 8)} — ${c.sender_name ?? '(no sender)'}, received ${when(c.received_at)}`).join('\n') +
+          `\nChoose one: /recon pending resolve ${account} ${String(d.external_id)} <transaction>`,
+      };
+    }
+    case 'conciliation.expired':
+      return { text: `Payment ${order} on ${account} expired: no matching transfer within 5 days. If it arrives later, re-register it: /recon pending rematch ${account} ${String(d.external_id)}` };
+    case 'conciliation.failed':
+      return { text: `Matching of ${order} on ${account} kept failing and is marked failed (${String(d.error)}). Try again: /recon pending rematch ${account} ${String(d.external_id)}` };
+    case 'bank.movement':
+      return undefined;
+  }
 }

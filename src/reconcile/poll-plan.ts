@@ -1,3 +1,4 @@
+import { isOpen, type RequestStatus } from '../domain/request-status.js';
 import type { PendingOrder } from './pending-orders.js';
 
 /**
@@ -8,8 +9,6 @@ import type { PendingOrder } from './pending-orders.js';
  * once (cancel only if the next poll is empty too); a cancelled or expired order that comes
  * back after being absent is registered again. Matched requests are settled and never change.
  */
-
-export type RequestStatus = 'pending' | 'processing' | 'matched' | 'ambiguous' | 'not_found' | 'expired' | 'cancelled' | 'failed';
 
 export type KnownRequest = {
   id: string;
@@ -34,12 +33,6 @@ export type PollPlan = {
   heldEmpty: boolean;
   memory: PollMemory;
 };
-
-const OPEN: ReadonlySet<RequestStatus> = new Set(['pending', 'processing', 'ambiguous', 'not_found']);
-
-export function isOpen(status: RequestStatus): boolean {
-  return OPEN.has(status);
-}
 
 export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: PollMemory): PollPlan {
   const byExternalId = new Map(known.map((k) => [k.externalId, k]));

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model, type InferSchemaType } from 'mongoose';
 import { ROLES } from '../domain/roles.js';
 import { OPERATION_MODES } from '../domain/operation-mode.js';
+import { REQUEST_STATUSES, type RequestStatus } from '../domain/request-status.js';
+import { EVENT_TYPES, type EventType } from '../domain/events.js';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -82,6 +84,19 @@ const accountSchema = new Schema(
     },
     /** Times of recent OTP submissions (rate limit: 5 per 10 minutes). */
     otpSubmissions: { type: [Date], default: [] },
+    /** Pending-orders polling (reconcile mode): schedule, last outcome, the empty-list memory. */
+    polling: {
+      nextPollAt: { type: Date, default: null },
+      queuedAt: { type: Date, default: null },
+      lastPollAt: { type: Date, default: null },
+      lastOkAt: { type: Date, default: null },
+      lastError: { type: String, default: null },
+      failures: { type: Number, default: 0 },
+      lastCount: { type: Number, default: null },
+      emptyHeld: { type: Boolean, default: false },
+      /** What the last poll skipped (external ids and reasons), so the same report is not repeated each cycle. */
+      skippedKey: { type: String, default: null },
+    },
   },
   { timestamps: true, versionKey: false, minimize: false },
 );
@@ -100,11 +115,98 @@ const bankTransactionSchema = new Schema(
     description: { type: String, default: '' },
     bankReference: { type: String, default: null },
     runId: { type: String, default: null },
+    /**
+     * The conciliation request this transaction settled. Claimed with a conditional update
+     * (`usedBy: null` → id), so the database, not timing, keeps it to one request.
+     */
+    usedBy: { type: String, default: null },
+    usedAt: { type: Date, default: null },
+    /**
+     * False from insertion until reconciliation or passthrough has dealt with it; a sweeper
+     * finishes what a crash interrupted. Absent on documents stored before this existed.
+     */
+    handled: { type: Boolean },
   },
   { timestamps: { createdAt: 'firstSeenAt', updatedAt: false }, versionKey: false },
 );
 bankTransactionSchema.index({ accountId: 1, fingerprint: 1 }, { unique: true });
 bankTransactionSchema.index({ accountId: 1, receivedAt: -1 });
+bankTransactionSchema.index({ accountId: 1, amountMinor: 1, usedBy: 1 });
+bankTransactionSchema.index({ handled: 1, firstSeenAt: 1 });
+
+const matchAttemptSchema = new Schema(
+  {
+    number: { type: Number, required: true },
+    result: { type: String, required: true },
+    reason: { type: String, required: true },
+    candidates: { type: [String], default: [] },
+    at: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const conciliationRequestSchema = new Schema(
+  {
+    _id: uuid,
+    accountId: { type: String, required: true },
+    userId: { type: String, required: true },
+    externalId: { type: String, required: true },
+    amountMinor: { type: Number, required: true },
+    currency: { type: String, required: true },
+    name: { type: String, required: true },
+    /** When the order was first seen (reset when an expired or cancelled order is registered again). */
+    registeredAt: { type: Date, required: true },
+    status: { type: String, enum: REQUEST_STATUSES, required: true },
+    statusChangedAt: { type: Date, required: true },
+    /** Whether the last successful poll listed this order (a reappearance reopens it). */
+    listedLastPoll: { type: Boolean, default: true },
+    attemptCount: { type: Number, default: 0 },
+    /** The latest attempts (older ones are dropped past a cap; `attemptCount` keeps counting). */
+    attempts: { type: [matchAttemptSchema], default: [] },
+    /** Evaluations that errored in a row; past the account's `retry_limit` the request fails. */
+    errorCount: { type: Number, default: 0 },
+    retryAt: { type: Date, default: null },
+    /** While `processing`: the status it had before, to restore after a crash. */
+    processingFrom: { type: String, default: null },
+    processingSince: { type: Date, default: null },
+    candidates: { type: [String], default: [] },
+    match: { type: Schema.Types.Mixed, default: null },
+    /**
+     * Events caused by the last status change, written in the same atomic update as the
+     * status, then copied to the outbox under their deterministic ids and removed.
+     */
+    pendingEvents: { type: [Schema.Types.Mixed], default: [] },
+  },
+  { timestamps: true, versionKey: false, minimize: false },
+);
+conciliationRequestSchema.index({ accountId: 1, externalId: 1 }, { unique: true });
+conciliationRequestSchema.index({ accountId: 1, status: 1 });
+conciliationRequestSchema.index({ userId: 1, createdAt: -1 });
+conciliationRequestSchema.index({ status: 1, registeredAt: 1 });
+
+const outboxEventSchema = new Schema(
+  {
+    /** Stable event id, derived from what caused the event: a repeat of the cause lands on the same document. */
+    _id: { type: String, required: true },
+    accountId: { type: String, required: true },
+    userId: { type: String, required: true },
+    type: { type: String, enum: EVENT_TYPES, required: true },
+    subjectId: { type: String, required: true },
+    occurredAt: { type: Date, required: true },
+    data: { type: Schema.Types.Mixed, required: true },
+    webhook: {
+      /** pending → delivered | failed; not_sent when no webhook is due (e.g. expired without notify_on_expired). */
+      state: { type: String, enum: ['pending', 'delivered', 'failed', 'not_sent'], required: true },
+      attempts: { type: Number, default: 0 },
+      nextAttemptAt: { type: Date, default: null },
+    },
+    chat: { state: { type: String, enum: ['pending', 'sent', 'none'], required: true } },
+  },
+  { timestamps: { createdAt: true, updatedAt: false }, versionKey: false, minimize: false },
+);
+outboxEventSchema.index({ accountId: 1, createdAt: 1, _id: 1 });
+outboxEventSchema.index({ 'webhook.state': 1, 'webhook.nextAttemptAt': 1 });
+outboxEventSchema.index({ 'chat.state': 1, occurredAt: 1 });
 
 const sessionRunSchema = new Schema(
   {
@@ -187,7 +289,68 @@ export type AssistanceRequestDoc = {
   createdAt: Date;
 };
 export type LeaseDoc = InferSchemaType<typeof leaseSchema>;
-export type AccountDoc = Omit<InferSchemaType<typeof accountSchema>, 'settings' | 'secrets' | 'otpSubmissions' | 'scrape' | 'session'> & {
+export type MatchAttempt = { number: number; result: string; reason: string; candidates: string[]; at: Date };
+export type RequestMatch = { transactionId: string; amountMinor: number; currency: string; senderName: string | null; receivedAt: Date; score: number | null; by: 'matcher' | 'operator'; at: Date };
+export type PendingEvent = {
+  _id: string;
+  accountId: string;
+  userId: string;
+  type: EventType;
+  subjectId: string;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+  webhook: boolean;
+  chat: boolean;
+};
+export type ConciliationRequestDoc = {
+  _id: string;
+  accountId: string;
+  userId: string;
+  externalId: string;
+  amountMinor: number;
+  currency: string;
+  name: string;
+  registeredAt: Date;
+  status: RequestStatus;
+  statusChangedAt: Date;
+  listedLastPoll: boolean;
+  attemptCount: number;
+  attempts: MatchAttempt[];
+  errorCount: number;
+  retryAt: Date | null;
+  processingFrom: RequestStatus | null;
+  processingSince: Date | null;
+  candidates: string[];
+  match: RequestMatch | null;
+  pendingEvents: PendingEvent[];
+  createdAt: Date;
+  updatedAt: Date;
+};
+export type OutboxEventDoc = {
+  _id: string;
+  accountId: string;
+  userId: string;
+  type: EventType;
+  subjectId: string;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+  webhook: { state: 'pending' | 'delivered' | 'failed' | 'not_sent'; attempts: number; nextAttemptAt: Date | null };
+  chat: { state: 'pending' | 'sent' | 'none' };
+  createdAt: Date;
+};
+export type PollingState = {
+  nextPollAt: Date | null;
+  queuedAt: Date | null;
+  lastPollAt: Date | null;
+  lastOkAt: Date | null;
+  lastError: string | null;
+  failures: number;
+  lastCount: number | null;
+  emptyHeld: boolean;
+  skippedKey: string | null;
+};
+export type AccountDoc = Omit<InferSchemaType<typeof accountSchema>, 'settings' | 'secrets' | 'otpSubmissions' | 'scrape' | 'session' | 'polling'> & {
+  polling?: PollingState;
   _id: string;
   otpSubmissions: Date[];
   scrape: { nextRunAt: Date | null; queuedAt: Date | null; failures: number; lastOkAt: Date | null; lastReadDay: string | null };
@@ -205,6 +368,8 @@ export type Models = {
   SessionRun: Model<SessionRunDoc>;
   AssistanceRequest: Model<AssistanceRequestDoc>;
   Lease: Model<LeaseDoc>;
+  ConciliationRequest: Model<ConciliationRequestDoc>;
+  OutboxEvent: Model<OutboxEventDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -217,6 +382,8 @@ export function registerModels(connection: Connection): Models {
     SessionRun: connection.model<SessionRunDoc>('SessionRun', sessionRunSchema, 'session_runs'),
     AssistanceRequest: connection.model<AssistanceRequestDoc>('AssistanceRequest', assistanceRequestSchema, 'assistance_requests'),
     Lease: connection.model<LeaseDoc>('Lease', leaseSchema, 'leases'),
+    ConciliationRequest: connection.model<ConciliationRequestDoc>('ConciliationRequest', conciliationRequestSchema, 'conciliation_requests'),
+    OutboxEvent: connection.model<OutboxEventDoc>('OutboxEvent', outboxEventSchema, 'outbox'),
   };
 }
 

@@ -12,9 +12,10 @@ export type StoredTransaction = {
   description: string;
   bankReference: string | null;
   firstSeenAt: Date;
+  usedBy: string | null;
 };
 
-function toStored(doc: BankTransactionDoc): StoredTransaction {
+export function toStored(doc: BankTransactionDoc): StoredTransaction {
   return {
     id: doc._id,
     accountId: doc.accountId,
@@ -25,6 +26,7 @@ function toStored(doc: BankTransactionDoc): StoredTransaction {
     description: doc.description ?? '',
     bankReference: doc.bankReference ?? null,
     firstSeenAt: doc.firstSeenAt,
+    usedBy: doc.usedBy ?? null,
   };
 }
 
@@ -44,7 +46,7 @@ export function createTransactionRepository(deps: { models: Models }) {
         transactions.map((t, i) => ({
           updateOne: {
             filter: { accountId, fingerprint: fingerprints[i] },
-            update: { $setOnInsert: { ...t, accountId, fingerprint: fingerprints[i], runId } },
+            update: { $setOnInsert: { ...t, accountId, fingerprint: fingerprints[i], runId, handled: false } },
             upsert: true,
           },
         })),
@@ -59,6 +61,16 @@ export function createTransactionRepository(deps: { models: Models }) {
     async recent(accountId: string, options: { limit: number; offset: number }): Promise<StoredTransaction[]> {
       const docs = await BankTransaction.find({ accountId }).sort({ receivedAt: -1, _id: 1 }).skip(options.offset).limit(options.limit).lean<BankTransactionDoc[]>();
       return docs.map(toStored);
+    },
+
+    /** Transactions whose reconciliation or passthrough step has not finished (after a crash), oldest first. */
+    async unhandled(firstSeenBefore: Date, limit: number): Promise<StoredTransaction[]> {
+      const docs = await BankTransaction.find({ handled: false, firstSeenAt: { $lt: firstSeenBefore } }).sort({ firstSeenAt: 1 }).limit(limit).lean<BankTransactionDoc[]>();
+      return docs.map(toStored);
+    },
+
+    async markHandled(ids: string[]): Promise<void> {
+      if (ids.length > 0) await BankTransaction.updateMany({ _id: { $in: ids } }, { $set: { handled: true } });
     },
 
     async count(accountId: string): Promise<number> {

@@ -7,7 +7,8 @@ import type { Logger } from '../../src/log.js';
 import { createServices, type Services } from '../../src/services.js';
 import { createBrowserPool, type BrowserPool } from '../../src/sessions/browser-pool.js';
 import type { ScrapeJobData, SessionSettings } from '../../src/sessions/index.js';
-import type { TransactionsArrived } from '../../src/sessions/runner.js';
+import type { PollJobData, ReconcileSettings } from '../../src/reconcile/index.js';
+import type { MatchFn } from '../../src/reconcile/settlement.js';
 import type { Database } from '../../src/store/database.js';
 import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
 import { manualClock } from './clock.js';
@@ -30,6 +31,17 @@ export const testSessionSettings: SessionSettings = {
   leaseTtlMs: 60_000,
 };
 
+export const testReconcileSettings: ReconcileSettings = {
+  pollIntervalMs: 10 * 60_000,
+  pollTickSeconds: 30,
+  timeoutMs: 5_000,
+  maxBytes: 1024 * 1024,
+  sweepSeconds: 60,
+  expirySeconds: 60,
+  lockWaitMs: 10_000,
+  sweepGraceMs: 0,
+};
+
 /**
  * The real services on a test database, with a controllable clock. Chat messages the core
  * sends are recorded in `sent` (when given); queued scrapes go to `enqueue` (when given).
@@ -44,8 +56,10 @@ export function buildServices(
     pool?: BrowserPool;
     sent?: SentMessage[];
     enqueue?: (data: ScrapeJobData) => Promise<void>;
-    onTransactions?: TransactionsArrived;
+    enqueuePoll?: (data: PollJobData) => Promise<void>;
     sessionSettings?: Partial<SessionSettings>;
+    reconcileSettings?: Partial<ReconcileSettings>;
+    match?: MatchFn;
   } = {},
 ): Services {
   const log = options.log ?? pino({ level: 'silent' });
@@ -62,8 +76,10 @@ export function buildServices(
       options.sent?.push({ ref, message });
     },
     enqueue: options.enqueue ?? (async () => undefined),
-    onTransactions: options.onTransactions ?? (async () => undefined),
+    enqueuePoll: options.enqueuePoll ?? (async () => undefined),
     sessionSettings: { ...testSessionSettings, ...options.sessionSettings },
+    reconcileSettings: { ...testReconcileSettings, ...options.reconcileSettings },
+    ...(options.match ? { match: options.match } : {}),
     maxConcurrentSessions: 2,
   });
 }

@@ -1,49 +1,64 @@
 import { expect } from 'chai';
-import type { PendingOrder } from '../../src/reconcile/pending-orders.js';
-import { planPoll, type KnownRequest, type PollMemory } from '../../src/reconcile/poll-plan.js';
+import type { RequestStatus } from '../../src/domain/request-status.js';
+import { planPoll, type KnownRequest } from '../../src/reconcile/poll-plan.js';
 
-const order = (externalId: string, over: Partial<PendingOrder> = {}): PendingOrder => ({ externalId, amountMinor: 1000, currency: 'UYU', name: 'Ana', ...over });
-const known = (id: string, status: KnownRequest['status'], over: Partial<KnownRequest> = {}): KnownRequest => ({ id, externalId: `E-${id}`, status, amountMinor: 1000, currency: 'UYU', name: 'Ana', listedLastPoll: true, ...over });
-const fresh: PollMemory = { lastCount: null, emptyHeld: false };
+const order = (externalId: string, amountMinor = 100, name = 'Ana') => ({ externalId, amountMinor, currency: 'UYU', name });
+const known = (externalId: string, status: RequestStatus, over: Partial<KnownRequest> = {}): KnownRequest => ({
+  id: `id-${externalId}`,
+  externalId,
+  status,
+  amountMinor: 100,
+  currency: 'UYU',
+  name: 'Ana',
+  listedLastPoll: true,
+  ...over,
+});
+const fresh = { lastCount: null, emptyHeld: false };
 
-describe('poll planning (pure)', () => {
-  it('registers new orders and leaves known ones alone', () => {
-    const plan = planPoll([known('1', 'pending')], [order('E-1'), order('E-2')], fresh);
-    expect(plan.create.map((o) => o.externalId)).to.deep.equal(['E-2']);
-    expect(plan).to.deep.include({ update: [], cancel: [], reopen: [], listed: ['1'], heldEmpty: false });
+describe('poll planner (pure)', () => {
+  it('new external ids are created; listed ones already known change nothing', () => {
+    const plan = planPoll([known('A', 'not_found')], [order('A'), order('B')], fresh);
+    expect(plan.create.map((o) => o.externalId)).to.deep.equal(['B']);
+    expect(plan).to.deep.include({ update: [], cancel: [], reopen: [], heldEmpty: false, listed: ['id-A'] });
+    expect(plan.memory).to.deep.equal({ lastCount: 2, emptyHeld: false });
   });
 
-  it('updates an open request whose amount, currency or name changed; never a matched one', () => {
-    const plan = planPoll([known('1', 'not_found'), known('2', 'matched'), known('3', 'ambiguous')], [order('E-1', { amountMinor: 1200 }), order('E-2', { name: 'Otro' }), order('E-3', { currency: 'USD' })], fresh);
-    expect(plan.update.map((u) => u.id)).to.deep.equal(['1', '3']);
+  it('an open request absent from the poll is cancelled; settled ones are left alone', () => {
+    const plan = planPoll([known('A', 'pending'), known('B', 'ambiguous'), known('C', 'matched'), known('D', 'failed'), known('E', 'processing')], [order('X')], { lastCount: 5, emptyHeld: false });
+    expect(plan.cancel).to.deep.equal(['id-A', 'id-B', 'id-E']);
   });
 
-  it('cancels open requests missing from a successful poll, not settled ones', () => {
-    const plan = planPoll([known('1', 'pending'), known('2', 'processing'), known('3', 'matched'), known('4', 'expired'), known('5', 'not_found')], [order('E-9')], { lastCount: 5, emptyHeld: false });
-    expect(plan.cancel).to.deep.equal(['1', '2', '5']);
+  it('a changed amount, currency or name of an open request is an update; of a matched one, nothing', () => {
+    const plan = planPoll(
+      [known('A', 'not_found'), known('B', 'pending'), known('C', 'matched'), known('D', 'ambiguous')],
+      [order('A', 200), { ...order('B'), currency: 'USD' }, order('C', 999), order('D', 100, 'Ana María')],
+      fresh,
+    );
+    expect(plan.update.map((u) => u.id)).to.deep.equal(['id-A', 'id-B', 'id-D']);
   });
 
-  it('an empty list after orders is held once, believed the second time', () => {
-    const requests = [known('1', 'pending'), known('2', 'ambiguous')];
-    const first = planPoll(requests, [], { lastCount: 2, emptyHeld: false });
-    expect(first).to.deep.include({ heldEmpty: true, cancel: [], create: [] });
-    expect(first.listed).to.deep.equal(['1', '2']);
-    const second = planPoll(requests, [], first.memory);
-    expect(second.heldEmpty).to.equal(false);
-    expect(second.cancel).to.deep.equal(['1', '2']);
+  it('an empty list after orders is held once, then believed', () => {
+    const open = [known('A', 'not_found')];
+    const first = planPoll(open, [], { lastCount: 3, emptyHeld: false });
+    expect(first).to.deep.include({ heldEmpty: true, cancel: [], listed: ['id-A'] });
+    expect(first.memory).to.deep.equal({ lastCount: 3, emptyHeld: true });
+    const second = planPoll(open, [], first.memory);
+    expect(second).to.deep.include({ heldEmpty: false, cancel: ['id-A'] });
     expect(second.memory).to.deep.equal({ lastCount: 0, emptyHeld: false });
   });
 
-  it('an empty list from an endpoint that never returned orders is simply empty', () => {
-    expect(planPoll([], [], fresh)).to.deep.include({ heldEmpty: false, cancel: [], create: [] });
+  it('an empty list from an endpoint that never listed anything is not suspicious', () => {
+    expect(planPoll([], [], fresh)).to.deep.include({ heldEmpty: false });
+    expect(planPoll([], [], { lastCount: 0, emptyHeld: false })).to.deep.include({ heldEmpty: false });
   });
 
-  it('reopens a cancelled or expired order that comes back after being absent; not one that stayed listed', () => {
+  it('a cancelled or expired order that comes back after being absent is reopened; one still listed is not', () => {
     const plan = planPoll(
-      [known('1', 'cancelled', { listedLastPoll: false }), known('2', 'expired', { listedLastPoll: false }), known('3', 'expired', { listedLastPoll: true })],
-      [order('E-1'), order('E-2'), order('E-3')],
-      { lastCount: 1, emptyHeld: false },
+      [known('A', 'cancelled', { listedLastPoll: false }), known('B', 'expired', { listedLastPoll: false }), known('C', 'expired', { listedLastPoll: true })],
+      [order('A'), order('B'), order('C')],
+      fresh,
     );
-    expect(plan.reopen.map((r) => r.id)).to.deep.equal(['1', '2']);
+    expect(plan.reopen.map((r) => r.id)).to.deep.equal(['id-A', 'id-B']);
+    expect(plan.create).to.deep.equal([]);
   });
 });

@@ -1,0 +1,213 @@
+import type { AccountService } from '../accounts/account-service.js';
+import { plainSettings } from '../accounts/account-service.js';
+import type { Clock } from '../domain/clock.js';
+import { EXPIRY_MS, WAITING_STATUSES } from '../domain/request-status.js';
+import type { JobSpec } from '../jobs/scheduler.js';
+import type { Logger } from '../log.js';
+import type { LeaseManager } from '../sessions/lease.js';
+import type { AccountDoc, ConciliationRequestDoc, Models, OutboxEventDoc } from '../store/models.js';
+import type { StoredTransaction, TransactionRepository } from '../store/transaction-repository.js';
+import { createAccountLock } from './account-lock.js';
+import { createOutbox, type Outbox } from './outbox.js';
+import { createPoller, type PollLimits, type Poller, type PollReport } from './poller.js';
+import { createRequestService, type RequestService } from './requests.js';
+import { expiredEvent, movementEvent } from './result-events.js';
+import { createSettlement, type MatchFn, type Settlement } from './settlement.js';
+
+/**
+ * Reconciliation and passthrough, wired: polling, settlement, expiry, the outbox, operator
+ * actions, the transactions-arrived hook and the sweeper that finishes interrupted steps.
+ */
+
+export const POLL_JOB = 'poll-account';
+export type PollJobData = { accountId: string; ref?: string };
+
+export type ReconcileSettings = PollLimits & {
+  pollIntervalMs: number;
+  pollTickSeconds: number;
+  sweepSeconds: number;
+  expirySeconds: number;
+  lockWaitMs: number;
+  /** The sweeper leaves younger work alone: it is probably still in the hands of the step that made it. */
+  sweepGraceMs: number;
+};
+
+export type ReconcileServices = {
+  outbox: Outbox;
+  settlement: Settlement;
+  poller: Poller;
+  requests: RequestService;
+  /** The sessions' hook: new transactions → passthrough events or matching. */
+  transactionsArrived(accountId: string, transactions: StoredTransaction[]): Promise<void>;
+  expireDue(): Promise<number>;
+  sweep(): Promise<{ events: number; transactions: number; evaluated: number; notified: number }>;
+  jobs(): JobSpec[];
+};
+
+export function createReconcileServices(deps: {
+  models: Models;
+  accounts: AccountService;
+  transactions: TransactionRepository;
+  leases: LeaseManager;
+  clock: Clock;
+  log: Logger;
+  settings: ReconcileSettings;
+  enqueuePoll(data: PollJobData): Promise<void>;
+  /** Chat notifications of results (the webhooks issue adds delivery). */
+  announce(event: OutboxEventDoc): Promise<void>;
+  reportPoll(report: PollReport): Promise<void>;
+  match?: MatchFn;
+}): ReconcileServices {
+  const { models, clock, settings } = deps;
+  const { Account, User, ConciliationRequest } = models;
+  const log = deps.log.child({ component: 'reconcile' });
+  const lock = createAccountLock({ leases: deps.leases, ttlMs: 120_000, waitMs: settings.lockWaitMs });
+
+  async function announce(events: OutboxEventDoc[]): Promise<void> {
+    for (const event of events) {
+      if (event.chat.state !== 'pending') continue;
+      await deps.announce(event);
+      await outbox.markChatSent(event._id);
+    }
+  }
+  const outbox = createOutbox({ models, clock, log, onStored: announce });
+  const settlement = createSettlement({ models, clock, log, outbox, ...(deps.match ? { match: deps.match } : {}) });
+  const poller = createPoller({
+    models,
+    accounts: deps.accounts,
+    clock,
+    log,
+    lock,
+    settlement,
+    limits: { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes },
+    intervalMs: settings.pollIntervalMs,
+    staleQueueMs: Math.max(10 * 60_000, settings.timeoutMs * 4),
+    enqueue: (accountId, ref) => deps.enqueuePoll({ accountId, ...(ref ? { ref } : {}) }),
+    report: deps.reportPoll,
+  });
+  const requests = createRequestService({ models, accounts: deps.accounts, clock, lock, settlement, outbox });
+
+  async function accountContext(accountId: string): Promise<{ doc: AccountDoc; mode: string | null } | undefined> {
+    const doc = await Account.findById(accountId).lean<AccountDoc>();
+    if (!doc) return undefined;
+    const user = await User.findById(doc.userId, { operation_mode: 1 }).lean<{ operation_mode: string | null }>();
+    return { doc, mode: user?.operation_mode ?? null };
+  }
+
+  async function transactionsArrived(accountId: string, transactions: StoredTransaction[]): Promise<void> {
+    if (transactions.length === 0) return;
+    const context = await accountContext(accountId);
+    if (context) {
+      const settingsOf = plainSettings(context.doc);
+      if (context.mode === 'passthrough' && !settingsOf.silent_ingestion) {
+        // Transfers without a sender name carry nothing to confirm a payer: not forwarded (SPEC §5).
+        const now = clock.now();
+        await outbox.record(transactions.filter((t) => t.senderName).map((t) => movementEvent(t, context.doc.userId, now)));
+      } else if (context.mode === 'reconcile') {
+        await lock(accountId, () =>
+          settlement.evaluate(
+            { id: accountId, userId: context.doc.userId, retryLimit: settingsOf.retry_limit },
+            { amounts: transactions.map((t) => ({ amountMinor: t.amountMinor, currency: t.currency })), due: true },
+          ),
+        );
+      }
+    }
+    await deps.transactions.markHandled(transactions.map((t) => t.id));
+  }
+
+  async function expireDue(): Promise<number> {
+    const cutoff = new Date(clock.now().getTime() - EXPIRY_MS);
+    const due = await ConciliationRequest.find({ status: { $in: WAITING_STATUSES }, registeredAt: { $lt: cutoff } }, { accountId: 1 }).lean<{ accountId: string }[]>();
+    let expired = 0;
+    for (const accountId of new Set(due.map((d) => d.accountId))) {
+      const account = await Account.findById(accountId).lean<AccountDoc>();
+      if (!account) continue;
+      const notify = plainSettings(account).notify_on_expired;
+      expired += await lock(accountId, async () => {
+        let count = 0;
+        const requestsDue = await ConciliationRequest.find({ accountId, status: { $in: WAITING_STATUSES }, registeredAt: { $lt: cutoff } }).lean<ConciliationRequestDoc[]>();
+        for (const request of requestsDue) {
+          const now = clock.now();
+          const event = expiredEvent(request, notify, now);
+          const updated = await ConciliationRequest.findOneAndUpdate(
+            { _id: request._id, status: request.status, registeredAt: request.registeredAt },
+            { $set: { status: 'expired', statusChangedAt: now, candidates: [], retryAt: null }, $push: { pendingEvents: event } },
+          ).lean();
+          if (updated) {
+            count += 1;
+            await outbox.flushRequest(request._id, [event]);
+          }
+        }
+        return count;
+      });
+    }
+    if (expired > 0) log.info({ expired }, 'requests expired');
+    return expired;
+  }
+
+  async function sweep() {
+    const now = clock.now();
+    const events = await outbox.flushPending();
+    // Transactions whose arrival step was interrupted (a crash, a lock wait that gave up).
+    // firstSeenAt is stamped by the database layer with the wall clock, not the injected one.
+    const stale = await deps.transactions.unhandled(new Date(Date.now() - settings.sweepGraceMs), 1000);
+    const byAccount = new Map<string, StoredTransaction[]>();
+    for (const t of stale) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t]);
+    for (const [accountId, list] of byAccount) await transactionsArrived(accountId, list).catch((error: unknown) => log.warn({ err: error, accountId }, 'could not finish new transactions; retrying next sweep'));
+    // Requests due for a retry, never evaluated, or left processing by a crash.
+    const waiting = await ConciliationRequest.find(
+      {
+        $or: [
+          { status: 'pending', retryAt: { $lte: now } },
+          { status: 'pending', retryAt: null, statusChangedAt: { $lt: new Date(now.getTime() - settings.sweepGraceMs) } },
+          { status: 'processing', processingSince: { $lt: new Date(now.getTime() - 120_000) } },
+        ],
+      },
+      { accountId: 1 },
+    ).lean<{ accountId: string }[]>();
+    let evaluated = 0;
+    for (const accountId of new Set(waiting.map((w) => w.accountId))) {
+      const context = await accountContext(accountId);
+      if (!context || context.mode !== 'reconcile') continue;
+      const retryLimit = plainSettings(context.doc).retry_limit;
+      const summary = await lock(accountId, () => settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, { due: true })).catch((error: unknown) => {
+        log.warn({ err: error, accountId }, 'could not evaluate waiting requests; retrying next sweep');
+        return undefined;
+      });
+      evaluated += summary?.evaluated ?? 0;
+    }
+    const backlog = await outbox.chatBacklog(new Date(now.getTime() - settings.sweepGraceMs));
+    await announce(backlog);
+    return { events, transactions: stale.length, evaluated, notified: backlog.length };
+  }
+
+  return {
+    outbox,
+    settlement,
+    poller,
+    requests,
+    transactionsArrived,
+    expireDue,
+    sweep,
+    jobs: () => [
+      { name: 'poll-tick', every: `${settings.pollTickSeconds} seconds`, run: async () => void (await poller.queueDue()) },
+      {
+        name: POLL_JOB,
+        concurrency: 4,
+        lockLifetimeMs: Math.max(5 * 60_000, settings.timeoutMs * 4),
+        run: async (data) => {
+          const job = data as PollJobData;
+          try {
+            await poller.pollAccount(job.accountId, job.ref);
+          } catch (error) {
+            // The queue mark must not outlive the job, or the account would wait for the stale timeout.
+            await Account.updateOne({ _id: job.accountId }, { $set: { 'polling.queuedAt': null } }).catch(() => undefined);
+            throw error;
+          }
+        },
+      },
+      { name: 'requests-expiry', every: `${settings.expirySeconds} seconds`, run: async () => void (await expireDue()) },
+      { name: 'reconcile-sweep', every: `${settings.sweepSeconds} seconds`, run: async () => void (await sweep()) },
+    ],
+  };
+}

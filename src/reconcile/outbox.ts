@@ -1,0 +1,81 @@
+import type { Clock } from '../domain/clock.js';
+import type { Logger } from '../log.js';
+import type { Models, OutboxEventDoc, PendingEvent } from '../store/models.js';
+
+/**
+ * The outbox: every result event, stored once under its deterministic id before anything is
+ * sent. A request's events travel inside the request document with its status change (one
+ * atomic update), then are copied here and removed there; `flushPending` finishes copies a
+ * crash interrupted. Inserting an id that exists is a no-op, so a copy done twice is one event.
+ */
+export type Outbox = ReturnType<typeof createOutbox>;
+
+export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; onStored?: (events: OutboxEventDoc[]) => Promise<void> }) {
+  const { OutboxEvent, ConciliationRequest } = deps.models;
+
+  async function store(events: PendingEvent[]): Promise<OutboxEventDoc[]> {
+    if (events.length === 0) return [];
+    const result = await OutboxEvent.bulkWrite(
+      events.map((event) => ({
+        updateOne: {
+          filter: { _id: event._id },
+          update: {
+            $setOnInsert: {
+              accountId: event.accountId,
+              userId: event.userId,
+              type: event.type,
+              subjectId: event.subjectId,
+              occurredAt: event.occurredAt,
+              data: event.data,
+              webhook: { state: event.webhook ? 'pending' : 'not_sent', attempts: 0, nextAttemptAt: event.webhook ? event.occurredAt : null },
+              chat: { state: event.chat ? 'pending' : 'none' },
+            },
+          },
+          upsert: true,
+        },
+      })),
+      { ordered: true },
+    );
+    const inserted = Object.values(result.upsertedIds).map(String);
+    if (inserted.length === 0) return [];
+    const docs = await OutboxEvent.find({ _id: { $in: inserted } }).sort({ createdAt: 1, _id: 1 }).lean<OutboxEventDoc[]>();
+    deps.log.info({ events: docs.map((d) => ({ id: d._id, type: d.type, accountId: d.accountId })) }, 'events recorded');
+    await deps.onStored?.(docs).catch((error: unknown) => deps.log.error({ err: error }, 'event follow-up failed; the sweeper retries it'));
+    return docs;
+  }
+
+  return {
+    /** Records events that have no document of their own to travel in (bank movements). */
+    record: store,
+
+    /** Copies a request's pending events to the outbox, then removes them from the request. */
+    async flushRequest(requestId: string, events: PendingEvent[]): Promise<void> {
+      if (events.length === 0) return;
+      await store(events);
+      await ConciliationRequest.updateOne({ _id: requestId }, { $pull: { pendingEvents: { _id: { $in: events.map((e) => e._id) } } } });
+    },
+
+    /** Sweeper: requests still holding events (a crash between the status change and the copy). */
+    async flushPending(limit = 500): Promise<number> {
+      const docs = await ConciliationRequest.find({ 'pendingEvents.0': { $exists: true } }, { pendingEvents: 1 }).limit(limit).lean<{ _id: string; pendingEvents: PendingEvent[] }[]>();
+      for (const doc of docs) {
+        await store(doc.pendingEvents);
+        await ConciliationRequest.updateOne({ _id: doc._id }, { $pull: { pendingEvents: { _id: { $in: doc.pendingEvents.map((e) => e._id) } } } });
+      }
+      return docs.length;
+    },
+
+    /** Events whose chat notification has not gone out (after a crash or a chat outage), oldest first. */
+    async chatBacklog(occurredBefore: Date, limit = 100): Promise<OutboxEventDoc[]> {
+      return OutboxEvent.find({ 'chat.state': 'pending', occurredAt: { $lt: occurredBefore } }).sort({ occurredAt: 1, _id: 1 }).limit(limit).lean<OutboxEventDoc[]>();
+    },
+
+    async markChatSent(id: string): Promise<void> {
+      await OutboxEvent.updateOne({ _id: id }, { $set: { 'chat.state': 'sent' } });
+    },
+
+    async list(accountId: string, limit = 100): Promise<OutboxEventDoc[]> {
+      return OutboxEvent.find({ accountId }).sort({ createdAt: 1, _id: 1 }).limit(limit).lean<OutboxEventDoc[]>();
+    },
+  };
+}
