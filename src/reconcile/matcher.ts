@@ -9,9 +9,14 @@ import { CLEAR_MARGIN, MIN_SCORE, nameKey, nameTokens, scoreTokens } from './nam
  * one transaction that is the clear best of two requests → ambiguous (never pick); nothing
  * at or above the minimum score → not_found. Same input, same output.
  *
- * Cost grows with the sizes, not their product: transactions are bucketed by (currency,
- * amount) and grouped by normalised sender name; each distinct payer name is scored once
- * against the distinct sender names that share a word or an initial with it.
+ * Cost grows with the sizes, not their product. Both sides are radix-sorted by (currency,
+ * amount) and walked together (no hash lookups per item); within an amount, transactions are
+ * grouped by normalised sender name, newest first. An amount with few sender names is scanned
+ * pair by pair; one with many is intersected with the payer's related names (every sender
+ * name sharing a word or an initial with it, scored once per distinct payer name). Requests
+ * are evaluated in amount order for locality and decided into typed arrays; the decision
+ * objects are built at the end, and requests with the same candidates share one list.
+ * test/reconcile/matcher-reference.test.ts checks all of it against a plain reading of the rules.
  */
 
 export const WINDOW_MS = 5 * 24 * 60 * 60 * 1000;
@@ -21,7 +26,7 @@ export type MatchTransaction = { id: string; amountMinor: number; currency: stri
 
 export type MatchDecision =
   | { requestId: string; result: 'matched'; transactionId: string; score: number; reason: string }
-  | { requestId: string; result: 'ambiguous'; candidates: string[]; reason: string }
+  | { requestId: string; result: 'ambiguous'; candidates: readonly string[]; reason: string }
   | { requestId: string; result: 'not_found'; reason: string };
 
 const keyCache = new Map<string, string>();
@@ -43,115 +48,292 @@ function keyOf(name: string | null): string {
 export const MAX_RECORDED_CANDIDATES = 10;
 
 /**
- * Transactions indexed for lookup by (currency, amount, sender name), all as integers: names
- * and currencies are interned, a group is found with one numeric Map lookup, and its
- * transactions are a linked list in typed arrays (no per-group allocation).
+ * Positions `0..count-1` ordered stably by (`major`, `minor`): LSD radix sort, 11 bits a pass
+ * (2048 buckets: the scattered writes of a pass stay within the cache),
+ * on non-negative safe integers. Linear, and no hashing: sorting both sides and walking them
+ * together is cheaper than a million random lookups in a hash table.
  */
-function indexTransactions(transactions: MatchTransaction[]) {
+const RADIX_BITS = 11;
+const RADIX = 2 ** RADIX_BITS;
+
+function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int32Array {
+  let order = new Int32Array(count);
+  for (let k = 0; k < count; k++) order[k] = k;
+  let max = 0;
+  let majors = 0;
+  for (let k = 0; k < count; k++) {
+    if ((minor[k] as number) > max) max = minor[k] as number;
+    if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
+  }
+  let spare = new Int32Array(count);
+  const counts = new Int32Array(RADIX + 1);
+  const pass = (digitOf: (k: number) => number) => {
+    counts.fill(0);
+    for (let k = 0; k < count; k++) {
+      const digit = digitOf(k) + 1;
+      counts[digit] = (counts[digit] as number) + 1;
+    }
+    for (let d = 0; d < RADIX; d++) counts[d + 1] = (counts[d + 1] as number) + (counts[d] as number);
+    for (let k = 0; k < count; k++) {
+      const at = order[k] as number;
+      const digit = digitOf(at);
+      spare[counts[digit] as number] = at;
+      counts[digit] = (counts[digit] as number) + 1;
+    }
+    [order, spare] = [spare, order];
+  };
+  if (max < 2 ** 31) {
+    // Small enough for integer bit operations (floating-point division and modulo are slow).
+    const keys = Int32Array.from(minor.subarray(0, count));
+    for (let shift = 0; shift < 32 && max >= 2 ** shift; shift += RADIX_BITS) pass((k) => ((keys[k] as number) >>> shift) & (RADIX - 1));
+  } else {
+    for (let divisor = 1; divisor <= max; divisor *= RADIX) pass((k) => Math.floor((minor[k] as number) / divisor) % RADIX);
+  }
+  if (majors > 1) {
+    const byMajor = new Int32Array(majors + 1);
+    for (let k = 0; k < count; k++) {
+      const at = (major[k] as number) + 1;
+      byMajor[at] = (byMajor[at] as number) + 1;
+    }
+    for (let m = 0; m < majors; m++) byMajor[m + 1] = (byMajor[m + 1] as number) + (byMajor[m] as number);
+    for (let k = 0; k < count; k++) {
+      const at = order[k] as number;
+      const m = major[at] as number;
+      spare[byMajor[m] as number] = at;
+      byMajor[m] = (byMajor[m] as number) + 1;
+    }
+    order = spare;
+  }
+  return order;
+}
+
+/**
+ * Transactions indexed without hashing composite keys: currencies and sender names become
+ * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
+ * walked together, so each distinct amount gets an id and each request finds its own in a
+ * single pass. Two stable counting sorts (by name, then by amount) then lay the transactions
+ * out so that each amount is a contiguous run of groups, one group per sender name in
+ * ascending id order, each group newest first.
+ */
+function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[]) {
+  const n = transactions.length;
   const currencyIds = new Map<string, number>();
+  const currencyOf = (code: string, create: boolean): number => {
+    let id = currencyIds.get(code);
+    if (id === undefined) {
+      const upper = code.toUpperCase();
+      id = currencyIds.get(upper);
+      if (id === undefined) {
+        if (!create) return -1;
+        id = new Set(currencyIds.values()).size;
+        currencyIds.set(upper, id);
+      }
+      currencyIds.set(code, id);
+    }
+    return id;
+  };
   const nameIds = new Map<string, number>(); // name key → id
   const nameKeys: string[] = [];
   const rawNameIds = new Map<string, number>(); // sender name as written → id (−1: no usable name)
-  const n = transactions.length;
   const txCurrency = new Int32Array(n);
   const txName = new Int32Array(n);
+  const txTime = new Float64Array(n);
+  const txId: string[] = new Array(n); // read here, in input order, so later random reads touch one array, not every object
+  let lowest = 0;
+  let lastCurrency = '';
+  let lastCurrencyId = -1;
+  let named = 0;
   for (let i = 0; i < n; i++) {
     const t = transactions[i] as MatchTransaction;
-    let currency = currencyIds.get(t.currency);
-    if (currency === undefined) {
-      const upper = t.currency.toUpperCase();
-      currency = currencyIds.get(upper) ?? currencyIds.size;
-      currencyIds.set(upper, currency);
-      currencyIds.set(t.currency, currency);
+    if (t.currency !== lastCurrency) {
+      lastCurrencyId = currencyOf(t.currency, true);
+      lastCurrency = t.currency;
     }
-    txCurrency[i] = currency;
+    txCurrency[i] = lastCurrencyId;
+    if (!Number.isSafeInteger(t.amountMinor)) throw new Error(`transaction ${t.id} has an amount that is not a whole number of minor units`);
+    if (t.amountMinor < lowest) lowest = t.amountMinor;
+    txTime[i] = t.receivedAtMs;
+    txId[i] = t.id;
     const raw = t.senderName ?? '';
-    let id = rawNameIds.get(raw);
-    if (id === undefined) {
+    let name = rawNameIds.get(raw);
+    if (name === undefined) {
       const key = keyOf(raw);
-      if (key === '') id = -1;
+      if (key === '') name = -1;
       else {
-        id = nameIds.get(key);
-        if (id === undefined) {
-          id = nameKeys.length;
-          nameIds.set(key, id);
+        name = nameIds.get(key);
+        if (name === undefined) {
+          name = nameKeys.length;
+          nameIds.set(key, name);
           nameKeys.push(key);
         }
       }
-      rawNameIds.set(raw, id);
+      rawNameIds.set(raw, name);
     }
-    txName[i] = id;
+    txName[i] = name;
+    // A transaction without a sender name is never a match (nothing confirms the payer), but
+    // it still counts for "the amount exists".
+    if (name >= 0) named += 1;
   }
-  const currencies = Math.max(1, new Set(currencyIds.values()).size);
-  const names = Math.max(1, nameKeys.length);
-  const amountKey = (amountMinor: number, currency: number) => amountMinor * currencies + currency;
-  const groupKey = (amountMinor: number, currency: number, name: number) => amountKey(amountMinor, currency) * names + name;
-  // Keys must stay exact integers; beyond that, fall back to text keys (never seen with real amounts).
-  let maxAmount = 0;
-  for (const t of transactions) maxAmount = Math.max(maxAmount, Math.abs(t.amountMinor));
-  const exact = (maxAmount + 1) * currencies * names < Number.MAX_SAFE_INTEGER;
+  const m = requests.length;
+  const reqCurrency = new Int32Array(m);
+  for (let r = 0; r < m; r++) {
+    const request = requests[r] as MatchRequest;
+    reqCurrency[r] = currencyOf(request.currency, false);
+    if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
+    if (request.amountMinor < lowest) lowest = request.amountMinor;
+  }
 
-  const latestByAmount = new Map<number | string, number>();
-  const groupOfKey = new Map<number | string, number>(); // (amount, currency, name) → dense group id
-  const txGroup = new Int32Array(n).fill(-1);
-  const sizes: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = transactions[i] as MatchTransaction;
-    const currency = txCurrency[i] as number;
-    const ak = exact ? amountKey(t.amountMinor, currency) : `${t.amountMinor}|${currency}`;
-    const latest = latestByAmount.get(ak);
-    if (latest === undefined || t.receivedAtMs > latest) latestByAmount.set(ak, t.receivedAtMs);
-    const name = txName[i] as number;
-    if (name < 0) continue; // no sender name: never a match (nothing to confirm the payer)
-    const gk = exact ? groupKey(t.amountMinor, currency, name) : `${ak}|${name}`;
-    let group = groupOfKey.get(gk);
-    if (group === undefined) {
-      group = sizes.length;
-      groupOfKey.set(gk, group);
-      sizes.push(0);
+  // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
+  const txKey = new Float64Array(n);
+  for (let i = 0; i < n; i++) txKey[i] = (transactions[i] as MatchTransaction).amountMinor - lowest;
+  const txSorted = radixOrder(txKey, txCurrency, n);
+  const txAmount = new Int32Array(n);
+  const latestList: number[] = [];
+  const amountKey: number[] = [];
+  const amountCurrency: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const i = txSorted[k] as number;
+    const last = amountKey.length - 1;
+    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
+      amountKey.push(txKey[i] as number);
+      amountCurrency.push(txCurrency[i] as number);
+      latestList.push(txTime[i] as number);
+    } else if ((txTime[i] as number) > (latestList[last] as number)) latestList[last] = txTime[i] as number;
+    txAmount[i] = amountKey.length - 1;
+  }
+  const amountCount = amountKey.length;
+
+  // Requests in (currency, amount) order, each with its amount's id (−1: no such amount).
+  const known = new Int32Array(m);
+  let knownCount = 0;
+  for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) >= 0) known[knownCount++] = r;
+  const reqKey = new Float64Array(knownCount);
+  const reqMajor = new Int32Array(knownCount);
+  for (let k = 0; k < knownCount; k++) {
+    const r = known[k] as number;
+    reqKey[k] = (requests[r] as MatchRequest).amountMinor - lowest;
+    reqMajor[k] = reqCurrency[r] as number;
+  }
+  const reqSorted = radixOrder(reqKey, reqMajor, knownCount);
+  const requestOrder = new Int32Array(m);
+  const requestAmount = new Int32Array(m).fill(-1);
+  let a = 0;
+  for (let k = 0; k < knownCount; k++) {
+    const at = reqSorted[k] as number;
+    const r = known[at] as number;
+    requestOrder[k] = r;
+    const currency = reqMajor[at] as number;
+    const key = reqKey[at] as number;
+    while (a < amountCount && ((amountCurrency[a] as number) < currency || (amountCurrency[a] === currency && (amountKey[a] as number) < key))) a++;
+    if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
+  }
+  let tail = knownCount;
+  for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) < 0) requestOrder[tail++] = r;
+
+  // Stable counting sort by name, then by amount: (amount, name) runs in ascending order.
+  const byName = new Int32Array(named);
+  {
+    const start = new Int32Array(nameKeys.length + 1);
+    for (let i = 0; i < n; i++) {
+      const name = txName[i] as number;
+      if (name >= 0) start[name + 1] = (start[name + 1] as number) + 1;
     }
-    txGroup[i] = group;
-    sizes[group] = (sizes[group] as number) + 1;
-  }
-  // Each group is a contiguous run of `order` (a counting sort), newest first, with the
-  // times beside it: a request walks only the transactions inside its window.
-  const groups = sizes.length;
-  const start = new Int32Array(groups + 1);
-  for (let g = 0; g < groups; g++) start[g + 1] = (start[g] as number) + (sizes[g] as number);
-  const fill = start.slice(0, groups);
-  const order = new Int32Array(start[groups] as number);
-  for (let i = 0; i < n; i++) {
-    const g = txGroup[i] as number;
-    if (g < 0) continue;
-    order[fill[g] as number] = i;
-    fill[g] = (fill[g] as number) + 1;
-  }
-  const time = new Float64Array(order.length);
-  for (let g = 0; g < groups; g++) {
-    const from = start[g] as number;
-    const to = start[g + 1] as number;
-    if (to - from > 1) {
-      order.subarray(from, to).sort((a, b) => {
-        const ta = transactions[a] as MatchTransaction;
-        const tb = transactions[b] as MatchTransaction;
-        return tb.receivedAtMs - ta.receivedAtMs || (ta.id < tb.id ? -1 : ta.id > tb.id ? 1 : 0);
-      });
+    for (let k = 0; k < nameKeys.length; k++) start[k + 1] = (start[k + 1] as number) + (start[k] as number);
+    for (let i = 0; i < n; i++) {
+      const name = txName[i] as number;
+      if (name < 0) continue;
+      byName[start[name] as number] = i;
+      start[name] = (start[name] as number) + 1;
     }
-    for (let k = from; k < to; k++) time[k] = (transactions[order[k] as number] as MatchTransaction).receivedAtMs;
   }
+  const order = new Int32Array(named);
+  const bucketFirst = new Int32Array(amountCount + 1); // per amount: first position in `order`
+  for (let k = 0; k < named; k++) {
+    const at = (txAmount[byName[k] as number] as number) + 1;
+    bucketFirst[at] = (bucketFirst[at] as number) + 1;
+  }
+  for (let x = 0; x < amountCount; x++) bucketFirst[x + 1] = (bucketFirst[x + 1] as number) + (bucketFirst[x] as number);
+  {
+    const fill = bucketFirst.slice(0, amountCount);
+    for (let k = 0; k < named; k++) {
+      const i = byName[k] as number;
+      const x = txAmount[i] as number;
+      order[fill[x] as number] = i;
+      fill[x] = (fill[x] as number) + 1;
+    }
+  }
+
+  // Groups: maximal runs of one (amount, name); each sorted newest first (ties by id).
+  const groupStart = new Int32Array(named + 1);
+  const groupName = new Int32Array(named);
+  const bucketGroups = new Int32Array(amountCount + 1); // per amount: first group
+  let groups = 0;
+  const newestFirst = (x: number, y: number) => {
+    const byTime = (txTime[y] as number) - (txTime[x] as number);
+    if (byTime !== 0) return byTime;
+    const ix = txId[x] as string;
+    const iy = txId[y] as string;
+    return ix < iy ? -1 : ix > iy ? 1 : 0;
+  };
+  for (let x = 0; x < amountCount; x++) {
+    bucketGroups[x] = groups;
+    const end = bucketFirst[x + 1] as number;
+    let k = bucketFirst[x] as number;
+    while (k < end) {
+      const name = txName[order[k] as number] as number;
+      let to = k + 1;
+      while (to < end && txName[order[to] as number] === name) to++;
+      if (to - k === 2) {
+        if (newestFirst(order[k] as number, order[k + 1] as number) > 0) {
+          const swap = order[k] as number;
+          order[k] = order[k + 1] as number;
+          order[k + 1] = swap;
+        }
+      } else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
+      groupStart[groups] = k;
+      groupName[groups] = name;
+      groups += 1;
+      k = to;
+    }
+  }
+  bucketGroups[amountCount] = groups;
+  groupStart[groups] = named;
+  const time = new Float64Array(named);
+  for (let k = 0; k < named; k++) time[k] = txTime[order[k] as number] as number;
   return {
     nameKeys,
-    currencyOf: (code: string) => currencyIds.get(code) ?? currencyIds.get(code.toUpperCase()),
-    latest: (amountMinor: number, currency: number) => latestByAmount.get(exact ? amountKey(amountMinor, currency) : `${amountMinor}|${currency}`),
-    group: (amountMinor: number, currency: number, name: number) => groupOfKey.get(exact ? groupKey(amountMinor, currency, name) : `${amountMinor}|${currency}|${name}`),
-    start,
+    txId,
+    requestOrder,
+    requestAmount,
+    latest: Float64Array.from(latestList),
+    bucketGroups,
+    groupStart,
+    groupName,
     order,
     time,
   };
 }
 
-/** Sender names (by id) that could score ≥ MIN − margin against a payer name, best first (memoised). */
-function relatedNamesFinder(nameKeys: string[]) {
+type Related = {
+  /** Related sender names, best first, with their scores. */
+  names: Int32Array;
+  scores: Float64Array;
+  /** The same, by ascending name id, to look a name's score up. */
+  byId: Int32Array;
+  byIdScores: Float64Array;
+};
+
+/** A payer name as the matcher uses it: its words, their ids among the sender names' words, and its related names once asked. */
+type Payer = { key: string; tokens: string[]; ids: Int32Array; hasInitial: boolean; related: Related | undefined };
+
+/**
+ * Scores payer names against sender names. Two ways, same numbers: a direct score of one
+ * pair (shared word ids counted on sorted arrays; the full scoreTokens when an initial is
+ * involved), used when an amount has few sender names; and, per payer name, the list of
+ * every sender name that could score ≥ MIN − margin, best first (memoised), used when an
+ * amount has many.
+ */
+function payerScorer(nameKeys: string[]) {
   const tokensOf = nameKeys.map((key) => key.split(' '));
   const index = new Map<string, number[]>();
   const add = (key: string, name: number) => {
@@ -159,122 +341,406 @@ function relatedNamesFinder(nameKeys: string[]) {
     if (list) list.push(name);
     else index.set(key, [name]);
   };
+  const tokenIds = new Map<string, number>();
+  const tokenStart = new Int32Array(nameKeys.length + 1);
+  for (let name = 0; name < tokensOf.length; name++) tokenStart[name + 1] = (tokenStart[name] as number) + (tokensOf[name] as string[]).length;
+  const tokenPool = new Int32Array(tokenStart[nameKeys.length] as number);
   tokensOf.forEach((tokens, name) => {
-    for (const token of tokens) {
+    const from = tokenStart[name] as number;
+    tokens.forEach((token, k) => {
+      let id = tokenIds.get(token);
+      if (id === undefined) tokenIds.set(token, (id = tokenIds.size));
+      tokenPool[from + k] = id;
       add(`t:${token}`, name);
       if (token.length > 1) add(`f:${token[0]}`, name);
       else add(`i:${token}`, name);
-    }
+    });
+    tokenPool.subarray(from, from + tokens.length).sort();
   });
   const floor = MIN_SCORE - CLEAR_MARGIN;
-  const memo = new Map<string, { names: Int32Array; scores: Float64Array }>();
-  return (requestKey: string) => {
-    let related = memo.get(requestKey);
-    if (related) return related;
+  const memo = new Map<string, Related>();
+  const byRaw = new Map<string, Payer>();
+  const hasInitial = Uint8Array.from(tokensOf, (tokens) => (tokens.some((t) => t.length === 1) ? 1 : 0));
+  const shared = new Int32Array(nameKeys.length); // words in common with the payer name being scored
+  const fully = new Uint8Array(nameKeys.length); // needs the full scoring (an initial may pair)
+  const compute = (requestKey: string): Related => {
     const tokens = requestKey === '' ? [] : requestKey.split(' ');
-    const seen = new Set<number>();
-    const found: { name: number; score: number }[] = [];
+    const payerHasInitial = tokens.some((t) => t.length === 1);
+    const touched: number[] = [];
     for (const token of tokens) {
-      const keys = token.length > 1 ? [`t:${token}`, `i:${token[0]}`] : [`t:${token}`, `f:${token}`];
-      for (const key of keys) {
-        for (const name of index.get(key) ?? []) {
-          if (seen.has(name)) continue;
-          seen.add(name);
-          const score = scoreTokens(tokens, tokensOf[name] as string[]);
-          if (score >= floor) found.push({ name, score });
-        }
+      for (const name of index.get(`t:${token}`) ?? []) {
+        if (shared[name] === 0 && fully[name] === 0) touched.push(name);
+        shared[name] = (shared[name] as number) + 1;
+      }
+      for (const name of index.get(token.length > 1 ? `i:${token[0]}` : `f:${token}`) ?? []) {
+        if (shared[name] === 0 && fully[name] === 0) touched.push(name);
+        fully[name] = 1;
       }
     }
+    const found: { name: number; score: number }[] = [];
+    for (const name of touched) {
+      const other = tokensOf[name] as string[];
+      let score: number;
+      if (payerHasInitial || fully[name] === 1 || hasInitial[name] === 1) score = scoreTokens(tokens, other);
+      else {
+        // No initials on either side: the score is the shared words' coverage, as scoreTokens computes it.
+        const matched = shared[name] as number;
+        const short = Math.min(tokens.length, other.length);
+        const long = Math.max(tokens.length, other.length);
+        score = (matched / short + matched / long) / 2;
+      }
+      shared[name] = 0;
+      fully[name] = 0;
+      if (score >= floor) found.push({ name, score });
+    }
     found.sort((a, b) => b.score - a.score || ((nameKeys[a.name] as string) < (nameKeys[b.name] as string) ? -1 : 1));
-    related = { names: Int32Array.from(found, (f) => f.name), scores: Float64Array.from(found, (f) => f.score) };
-    memo.set(requestKey, related);
-    return related;
+    const sortedById = [...found].sort((a, b) => a.name - b.name);
+    return {
+      names: Int32Array.from(found, (f) => f.name),
+      scores: Float64Array.from(found, (f) => f.score),
+      byId: Int32Array.from(sortedById, (f) => f.name),
+      byIdScores: Float64Array.from(sortedById, (f) => f.score),
+    };
   };
+  return {
+    payer(rawName: string | null): Payer {
+      const raw = rawName ?? '';
+      let payer = byRaw.get(raw);
+      if (payer) return payer;
+      const key = keyOf(raw);
+      const tokens = key === '' ? [] : key.split(' ');
+      const ids = Int32Array.from(tokens.map((t) => tokenIds.get(t) ?? -1).filter((id) => id >= 0)).sort();
+      payer = { key, tokens, ids, hasInitial: tokens.some((t) => t.length === 1), related: undefined };
+      if (byRaw.size > 200_000) byRaw.clear();
+      byRaw.set(raw, payer);
+      return payer;
+    },
+    related(payer: Payer): Related {
+      if (payer.related) return payer.related;
+      let related = memo.get(payer.key);
+      if (!related) {
+        related = compute(payer.key);
+        memo.set(payer.key, related);
+      }
+      payer.related = related;
+      return related;
+    },
+    /** The pair's score, or −1 below MIN − margin (such a name is never a candidate). */
+    score(payer: Payer, name: number): number {
+      const from = tokenStart[name] as number;
+      const to = tokenStart[name + 1] as number;
+      let score: number;
+      if (payer.hasInitial || hasInitial[name] === 1) score = scoreTokens(payer.tokens, tokensOf[name] as string[]);
+      else {
+        const ids = payer.ids;
+        let matched = 0;
+        for (let a = 0, b = from; a < ids.length && b < to; ) {
+          const x = ids[a] as number;
+          const y = tokenPool[b] as number;
+          if (x === y) {
+            matched += 1;
+            a += 1;
+            b += 1;
+          } else if (x < y) a += 1;
+          else b += 1;
+        }
+        const short = Math.min(payer.tokens.length, to - from);
+        const long = Math.max(payer.tokens.length, to - from);
+        score = short === 0 ? 0 : (matched / short + matched / long) / 2;
+      }
+      return score >= floor ? score : -1;
+    },
+  };
+}
+
+/** Amounts with at most this many sender names are scanned name by name (no related list needed). */
+const FEW_NAMES = 8;
+
+/** Position of `value` in the ascending `list[from, to)`, or −1. */
+function binarySearch(list: Int32Array, from: number, to: number, value: number): number {
+  let lo = from;
+  let hi = to - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = list[mid] as number;
+    if (at === value) return mid;
+    if (at < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 const NO_AMOUNT = 'no unused bank transaction with this exact amount and currency';
 const TOO_OLD = 'transactions with this amount arrived more than 5 days before the request';
 const NO_NAME = 'no transaction with this amount has a sender name like the payer';
 
+const countReasons: string[] = [];
+function countReason(count: number): string {
+  if (count >= 1000) return `${count} transactions are equally plausible`;
+  return (countReasons[count] ??= `${count} transactions are equally plausible`);
+}
+
 const scoreReasons = new Map<number, string>();
 function scoreReason(score: number): string {
-  let reason = scoreReasons.get(score);
-  if (reason === undefined) scoreReasons.set(score, (reason = `name score ${score.toFixed(2)}`));
+  // Keyed by a small integer (a fast hash); scores 1e-9 apart print the same anyway.
+  const key = Math.round(score * 1e9);
+  let reason = scoreReasons.get(key);
+  if (reason === undefined) scoreReasons.set(key, (reason = `name score ${score.toFixed(2)}`));
   return reason;
 }
 
-export function matchRequests(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
-  const index = indexTransactions(transactions);
-  const related = relatedNamesFinder(index.nameKeys);
-  const { start, order, time } = index;
-  const decisions: MatchDecision[] = new Array(requests.length);
-  const picks = new Map<number, number[]>(); // transaction index → indexes of requests that chose it
+// Outcomes while matching, turned into decisions at the end.
+const NOT_FOUND_AMOUNT = 0;
+const NOT_FOUND_OLD = 1;
+const NOT_FOUND_NAME = 2;
+const NOT_FOUND_SCORE = 3;
+const MATCHED = 4;
+const AMBIGUOUS = 5;
+const SHARED = 6;
 
-  for (let r = 0; r < requests.length; r++) {
+export function matchRequests(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
+  const index = indexTransactions(transactions, requests);
+  const scorer = payerScorer(index.nameKeys);
+  const { bucketGroups, groupStart, groupName, order, time, latest, nameKeys, requestOrder, requestAmount, txId } = index;
+  const m = requests.length;
+  // What the decisions need from each request, read once in input order (the walk below goes in amount order).
+  const windowStart = new Float64Array(m);
+  const payerOf: Payer[] = new Array(m);
+  for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
-    const currency = index.currencyOf(request.currency);
-    const latest = currency === undefined ? undefined : index.latest(request.amountMinor, currency);
-    const from = request.registeredAtMs - WINDOW_MS;
-    if (currency === undefined || latest === undefined) {
-      decisions[r] = { requestId: request.id, result: 'not_found', reason: NO_AMOUNT };
+    windowStart[r] = request.registeredAtMs - WINDOW_MS;
+    if ((requestAmount[r] as number) >= 0) payerOf[r] = scorer.payer(request.name);
+  }
+  const outcome = new Uint8Array(m);
+  const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS: candidate list id
+  const value = new Float64Array(m); // MATCHED / NOT_FOUND_SCORE: best score; AMBIGUOUS: candidate count
+  let recorded: Int32Array = new Int32Array(1024); // candidate transaction indexes of ambiguous requests
+  let recordedLength = 0;
+  // Candidate lists: slices of `recorded`, by list id; per first plausible group, its latest list.
+  let listStart: Int32Array = new Int32Array(1024);
+  let listLength: Int32Array = new Int32Array(1024);
+  let lists = 0;
+  const lastList = new Int32Array(groupName.length).fill(-1);
+  const pickedBy = new Int32Array(transactions.length).fill(-1); // transaction → first request that chose it
+  const conflicts: number[] = []; // transactions chosen by more than one request
+  const shared = new Map<number, number[]>(); // those transactions → every request that chose them
+  // Plausible groups of the current request (reused: no allocation per request).
+  let plausibleGroups: Int32Array = new Int32Array(64);
+  let plausibleScores: Float64Array = new Float64Array(64);
+
+  // Requests in amount order: each amount's transactions are read while they are in cache.
+  for (let k = 0; k < m; k++) {
+    const r = requestOrder[k] as number;
+    const amount = requestAmount[r] as number;
+    const from = windowStart[r] as number;
+    if (amount < 0) {
+      outcome[r] = NOT_FOUND_AMOUNT;
       continue;
     }
-    if (latest < from) {
-      decisions[r] = { requestId: request.id, result: 'not_found', reason: TOO_OLD };
+    if ((latest[amount] as number) < from) {
+      outcome[r] = NOT_FOUND_OLD;
       continue;
     }
-    // Walk sender names best first; stop once a name scores at or below the best minus the margin.
-    const { names, scores } = related(keyOf(request.name));
+    const payer = payerOf[r] as Payer;
+    const gFrom = bucketGroups[amount] as number;
+    const gTo = bucketGroups[amount + 1] as number;
+
+    // The sender names of this amount with a transaction inside the window and a score within
+    // the margin of the best: found by scanning the amount's names, or, when the amount has
+    // more names than the payer has related names, by looking each related name up.
     let bestScore = -1;
-    let bestFirst = -1; // the in-window transaction of the best name, when it has exactly one
-    let plausible: number[] | undefined; // in-window transactions within the margin of the best (the first few)
-    let plausibleCount = 0;
-    for (let k = 0; k < names.length; k++) {
-      const score = scores[k] as number;
-      if (bestScore >= 0 && score <= bestScore - CLEAR_MARGIN) break;
-      const group = index.group(request.amountMinor, currency, names[k] as number);
-      if (group === undefined) continue;
-      const end = start[group + 1] as number;
-      for (let at = start[group] as number; at < end && (time[at] as number) >= from; at++) {
-        const i = order[at] as number;
-        if (bestScore < 0) {
-          bestScore = score;
-          bestFirst = i;
-          plausibleCount = 1;
-        } else {
-          plausible ??= [bestFirst];
-          plausibleCount += 1;
-          if (plausible.length < MAX_RECORDED_CANDIDATES) plausible.push(i);
+    let count = 0;
+    const rel = gTo - gFrom <= FEW_NAMES ? undefined : scorer.related(payer);
+    if (!rel || gTo - gFrom <= rel.names.length) {
+      for (let g = gFrom; g < gTo; g++) {
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        let score: number;
+        if (rel) {
+          const at = binarySearch(rel.byId, 0, rel.byId.length, groupName[g] as number);
+          score = at < 0 ? -1 : (rel.byIdScores[at] as number);
+        } else score = scorer.score(payer, groupName[g] as number);
+        if (score < 0) continue;
+        if (score > bestScore) bestScore = score;
+        if (count === plausibleGroups.length) {
+          plausibleGroups = growInt(plausibleGroups);
+          plausibleScores = growFloat(plausibleScores);
         }
+        plausibleGroups[count] = g;
+        plausibleScores[count] = score;
+        count += 1;
+      }
+      // Keep those within the margin, best names first (ties by name), as the related walk orders them.
+      let kept = 0;
+      for (let c = 0; c < count; c++) {
+        if ((plausibleScores[c] as number) > bestScore - CLEAR_MARGIN) {
+          plausibleGroups[kept] = plausibleGroups[c] as number;
+          plausibleScores[kept] = plausibleScores[c] as number;
+          kept += 1;
+        }
+      }
+      count = kept;
+      if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, nameKeys);
+    } else {
+      for (let c = 0; c < rel.names.length; c++) {
+        const score = rel.scores[c] as number;
+        if (bestScore >= 0 && score <= bestScore - CLEAR_MARGIN) break;
+        const g = binarySearch(groupName, gFrom, gTo, rel.names[c] as number);
+        if (g < 0 || (time[groupStart[g] as number] as number) < from) continue;
+        if (bestScore < 0) bestScore = score;
+        if (count === plausibleGroups.length) {
+          plausibleGroups = growInt(plausibleGroups);
+          plausibleScores = growFloat(plausibleScores);
+        }
+        plausibleGroups[count] = g;
+        plausibleScores[count] = score;
+        count += 1;
       }
     }
     if (bestScore < MIN_SCORE) {
-      decisions[r] = {
-        requestId: request.id,
-        result: 'not_found',
-        reason: bestScore >= 0 ? `sender names do not match the payer well enough (best ${bestScore.toFixed(2)} < ${MIN_SCORE})` : NO_NAME,
-      };
+      outcome[r] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
+      value[r] = bestScore;
       continue;
     }
-    if (plausible) {
-      // Best names first, newest first within a name.
-      const candidates = plausible.map((i) => (transactions[i] as MatchTransaction).id);
-      decisions[r] = { requestId: request.id, result: 'ambiguous', candidates, reason: `${plausibleCount} transactions are equally plausible` };
+    // One in-window transaction in one group: a clear best. Otherwise all of them are plausible.
+    const g0 = plausibleGroups[0] as number;
+    const first = groupStart[g0] as number;
+    if (count === 1 && (first + 1 >= (groupStart[g0 + 1] as number) || (time[first + 1] as number) < from)) {
+      const i = order[first] as number;
+      outcome[r] = MATCHED;
+      chosen[r] = i;
+      value[r] = bestScore;
+      const previous = pickedBy[i] as number;
+      if (previous < 0) pickedBy[i] = r;
+      else {
+        let list = shared.get(i);
+        if (!list) {
+          list = [previous];
+          shared.set(i, list);
+          conflicts.push(i);
+        }
+        list.push(r);
+      }
       continue;
     }
-    decisions[r] = { requestId: request.id, result: 'matched', transactionId: (transactions[bestFirst] as MatchTransaction).id, score: bestScore, reason: scoreReason(bestScore) };
-    const chosenBy = picks.get(bestFirst);
-    if (chosenBy) chosenBy.push(r);
-    else picks.set(bestFirst, [r]);
+    // Best names first, newest first within a name.
+    if (recordedLength + MAX_RECORDED_CANDIDATES > recorded.length) recorded = growInt(recorded);
+    outcome[r] = AMBIGUOUS;
+    let total = 0;
+    let kept = 0;
+    for (let c = 0; c < count; c++) {
+      const g = plausibleGroups[c] as number;
+      const end = groupStart[g + 1] as number;
+      for (let at = groupStart[g] as number; at < end && (time[at] as number) >= from; at++) {
+        total += 1;
+        if (kept < MAX_RECORDED_CANDIDATES) recorded[recordedLength + kept++] = order[at] as number;
+      }
+    }
+    value[r] = total;
+    // Requests of the same payer and amount usually share their candidates: keep one list for them.
+    const previous = lastList[g0] as number;
+    if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
+    else {
+      if (lists === listStart.length) {
+        listStart = growInt(listStart);
+        listLength = growInt(listLength);
+      }
+      listStart[lists] = recordedLength;
+      listLength[lists] = kept;
+      lastList[g0] = lists;
+      chosen[r] = lists;
+      lists += 1;
+      recordedLength += kept;
+    }
   }
 
   // One transaction cannot settle two requests: when it is the clear best of several, none is picked.
-  for (const [transaction, chosenBy] of picks) {
-    if (chosenBy.length < 2) continue;
-    const transactionId = (transactions[transaction] as MatchTransaction).id;
+  for (const transaction of conflicts) {
+    const chosenBy = shared.get(transaction) as number[];
     for (const r of chosenBy) {
-      decisions[r] = { requestId: (requests[r] as MatchRequest).id, result: 'ambiguous', candidates: [transactionId], reason: `the same transaction is the best match for ${chosenBy.length} requests` };
+      outcome[r] = SHARED;
+      value[r] = chosenBy.length;
+    }
+  }
+
+  const decisions: MatchDecision[] = new Array(m);
+  const listIds: (readonly string[] | undefined)[] = new Array(lists); // candidate ids by list, made once
+  for (let r = 0; r < m; r++) {
+    const requestId = (requests[r] as MatchRequest).id;
+    switch (outcome[r]) {
+      case NOT_FOUND_AMOUNT:
+        decisions[r] = { requestId, result: 'not_found', reason: NO_AMOUNT };
+        break;
+      case NOT_FOUND_OLD:
+        decisions[r] = { requestId, result: 'not_found', reason: TOO_OLD };
+        break;
+      case NOT_FOUND_NAME:
+        decisions[r] = { requestId, result: 'not_found', reason: NO_NAME };
+        break;
+      case NOT_FOUND_SCORE:
+        decisions[r] = { requestId, result: 'not_found', reason: `sender names do not match the payer well enough (best ${(value[r] as number).toFixed(2)} < ${MIN_SCORE})` };
+        break;
+      case MATCHED: {
+        const score = value[r] as number;
+        decisions[r] = { requestId, result: 'matched', transactionId: txId[chosen[r] as number] as string, score, reason: scoreReason(score) };
+        break;
+      }
+      case AMBIGUOUS: {
+        const list = chosen[r] as number;
+        let candidates = listIds[list];
+        if (!candidates) {
+          const from = listStart[list] as number;
+          const ids: string[] = new Array(listLength[list] as number);
+          for (let c = 0; c < ids.length; c++) ids[c] = txId[recorded[from + c] as number] as string;
+          candidates = Object.freeze(ids);
+          listIds[list] = candidates;
+        }
+        decisions[r] = { requestId, result: 'ambiguous', candidates, reason: countReason(value[r] as number) };
+        break;
+      }
+      default:
+        decisions[r] = {
+          requestId,
+          result: 'ambiguous',
+          candidates: [txId[chosen[r] as number] as string],
+          reason: `the same transaction is the best match for ${value[r] as number} requests`,
+        };
     }
   }
   return decisions;
+}
+
+function sameSlice(list: Int32Array, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (list[a + k] !== list[b + k]) return false;
+  return true;
+}
+
+function growInt(list: Int32Array): Int32Array {
+  const bigger = new Int32Array(list.length * 2);
+  bigger.set(list);
+  return bigger;
+}
+
+function growFloat(list: Float64Array): Float64Array {
+  const bigger = new Float64Array(list.length * 2);
+  bigger.set(list);
+  return bigger;
+}
+
+/** Insertion sort of the first `count` groups by score (desc), then name (asc): the lists are short. */
+function sortGroups(groups: Int32Array, scores: Float64Array, count: number, groupName: Int32Array, nameKeys: string[]): void {
+  for (let k = 1; k < count; k++) {
+    const g = groups[k] as number;
+    const s = scores[k] as number;
+    const key = nameKeys[groupName[g] as number] as string;
+    let j = k - 1;
+    while (j >= 0) {
+      const sj = scores[j] as number;
+      if (sj > s || (sj === s && (nameKeys[groupName[groups[j] as number] as number] as string) <= key)) break;
+      groups[j + 1] = groups[j] as number;
+      scores[j + 1] = sj;
+      j -= 1;
+    }
+    groups[j + 1] = g;
+    scores[j + 1] = s;
+  }
 }

@@ -117,7 +117,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       return;
     }
     if (decision.result === 'ambiguous') {
-      const attempt = { number, result: 'ambiguous', reason: decision.reason, candidates: decision.candidates, at: now };
+      const attempt = { number, result: 'ambiguous', reason: decision.reason, candidates: [...decision.candidates], at: now };
       // Operators hear about an ambiguity once, and again only if the candidates change.
       const news = request.status !== 'ambiguous' || !sameList(request.candidates ?? [], decision.candidates);
       const total = Number(/^(\d+)/.exec(decision.reason)?.[1] ?? decision.candidates.length);
@@ -125,7 +125,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
         const t = transactions.get(id);
         return { id, sender_name: t?.senderName ?? null, received_at: t ? t.receivedAt.toISOString() : '' };
       });
-      await writeOutcome(request, 'ambiguous', attempt, { candidates: decision.candidates, errorCount: 0, retryAt: null }, news ? [ambiguousEvent(request, number, facts, total, now)] : []);
+      await writeOutcome(request, 'ambiguous', attempt, { candidates: [...decision.candidates], errorCount: 0, retryAt: null }, news ? [ambiguousEvent(request, number, facts, total, now)] : []);
       summary.ambiguous += 1;
       return;
     }

@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { matchRequests, MAX_RECORDED_CANDIDATES, WINDOW_MS, type MatchDecision, type MatchRequest, type MatchTransaction } from '../../src/reconcile/matcher.js';
+import { CLEAR_MARGIN, MIN_SCORE, nameKey, nameTokens, scoreNames } from '../../src/reconcile/names.js';
+
+/**
+ * The optimised matcher against a plain reading of the rules (every request against every
+ * transaction), on many small random inputs: both must decide exactly the same. The inputs
+ * mix initials, company suffixes, case, currencies written in any case, amounts beyond 2^31
+ * minor units, negative amounts, missing sender names and ties.
+ */
+function reference(requests: MatchRequest[], transactions: MatchTransaction[]): Map<string, { result: string; transactionId?: string; candidates?: string[] }> {
+  const floor = MIN_SCORE - CLEAR_MARGIN;
+  const out = new Map<string, { result: string; transactionId?: string; candidates?: string[] }>();
+  const picks = new Map<string, string[]>();
+  for (const request of requests) {
+    const scored = transactions
+      .filter((t) => t.amountMinor === request.amountMinor && t.currency.toUpperCase() === request.currency.toUpperCase() && t.receivedAtMs >= request.registeredAtMs - WINDOW_MS)
+      .filter((t) => nameKey(nameTokens(t.senderName)) !== '')
+      .map((t) => ({ t, score: scoreNames(request.name, t.senderName), key: nameKey(nameTokens(t.senderName)) }))
+      .filter((c) => c.score >= floor);
+    const best = Math.max(-1, ...scored.map((c) => c.score));
+    if (best < MIN_SCORE) {
+      out.set(request.id, { result: 'not_found' });
+      continue;
+    }
+    const plausible = scored
+      .filter((c) => c.score > best - CLEAR_MARGIN)
+      .sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) || b.t.receivedAtMs - a.t.receivedAtMs || (a.t.id < b.t.id ? -1 : a.t.id > b.t.id ? 1 : 0));
+    if (plausible.length === 1) {
+      const id = plausible[0]!.t.id;
+      out.set(request.id, { result: 'matched', transactionId: id });
+      picks.set(id, [...(picks.get(id) ?? []), request.id]);
+    } else out.set(request.id, { result: 'ambiguous', candidates: plausible.slice(0, MAX_RECORDED_CANDIDATES).map((c) => c.t.id) });
+  }
+  for (const [transactionId, requestIds] of picks) {
+    if (requestIds.length > 1) for (const id of requestIds) out.set(id, { result: 'ambiguous', candidates: [transactionId] });
+  }
+  return out;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PAYERS = ['José Pérez', 'J. Pérez', 'PEREZ JOSE', 'José Luis Pérez Gómez', 'Juana Pérez', 'Ana Ruiz', 'A Ruiz', 'ana ruiz s.a.', 'Comercial Ñandú SA', 'COMERCIAL NANDU', 'Luis Vega', 'L. M. Vega', 'Vega Luis Inc', 'María Gómez', 'Mario Gómez'];
+const DAY = 86_400_000;
+
+function randomCase(seed: number, size: number) {
+  const random = mulberry32(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
+  const big = random() < 0.3 ? 3_000_000_000 : 0;
+  const amounts = [100 + big, 250 + big, 999 + big, -100];
+  const requests: MatchRequest[] = Array.from({ length: size }, (_, i) => ({
+    id: `r${i}`,
+    amountMinor: pick(amounts.slice(0, 3)),
+    currency: pick(['UYU', 'uyu', 'USD']),
+    name: pick(PAYERS),
+    registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY,
+  }));
+  const transactions: MatchTransaction[] = Array.from({ length: size }, (_, i) => ({
+    id: `t${String(i).padStart(3, '0')}`,
+    amountMinor: pick(amounts),
+    currency: pick(['UYU', 'USD', 'Uyu']),
+    senderName: random() < 0.1 ? null : pick(PAYERS),
+    // Whole days, so equal times (ties broken by id) happen often.
+    receivedAtMs: Math.floor(random() * 22) * DAY,
+  }));
+  return { requests, transactions };
+}
+
+function normalise(decisions: MatchDecision[]) {
+  return new Map(
+    decisions.map((d) => [
+      d.requestId,
+      d.result === 'matched' ? { result: 'matched', transactionId: d.transactionId } : d.result === 'ambiguous' ? { result: 'ambiguous', candidates: [...d.candidates] } : { result: 'not_found' },
+    ]),
+  );
+}
+
+describe('matcher agrees with a plain reading of the rules (random inputs)', () => {
+  for (const size of [5, 30, 120]) {
+    it(`${size} requests × ${size} transactions, 150 seeds`, () => {
+      let decided = 0;
+      for (let seed = 1; seed <= 150; seed++) {
+        const { requests, transactions } = randomCase(seed * 7919 + size, size);
+        const expected = reference(requests, transactions);
+        const actual = normalise(matchRequests(requests, transactions));
+        for (const request of requests) {
+          expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+          if (expected.get(request.id)?.result !== 'not_found') decided += 1;
+        }
+      }
+      expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(size * 10);
+    });
+  }
+});
