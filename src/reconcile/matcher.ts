@@ -67,27 +67,35 @@ function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int3
   }
   let spare = new Int32Array(count);
   const counts = new Int32Array(RADIX + 1);
-  const pass = (digitOf: (k: number) => number) => {
+  const scatter = (digits: Int32Array) => {
     counts.fill(0);
     for (let k = 0; k < count; k++) {
-      const digit = digitOf(k) + 1;
+      const digit = (digits[k] as number) + 1;
       counts[digit] = (counts[digit] as number) + 1;
     }
     for (let d = 0; d < RADIX; d++) counts[d + 1] = (counts[d + 1] as number) + (counts[d] as number);
     for (let k = 0; k < count; k++) {
       const at = order[k] as number;
-      const digit = digitOf(at);
+      const digit = digits[at] as number;
       spare[counts[digit] as number] = at;
       counts[digit] = (counts[digit] as number) + 1;
     }
     [order, spare] = [spare, order];
   };
+  // Each pass's digits are computed in one plain loop first (integer bit operations while
+  // the keys fit 31 bits; floating-point division and modulo, which are slow, beyond).
+  const digits = new Int32Array(count);
   if (max < 2 ** 31) {
-    // Small enough for integer bit operations (floating-point division and modulo are slow).
     const keys = Int32Array.from(minor.subarray(0, count));
-    for (let shift = 0; shift < 32 && max >= 2 ** shift; shift += RADIX_BITS) pass((k) => ((keys[k] as number) >>> shift) & (RADIX - 1));
+    for (let shift = 0; shift < 31 && max >= 2 ** shift; shift += RADIX_BITS) {
+      for (let k = 0; k < count; k++) digits[k] = ((keys[k] as number) >>> shift) & (RADIX - 1);
+      scatter(digits);
+    }
   } else {
-    for (let divisor = 1; divisor <= max; divisor *= RADIX) pass((k) => Math.floor((minor[k] as number) / divisor) % RADIX);
+    for (let divisor = 1; divisor <= max; divisor *= RADIX) {
+      for (let k = 0; k < count; k++) digits[k] = Math.floor((minor[k] as number) / divisor) % RADIX;
+      scatter(digits);
+    }
   }
   if (majors > 1) {
     const byMajor = new Int32Array(majors + 1);
@@ -511,6 +519,17 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
     windowStart[r] = request.registeredAtMs - WINDOW_MS;
     if ((requestAmount[r] as number) >= 0) payerOf[r] = scorer.payer(request.name);
   }
+  // The same, laid out in walk order by one gather loop (independent loads, cheap) so the
+  // walk itself reads them in sequence.
+  const walkAmount = new Int32Array(m);
+  const walkFrom = new Float64Array(m);
+  const walkPayer: Payer[] = new Array(m);
+  for (let k = 0; k < m; k++) {
+    const r = requestOrder[k] as number;
+    walkAmount[k] = requestAmount[r] as number;
+    walkFrom[k] = windowStart[r] as number;
+    walkPayer[k] = payerOf[r] as Payer;
+  }
   const outcome = new Uint8Array(m);
   const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS: candidate list id
   const value = new Float64Array(m); // MATCHED / NOT_FOUND_SCORE: best score; AMBIGUOUS: candidate count
@@ -531,8 +550,8 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
   // Requests in amount order: each amount's transactions are read while they are in cache.
   for (let k = 0; k < m; k++) {
     const r = requestOrder[k] as number;
-    const amount = requestAmount[r] as number;
-    const from = windowStart[r] as number;
+    const amount = walkAmount[k] as number;
+    const from = walkFrom[k] as number;
     if (amount < 0) {
       outcome[r] = NOT_FOUND_AMOUNT;
       continue;
@@ -541,7 +560,7 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
       outcome[r] = NOT_FOUND_OLD;
       continue;
     }
-    const payer = payerOf[r] as Payer;
+    const payer = walkPayer[k] as Payer;
     const gFrom = bucketGroups[amount] as number;
     const gTo = bucketGroups[amount + 1] as number;
 
