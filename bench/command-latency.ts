@@ -40,6 +40,7 @@ try {
     enqueue: async () => undefined,
     enqueuePoll: async () => undefined,
   reconcileSettings: loadConfig({}).reconcile,
+    webhookSettings: loadConfig({}).webhooks,
     sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
     maxConcurrentSessions: 1,
   });

@@ -41,6 +41,7 @@ const services: Services = createServices({
   enqueue: async () => undefined,
   enqueuePoll: async () => undefined,
   reconcileSettings: loadConfig({}).reconcile,
+  webhookSettings: loadConfig({}).webhooks,
   sessionSettings: { otpTimeoutMs: 60_000, otpMaxRejected: 3, persistentPollMs: pollMs, monitorTickMs: 500, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
   maxConcurrentSessions: 32,
 });

@@ -50,6 +50,12 @@ export const accountAddCommand = defineCommand({
     const tenant = await ctx.services.users.getTenant(member.userId);
     if (!tenant.operation_mode) lines.push(`Choose an operation mode: ${COMMAND_ROOT} mode reconcile|passthrough`);
     lines.push(`Set where results go: ${COMMAND_ROOT} account set "${account.name}" webhook_url=https://…`);
+    // Shown once, and only where nobody else reads it.
+    lines.push(
+      ctx.place.private
+        ? `Webhook signing secret (shown once; receivers verify webhook-signature with it, Standard Webhooks):\n${account.signingSecret}`
+        : `Get the webhook signing secret in a private chat with the bot: ${COMMAND_ROOT} webhook secret "${account.name}"`,
+    );
     return { text: lines.join('\n') };
   },
 });

@@ -22,6 +22,7 @@ import {
   movementsCommand,
   otpCommand,
 } from './sessions.js';
+import { notifyHereCommand, notifyOffCommand, webhookEventsCommand, webhookReplayCommand, webhookResumeCommand, webhookSecretCommand, webhookTestCommand } from './webhooks.js';
 import { accountPollCommand, pendingListCommand, pendingRematchCommand, pendingResolveCommand, pendingShowCommand } from './reconcile.js';
 
 /** Every chat command, declared once; each adapter delivers them natively. */
@@ -56,6 +57,13 @@ export function allCommands(): CommandSpec[] {
     pendingShowCommand,
     pendingRematchCommand,
     pendingResolveCommand,
+    webhookEventsCommand,
+    webhookReplayCommand,
+    webhookTestCommand,
+    webhookSecretCommand,
+    webhookResumeCommand,
+    notifyHereCommand,
+    notifyOffCommand,
   );
   return commands;
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import type { WebhookSettings } from './webhooks/index.js';
 
 /**
  * The only reader of the process environment. Everything else receives a typed Config.
@@ -88,6 +89,22 @@ const envSchema = z.object({
   POLL_TIMEOUT_SECONDS: positiveInt(15),
   POLL_MAX_KB: positiveInt(5120),
   RECONCILE_SWEEP_SECONDS: positiveInt(60),
+  ALLOW_PRIVATE_URLS: booleanFromEnv.default(false),
+  WEBHOOK_TIMEOUT_SECONDS: positiveInt(10),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .trim()
+    .default('10,30,60,300,900,1800,3600,7200,14400,28800,43200')
+    .transform((raw, ctx) => {
+      const delays = raw.split(',').map((part) => Number(part.trim()));
+      if (delays.length === 0 || delays.some((d) => !Number.isFinite(d) || d <= 0)) {
+        ctx.addIssue({ code: 'custom', message: 'expected seconds before each retry, comma separated (e.g. 10,30,60)' });
+        return z.NEVER;
+      }
+      return delays.map((d) => d * 1000);
+    }),
+  WEBHOOK_CONCURRENCY: positiveInt(16),
+  WEBHOOK_SECRET_GRACE_HOURS: positiveInt(24),
   JOB_POLL_MS: positiveInt(2000),
   INVITE_TTL_HOURS: positiveInt(72),
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
@@ -123,6 +140,7 @@ export type Config = {
     artifactsKept: number;
   };
   reconcile: { pollIntervalMs: number; pollTickSeconds: number; timeoutMs: number; maxBytes: number; sweepSeconds: number; expirySeconds: number; lockWaitMs: number; sweepGraceMs: number };
+  webhooks: WebhookSettings;
   jobPollMs: number;
   inviteTtlHours: number;
   shutdownTimeoutMs: number;
@@ -190,6 +208,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       expirySeconds: 60,
       lockWaitMs: 30_000,
       sweepGraceMs: 60_000,
+    },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      pollMs: 1000,
+      allowPrivateUrls: e.ALLOW_PRIVATE_URLS,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 3_600_000,
+      maxResponseBytes: 64 * 1024,
     },
     jobPollMs: e.JOB_POLL_MS,
     inviteTtlHours: e.INVITE_TTL_HOURS,

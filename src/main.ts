@@ -130,6 +130,7 @@ export async function startService(config: Config): Promise<RunningService> {
     sessionSettings: { ...config.sessions, artifactsDir: path.join(config.dataDir, 'artifacts'), monitorTickMs: 2_000, leaseTtlMs: 60_000 },
     maxConcurrentSessions: config.browser.maxContexts,
     reconcileSettings: config.reconcile,
+    webhookSettings: config.webhooks,
   });
   const { users } = services;
   const router = createCommandRouter({ commands: allCommands(), services, log });
@@ -142,6 +143,7 @@ export async function startService(config: Config): Promise<RunningService> {
   late.scheduler = scheduler;
   await scheduler.start();
   services.sessions.monitors.start();
+  services.webhooks.start();
 
   let consoleAdapter: ConsoleAdapter | undefined;
   if (withConsole) {
@@ -182,6 +184,7 @@ export async function startService(config: Config): Promise<RunningService> {
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         await services.sessions.monitors.stop();
+        await services.webhooks.stop(config.shutdownTimeoutMs);
         await scheduler.stop(config.shutdownTimeoutMs);
         await pool.close();
         await sandbox.bank?.stop();

@@ -8,6 +8,7 @@ import { createSessionServices, type ScrapeJobData, type SessionServices, type S
 import { createReconcileServices, type PollJobData, type ReconcileServices, type ReconcileSettings } from './reconcile/index.js';
 import type { MatchFn } from './reconcile/settlement.js';
 import { createLeaseManager } from './sessions/lease.js';
+import { createWebhookServices, type WebhookServices, type WebhookSettings } from './webhooks/index.js';
 import type { Models } from './store/models.js';
 import type { SecretBox } from './store/secret-box.js';
 import { createUserService, type UserService } from './users/user-service.js';
@@ -21,6 +22,7 @@ export type Services = {
   notifier: ChatNotifier;
   sessions: SessionServices;
   reconcile: ReconcileServices;
+  webhooks: WebhookServices;
 };
 
 export type ServiceDeps = {
@@ -39,6 +41,7 @@ export type ServiceDeps = {
   enqueuePoll(data: PollJobData): Promise<void>;
   sessionSettings: SessionSettings;
   reconcileSettings: ReconcileSettings;
+  webhookSettings: WebhookSettings;
   /** Tests replace the matcher to exercise failures; the product always uses the real one. */
   match?: MatchFn;
   maxConcurrentSessions: number;
@@ -46,10 +49,27 @@ export type ServiceDeps = {
 
 export function createServices(deps: ServiceDeps): Services {
   const users = createUserService({ models: deps.models, clock: deps.clock, inviteTtlHours: deps.inviteTtlHours });
-  const accounts = createAccountService(deps);
+  const accounts = createAccountService({ ...deps, allowPrivateUrls: deps.webhookSettings.allowPrivateUrls });
   const notifier = createChatNotifier({ users, send: deps.send, log: deps.log });
-  // Bound below: sessions hand new transactions to reconciliation, which reads them through the sessions' repository.
-  const late: { reconcile?: ReconcileServices } = {};
+  // Bound below: sessions hand new transactions to reconciliation, which reads them through
+  // the sessions' repository; session alerts also become notification-endpoint events.
+  const late: { reconcile?: ReconcileServices; webhooks?: WebhookServices } = {};
+  const alerting: ChatNotifier = {
+    ...notifier,
+    async session(event) {
+      await notifier.session(event);
+      if (event.type === 'failed') {
+        const type = event.stage === 'login' || event.stage === 'otp' ? 'login_failed' : 'scrape_failed';
+        await late.webhooks?.notify(event.account.id, type, `run:${event.runId}`, event.sentence).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
+      }
+    },
+    async assistance(event) {
+      await notifier.assistance(event);
+      if (event.type === 'requested') {
+        await late.webhooks?.notify(event.account.id, 'assistance_required', `assistance:${event.request.id}`).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
+      }
+    },
+  };
   const sessions = createSessionServices({
     models: deps.models,
     accounts,
@@ -58,7 +78,7 @@ export function createServices(deps: ServiceDeps): Services {
     pool: deps.pool,
     clock: deps.clock,
     log: deps.log,
-    notifier,
+    notifier: alerting,
     onTransactions: async (account, transactions) => late.reconcile?.transactionsArrived(account.id, transactions),
     enqueue: deps.enqueue,
     settings: deps.sessionSettings,
@@ -81,5 +101,16 @@ export function createServices(deps: ServiceDeps): Services {
     ...(deps.match ? { match: deps.match } : {}),
   });
   late.reconcile = reconcile;
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile };
+  const webhooks = createWebhookServices({
+    models: deps.models,
+    accounts,
+    secrets: deps.secrets,
+    outbox: reconcile.outbox,
+    clock: deps.clock,
+    log: deps.log,
+    settings: deps.webhookSettings,
+    trouble: (report) => notifier.delivery(report),
+  });
+  late.webhooks = webhooks;
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks };
 }

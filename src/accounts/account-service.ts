@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { newSigningSecret } from '../webhooks/signing-secrets.js';
+import { literalUrlProblem } from '../webhooks/url-safety.js';
+
+const URL_SETTINGS = ['webhook_url', 'notification_endpoint_url', 'pending_orders_endpoint'] as const;
 import type { BankRegistry } from '../banks/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { NotFoundError, UserError } from '../domain/errors.js';
@@ -75,7 +80,7 @@ function secretContext(accountId: string, name: SecretSettingName): string {
   return `account:${accountId}:${name}`;
 }
 
-export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger }) {
+export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger; allowPrivateUrls?: boolean }) {
   const { Account } = deps.models;
 
   async function load(userId: string, ref: string): Promise<AccountDoc> {
@@ -92,7 +97,8 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
   }
 
   return {
-    async create(userId: string, input: { name: string; bank: string }): Promise<AccountView> {
+    /** Creates the account with its webhook signing secret, returned in clear this once (to show in private). */
+    async create(userId: string, input: { name: string; bank: string }): Promise<AccountView & { signingSecret: string }> {
       const parsedName = accountNameSchema.safeParse(input.name);
       if (!parsedName.success) throw new UserError(`Invalid name: ${parsedName.error.issues[0]?.message}.`);
       const bank = deps.banks.find(input.bank);
@@ -101,7 +107,11 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
         throw new UserError(`Unknown bank "${input.bank}" (available: ${known}).`);
       }
       try {
+        const _id = randomUUID();
+        const signing = newSigningSecret(deps.secrets, _id, deps.clock.now());
         const doc = await Account.create({
+          _id,
+          signingSecrets: [signing.stored],
           userId,
           name: parsedName.data,
           nameKey: accountNameKey(parsedName.data),
@@ -110,7 +120,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
           secrets: Object.fromEntries(SECRET_SETTINGS.map((name) => [name, null])),
         });
         deps.log.info({ accountId: doc._id, userId, bank: bank.code }, 'account created');
-        return accountView(doc.toObject() as AccountDoc);
+        return { ...accountView(doc.toObject() as AccountDoc), signingSecret: signing.plain };
       } catch (error) {
         if (isDuplicateKey(error)) throw new UserError(`An account named "${parsedName.data}" already exists.`);
         throw error;
@@ -134,6 +144,13 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
     async configure(userId: string, ref: string, input: Record<string, unknown>): Promise<{ account: AccountView; changed: string[] }> {
       const doc = await load(userId, ref);
       const patch = validateSettingsPatch(input);
+      // The service calls these URLs: none may point into its own network (SPEC §5 safety).
+      const unsafe = URL_SETTINGS.flatMap((name) => {
+        const value = patch[name];
+        const problem = typeof value === 'string' ? literalUrlProblem(value, deps.allowPrivateUrls === true) : undefined;
+        return problem ? [`${name} ${problem}`] : [];
+      });
+      if (unsafe.length > 0) throw new UserError(`Invalid setting: ${unsafe.join('; ')}.`);
       const set: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(patch)) {
         if (isSecretSetting(name)) {

@@ -26,6 +26,7 @@ const httpUrl = z
   }, 'must be an http:// or https:// URL');
 
 const secretText = z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters');
+export type AuthType = 'bearer' | 'api_key';
 const authType = z.enum(['bearer', 'api_key'], { error: 'must be bearer or api_key' });
 const jsonValue = z.json();
 const extraFields = z

@@ -4,7 +4,17 @@ import { createHash } from 'node:crypto';
  * Events the outbox holds (SPEC §5): results of reconciliation and bank movements in
  * passthrough. `conciliation.failed` goes to chat only (it is not a webhook status).
  */
-export const EVENT_TYPES = ['conciliation.matched', 'conciliation.ambiguous', 'conciliation.expired', 'conciliation.failed', 'bank.movement'] as const;
+export const EVENT_TYPES = [
+  'conciliation.matched',
+  'conciliation.ambiguous',
+  'conciliation.expired',
+  'conciliation.failed',
+  'bank.movement',
+  // Operational events for the notification endpoint (SPEC §5), one per subscribable type.
+  'notification.assistance_required',
+  'notification.login_failed',
+  'notification.scrape_failed',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /**

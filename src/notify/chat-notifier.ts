@@ -9,6 +9,7 @@ import { minorToDecimalString } from '../domain/money.js';
 import type { PollReport } from '../reconcile/poller.js';
 import type { CandidateFacts } from '../reconcile/result-events.js';
 import type { OutboxEventDoc } from '../store/models.js';
+import type { DeliveryTrouble } from '../webhooks/dispatcher.js';
 
 /** Where chat messages go: a stored reference (`console:local`, `slack:T:C`), resolved by main to an adapter. */
 export type ChatSender = (ref: string, message: ChatMessage) => Promise<void>;
@@ -24,6 +25,15 @@ export function createChatNotifier(deps: { users: UserService; send: ChatSender;
   async function toMembers(userId: string, minRole: Role, message: ChatMessage, except?: string): Promise<void> {
     const members = await deps.users.listMembers(userId);
     const refs = new Set(members.filter((m) => m.dmRef && hasRole(m.role, minRole)).map((m) => m.dmRef as string));
+    if (except) refs.delete(except);
+    for (const ref of refs) await toRef(ref, message);
+  }
+
+  /** The account's operators by DM, and every channel bound with `notify here` (each place once). */
+  async function toEveryone(userId: string, message: ChatMessage, except?: string): Promise<void> {
+    const members = await deps.users.listMembers(userId);
+    const refs = new Set(members.filter((m) => m.dmRef && hasRole(m.role, 'operator')).map((m) => m.dmRef as string));
+    for (const ref of await deps.users.channels(userId)) refs.add(ref);
     if (except) refs.delete(except);
     for (const ref of refs) await toRef(ref, message);
   }
@@ -67,7 +77,7 @@ export function createChatNotifier(deps: { users: UserService; send: ChatSender;
             ...(event.screenshot ? { image: { path: event.screenshot, alt: `The bank page when ${event.account.name}'s session failed` } } : {}),
           };
           if (event.ref) await toRef(event.ref, message);
-          await toMembers(event.account.userId, 'operator', message, event.ref);
+          await toEveryone(event.account.userId, message, event.ref);
           return;
         }
         case 'blocked':
@@ -85,7 +95,17 @@ export function createChatNotifier(deps: { users: UserService; send: ChatSender;
     /** A reconciliation result, to the account's operators (and bound channels, once they exist). */
     async result(event: OutboxEventDoc, accountName: string): Promise<void> {
       const message = resultMessage(event, accountName);
-      if (message) await toMembers(event.userId, 'operator', message);
+      if (message) await toEveryone(event.userId, message);
+    },
+
+    /** A delivery that gave up (parked) or a receiver that answered 410 Gone. */
+    async delivery(report: DeliveryTrouble): Promise<void> {
+      const what = `${report.event.lane === 'notification' ? 'notification' : 'webhook'} ${report.event._id} (${report.event.type})`;
+      const text =
+        report.kind === 'gone'
+          ? `The receiver of "${report.accountName}" answered 410 Gone (${report.url}): its deliveries are stopped. Fix it or change webhook_url, then: /recon webhook resume "${report.accountName}"`
+          : `Delivery of ${what} for "${report.accountName}" failed for good after ${report.event.webhook.attempts + 1} attempt(s): ${report.reason}. Send it again with: /recon webhook replay ${report.event._id}`;
+      await toEveryone(report.event.userId, { text });
     },
 
     /** A poll's outcome: to whoever asked for it; to operators when polling starts failing, recovers, or skips new items. */

@@ -12,6 +12,10 @@ export type Outbox = ReturnType<typeof createOutbox>;
 
 export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; onStored?: (events: OutboxEventDoc[]) => Promise<void> }) {
   const { OutboxEvent, ConciliationRequest } = deps.models;
+  const listeners: ((events: OutboxEventDoc[]) => void)[] = [];
+  // Creation order: microseconds of the wall clock, kept strictly increasing within the process.
+  let lastSeq = 0;
+  const nextSeq = () => (lastSeq = Math.max(Date.now() * 1000, lastSeq + 1));
 
   async function store(events: PendingEvent[]): Promise<OutboxEventDoc[]> {
     if (events.length === 0) return [];
@@ -24,10 +28,21 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
               accountId: event.accountId,
               userId: event.userId,
               type: event.type,
+              lane: event.lane ?? 'webhook',
+              seq: nextSeq(),
               subjectId: event.subjectId,
               occurredAt: event.occurredAt,
               data: event.data,
-              webhook: { state: event.webhook ? 'pending' : 'not_sent', attempts: 0, nextAttemptAt: event.webhook ? event.occurredAt : null },
+              webhook: {
+                state: event.webhook ? 'pending' : 'not_sent',
+                attempts: 0,
+                nextAttemptAt: event.webhook ? event.occurredAt : null,
+                lockedUntil: null,
+                lastStatus: null,
+                lastError: null,
+                deliveredAt: null,
+                replays: 0,
+              },
               chat: { state: event.chat ? 'pending' : 'none' },
             },
           },
@@ -40,12 +55,18 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
     if (inserted.length === 0) return [];
     const docs = await OutboxEvent.find({ _id: { $in: inserted } }).sort({ createdAt: 1, _id: 1 }).lean<OutboxEventDoc[]>();
     deps.log.info({ events: docs.map((d) => ({ id: d._id, type: d.type, accountId: d.accountId })) }, 'events recorded');
+    for (const listener of listeners) listener(docs);
     await deps.onStored?.(docs).catch((error: unknown) => deps.log.error({ err: error }, 'event follow-up failed; the sweeper retries it'));
     return docs;
   }
 
   return {
-    /** Records events that have no document of their own to travel in (bank movements). */
+    /** Called (synchronously, must not throw) with every batch of newly stored events: the dispatcher wakes up. */
+    subscribe(listener: (events: OutboxEventDoc[]) => void): void {
+      listeners.push(listener);
+    },
+
+    /** Records events that have no document of their own to travel in (bank movements, notifications). */
     record: store,
 
     /** Copies a request's pending events to the outbox, then removes them from the request. */

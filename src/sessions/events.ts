@@ -8,6 +8,8 @@ export type SessionEvent =
   | { type: 'finished'; account: SessionAccount; found: number; inserted: number; ref?: string | undefined }
   | {
       type: 'failed';
+      /** The run that failed (names the event, so a repeat is recognised). */
+      runId: string;
       account: SessionAccount;
       kind: SessionFailureKind;
       fatal: boolean;

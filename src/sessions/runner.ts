@@ -75,11 +75,11 @@ export function createSessionRunner(deps: RunnerDeps) {
     log.warn({ accountId: account.id, runId: options.runId, outcome: failure.kind, stage: failure.stage, detail: failure.detail, url }, 'bank session failed');
     let nextAttemptAt: Date | null = null;
     if (failure.fatal && options.parkInstead) {
-      await deps.events({ type: 'failed', account, kind: failure.kind, fatal: true, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt: null, ref: options.ref });
+      await deps.events({ type: 'failed', runId: options.runId, account, kind: failure.kind, fatal: true, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt: null, ref: options.ref });
     } else if (failure.fatal) {
       const reason = SESSION_FAILURES[failure.kind].sentence;
       await Account.updateOne({ _id: account.id }, { $set: { scrapeBlockedAt: now, scrapeBlockedReason: reason, 'scrape.queuedAt': null } });
-      await deps.events({ type: 'failed', account, kind: failure.kind, fatal: true, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt: null, ref: options.ref });
+      await deps.events({ type: 'failed', runId: options.runId, account, kind: failure.kind, fatal: true, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt: null, ref: options.ref });
       await deps.events({ type: 'blocked', account, reason });
     } else if (options.schedule) {
       const failures = (options.doc.scrape?.failures ?? 0) + 1;
@@ -87,7 +87,7 @@ export function createSessionRunner(deps: RunnerDeps) {
       await Account.updateOne({ _id: account.id }, { $set: { 'scrape.failures': failures, 'scrape.nextRunAt': nextAttemptAt, 'scrape.queuedAt': null } });
       // The first failure of a streak is told; the rest are in `failures` and the log.
       if (failures === 1 || options.ref) {
-        await deps.events({ type: 'failed', account, kind: failure.kind, fatal: false, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt, ref: options.ref });
+        await deps.events({ type: 'failed', runId: options.runId, account, kind: failure.kind, fatal: false, stage: failure.stage, sentence: failure.message, screenshot, nextAttemptAt, ref: options.ref });
       }
     }
     return failure;

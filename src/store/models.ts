@@ -17,6 +17,8 @@ const userSchema = new Schema(
     _id: uuid,
     name: { type: String, required: true },
     operation_mode: { type: String, enum: [...OPERATION_MODES, null], default: null },
+    /** Chat channels bound with `notify here` (stored references): results and alerts go there too. */
+    channels: { type: [String], default: [] },
   },
   { timestamps: true, versionKey: false },
 );
@@ -84,6 +86,13 @@ const accountSchema = new Schema(
     },
     /** Times of recent OTP submissions (rate limit: 5 per 10 minutes). */
     otpSubmissions: { type: [Date], default: [] },
+    /**
+     * Standard Webhooks signing secrets (`whsec_…`), sealed. The newest signs; an older one
+     * keeps signing beside it until `retiresAt` (rotation grace).
+     */
+    signingSecrets: { type: [{ _id: false, sealed: String, createdAt: Date, retiresAt: Date }], default: [] },
+    /** The receiver answered 410 Gone for this URL: deliveries wait until it changes or an admin resumes them. */
+    webhookGone: { url: { type: String, default: null }, at: { type: Date, default: null } },
     /** Pending-orders polling (reconcile mode): schedule, last outcome, the empty-list memory. */
     polling: {
       nextPollAt: { type: Date, default: null },
@@ -191,6 +200,10 @@ const outboxEventSchema = new Schema(
     accountId: { type: String, required: true },
     userId: { type: String, required: true },
     type: { type: String, enum: EVENT_TYPES, required: true },
+    /** Where it is delivered: the result webhook or the notification endpoint; each keeps its own order. */
+    lane: { type: String, enum: ['webhook', 'notification'], default: 'webhook' },
+    /** Creation order (per process monotonic, time-based across processes): deliveries follow it per account and lane. */
+    seq: { type: Number, required: true },
     subjectId: { type: String, required: true },
     occurredAt: { type: Date, required: true },
     data: { type: Schema.Types.Mixed, required: true },
@@ -199,13 +212,40 @@ const outboxEventSchema = new Schema(
       state: { type: String, enum: ['pending', 'delivered', 'failed', 'not_sent'], required: true },
       attempts: { type: Number, default: 0 },
       nextAttemptAt: { type: Date, default: null },
+      /** A worker is delivering it until then (a crashed worker's claim simply runs out). */
+      lockedUntil: { type: Date, default: null },
+      lastStatus: { type: Number, default: null },
+      lastError: { type: String, default: null },
+      deliveredAt: { type: Date, default: null },
+      replays: { type: Number, default: 0 },
     },
     chat: { state: { type: String, enum: ['pending', 'sent', 'none'], required: true } },
   },
   { timestamps: { createdAt: true, updatedAt: false }, versionKey: false, minimize: false },
 );
 outboxEventSchema.index({ accountId: 1, createdAt: 1, _id: 1 });
+outboxEventSchema.index({ accountId: 1, lane: 1, 'webhook.state': 1, seq: 1 });
 outboxEventSchema.index({ 'webhook.state': 1, 'webhook.nextAttemptAt': 1 });
+
+/** One delivery attempt of an event (SPEC §5: every attempt is logged). */
+const webhookAttemptSchema = new Schema(
+  {
+    _id: uuid,
+    eventId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    attempt: { type: Number, required: true },
+    at: { type: Date, required: true },
+    /** The URL without its query string (tokens sometimes travel there). */
+    url: { type: String, required: true },
+    status: { type: Number, default: null },
+    latencyMs: { type: Number, required: true },
+    error: { type: String, default: null },
+    outcome: { type: String, enum: ['delivered', 'retry', 'failed', 'gone'], required: true },
+  },
+  { versionKey: false },
+);
+webhookAttemptSchema.index({ eventId: 1, at: 1 });
+webhookAttemptSchema.index({ accountId: 1, at: -1 });
 outboxEventSchema.index({ 'chat.state': 1, occurredAt: 1 });
 
 const sessionRunSchema = new Schema(
@@ -296,6 +336,7 @@ export type PendingEvent = {
   accountId: string;
   userId: string;
   type: EventType;
+  lane?: 'webhook' | 'notification';
   subjectId: string;
   occurredAt: Date;
   data: Record<string, unknown>;
@@ -334,9 +375,32 @@ export type OutboxEventDoc = {
   subjectId: string;
   occurredAt: Date;
   data: Record<string, unknown>;
-  webhook: { state: 'pending' | 'delivered' | 'failed' | 'not_sent'; attempts: number; nextAttemptAt: Date | null };
+  lane: 'webhook' | 'notification';
+  seq: number;
+  webhook: {
+    state: 'pending' | 'delivered' | 'failed' | 'not_sent';
+    attempts: number;
+    nextAttemptAt: Date | null;
+    lockedUntil: Date | null;
+    lastStatus: number | null;
+    lastError: string | null;
+    deliveredAt: Date | null;
+    replays: number;
+  };
   chat: { state: 'pending' | 'sent' | 'none' };
   createdAt: Date;
+};
+export type WebhookAttemptDoc = {
+  _id: string;
+  eventId: string;
+  accountId: string;
+  attempt: number;
+  at: Date;
+  url: string;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  outcome: 'delivered' | 'retry' | 'failed' | 'gone';
 };
 export type PollingState = {
   nextPollAt: Date | null;
@@ -349,8 +413,11 @@ export type PollingState = {
   emptyHeld: boolean;
   skippedKey: string | null;
 };
-export type AccountDoc = Omit<InferSchemaType<typeof accountSchema>, 'settings' | 'secrets' | 'otpSubmissions' | 'scrape' | 'session' | 'polling'> & {
+export type SigningSecret = { sealed: string; createdAt: Date; retiresAt: Date | null };
+export type AccountDoc = Omit<InferSchemaType<typeof accountSchema>, 'settings' | 'secrets' | 'otpSubmissions' | 'scrape' | 'session' | 'polling' | 'signingSecrets' | 'webhookGone'> & {
   polling?: PollingState;
+  signingSecrets?: SigningSecret[];
+  webhookGone?: { url: string | null; at: Date | null };
   _id: string;
   otpSubmissions: Date[];
   scrape: { nextRunAt: Date | null; queuedAt: Date | null; failures: number; lastOkAt: Date | null; lastReadDay: string | null };
@@ -370,6 +437,7 @@ export type Models = {
   Lease: Model<LeaseDoc>;
   ConciliationRequest: Model<ConciliationRequestDoc>;
   OutboxEvent: Model<OutboxEventDoc>;
+  WebhookAttempt: Model<WebhookAttemptDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -384,6 +452,7 @@ export function registerModels(connection: Connection): Models {
     Lease: connection.model<LeaseDoc>('Lease', leaseSchema, 'leases'),
     ConciliationRequest: connection.model<ConciliationRequestDoc>('ConciliationRequest', conciliationRequestSchema, 'conciliation_requests'),
     OutboxEvent: connection.model<OutboxEventDoc>('OutboxEvent', outboxEventSchema, 'outbox'),
+    WebhookAttempt: connection.model<WebhookAttemptDoc>('WebhookAttempt', webhookAttemptSchema, 'webhook_attempts'),
   };
 }
 

@@ -102,6 +102,22 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
       return { id: user._id, name: user.name, operation_mode: mode };
     },
 
+    /** Results and alerts also go to this channel (`notify here`); idempotent. */
+    async bindChannel(userId: string, ref: string): Promise<boolean> {
+      const result = await User.updateOne({ _id: userId }, { $addToSet: { channels: ref } });
+      return result.modifiedCount === 1;
+    },
+
+    async unbindChannel(userId: string, ref: string): Promise<boolean> {
+      const result = await User.updateOne({ _id: userId }, { $pull: { channels: ref } });
+      return result.modifiedCount === 1;
+    },
+
+    async channels(userId: string): Promise<string[]> {
+      const user = await User.findById(userId, { channels: 1 }).lean<{ channels?: string[] }>();
+      return user?.channels ?? [];
+    },
+
     /** Remembers where to reach a member privately (the last private place they used). */
     async rememberDm(memberId: string, ref: string): Promise<void> {
       await MemberModel.updateOne({ _id: memberId }, { $set: { dmRef: ref } });

@@ -9,6 +9,7 @@ import { createBrowserPool, type BrowserPool } from '../../src/sessions/browser-
 import type { ScrapeJobData, SessionSettings } from '../../src/sessions/index.js';
 import type { PollJobData, ReconcileSettings } from '../../src/reconcile/index.js';
 import type { MatchFn } from '../../src/reconcile/settlement.js';
+import type { WebhookSettings } from '../../src/webhooks/index.js';
 import type { Database } from '../../src/store/database.js';
 import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
 import { manualClock } from './clock.js';
@@ -29,6 +30,17 @@ export const testSessionSettings: SessionSettings = {
   artifactsDir: '/tmp/reconbanker-test-artifacts',
   artifactsKept: 20,
   leaseTtlMs: 60_000,
+};
+
+/** Tests talk to receivers on 127.0.0.1, so private addresses are allowed; retries are quick. */
+export const testWebhookSettings: WebhookSettings = {
+  timeoutMs: 2_000,
+  retryScheduleMs: [50, 100, 200],
+  concurrency: 8,
+  pollMs: 100,
+  allowPrivateUrls: true,
+  secretGraceMs: 24 * 3_600_000,
+  maxResponseBytes: 64 * 1024,
 };
 
 export const testReconcileSettings: ReconcileSettings = {
@@ -59,6 +71,7 @@ export function buildServices(
     enqueuePoll?: (data: PollJobData) => Promise<void>;
     sessionSettings?: Partial<SessionSettings>;
     reconcileSettings?: Partial<ReconcileSettings>;
+    webhookSettings?: Partial<WebhookSettings>;
     match?: MatchFn;
   } = {},
 ): Services {
@@ -79,6 +92,7 @@ export function buildServices(
     enqueuePoll: options.enqueuePoll ?? (async () => undefined),
     sessionSettings: { ...testSessionSettings, ...options.sessionSettings },
     reconcileSettings: { ...testReconcileSettings, ...options.reconcileSettings },
+    webhookSettings: { ...testWebhookSettings, ...options.webhookSettings },
     ...(options.match ? { match: options.match } : {}),
     maxConcurrentSessions: 2,
   });
