@@ -106,6 +106,7 @@ export function createServices(deps: ServiceDeps): Services {
     accounts,
     secrets: deps.secrets,
     outbox: reconcile.outbox,
+    leases: createLeaseManager({ models: deps.models, clock: deps.clock, holderPrefix: 'webhooks' }),
     clock: deps.clock,
     log: deps.log,
     settings: deps.webhookSettings,

@@ -1,8 +1,13 @@
 /** Prints one measured number beside its target, in a form that is easy to read and grep. */
-export function report(name: string, measured: number, unit: string, target?: { max: number; stretch?: number }): void {
+export function report(name: string, measured: number, unit: string, target?: { max: number; stretch?: number } | { min: number }): void {
   const value = `${measured.toFixed(unit === 'ms' ? 1 : 2)} ${unit}`;
-  const verdict = target ? (measured <= target.max ? 'OK  ' : 'MISS') : '    ';
-  const goal = target ? `target ≤ ${target.max} ${unit}${target.stretch !== undefined ? `, stretch ${target.stretch} ${unit}` : ''}` : '(no target)';
+  const met = !target ? undefined : 'min' in target ? measured >= target.min : measured <= target.max;
+  const verdict = met === undefined ? '    ' : met ? 'OK  ' : 'MISS';
+  const goal = !target
+    ? '(no target)'
+    : 'min' in target
+      ? `target ≥ ${target.min} ${unit}`
+      : `target ≤ ${target.max} ${unit}${target.stretch !== undefined ? `, stretch ${target.stretch} ${unit}` : ''}`;
   console.log(`${verdict} ${name.padEnd(58)} ${value.padStart(12)}   ${goal}`);
 }
 

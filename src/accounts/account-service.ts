@@ -187,11 +187,15 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
       return summary(doc);
     },
 
-    /** For the bank session only: a secret in clear, held in memory as briefly as possible. */
+    /** For the bank session and deliveries only: a secret in clear, held in memory as briefly as possible. */
     async revealSecret(accountId: string, name: SecretSettingName): Promise<string | null> {
-      const doc = await reload(accountId);
+      return this.revealFrom(await reload(accountId), name);
+    },
+
+    /** The same, from a document the caller already holds. */
+    revealFrom(doc: AccountDoc, name: SecretSettingName): string | null {
       const sealed = doc.secrets?.[name];
-      return typeof sealed === 'string' ? deps.secrets.open(sealed, secretContext(accountId, name)) : null;
+      return typeof sealed === 'string' ? deps.secrets.open(sealed, secretContext(doc._id, name)) : null;
     },
 
     /** Re-seals every secret not sealed with the current key. Safe to run again after an interruption. */

@@ -212,12 +212,12 @@ const outboxEventSchema = new Schema(
       state: { type: String, enum: ['pending', 'delivered', 'failed', 'not_sent'], required: true },
       attempts: { type: Number, default: 0 },
       nextAttemptAt: { type: Date, default: null },
-      /** A worker is delivering it until then (a crashed worker's claim simply runs out). */
-      lockedUntil: { type: Date, default: null },
       lastStatus: { type: Number, default: null },
       lastError: { type: String, default: null },
       deliveredAt: { type: Date, default: null },
       replays: { type: Number, default: 0 },
+      /** Every attempt (SPEC §5: time, status, latency, error), the latest 50. */
+      log: { type: [Schema.Types.Mixed], default: [] },
     },
     chat: { state: { type: String, enum: ['pending', 'sent', 'none'], required: true } },
   },
@@ -227,25 +227,7 @@ outboxEventSchema.index({ accountId: 1, createdAt: 1, _id: 1 });
 outboxEventSchema.index({ accountId: 1, lane: 1, 'webhook.state': 1, seq: 1 });
 outboxEventSchema.index({ 'webhook.state': 1, 'webhook.nextAttemptAt': 1 });
 
-/** One delivery attempt of an event (SPEC §5: every attempt is logged). */
-const webhookAttemptSchema = new Schema(
-  {
-    _id: uuid,
-    eventId: { type: String, required: true },
-    accountId: { type: String, required: true },
-    attempt: { type: Number, required: true },
-    at: { type: Date, required: true },
-    /** The URL without its query string (tokens sometimes travel there). */
-    url: { type: String, required: true },
-    status: { type: Number, default: null },
-    latencyMs: { type: Number, required: true },
-    error: { type: String, default: null },
-    outcome: { type: String, enum: ['delivered', 'retry', 'failed', 'gone'], required: true },
-  },
-  { versionKey: false },
-);
-webhookAttemptSchema.index({ eventId: 1, at: 1 });
-webhookAttemptSchema.index({ accountId: 1, at: -1 });
+
 outboxEventSchema.index({ 'chat.state': 1, occurredAt: 1 });
 
 const sessionRunSchema = new Schema(
@@ -381,19 +363,16 @@ export type OutboxEventDoc = {
     state: 'pending' | 'delivered' | 'failed' | 'not_sent';
     attempts: number;
     nextAttemptAt: Date | null;
-    lockedUntil: Date | null;
     lastStatus: number | null;
     lastError: string | null;
     deliveredAt: Date | null;
     replays: number;
+    log: DeliveryAttempt[];
   };
   chat: { state: 'pending' | 'sent' | 'none' };
   createdAt: Date;
 };
-export type WebhookAttemptDoc = {
-  _id: string;
-  eventId: string;
-  accountId: string;
+export type DeliveryAttempt = {
   attempt: number;
   at: Date;
   url: string;
@@ -437,7 +416,6 @@ export type Models = {
   Lease: Model<LeaseDoc>;
   ConciliationRequest: Model<ConciliationRequestDoc>;
   OutboxEvent: Model<OutboxEventDoc>;
-  WebhookAttempt: Model<WebhookAttemptDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -452,7 +430,6 @@ export function registerModels(connection: Connection): Models {
     Lease: connection.model<LeaseDoc>('Lease', leaseSchema, 'leases'),
     ConciliationRequest: connection.model<ConciliationRequestDoc>('ConciliationRequest', conciliationRequestSchema, 'conciliation_requests'),
     OutboxEvent: connection.model<OutboxEventDoc>('OutboxEvent', outboxEventSchema, 'outbox'),
-    WebhookAttempt: connection.model<WebhookAttemptDoc>('WebhookAttempt', webhookAttemptSchema, 'webhook_attempts'),
   };
 }
 

@@ -2,7 +2,8 @@ import type { AccountService } from '../accounts/account-service.js';
 import { plainSettings } from '../accounts/account-service.js';
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log.js';
-import type { AccountDoc, Models, OutboxEventDoc } from '../store/models.js';
+import type { LeaseManager } from '../sessions/lease.js';
+import type { AccountDoc, DeliveryAttempt, Models, OutboxEventDoc } from '../store/models.js';
 import { notificationAuthorization, webhookAuthorization } from './auth.js';
 import type { HttpClient, PostResult } from './http-client.js';
 import { eventPayload, type NotificationType } from './payloads.js';
@@ -13,8 +14,8 @@ import { signatureHeader } from './signing.js';
  * Delivery of outbox events (SPEC §5). Per account and lane (result webhook, notification
  * endpoint) events go out one at a time in creation order: the oldest pending one is the
  * head, and nothing behind it is sent before it is delivered or given up. A delivery is
- * claimed with a lock that simply runs out if the worker dies, so a crash mid-delivery
- * means a retry with the same `webhook-id`, never a lost event. 2xx = delivered; any other
+ * sent by the one worker holding its lane's lease, which simply runs out if the worker
+ * dies, so a crash mid-delivery means a retry with the same `webhook-id`, never a lost event. 2xx = delivered; any other
  * answer, a timeout or a connection error = a failed attempt, retried on the schedule (with
  * jitter) for at least 24 hours, then parked as failed and operators are told; 410 Gone
  * stops deliveries to that URL until it changes or an admin resumes them. Every attempt is
@@ -59,38 +60,53 @@ export function createDispatcher(deps: {
   accounts: AccountService;
   signing: SigningSecrets;
   http: HttpClient;
+  leases: LeaseManager;
   clock: Clock;
   log: Logger;
   settings: DispatcherSettings;
   trouble(report: DeliveryTrouble): Promise<void>;
 }) {
-  const { OutboxEvent, WebhookAttempt, Account } = deps.models;
+  const { OutboxEvent, Account } = deps.models;
   const log = deps.log.child({ component: 'webhooks' });
   const { settings } = deps;
-  const lockMs = settings.timeoutMs + 30_000;
+  // Long enough for one delivery (the HTTP timeout) and its writes; a dead worker's lease runs out soon after.
+  const lockMs = settings.timeoutMs * 2 + 5_000;
   const lanes = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = true; // until start(): a nudge before then (tests, tools) does nothing
   let scanning: Promise<void> | undefined;
   let rescan = false;
 
-  async function target(event: OutboxEventDoc, account: AccountDoc): Promise<{ url: string; authorization: string | undefined; extras: Record<string, unknown> | null } | { wait: string } | { skip: string }> {
+  /** What deliveries of one account need, read once per lane run (refreshed every few seconds, so setting changes apply soon). */
+  type Target = ReturnType<typeof target>;
+  type AccountContext = { account: AccountDoc; secrets: string[]; loadedAt: number; targets: Map<string, Target> };
+  const CONTEXT_TTL_MS = 5_000;
+  const LANE_BATCH = 100;
+  const SETTLE_BATCH = 25;
+
+  async function loadContext(accountId: string): Promise<AccountContext | undefined> {
+    const account = await Account.findById(accountId).lean<AccountDoc>();
+    if (!account) return undefined;
+    const secrets = deps.signing.fromDoc(account);
+    return { account, secrets: secrets.length > 0 ? secrets : await deps.signing.active(accountId), loadedAt: Date.now(), targets: new Map() };
+  }
+
+  function target(event: OutboxEventDoc, account: AccountDoc): { url: string; authorization: string | undefined; extras: Record<string, unknown> | null } | { wait: string } | { skip: string } {
     const s = plainSettings(account);
     if (event.lane === 'notification') {
       const type = event.type.slice('notification.'.length) as NotificationType;
       if (!s.notification_endpoint_url) return { skip: 'no notification endpoint is set' };
       if (!s.notification_events.includes(type)) return { skip: `${type} is not among notification_events` };
-      return { url: s.notification_endpoint_url, authorization: notificationAuthorization(s, await deps.accounts.revealSecret(account._id, 'notification_auth_token')), extras: null };
+      return { url: s.notification_endpoint_url, authorization: notificationAuthorization(s, deps.accounts.revealFrom(account, 'notification_auth_token')), extras: null };
     }
     if (!s.webhook_url) return { wait: 'no webhook_url is set; events wait until one is' };
     if (account.webhookGone?.url && account.webhookGone.url === s.webhook_url) return { wait: 'the receiver answered 410 Gone; deliveries wait until the URL changes or an admin resumes them' };
-    const [webhookToken, pollingToken] = await Promise.all([deps.accounts.revealSecret(account._id, 'webhook_auth_token'), deps.accounts.revealSecret(account._id, 'auth_token')]);
-    return { url: s.webhook_url, authorization: webhookAuthorization(s, { webhook: webhookToken, polling: pollingToken }), extras: s.webhook_extra_fields };
+    const tokens = { webhook: deps.accounts.revealFrom(account, 'webhook_auth_token'), polling: deps.accounts.revealFrom(account, 'auth_token') };
+    return { url: s.webhook_url, authorization: webhookAuthorization(s, tokens), extras: s.webhook_extra_fields };
   }
 
-  /** Signs and sends one event's body (also used by `webhook test`, with a body of its own). */
-  async function send(accountId: string, id: string, url: string, authorization: string | undefined, body: string): Promise<PostResult> {
-    const secrets = await deps.signing.active(accountId);
+  /** Signs and sends one body (events, and `webhook test` with a body of its own). */
+  async function send(secrets: string[], id: string, url: string, authorization: string | undefined, body: string): Promise<PostResult> {
     // Receivers compare the timestamp with their own clock: it is the wall clock, always.
     const timestamp = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = {
@@ -105,17 +121,41 @@ export function createDispatcher(deps: {
     return deps.http.post(url, headers, body);
   }
 
-  async function settle(event: OutboxEventDoc, set: Record<string, unknown>): Promise<void> {
-    await OutboxEvent.updateOne({ _id: event._id, 'webhook.state': 'pending' }, { $set: { 'webhook.lockedUntil': null, ...set } });
+  /** The event's new state and, when there was one, the attempt: one single-document write (the driver's own, on the hot path). */
+  async function settle(event: OutboxEventDoc, set: Record<string, unknown>, attempt?: DeliveryAttempt): Promise<void> {
+    await OutboxEvent.collection.updateOne(
+      { _id: event._id as never, 'webhook.state': 'pending' },
+      { $set: set, ...(attempt ? { $push: { 'webhook.log': { $each: [attempt], $slice: -50 } } } : {}) } as never,
+    );
   }
 
-  async function deliver(event: OutboxEventDoc): Promise<Outcome> {
-    const account = await Account.findById(event.accountId).lean<AccountDoc>();
-    if (!account) {
+  type Settlement = { event: OutboxEventDoc; set: Record<string, unknown>; attempt: DeliveryAttempt };
+
+  /** Writes several deliveries' outcomes in one round trip. */
+  async function settleAll(settlements: Settlement[]): Promise<void> {
+    if (settlements.length === 0) return;
+    await OutboxEvent.collection.bulkWrite(
+      settlements.map(({ event, set, attempt }) => ({
+        updateOne: { filter: { _id: event._id as never, 'webhook.state': 'pending' }, update: { $set: set, $push: { 'webhook.log': { $each: [attempt], $slice: -50 } } } as never },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /**
+   * One attempt. A success may be recorded later by the caller, with others in one write
+   * (`later`): a crash before that write only means those events are sent again, same ids.
+   */
+  async function deliver(event: OutboxEventDoc, context: AccountContext | undefined, later?: Settlement[]): Promise<Outcome> {
+    if (!context) {
       await settle(event, { 'webhook.state': 'failed', 'webhook.lastError': 'the account was deleted' });
       return 'failed';
     }
-    const where = await target(event, account);
+    const { account } = context;
+    // Settings and tokens are read once per context, not per delivery (decrypting is not free).
+    const key = event.lane === 'notification' ? event.type : 'webhook';
+    let where = context.targets.get(key);
+    if (!where) context.targets.set(key, (where = target(event, account)));
     const now = deps.clock.now();
     if ('skip' in where) {
       await settle(event, { 'webhook.state': 'not_sent', 'webhook.lastError': where.skip });
@@ -126,22 +166,24 @@ export function createDispatcher(deps: {
       return 'waiting';
     }
     const body = JSON.stringify(eventPayload(event, where.extras));
-    const result = await send(account._id, event._id, where.url, where.authorization, body);
+    const result = await send(context.secrets, event._id, where.url, where.authorization, body);
     const attempt = event.webhook.attempts + 1;
     const after = deps.clock.now();
     const delivered = result.status !== null && result.status >= 200 && result.status < 300;
     const delay = delivered || result.status === 410 ? undefined : retryDelay(settings.retryScheduleMs, attempt);
     const outcome: Outcome = delivered ? 'delivered' : result.status === 410 ? 'gone' : delay === undefined ? 'failed' : 'retry';
-    // The attempt is logged before the event's state moves on: a crash in between means one
-    // more delivery with the same id, never a state without its attempt.
-    await WebhookAttempt.create({ eventId: event._id, accountId: account._id, attempt, at: after, url: safeTarget(where.url), status: result.status, latencyMs: result.latencyMs, error: result.error, outcome });
+    const entry: DeliveryAttempt = { attempt, at: after, url: safeTarget(where.url), status: result.status, latencyMs: result.latencyMs, error: result.error, outcome };
     const common = { 'webhook.attempts': attempt, 'webhook.lastStatus': result.status, 'webhook.lastError': result.error };
-    if (outcome === 'delivered') await settle(event, { ...common, 'webhook.state': 'delivered', 'webhook.deliveredAt': after });
+    if (outcome === 'delivered') {
+      const set = { ...common, 'webhook.state': 'delivered', 'webhook.deliveredAt': after };
+      if (later) later.push({ event, set, attempt: entry });
+      else await settle(event, set, entry);
+    }
     else if (outcome === 'gone') {
-      await settle(event, { ...common, 'webhook.state': 'failed', 'webhook.lastError': 'the receiver answered 410 Gone' });
+      await settle(event, { ...common, 'webhook.state': 'failed', 'webhook.lastError': 'the receiver answered 410 Gone' }, entry);
       if (event.lane === 'webhook') await Account.updateOne({ _id: account._id }, { $set: { webhookGone: { url: where.url, at: after } } });
-    } else if (outcome === 'failed') await settle(event, { ...common, 'webhook.state': 'failed' });
-    else await settle(event, { ...common, 'webhook.nextAttemptAt': new Date(after.getTime() + (delay as number)) });
+    } else if (outcome === 'failed') await settle(event, { ...common, 'webhook.state': 'failed' }, entry);
+    else await settle(event, { ...common, 'webhook.nextAttemptAt': new Date(after.getTime() + (delay as number)) }, entry);
     (outcome === 'delivered' ? log.debug.bind(log) : log.warn.bind(log))(
       { eventId: event._id, accountId: account._id, attempt, status: result.status, latencyMs: result.latencyMs, error: result.error, outcome, url: safeTarget(where.url) },
       'webhook attempt',
@@ -151,21 +193,43 @@ export function createDispatcher(deps: {
     return outcome;
   }
 
-  /** Delivers one account lane's due events, oldest first, until one has to wait. */
+  /**
+   * Delivers one account lane's due events, oldest first, until one has to wait. The lane is
+   * held by a lease (one worker per lane across processes, renewed while it works; a dead
+   * worker's lease runs out, and the event it was sending is sent again with the same id).
+   * The queue is read in batches: one query per batch, one write per delivery.
+   */
   async function runLane(accountId: string, lane: 'webhook' | 'notification'): Promise<void> {
-    while (!stopping) {
-      const head = await OutboxEvent.findOne({ accountId, lane, 'webhook.state': 'pending' }).sort({ seq: 1, _id: 1 }).lean<OutboxEventDoc>();
-      if (!head) return;
-      const now = deps.clock.now();
-      if ((head.webhook.nextAttemptAt && head.webhook.nextAttemptAt > now) || (head.webhook.lockedUntil && head.webhook.lockedUntil > now)) return;
-      const claimed = await OutboxEvent.findOneAndUpdate(
-        { _id: head._id, 'webhook.state': 'pending', $or: [{ 'webhook.lockedUntil': null }, { 'webhook.lockedUntil': { $lte: now } }] },
-        { $set: { 'webhook.lockedUntil': new Date(now.getTime() + lockMs) } },
-        { returnDocument: 'after' },
-      ).lean<OutboxEventDoc>();
-      if (!claimed) return;
-      const outcome = await deliver(claimed);
-      if (outcome !== 'delivered' && outcome !== 'failed') return;
+    const lease = await deps.leases.acquire(`webhooks:${accountId}:${lane}`, 'webhooks', lockMs);
+    if (!lease) return;
+    let renewed = Date.now();
+    let context: AccountContext | undefined;
+    const delivered: Settlement[] = [];
+    const flush = async () => {
+      await settleAll(delivered.splice(0));
+    };
+    try {
+      while (!stopping) {
+        const batch = await OutboxEvent.find({ accountId, lane, 'webhook.state': 'pending' }).sort({ seq: 1, _id: 1 }).limit(LANE_BATCH).lean<OutboxEventDoc[]>();
+        if (batch.length === 0) return;
+        for (const event of batch) {
+          if (stopping) return;
+          if (event.webhook.nextAttemptAt && event.webhook.nextAttemptAt > deps.clock.now()) return;
+          if (Date.now() - renewed > lockMs / 3) {
+            if (!(await lease.renew())) return;
+            renewed = Date.now();
+          }
+          if (!context || Date.now() - context.loadedAt > CONTEXT_TTL_MS) context = await loadContext(accountId);
+          const outcome = await deliver(event, context, delivered);
+          if (delivered.length >= SETTLE_BATCH) await flush();
+          if (outcome !== 'delivered' && outcome !== 'failed') return;
+        }
+        // The next batch query must not see these as pending.
+        await flush();
+      }
+    } finally {
+      await flush().catch((error: unknown) => log.warn({ err: error, accountId }, 'could not record deliveries; they will be sent again (same ids)'));
+      await lease.release().catch(() => undefined);
     }
   }
 
@@ -176,12 +240,12 @@ export function createDispatcher(deps: {
       {
         'webhook.state': 'pending',
         'webhook.nextAttemptAt': { $lte: now },
-        $or: [{ 'webhook.lockedUntil': null }, { 'webhook.lockedUntil': { $lte: now } }],
       },
       { accountId: 1, lane: 1 },
     )
       .sort({ seq: 1 })
-      .limit(5000)
+      // The oldest due events name the lanes to start; a lane then goes through its whole queue.
+      .limit(200)
       .lean<Pick<OutboxEventDoc, '_id' | 'accountId' | 'lane'>[]>();
     for (const event of due) {
       const key = `${event.accountId}|${event.lane ?? 'webhook'}`;
@@ -213,8 +277,11 @@ export function createDispatcher(deps: {
 
   return {
     nudge,
-    deliver,
     send,
+    /** Signs and sends a body for an account now, outside the outbox (`webhook test`). */
+    async sendNow(accountId: string, id: string, url: string, authorization: string | undefined, body: string): Promise<PostResult> {
+      return send(await deps.signing.active(accountId), id, url, authorization, body);
+    },
     start(): void {
       stopping = false;
       const tick = () => {

@@ -5,7 +5,8 @@ import { NotFoundError, UserError } from '../domain/errors.js';
 import { eventId } from '../domain/events.js';
 import type { Logger } from '../log.js';
 import type { Outbox } from '../reconcile/outbox.js';
-import type { AccountDoc, Models, OutboxEventDoc, WebhookAttemptDoc } from '../store/models.js';
+import type { AccountDoc, DeliveryAttempt, Models, OutboxEventDoc } from '../store/models.js';
+import type { LeaseManager } from '../sessions/lease.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { createDispatcher, safeTarget, type DeliveryTrouble, type Dispatcher } from './dispatcher.js';
 import { webhookAuthorization } from './auth.js';
@@ -41,7 +42,7 @@ export type WebhookServices = {
   stop(timeoutMs: number): Promise<void>;
   notify(accountId: string, type: NotificationType, cause: string, error?: string): Promise<void>;
   events(userId: string, accountRef: string, filter: { state?: DeliveryState; limit: number }): Promise<{ account: string; items: EventView[] }>;
-  attempts(eventId: string): Promise<WebhookAttemptDoc[]>;
+  attempts(eventId: string): Promise<DeliveryAttempt[]>;
   replay(userId: string, eventRef: string): Promise<EventView>;
   test(userId: string, accountRef: string): Promise<{ account: string; url: string; status: number | null; latencyMs: number; error: string | null; body: string }>;
   rotateSecret(userId: string, accountRef: string): Promise<{ account: string; secret: string; previousRetireAt: Date | null }>;
@@ -68,13 +69,14 @@ export function createWebhookServices(deps: {
   accounts: AccountService;
   secrets: SecretBox;
   outbox: Outbox;
+  leases: LeaseManager;
   clock: Clock;
   log: Logger;
   settings: WebhookSettings;
   trouble(report: DeliveryTrouble): Promise<void>;
 }): WebhookServices {
   const { models, settings } = deps;
-  const { OutboxEvent, Account, WebhookAttempt } = models;
+  const { OutboxEvent, Account } = models;
   const signing = createSigningSecrets({ models, secrets: deps.secrets, clock: deps.clock, graceMs: settings.secretGraceMs });
   const http = createHttpClient({ timeoutMs: settings.timeoutMs, maxResponseBytes: settings.maxResponseBytes, allowPrivate: settings.allowPrivateUrls });
   const dispatcher = createDispatcher({
@@ -82,6 +84,7 @@ export function createWebhookServices(deps: {
     accounts: deps.accounts,
     signing,
     http,
+    leases: deps.leases,
     clock: deps.clock,
     log: deps.log,
     settings: { timeoutMs: settings.timeoutMs, retryScheduleMs: settings.retryScheduleMs, concurrency: settings.concurrency, pollMs: settings.pollMs },
@@ -145,7 +148,8 @@ export function createWebhookServices(deps: {
     },
 
     async attempts(id) {
-      return WebhookAttempt.find({ eventId: id }).sort({ at: 1 }).lean<WebhookAttemptDoc[]>();
+      const event = await OutboxEvent.findById(id, { 'webhook.log': 1 }).lean<OutboxEventDoc>();
+      return event?.webhook.log ?? [];
     },
 
     async replay(userId, eventRef) {
@@ -158,7 +162,7 @@ export function createWebhookServices(deps: {
       }
       const updated = await OutboxEvent.findOneAndUpdate(
         { _id: event._id, 'webhook.state': { $ne: 'pending' } },
-        { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': deps.clock.now(), 'webhook.lockedUntil': null, 'webhook.lastError': null }, $inc: { 'webhook.replays': 1 } },
+        { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': deps.clock.now(), 'webhook.lastError': null }, $inc: { 'webhook.replays': 1 } },
         { returnDocument: 'after' },
       ).lean<OutboxEventDoc>();
       if (!updated) throw new UserError(`${event._id} changed meanwhile; try again.`);
@@ -175,7 +179,7 @@ export function createWebhookServices(deps: {
       const [webhookToken, pollingToken] = await Promise.all([deps.accounts.revealSecret(account.id, 'webhook_auth_token'), deps.accounts.revealSecret(account.id, 'auth_token')]);
       const now = deps.clock.now();
       const id = eventId(`test:${account.id}:${now.toISOString()}:${Math.random()}`);
-      const result = await dispatcher.send(account.id, id, s.webhook_url, webhookAuthorization(s, { webhook: webhookToken, polling: pollingToken }), JSON.stringify(testPayload(account.id, now)));
+      const result = await dispatcher.sendNow(account.id, id, s.webhook_url, webhookAuthorization(s, { webhook: webhookToken, polling: pollingToken }), JSON.stringify(testPayload(account.id, now)));
       deps.log.info({ accountId: account.id, status: result.status, latencyMs: result.latencyMs, error: result.error }, 'webhook test sent');
       return { account: account.name, url: safeTarget(s.webhook_url), ...result, body: result.body.slice(0, 300) };
     },
@@ -195,7 +199,7 @@ export function createWebhookServices(deps: {
         const now = deps.clock.now();
         await OutboxEvent.updateMany(
           { accountId: account.id, lane: 'webhook', 'webhook.state': 'failed', 'webhook.lastStatus': 410 },
-          { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': now, 'webhook.lockedUntil': null } },
+          { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': now } },
         );
         await OutboxEvent.updateMany({ accountId: account.id, lane: 'webhook', 'webhook.state': 'pending' }, { $set: { 'webhook.nextAttemptAt': now } });
       }

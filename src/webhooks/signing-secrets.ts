@@ -33,6 +33,9 @@ export function createSigningSecrets(deps: { models: Models; secrets: SecretBox;
   }
 
   return {
+    /** The secrets that sign now, from a document the caller holds (none: ask `active`). */
+    fromDoc: (doc: Pick<AccountDoc, '_id' | 'signingSecrets'>): string[] => valid(doc, deps.clock.now()),
+
     /** The secrets that sign now, newest first; an account from before signing gets one on first use. */
     async active(accountId: string): Promise<string[]> {
       const now = deps.clock.now();
