@@ -104,12 +104,12 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
 
     /** Results and alerts also go to this channel (`notify here`); idempotent. */
     async bindChannel(userId: string, ref: string): Promise<boolean> {
-      const result = await User.updateOne({ _id: userId }, { $addToSet: { channels: ref } });
+      const result = await User.updateOne({ _id: userId, channels: { $ne: ref } }, { $push: { channels: ref } });
       return result.modifiedCount === 1;
     },
 
     async unbindChannel(userId: string, ref: string): Promise<boolean> {
-      const result = await User.updateOne({ _id: userId }, { $pull: { channels: ref } });
+      const result = await User.updateOne({ _id: userId, channels: ref }, { $pull: { channels: ref } });
       return result.modifiedCount === 1;
     },
 
