@@ -191,8 +191,8 @@ describe('webhook delivery (real database, real receivers on 127.0.0.1)', functi
         expect((error as Error).message).to.match(/are stopped \(410 Gone\)/);
       }
       gone = false;
-      expect((await services.webhooks.resume(userId, 'Gone')).wasStopped).to.equal(true);
       await services.accounts.configure(userId, created.id, { webhook_auth_token: 'hook-token' });
+      expect((await services.webhooks.resume(userId, 'Gone')).wasStopped).to.equal(true);
       await eventually(async () => (await state(second!._id)).webhook.state === 'delivered', 10_000, 'second delivered after resume');
       expect((await state(first!._id)).webhook.state).to.equal('delivered');
       expect(receiver.received.at(-1)!.authorization).to.equal('Bearer hook-token');
