@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import type { ReconcileSettings } from './reconcile/index.js';
 import type { WebhookSettings } from './webhooks/index.js';
 
 /**
@@ -139,7 +140,7 @@ export type Config = {
     retryMaxMs: number;
     artifactsKept: number;
   };
-  reconcile: { pollIntervalMs: number; pollTickSeconds: number; timeoutMs: number; maxBytes: number; sweepSeconds: number; expirySeconds: number; lockWaitMs: number; sweepGraceMs: number };
+  reconcile: ReconcileSettings;
   webhooks: WebhookSettings;
   jobPollMs: number;
   inviteTtlHours: number;
@@ -208,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       expirySeconds: 60,
       lockWaitMs: 30_000,
       sweepGraceMs: 60_000,
+      allowPrivate: e.ALLOW_PRIVATE_URLS,
     },
     webhooks: {
       timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,

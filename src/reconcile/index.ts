@@ -79,7 +79,7 @@ export function createReconcileServices(deps: {
     log,
     lock,
     settlement,
-    limits: { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes },
+    limits: { timeoutMs: settings.timeoutMs, maxBytes: settings.maxBytes, allowPrivate: settings.allowPrivate },
     intervalMs: settings.pollIntervalMs,
     staleQueueMs: Math.max(10 * 60_000, settings.timeoutMs * 4),
     enqueue: (accountId, ref) => deps.enqueuePoll({ accountId, ...(ref ? { ref } : {}) }),

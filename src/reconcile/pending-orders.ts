@@ -1,4 +1,6 @@
+import { Agent, fetch, type RequestInit, type Response } from 'undici';
 import { z } from 'zod';
+import { guardedLookup, literalUrlProblem, PrivateAddressError } from '../webhooks/url-safety.js';
 import { parseDecimalToMinor } from '../domain/money.js';
 
 /**
@@ -68,11 +70,23 @@ export function parsePendingOrders(json: unknown): PollResult {
 }
 
 /** Calls the endpoint with a timeout and a size cap; every failure is a plain sentence. */
-export async function pollPendingOrders(settings: PollSettings, limits: { timeoutMs: number; maxBytes: number }): Promise<PollResult> {
+export async function pollPendingOrders(settings: PollSettings, limits: { timeoutMs: number; maxBytes: number; allowPrivate?: boolean }): Promise<PollResult> {
+  const problem = literalUrlProblem(settings.url, limits.allowPrivate === true);
+  if (problem) return { ok: false, error: `the endpoint URL ${problem}` };
+  // Names are checked against what they resolve to when connecting (no private addresses).
+  const agent = new Agent({ connect: { lookup: guardedLookup(limits.allowPrivate === true), timeout: limits.timeoutMs } });
+  try {
+    return await poll(settings, limits, agent);
+  } finally {
+    await agent.close().catch(() => undefined);
+  }
+}
+
+async function poll(settings: PollSettings, limits: { timeoutMs: number; maxBytes: number }, agent: Agent): Promise<PollResult> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   const authorization = authorizationHeader(settings.authType, settings.authToken);
   if (authorization) headers.Authorization = authorization;
-  const init: RequestInit = { method: settings.method, headers, redirect: 'error', signal: AbortSignal.timeout(limits.timeoutMs) };
+  const init: RequestInit = { method: settings.method, headers, redirect: 'error', signal: AbortSignal.timeout(limits.timeoutMs), dispatcher: agent };
   if (settings.method === 'POST') {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(settings.body ?? {});
@@ -127,6 +141,7 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
   const name = error instanceof Error ? error.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') return `the endpoint did not answer within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}`;
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+  if (cause instanceof PrivateAddressError) return cause.message;
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ECONNREFUSED') return 'could not connect to the endpoint (connection refused)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'the endpoint host name does not resolve';

@@ -18,7 +18,7 @@ import type { EvaluationSummary, Settlement } from './settlement.js';
  * evaluates what it touched. A failed poll changes nothing but the account's polling state.
  */
 
-export type PollLimits = { timeoutMs: number; maxBytes: number };
+export type PollLimits = { timeoutMs: number; maxBytes: number; allowPrivate: boolean };
 export type PollOutcome =
   | { ok: false; account: string; error: string }
   | { ok: true; account: string; orders: number; created: number; updated: number; cancelled: number; reopened: number; heldEmpty: boolean; skipped: SkippedOrder[]; evaluation: EvaluationSummary }

@@ -52,6 +52,7 @@ export const testReconcileSettings: ReconcileSettings = {
   expirySeconds: 60,
   lockWaitMs: 10_000,
   sweepGraceMs: 0,
+  allowPrivate: true,
 };
 
 /**

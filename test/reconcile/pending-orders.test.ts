@@ -1,9 +1,12 @@
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
+import { isPrivateAddress } from '../../src/webhooks/url-safety.js';
 import type { ServerResponse } from 'node:http';
 import { expect } from 'chai';
 import { authorizationHeader, parsePendingOrders, pollPendingOrders, type PollSettings } from '../../src/reconcile/pending-orders.js';
 import { startEndpoint } from '../helpers/http-endpoint.js';
 
-const limits = { timeoutMs: 2_000, maxBytes: 64 * 1024 };
+const limits = { timeoutMs: 2_000, maxBytes: 64 * 1024, allowPrivate: true };
 
 function json(res: ServerResponse, status: number, body: unknown, type = 'application/json') {
   res.writeHead(status, { 'content-type': type });
@@ -125,5 +128,22 @@ describe('pending orders: the call (real local HTTP endpoints)', () => {
     await endpoint.close();
     const result = await pollPendingOrders({ ...base, url: endpoint.url }, limits);
     expect(result).to.deep.equal({ ok: false, error: 'could not connect to the endpoint (connection refused)' });
+  });
+
+  it('refuses private addresses unless allowed: a literal one before calling, a name by what it resolves to', async () => {
+    const endpoint = await startEndpoint((_request, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('[]'));
+    try {
+      expect(await pollPendingOrders({ ...base, url: endpoint.url }, { ...limits, allowPrivate: false })).to.deep.include({ ok: false });
+      // This machine's own name resolves to a loopback address (/etc/hosts): a name, not a literal.
+      const name = hostname();
+      const { address } = await lookup(name);
+      expect(isPrivateAddress(address), `${name} → ${address}`).to.equal(true);
+      const byName = await pollPendingOrders({ ...base, url: endpoint.url.replace('127.0.0.1', name) }, { ...limits, allowPrivate: false });
+      expect(byName).to.deep.equal({ ok: false, error: `${name} resolves to a private or local address (${address}); refused (ALLOW_PRIVATE_URLS=true allows it for local use)` });
+      expect(endpoint.requests, 'nothing reached the endpoint').to.have.length(0);
+      expect(await pollPendingOrders({ ...base, url: endpoint.url }, limits)).to.deep.include({ ok: true });
+    } finally {
+      await endpoint.close();
+    }
   });
 });
