@@ -24,6 +24,7 @@ function fieldsOf(account: AccountView) {
 async function askSettings(ctx: CommandContext, account: string, names: SettingName[], intro: string): Promise<Record<string, unknown> | undefined> {
   const fields: FormField[] = names.map((name) => ({ name, label: labelOf(name), secret: isSecretSetting(name) }));
   const result = await ctx.askPrivately({ title: `Settings of ${account}`, intro, fields });
+  if (result.status === 'unreachable') throw new UserError(`I cannot ask you in private: ${result.reason}. Then try again.`);
   if (result.status !== 'submitted') return undefined;
   return Object.fromEntries(names.map((name) => [name, settingFromText(name, result.values[name] ?? '')]));
 }

@@ -70,6 +70,12 @@ const envSchema = z.object({
   SECRET_KEYS: secretKeysFromEnv,
   CHAT_CONSOLE: z.enum(['auto', 'on', 'off']).default('auto'),
   TELEGRAM_BOT_TOKEN: optionalText,
+  TELEGRAM_API_ROOT: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  TELEGRAM_MODE: z.enum(['polling', 'webhook']).default('polling'),
+  TELEGRAM_WEBHOOK_SECRET: optionalText.refine((v) => v === undefined || /^[A-Za-z0-9_-]{1,256}$/.test(v), { message: 'letters, digits, _ and - only (Telegram secret_token rules)' }),
+  TELEGRAM_WEBHOOK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(8443),
+  TELEGRAM_WEBHOOK_HOST: z.string().trim().default('0.0.0.0'),
+  TELEGRAM_WEBHOOK_PATH: z.string().trim().startsWith('/', 'must start with /').default('/telegram'),
   SLACK_BOT_TOKEN: optionalText,
   DISCORD_BOT_TOKEN: optionalText,
   SHOW_SANDBOX_BANK: booleanFromEnv.default(true),
@@ -127,6 +133,9 @@ export type Config = {
   chat: {
     console: 'auto' | 'on' | 'off';
     platformsConfigured: ('telegram' | 'slack' | 'discord')[];
+    telegram:
+      | { token: string; apiRoot: string | undefined; mode: 'polling' | 'webhook'; webhook: { secretToken: string; port: number; host: string; path: string } | undefined }
+      | undefined;
   };
   banks: { showSandbox: boolean };
   sandbox: { mode: 'auto' | 'on' | 'off'; port: number; url: string | undefined };
@@ -162,7 +171,11 @@ export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = pr
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.superRefine((e, ctx) => {
+    if (e.TELEGRAM_BOT_TOKEN && e.TELEGRAM_MODE === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook (Telegram sends it back on every update)' });
+    }
+  }).safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
   }
@@ -187,7 +200,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.DB_TIMEOUT_MS,
     },
     secretKeys: e.SECRET_KEYS,
-    chat: { console: e.CHAT_CONSOLE, platformsConfigured },
+    chat: {
+      console: e.CHAT_CONSOLE,
+      platformsConfigured,
+      telegram: e.TELEGRAM_BOT_TOKEN
+        ? {
+            token: e.TELEGRAM_BOT_TOKEN,
+            apiRoot: e.TELEGRAM_API_ROOT,
+            mode: e.TELEGRAM_MODE,
+            webhook: e.TELEGRAM_WEBHOOK_SECRET ? { secretToken: e.TELEGRAM_WEBHOOK_SECRET, port: e.TELEGRAM_WEBHOOK_PORT, host: e.TELEGRAM_WEBHOOK_HOST, path: e.TELEGRAM_WEBHOOK_PATH } : undefined,
+          }
+        : undefined,
+    },
     banks: { showSandbox: e.SHOW_SANDBOX_BANK },
     sandbox: { mode: e.SANDBOX_BANK, port: e.SANDBOX_BANK_PORT, url: e.SANDBOX_BANK_URL },
     browser: { chromiumPath: e.CHROMIUM_PATH, maxContexts: e.BROWSER_MAX_CONTEXTS },

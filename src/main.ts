@@ -23,6 +23,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded/i
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
+import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
 
 /**
  * Composition root and command line. Builds everything from the Config, explicitly; no other
@@ -154,21 +155,34 @@ export async function startService(config: Config): Promise<RunningService> {
   } else if (config.chat.platformsConfigured.length === 0) {
     log.warn('no chat platform is configured and the console is off (CHAT_CONSOLE=on enables it)');
   }
+  const telegram = config.chat.telegram;
+  if (telegram) {
+    adapters.set(
+      'telegram',
+      createTelegramAdapter({ token: telegram.token, ...(telegram.apiRoot ? { apiRoot: telegram.apiRoot } : {}), mode: telegram.mode, ...(telegram.webhook ? { webhook: telegram.webhook } : {}), log }),
+    );
+  }
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  for (const adapter of adapters.values()) {
-    await adapter.start({
-      onCommand: async (event: CommandEvent) => {
-        inFlight += 1;
-        try {
-          return await router.handle(event, adapter);
-        } finally {
-          inFlight -= 1;
-          if (inFlight === 0) drained?.();
-        }
-      },
-    });
+  for (const [platform, adapter] of adapters) {
+    // A platform that cannot start now does not stop the others or the core.
+    await adapter
+      .start({
+        onCommand: async (event: CommandEvent) => {
+          inFlight += 1;
+          try {
+            return await router.handle(event, adapter);
+          } finally {
+            inFlight -= 1;
+            if (inFlight === 0) drained?.();
+          }
+        },
+      })
+      .catch((error: unknown) => {
+        if (platform === 'console') throw error;
+        log.error({ err: error, platform }, 'a chat platform could not start; the others and the core go on');
+      });
   }
   log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
 
@@ -180,7 +194,7 @@ export async function startService(config: Config): Promise<RunningService> {
     stop(reason) {
       stopping ??= (async () => {
         log.info({ reason }, 'shutting down');
-        for (const adapter of adapters.values()) await adapter.stop();
+        for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         await services.sessions.monitors.stop();

@@ -23,7 +23,7 @@ describe('config', () => {
     expect(config.database.timeoutMs).to.equal(10_000);
     expect(config.dataDir).to.equal(path.resolve('./data'));
     expect(config.secretKeys).to.equal(undefined);
-    expect(config.chat).to.deep.equal({ console: 'auto', platformsConfigured: [] });
+    expect(config.chat).to.deep.equal({ console: 'auto', platformsConfigured: [], telegram: undefined });
     expect(config.banks.showSandbox).to.equal(true);
   });
 
@@ -75,5 +75,22 @@ describe('config', () => {
     const config = loadConfig(env);
     expect(config.log.level).to.equal('debug');
     expect(config.dataDir).to.equal('/from/env');
+  });
+});
+
+describe('config: Telegram', () => {
+  it('polling by default; webhook mode needs its secret', () => {
+    const polling = loadConfig({ TELEGRAM_BOT_TOKEN: '1:abc' });
+    expect(polling.chat.telegram).to.deep.include({ token: '1:abc', mode: 'polling', webhook: undefined });
+    expect(polling.chat.platformsConfigured).to.deep.equal(['telegram']);
+    try {
+      loadConfig({ TELEGRAM_BOT_TOKEN: '1:abc', TELEGRAM_MODE: 'webhook' });
+      expect.fail('webhook without a secret');
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as ConfigError).problems).to.deep.equal(['TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_MODE=webhook (Telegram sends it back on every update)']);
+    }
+    const hooked = loadConfig({ TELEGRAM_BOT_TOKEN: '1:abc', TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: 's3cret' });
+    expect(hooked.chat.telegram?.webhook).to.deep.equal({ secretToken: 's3cret', port: 8443, host: '0.0.0.0', path: '/telegram' });
   });
 });

@@ -18,7 +18,19 @@ export type Place = { ref: string; kind: 'dm' | 'channel'; private: boolean };
 
 export type FormField = { name: string; label: string; secret: boolean; optional?: boolean };
 export type Form = { title: string; intro?: string; fields: FormField[] };
-export type FormResult = { status: 'submitted'; values: Record<string, string> } | { status: 'cancelled' | 'timed_out' };
+export type FormResult = { status: 'submitted'; values: Record<string, string> } | { status: 'cancelled' | 'timed_out' } | { status: 'unreachable'; reason: string };
+
+/** A person or place the platform will not let us write to (Telegram: never pressed Start; Discord 50007; Slack without im:write). */
+export class NotReachableError extends Error {
+  constructor(
+    readonly platform: string,
+    readonly ref: string,
+    readonly reason: string,
+  ) {
+    super(`cannot reach ${ref} on ${platform}: ${reason}`);
+    this.name = 'NotReachableError';
+  }
+}
 
 export type CommandEvent = {
   actor: Identity;

@@ -1,0 +1,243 @@
+import { createServer, type Server } from 'node:http';
+import { autoRetry } from '@grammyjs/auto-retry';
+import { Bot, GrammyError, InputFile, webhookCallback, type Context } from 'grammy';
+import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
+import { NotReachableError } from '../../src/chat/port.js';
+import type { Identity } from '../../src/domain/identity.js';
+import type { Logger } from '../../src/log.js';
+import { renderHtml, splitForTelegram } from './render.js';
+
+/**
+ * Telegram through grammY. Long polling by default, or a webhook with Telegram's secret-token
+ * header. Places are `telegram:<chat id>` (a private chat's id is the person's id). Commands
+ * are acknowledged by returning to grammY at once (the update is committed) and handled
+ * concurrently, so a command waiting for a private answer never blocks the next update.
+ * Private input is a DM conversation: the bot asks for each field, deletes a message that
+ * holds a secret right after reading it, and edits its question to "received".
+ */
+
+export type TelegramOptions = {
+  token: string;
+  /** Bot API root (a self-hosted Bot API server, or a test fake). */
+  apiRoot?: string;
+  mode: 'polling' | 'webhook';
+  webhook?: { port: number; path: string; secretToken: string; host?: string };
+  /** How long a private form waits for each answer. */
+  formTimeoutMs?: number;
+  log: Logger;
+};
+
+export type TelegramAdapter = ChatAdapter & { readonly bot: Bot; webhookUrl(): string | undefined };
+
+const DEDUP_MS = 10 * 60_000;
+
+function identityOf(ctx: Context): Identity | undefined {
+  const from = ctx.from;
+  if (!from) return undefined;
+  const name = [from.first_name, from.last_name].filter(Boolean).join(' ') || from.username || String(from.id);
+  return { platform: 'telegram', teamId: 'telegram', userId: String(from.id), displayName: name };
+}
+
+export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter {
+  const log = options.log.child({ component: 'telegram' });
+  const bot = new Bot(options.token, { client: { ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) } });
+  // 429 with retry_after (and passing server errors) are waited out and retried, not dropped.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+  const formTimeoutMs = options.formTimeoutMs ?? 5 * 60_000;
+  /** Per-chat outbound queue: messages to one chat go out one at a time, in order. */
+  const queues = new Map<string, Promise<unknown>>();
+  /** A private conversation waiting for the person's next message in a DM. */
+  const waiting = new Map<number, (message: { text: string; messageId: number } | null) => void>();
+  const seenUpdates = new Map<number, number>();
+  let server: Server | undefined;
+  let polling: Promise<void> | undefined;
+
+  function enqueue<T>(chatId: string, work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(chatId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    queues.set(chatId, tail);
+    void tail.then(() => {
+      if (queues.get(chatId) === tail) queues.delete(chatId);
+    });
+    return next;
+  }
+
+  function chatIdOf(ref: string): string {
+    const [platform, id] = ref.split(':');
+    if (platform !== 'telegram' || !id) throw new Error(`not a Telegram place: ${ref}`);
+    return id;
+  }
+
+  function unreachable(error: unknown): boolean {
+    return error instanceof GrammyError && (error.error_code === 403 || (error.error_code === 400 && /chat not found/i.test(error.description)));
+  }
+
+  async function post(chatId: string, message: ChatMessage): Promise<number | undefined> {
+    let last: number | undefined;
+    try {
+      if (message.image) {
+        const sent = await enqueue(chatId, () => bot.api.sendPhoto(chatId, new InputFile(message.image!.path), { caption: message.image!.alt.slice(0, 1000) }));
+        last = sent.message_id;
+      }
+      const pieces = splitForTelegram(renderHtml(message));
+      for (const [i, piece] of pieces.entries()) {
+        const keyboard =
+          i === pieces.length - 1 && message.choices?.length
+            ? { reply_markup: { inline_keyboard: message.choices.map((c) => [{ text: c.label, callback_data: c.id.slice(0, 64) }]) } }
+            : {};
+        const sent = await enqueue(chatId, () => bot.api.sendMessage(chatId, piece, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...keyboard }));
+        last = sent.message_id;
+      }
+    } catch (error) {
+      if (unreachable(error)) throw new NotReachableError('telegram', `telegram:${chatId}`, 'the person has not started a chat with the bot (press Start in a private chat with it)');
+      throw error;
+    }
+    return last;
+  }
+
+  function isDuplicate(updateId: number): boolean {
+    const now = Date.now();
+    if (seenUpdates.has(updateId)) return true;
+    seenUpdates.set(updateId, now);
+    if (seenUpdates.size > 10_000) for (const [id, at] of seenUpdates) if (now - at > DEDUP_MS) seenUpdates.delete(id);
+    return false;
+  }
+
+  function install(handlers: ChatHandlers) {
+    bot.use(async (ctx, next) => {
+      // Telegram redelivers an update that was not acknowledged in time: handle it once.
+      if (isDuplicate(ctx.update.update_id)) return;
+      await next();
+    });
+
+    const runCommand = (ctx: Context, text: string) => {
+      const actor = identityOf(ctx);
+      const chat = ctx.chat;
+      if (!actor || !chat) return;
+      const isPrivate = chat.type === 'private';
+      const place = { ref: `telegram:${chat.id}`, kind: isPrivate ? ('dm' as const) : ('channel' as const), private: isPrivate };
+      // Acknowledge now (return to grammY), handle concurrently.
+      void (async () => {
+        try {
+          const reply = await handlers.onCommand({
+            actor,
+            place,
+            text,
+            progress: async (message) => void (await post(String(chat.id), message)),
+          });
+          await post(String(chat.id), reply);
+        } catch (error) {
+          log.error({ err: error, chat: chat.id }, 'could not answer a Telegram command');
+        }
+      })();
+    };
+
+    bot.command('recon', (ctx) => runCommand(ctx, ctx.match.trim()));
+    // Deep link from an invite: t.me/<bot>?start=<code> arrives as "/start <code>".
+    bot.command('start', (ctx) => runCommand(ctx, ctx.match.trim() ? `link ${ctx.match.trim()}` : 'help'));
+
+    bot.on('message:text', async (ctx) => {
+      const resolve = ctx.chat.type === 'private' ? waiting.get(ctx.chat.id) : undefined;
+      if (resolve) {
+        waiting.delete(ctx.chat.id);
+        resolve({ text: ctx.message.text, messageId: ctx.message.message_id });
+      }
+    });
+    bot.catch((error) => log.error({ err: error.error }, 'Telegram update failed'));
+  }
+
+  function nextReply(chatId: number): Promise<{ text: string; messageId: number } | null> {
+    waiting.get(chatId)?.(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (waiting.get(chatId) === settle) waiting.delete(chatId);
+        resolve(null);
+      }, formTimeoutMs);
+      const settle = (message: { text: string; messageId: number } | null) => {
+        clearTimeout(timer);
+        resolve(message);
+      };
+      waiting.set(chatId, settle);
+    });
+  }
+
+  return {
+    platform: 'telegram',
+    bot,
+    capabilities: { modals: false, buttons: true, deletesUserMessages: true, images: true, format: 'html' },
+    // Telegram has no reply deadline; an update is acknowledged when the handler returns.
+    ackDeadlineMs: 10_000,
+
+    webhookUrl() {
+      if (!server) return undefined;
+      const address = server.address();
+      return typeof address === 'object' && address ? `http://${options.webhook?.host ?? '127.0.0.1'}:${address.port}${options.webhook?.path ?? '/'}` : undefined;
+    },
+
+    async start(handlers) {
+      install(handlers);
+      await bot.init();
+      await bot.api.setMyCommands([
+        { command: 'recon', description: 'Reconbanker: accounts, sessions, payments (try /recon help)' },
+        { command: 'start', description: 'Start, or link with an invite code' },
+      ]);
+      if (options.mode === 'webhook') {
+        const hook = options.webhook;
+        if (!hook) throw new Error('Telegram webhook mode needs a port, a path and a secret token');
+        // A request without Telegram's secret-token header is answered 401 by grammY.
+        const callback = webhookCallback(bot, 'http', { secretToken: hook.secretToken });
+        server = createServer((req, res) => {
+          if (req.method === 'POST' && req.url === hook.path) void callback(req, res);
+          else res.writeHead(404).end();
+        });
+        await new Promise<void>((resolve) => server!.listen(hook.port, hook.host ?? '127.0.0.1', resolve));
+        log.info({ url: this.webhookUrl() }, 'Telegram webhook listening');
+      } else {
+        polling = bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'], onStart: () => log.info({ bot: bot.botInfo.username }, 'Telegram long polling started') });
+        polling.catch((error: unknown) => log.error({ err: error }, 'Telegram polling stopped'));
+      }
+    },
+
+    async stop() {
+      for (const resolve of waiting.values()) resolve(null);
+      waiting.clear();
+      if (bot.isRunning()) await bot.stop();
+      await polling?.catch(() => undefined);
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+
+    async send(destination, message) {
+      await post(chatIdOf(destination), message);
+    },
+
+    async askPrivately(actor: Identity, form: Form): Promise<FormResult> {
+      const chatId = Number(actor.userId);
+      const values: Record<string, string> = {};
+      try {
+        await post(String(chatId), { text: `${form.title}${form.intro ? `\n${form.intro}` : ''}\nAnswer each question here; send "cancel" to stop.` });
+        for (const field of form.fields) {
+          const question = field.secret ? `${field.label}? (your message is deleted as soon as it is read)` : `${field.label}?`;
+          const promptId = await post(String(chatId), { text: question });
+          const answer = await nextReply(chatId);
+          if (!answer) return { status: 'timed_out' };
+          if (field.secret) {
+            // Gone from the chat before anything else happens; the value lives on only in memory.
+            await enqueue(String(chatId), () => bot.api.deleteMessage(chatId, answer.messageId)).catch((error: unknown) => log.warn({ err: error }, 'could not delete a message holding a secret'));
+            if (promptId) await enqueue(String(chatId), () => bot.api.editMessageText(chatId, promptId, `${field.label}: received.`)).catch(() => undefined);
+          }
+          const text = answer.text.trim();
+          if (text.toLowerCase() === 'cancel' || (text === '' && !field.optional)) {
+            await post(String(chatId), { text: 'Cancelled.' });
+            return { status: 'cancelled' };
+          }
+          values[field.name] = text;
+        }
+        return { status: 'submitted', values };
+      } catch (error) {
+        if (error instanceof NotReachableError) return { status: 'unreachable', reason: error.reason };
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import { createTelegramAdapter, type TelegramAdapter } from '../../adapters/telegram/telegram-adapter.js';
+import { renderHtml, splitForTelegram } from '../../adapters/telegram/render.js';
+import { allCommands } from '../../commands/index.js';
+import { NotReachableError } from '../../src/chat/port.js';
+import { createCommandRouter } from '../../src/chat/router.js';
+import { systemClock } from '../../src/domain/clock.js';
+import type { Services } from '../../src/services.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
+import { startFakeTelegram } from '../helpers/fake-telegram.js';
+import { capturingLogger } from '../helpers/log-capture.js';
+import { buildServices } from '../helpers/services.js';
+
+const TOKEN = '123456:TEST-token-for-the-fake';
+const ana = { id: 1001, first_name: 'Ana' };
+const bruno = { id: 1002, first_name: 'Bruno' };
+const GROUP = -5005;
+
+describe('Telegram adapter (real grammY against a fake Bot API)', function () {
+  this.timeout(60_000);
+  const test = useTestDatabase('telegram');
+  const capture = capturingLogger();
+  let fake: Awaited<ReturnType<typeof startFakeTelegram>>;
+  let adapter: TelegramAdapter;
+  let services: Services;
+
+  before(async () => {
+    fake = await startFakeTelegram(TOKEN);
+    services = buildServices(test.db, { clock: systemClock, log: capture.log });
+    const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
+    adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', formTimeoutMs: 20_000, log: capture.log });
+    await adapter.start({ onCommand: (event) => router.handle(event, adapter) });
+  });
+
+  after(async () => {
+    await adapter?.stop();
+    await fake?.close();
+  });
+
+  const reply = (chatId: number, pattern: RegExp, what: string) => eventually(() => fake.sentTo(chatId).find((text) => pattern.test(text)), 15_000, what);
+
+  it('registers its commands on start', () => {
+    const registered = fake.calls.find((c) => c.method === 'setMyCommands');
+    expect((registered?.params.commands as { command: string }[]).map((c) => c.command)).to.deep.equal(['recon', 'start']);
+  });
+
+  it('refuses an unlinked person, then sets up a user from a DM', async () => {
+    fake.type(bruno, '/recon account list');
+    await reply(bruno.id, /not linked|setup|link/i, 'the refusal');
+    fake.type(ana, '/recon setup ACME');
+    await reply(ana.id, /Created "ACME" with you as owner/, 'setup');
+  });
+
+  it('adds an account through a DM conversation: the password message is deleted at once and never echoed', async () => {
+    fake.type(ana, '/recon account add Main sandbox');
+    await reply(ana.id, /^Bank username\?/, 'the username question');
+    fake.type(ana, 'ana.bank');
+    await reply(ana.id, /^Bank password\? \(your message is deleted/, 'the password question');
+    const { messageId } = fake.type(ana, 'S3cret-Pa55');
+    await reply(ana.id, /Credentials saved \(encrypted\)/, 'saved');
+    expect(fake.calls.some((c) => c.method === 'deleteMessage' && Number(c.params.message_id) === messageId)).to.equal(true);
+    expect(fake.calls.some((c) => c.method === 'editMessageText' && c.params.text === 'Bank password: received.')).to.equal(true);
+    const outbound = JSON.stringify(fake.calls);
+    expect(outbound).not.to.include('S3cret-Pa55');
+    expect(capture.text()).not.to.include('S3cret-Pa55');
+    const stored = JSON.stringify(await test.db.models.Account.findOne({ name: 'Main' }).lean());
+    expect(stored).not.to.include('S3cret-Pa55');
+    expect(await services.accounts.revealSecret((await services.accounts.list((await test.db.models.Member.findOne({ platformUserId: String(ana.id) }).lean())!.userId))[0]!.id, 'bank_password')).to.equal('S3cret-Pa55');
+  });
+
+  it('refuses a password typed in a group, stores and repeats nothing of it', async () => {
+    fake.type(ana, '/recon account set Main bank_password=Gr0up-Leak', GROUP);
+    await reply(GROUP, /private/i, 'the refusal in the group');
+    expect(JSON.stringify(fake.calls)).not.to.include('Gr0up-Leak');
+    expect(capture.text()).not.to.include('Gr0up-Leak');
+    expect(JSON.stringify(await test.db.models.Account.find().lean())).not.to.include('Gr0up-Leak');
+  });
+
+  it('links a second person with an invite deep link (/start <code>)', async () => {
+    fake.type(ana, '/recon invite operator');
+    const invite = await reply(ana.id, /RB-[A-Z2-9]{4}-[A-Z2-9]{4}/, 'an invite');
+    const code = /RB-[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite)![0];
+    fake.type(bruno, `/start ${code}`);
+    await reply(bruno.id, /now operator of "ACME"/, 'linked');
+  });
+
+  it('honours 429 retry_after: the message waits, then is delivered', async () => {
+    fake.failNext('sendMessage', 429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
+    const started = Date.now();
+    await adapter.send(`telegram:${GROUP}`, { text: 'after the limit' });
+    expect(Date.now() - started).to.be.at.least(900);
+    const attempts = fake.calls.filter((c) => c.method === 'sendMessage' && c.params.text === 'after the limit');
+    expect(attempts).to.have.length(2);
+  });
+
+  it('renders HTML with bank strings escaped, and splits long messages instead of cutting them', async () => {
+    await adapter.send(`telegram:${GROUP}`, { text: 'Payment from <b>Evil & Co</b>', fields: [{ label: 'Sender', value: '<script>' }] });
+    const sent = fake.calls.filter((c) => c.method === 'sendMessage').at(-1)!;
+    expect(sent.params).to.deep.include({ parse_mode: 'HTML', text: 'Payment from &lt;b&gt;Evil &amp; Co&lt;/b&gt;\n<b>Sender</b>: &lt;script&gt;' });
+    const long = Array.from({ length: 500 }, (_, i) => `line ${i} — ${'x'.repeat(20)}`).join('\n');
+    const pieces = splitForTelegram(renderHtml({ text: long }));
+    expect(pieces.length).to.be.greaterThan(1);
+    expect(pieces.every((p) => p.length <= 4096)).to.equal(true);
+    expect(pieces.join('\n')).to.equal(long);
+  });
+
+  it('a person who never pressed Start is a typed "not reachable", not a crash', async () => {
+    fake.blocked.add('7777');
+    try {
+      await adapter.send('telegram:7777', { text: 'hello' });
+      expect.fail('sent to a blocked person');
+    } catch (error) {
+      expect(error).to.be.instanceOf(NotReachableError);
+      expect((error as NotReachableError).reason).to.match(/press Start/);
+    }
+  });
+
+  it('webhook mode: a wrong secret token gets 401, the right one is processed once (redelivery ignored)', async () => {
+    const hooked = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'webhook', webhook: { port: 0, path: '/telegram', secretToken: 'right-secret' }, log: capture.log });
+    const seen: string[] = [];
+    await hooked.start({ onCommand: async (event) => (seen.push(event.text), { text: 'ok' }) });
+    try {
+      const url = hooked.webhookUrl()!;
+      const update = fake.updateFor(ana, '/recon whoami');
+      const post = (secret: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify(update) });
+      expect((await post('wrong-secret')).status).to.equal(401);
+      expect((await post('right-secret')).status).to.equal(200);
+      expect((await post('right-secret')).status).to.equal(200);
+      await eventually(() => seen.length === 1, 5_000, 'the command');
+      expect(seen).to.deep.equal(['whoami']);
+    } finally {
+      await hooked.stop();
+    }
+  });
+});

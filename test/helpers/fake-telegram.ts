@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import { listenOnLoopback } from '../../src/http/loopback.js';
+
+/**
+ * A fake of the Telegram Bot API on 127.0.0.1 for the real grammY client: real long polling
+ * (getUpdates waits for updates or its timeout), sendMessage / editMessageText /
+ * deleteMessage / setMyCommands / sendPhoto / answerCallbackQuery recorded, and injected
+ * failures (429 with retry_after, 403 for people who never pressed Start).
+ */
+
+export type Call = { method: string; params: Record<string, unknown>; at: number };
+type Update = Record<string, unknown> & { update_id: number };
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks);
+  const type = req.headers['content-type'] ?? '';
+  if (type.includes('application/json')) return raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
+  if (type.includes('multipart/form-data')) {
+    // Only the plain fields are of interest (chat_id, caption); files are counted, not parsed.
+    const text = raw.toString('latin1');
+    const fields: Record<string, unknown> = {};
+    for (const match of text.matchAll(/name="([^"]+)"\r\n\r\n([^\r]*)\r\n/g)) fields[match[1] as string] = match[2];
+    fields.multipart = true;
+    return fields;
+  }
+  return {};
+}
+
+export async function startFakeTelegram(token: string) {
+  const calls: Call[] = [];
+  const updates: Update[] = [];
+  let nextUpdateId = 1;
+  let nextMessageId = 1000;
+  const pollers = new Set<() => void>();
+  const failures: { method: string; status: number; body: Record<string, unknown> }[] = [];
+  const blocked = new Set<string>();
+  const bot = { id: 4242, is_bot: true, first_name: 'Reconbanker', username: 'reconbanker_test_bot' };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? '');
+      const reply = (status: number, body: Record<string, unknown>) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (!match || match[1] !== token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
+      const method = match[2] as string;
+      const params = await readBody(req);
+      if (method !== 'getUpdates') calls.push({ method, params, at: Date.now() });
+      const failure = failures.findIndex((f) => f.method === method);
+      if (failure >= 0) {
+        const [f] = failures.splice(failure, 1);
+        return reply(f!.status, f!.body);
+      }
+      if ((method === 'sendMessage' || method === 'sendPhoto') && blocked.has(String(params.chat_id))) {
+        return reply(403, { ok: false, error_code: 403, description: "Forbidden: bot can't initiate conversation with a user" });
+      }
+      switch (method) {
+        case 'getMe':
+          return reply(200, { ok: true, result: bot });
+        case 'getUpdates': {
+          const offset = Number(params.offset ?? 0);
+          const timeoutMs = Math.min(Number(params.timeout ?? 0), 2) * 1000;
+          const pending = () => updates.filter((u) => u.update_id >= offset);
+          if (pending().length === 0 && timeoutMs > 0) {
+            await new Promise<void>((resolve) => {
+              const wake = () => {
+                pollers.delete(wake);
+                clearTimeout(timer);
+                resolve();
+              };
+              const timer = setTimeout(wake, timeoutMs);
+              pollers.add(wake);
+            });
+          }
+          // Confirmed updates (below the offset) are forgotten, as Telegram does.
+          for (let i = updates.length - 1; i >= 0; i--) if ((updates[i] as Update).update_id < offset) updates.splice(i, 1);
+          return reply(200, { ok: true, result: pending() });
+        }
+        case 'sendMessage':
+        case 'sendPhoto':
+          return reply(200, { ok: true, result: { message_id: nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: Number(params.chat_id), type: 'private' }, text: params.text ?? '' } });
+        case 'editMessageText':
+          return reply(200, { ok: true, result: { message_id: Number(params.message_id), date: 0, chat: { id: Number(params.chat_id), type: 'private' }, text: params.text } });
+        default:
+          return reply(200, { ok: true, result: true });
+      }
+    })();
+  });
+  const listening = await listenOnLoopback(server);
+
+  function push(update: Omit<Update, 'update_id'>): number {
+    const update_id = nextUpdateId++;
+    updates.push({ update_id, ...update });
+    for (const wake of [...pollers]) wake();
+    return update_id;
+  }
+
+  type Person = { id: number; first_name: string };
+  const chatOf = (person: Person, group?: number) => (group ? { id: group, type: 'group', title: 'Finance' } : { id: person.id, type: 'private', first_name: person.first_name });
+
+  return {
+    ...listening,
+    apiRoot: listening.url,
+    calls,
+    blocked,
+    /** The person types `text` in their private chat with the bot, or in a group. */
+    type(person: Person, text: string, group?: number): { updateId: number; messageId: number } {
+      const messageId = nextMessageId++;
+      const command = /^\/(\w+)/.exec(text);
+      const message = {
+        message_id: messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: chatOf(person, group),
+        from: { id: person.id, is_bot: false, first_name: person.first_name },
+        text,
+        ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: (command[0] as string).length }] } : {}),
+      };
+      return { updateId: push({ message }), messageId };
+    },
+    /** The raw update the Telegram servers would POST to a webhook. */
+    updateFor(person: Person, text: string): Update {
+      const command = /^\/(\w+)/.exec(text);
+      return {
+        update_id: nextUpdateId++,
+        message: {
+          message_id: nextMessageId++,
+          date: Math.floor(Date.now() / 1000),
+          chat: chatOf(person),
+          from: { id: person.id, is_bot: false, first_name: person.first_name },
+          text,
+          ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: (command[0] as string).length }] } : {}),
+        },
+      };
+    },
+    failNext(method: string, status: number, body: Record<string, unknown>) {
+      failures.push({ method, status, body });
+    },
+    sentTo(chatId: number | string): string[] {
+      return calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === String(chatId)).map((c) => String(c.params.text));
+    },
+    async close() {
+      for (const wake of [...pollers]) wake();
+      await listening.close();
+    },
+  };
+}
