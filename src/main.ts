@@ -6,7 +6,7 @@ import { createAccountService } from './accounts/account-service.js';
 import { createBankRegistry } from './banks/registry.js';
 import { sandboxDriver } from './banks/sandbox/driver.js';
 import { createCommandRouter } from './chat/router.js';
-import type { ChatAdapter, CommandEvent } from './chat/port.js';
+import type { ActionEvent, ChatAdapter, CommandEvent } from './chat/port.js';
 import { systemClock } from './domain/clock.js';
 import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
@@ -140,7 +140,7 @@ export async function startService(config: Config): Promise<RunningService> {
   if (!db) throw new UnavailableError('the database connection has no database handle');
   const orphans = await services.sessions.control.closeOrphanedRuns();
   if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
-  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
+  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
   late.scheduler = scheduler;
   await scheduler.start();
   services.sessions.monitors.start();
@@ -173,6 +173,15 @@ export async function startService(config: Config): Promise<RunningService> {
           inFlight += 1;
           try {
             return await router.handle(event, adapter);
+          } finally {
+            inFlight -= 1;
+            if (inFlight === 0) drained?.();
+          }
+        },
+        onAction: async (event: ActionEvent) => {
+          inFlight += 1;
+          try {
+            return await router.handleAction(event, adapter);
           } finally {
             inFlight -= 1;
             if (inFlight === 0) drained?.();

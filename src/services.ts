@@ -1,4 +1,5 @@
 import { createAccountService, type AccountService } from './accounts/account-service.js';
+import { createChatActions, type ChatActions } from './chat/actions.js';
 import type { BankRegistry } from './banks/registry.js';
 import type { Clock } from './domain/clock.js';
 import type { Logger } from './log.js';
@@ -23,6 +24,7 @@ export type Services = {
   sessions: SessionServices;
   reconcile: ReconcileServices;
   webhooks: WebhookServices;
+  actions: ChatActions;
 };
 
 export type ServiceDeps = {
@@ -50,7 +52,9 @@ export type ServiceDeps = {
 export function createServices(deps: ServiceDeps): Services {
   const users = createUserService({ models: deps.models, clock: deps.clock, inviteTtlHours: deps.inviteTtlHours });
   const accounts = createAccountService({ ...deps, allowPrivateUrls: deps.webhookSettings.allowPrivateUrls });
-  const notifier = createChatNotifier({ users, send: deps.send, log: deps.log });
+  // Buttons in notifications stay usable for a week.
+  const actions = createChatActions({ models: deps.models, clock: deps.clock, ttlMs: 7 * 24 * 3_600_000 });
+  const notifier = createChatNotifier({ users, actions, send: deps.send, log: deps.log });
   // Bound below: sessions hand new transactions to reconciliation, which reads them through
   // the sessions' repository; session alerts also become notification-endpoint events.
   const late: { reconcile?: ReconcileServices; webhooks?: WebhookServices } = {};
@@ -113,5 +117,5 @@ export function createServices(deps: ServiceDeps): Services {
     trouble: (report) => notifier.delivery(report),
   });
   late.webhooks = webhooks;
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks };
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, actions };
 }

@@ -137,6 +137,25 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     // Deep link from an invite: t.me/<bot>?start=<code> arrives as "/start <code>".
     bot.command('start', (ctx) => runCommand(ctx, ctx.match.trim() ? `link ${ctx.match.trim()}` : 'help'));
 
+    // A button: acknowledged at once (the spinner stops), its stored action runs concurrently.
+    bot.on('callback_query:data', async (ctx) => {
+      const actor = identityOf(ctx);
+      const chat = ctx.chat;
+      await ctx.answerCallbackQuery().catch(() => undefined);
+      if (!actor || !chat || !handlers.onAction) return;
+      const isPrivate = chat.type === 'private';
+      const place = { ref: `telegram:${chat.id}`, kind: isPrivate ? ('dm' as const) : ('channel' as const), private: isPrivate };
+      const actionId = ctx.callbackQuery.data;
+      void (async () => {
+        try {
+          const reply = await handlers.onAction!({ actor, place, actionId });
+          await post(String(chat.id), reply);
+        } catch (error) {
+          log.error({ err: error, chat: chat.id }, 'could not answer a Telegram button');
+        }
+      })();
+    });
+
     bot.on('message:text', async (ctx) => {
       const resolve = ctx.chat.type === 'private' ? waiting.get(ctx.chat.id) : undefined;
       if (resolve) {

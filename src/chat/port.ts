@@ -41,8 +41,12 @@ export type CommandEvent = {
   progress(message: ChatMessage): Promise<void>;
 };
 
+/** A button pressed: `actionId` is the short id the button carried. */
+export type ActionEvent = { actor: Identity; place: Place; actionId: string };
+
 export type ChatHandlers = {
   onCommand(event: CommandEvent): Promise<ChatMessage>;
+  onAction?(event: ActionEvent): Promise<ChatMessage>;
 };
 
 export type Capabilities = {

@@ -5,7 +5,7 @@ import { hasRole } from '../domain/roles.js';
 import type { Services } from '../services.js';
 import { isUnavailable } from '../store/database.js';
 import type { CommandContext, CommandSpec } from './command.js';
-import type { ChatAdapter, ChatMessage, CommandEvent } from './port.js';
+import type { ActionEvent, ChatAdapter, ChatMessage, CommandEvent } from './port.js';
 import { splitOptions, tokenize } from './tokenize.js';
 
 export const COMMAND_ROOT = '/recon';
@@ -13,6 +13,8 @@ export const COMMAND_ROOT = '/recon';
 export type CommandRouter = {
   readonly commands: readonly CommandSpec[];
   handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'>): Promise<ChatMessage>;
+  /** A pressed button: its stored command runs as the presser (role checks included). */
+  handleAction(event: ActionEvent, adapter: Pick<ChatAdapter, 'askPrivately'>): Promise<ChatMessage>;
 };
 
 function usageOf(command: CommandSpec): string {
@@ -56,8 +58,21 @@ function toArgs(command: CommandSpec, rest: string[]): { args: Record<string, un
 export function createCommandRouter(deps: { commands: CommandSpec[]; services: Services; log: Logger }): CommandRouter {
   const { commands, services, log } = deps;
 
-  return {
+  const router: CommandRouter = {
     commands,
+    async handleAction(event, adapter) {
+      try {
+        const member = await services.users.findMember(event.actor);
+        if (!member) return { text: `You are not linked to a Reconbanker user yet. Ask an admin for an invite code, then run: ${COMMAND_ROOT} link <code>` };
+        const taken = await services.actions.find(event.actionId, member.userId);
+        if (!taken.ok) return { text: taken.reason };
+        return await router.handle({ actor: event.actor, place: event.place, text: taken.action.command, progress: async () => undefined }, adapter);
+      } catch (error) {
+        const ref = randomBytes(4).toString('hex');
+        log.error({ err: error, ref, platform: event.actor.platform }, 'button action failed');
+        return { text: `Something went wrong (reference ${ref}). The details are in the service log.` };
+      }
+    },
     async handle(event, adapter) {
       const stripped = event.text.trim().replace(/^\/recon\b/i, '').trim();
       const tokens = tokenize(stripped);
@@ -115,4 +130,5 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
       }
     },
   };
+  return router;
 }

@@ -1,14 +1,17 @@
+import type { ChatActions } from '../chat/actions.js';
 import type { Logger } from '../log.js';
 import type { UserService } from '../users/user-service.js';
 import type { JobSpec } from './scheduler.js';
 
-export function housekeepingJob(deps: { users: UserService; log: Logger }): JobSpec {
+export function housekeepingJob(deps: { users: UserService; actions: ChatActions; log: Logger }): JobSpec {
   return {
     name: 'housekeeping',
     every: '1 hour',
     async run() {
       const purged = await deps.users.purgeInvites();
       if (purged > 0) deps.log.info({ purged }, 'old invite codes removed');
+      const buttons = await deps.actions.purgeExpired();
+      if (buttons > 0) deps.log.info({ buttons }, 'expired buttons removed');
     },
   };
 }

@@ -10,6 +10,7 @@ import type { PollReport } from '../reconcile/poller.js';
 import type { CandidateFacts } from '../reconcile/result-events.js';
 import type { OutboxEventDoc } from '../store/models.js';
 import type { DeliveryTrouble } from '../webhooks/dispatcher.js';
+import type { ChatActions } from '../chat/actions.js';
 
 /** Where chat messages go: a stored reference (`console:local`, `slack:T:C`), resolved by main to an adapter. */
 export type ChatSender = (ref: string, message: ChatMessage) => Promise<void>;
@@ -21,7 +22,7 @@ function hhmm(date: Date): string {
 }
 
 /** Operational messages to people: OTP prompts and session outcomes (SPEC §7 "Notifications"). */
-export function createChatNotifier(deps: { users: UserService; send: ChatSender; log: Logger }) {
+export function createChatNotifier(deps: { users: UserService; actions?: ChatActions; send: ChatSender; log: Logger }) {
   async function toMembers(userId: string, minRole: Role, message: ChatMessage, except?: string): Promise<void> {
     const members = await deps.users.listMembers(userId);
     const refs = new Set(members.filter((m) => m.dmRef && hasRole(m.role, minRole)).map((m) => m.dmRef as string));
@@ -95,7 +96,18 @@ export function createChatNotifier(deps: { users: UserService; send: ChatSender;
     /** A reconciliation result, to the account's operators (and bound channels, once they exist). */
     async result(event: OutboxEventDoc, accountName: string): Promise<void> {
       const message = resultMessage(event, accountName);
-      if (message) await toEveryone(event.userId, message);
+      if (!message) return;
+      // An ambiguity offers a button per candidate where the platform has buttons.
+      const candidates = event.type === 'conciliation.ambiguous' ? ((event.data.candidates as CandidateFacts[] | undefined) ?? []) : [];
+      if (deps.actions && candidates.length > 0) {
+        const choices = [];
+        for (const c of candidates) {
+          const id = await deps.actions.create(event.userId, `pending resolve ${quote(accountName)} ${quote(String(event.data.external_id))} ${c.id}`);
+          choices.push({ id, label: `${c.id.slice(0, 8)} · ${c.sender_name ?? '(no sender)'} · ${when(c.received_at)}` });
+        }
+        message.choices = choices;
+      }
+      await toEveryone(event.userId, message);
     },
 
     /** A delivery that gave up (parked) or a receiver that answered 410 Gone. */
@@ -138,6 +150,11 @@ export function createChatNotifier(deps: { users: UserService; send: ChatSender;
       if (report.newSkips) await toMembers(report.userId, 'operator', { text: `The pending-orders endpoint of ${name} lists items that cannot be read:${skipped}` }, report.ref);
     },
   };
+}
+
+/** A command word, quoted when it needs to be (the chat tokenizer's double quotes). */
+function quote(word: string): string {
+  return /^[^\s"]+$/.test(word) ? word : `"${word.replace(/"/g, '')}"`;
 }
 
 function money(minor: unknown, currency: unknown): string {

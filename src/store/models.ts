@@ -290,6 +290,23 @@ const leaseSchema = new Schema(
   { versionKey: false },
 );
 
+/**
+ * A button's meaning, stored: buttons carry only this short id (Telegram allows 64 bytes of
+ * callback data, Discord 100 characters), which resolves to a command run as whoever presses
+ * it, for the user it was made for, until it expires.
+ */
+const chatActionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    userId: { type: String, required: true },
+    command: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+chatActionSchema.index({ expiresAt: 1 });
+
+export type ChatActionDoc = InferSchemaType<typeof chatActionSchema> & { _id: string };
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: string };
 export type MemberDoc = InferSchemaType<typeof memberSchema> & { _id: string };
 export type InviteDoc = InferSchemaType<typeof inviteSchema> & { _id: string };
@@ -416,6 +433,7 @@ export type Models = {
   Lease: Model<LeaseDoc>;
   ConciliationRequest: Model<ConciliationRequestDoc>;
   OutboxEvent: Model<OutboxEventDoc>;
+  ChatAction: Model<ChatActionDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -430,6 +448,7 @@ export function registerModels(connection: Connection): Models {
     Lease: connection.model<LeaseDoc>('Lease', leaseSchema, 'leases'),
     ConciliationRequest: connection.model<ConciliationRequestDoc>('ConciliationRequest', conciliationRequestSchema, 'conciliation_requests'),
     OutboxEvent: connection.model<OutboxEventDoc>('OutboxEvent', outboxEventSchema, 'outbox'),
+    ChatAction: connection.model<ChatActionDoc>('ChatAction', chatActionSchema, 'chat_actions'),
   };
 }
 

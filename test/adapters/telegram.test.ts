@@ -27,10 +27,10 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
 
   before(async () => {
     fake = await startFakeTelegram(TOKEN);
-    services = buildServices(test.db, { clock: systemClock, log: capture.log });
+    services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
     const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
     adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', formTimeoutMs: 20_000, log: capture.log });
-    await adapter.start({ onCommand: (event) => router.handle(event, adapter) });
+    await adapter.start({ onCommand: (event) => router.handle(event, adapter), onAction: (event) => router.handleAction(event, adapter) });
   });
 
   after(async () => {
@@ -83,6 +83,42 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     const code = /RB-[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite)![0];
     fake.type(bruno, `/start ${code}`);
     await reply(bruno.id, /now operator of "ACME"/, 'linked');
+  });
+
+  it('an ambiguous payment offers a button per candidate in a bound group; an operator resolves it with one', async () => {
+    fake.type(ana, '/recon mode reconcile');
+    await reply(ana.id, /reconcile/, 'mode set');
+    fake.type(ana, '/recon notify here', GROUP);
+    await reply(GROUP, /posted here too/, 'group bound');
+    const account = (await test.db.models.Account.findOne({ name: 'Main' }).lean())!;
+    const at = new Date(Date.now() - 3_600_000);
+    const [first, second] = await services.sessions.transactions.ingest(
+      account._id,
+      'run',
+      [
+        { amountMinor: 70000, currency: 'UYU', senderName: 'Mía, Rosa', receivedAt: at, description: '', bankReference: 'b1' },
+        { amountMinor: 70000, currency: 'UYU', senderName: 'ROSA MIA', receivedAt: at, description: '', bankReference: 'b2' },
+      ],
+      true,
+    );
+    const now = new Date();
+    await test.db.models.ConciliationRequest.create({ accountId: account._id, userId: account.userId, externalId: 'T-9', amountMinor: 70000, currency: 'UYU', name: 'Rosa Mía', registeredAt: now, status: 'pending', statusChangedAt: now });
+    await services.reconcile.transactionsArrived(account._id, []);
+    await services.reconcile.settlement.evaluate({ id: account._id, userId: account.userId, retryLimit: 3 }, { due: true });
+    await reply(GROUP, /T-9 .* is ambiguous/, 'the ambiguity in the group');
+    const buttons = fake.buttonsIn(GROUP);
+    expect(buttons.map((b) => b.text.slice(0, 8)).sort()).to.deep.equal([first!.id.slice(0, 8), second!.id.slice(0, 8)].sort());
+    expect(buttons.every((b) => b.callback_data.length <= 64)).to.equal(true);
+    const chosen = buttons.find((b) => b.text.startsWith(second!.id.slice(0, 8)))!;
+    fake.press(bruno, chosen.callback_data, GROUP);
+    await reply(GROUP, /^Resolved: T-9 is matched with transaction/, 'resolved by the button');
+    expect(fake.calls.some((c) => c.method === 'answerCallbackQuery')).to.equal(true);
+    const request = await test.db.models.ConciliationRequest.findOne({ externalId: 'T-9' }).lean();
+    expect(request?.match?.transactionId).to.equal(second!.id);
+    fake.press(bruno, chosen.callback_data, GROUP);
+    await reply(GROUP, /"T-9" is matched; only an open request/, 'a second press is answered');
+    fake.press(bruno, 'a-not-a-real-button', GROUP);
+    await reply(GROUP, /not one of yours, or it no longer exists/, 'an unknown button');
   });
 
   it('honours 429 retry_after: the message waits, then is delivered', async () => {

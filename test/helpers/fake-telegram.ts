@@ -132,6 +132,24 @@ export async function startFakeTelegram(token: string) {
         },
       };
     },
+    /** The person presses an inline button (its callback data) under a message in a chat. */
+    press(person: Person, data: string, group?: number): number {
+      return push({
+        callback_query: {
+          id: `cb-${nextUpdateId}`,
+          from: { id: person.id, is_bot: false, first_name: person.first_name },
+          chat_instance: 'ci',
+          data,
+          message: { message_id: nextMessageId++, date: Math.floor(Date.now() / 1000), chat: chatOf(person, group), text: '' },
+        },
+      });
+    },
+    /** The inline buttons of the last message sent to a chat. */
+    buttonsIn(chatId: number | string): { text: string; callback_data: string }[] {
+      const last = calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === String(chatId) && c.params.reply_markup).at(-1);
+      const markup = last?.params.reply_markup as { inline_keyboard?: { text: string; callback_data: string }[][] } | undefined;
+      return (markup?.inline_keyboard ?? []).flat();
+    },
     failNext(method: string, status: number, body: Record<string, unknown>) {
       failures.push({ method, status, body });
     },

@@ -68,6 +68,8 @@ export function buildServices(
     banks?: BankRegistry;
     pool?: BrowserPool;
     sent?: SentMessage[];
+    /** Where chat messages go instead (a real adapter); `sent` still records them. */
+    send?: (ref: string, message: ChatMessage) => Promise<void>;
     enqueue?: (data: ScrapeJobData) => Promise<void>;
     enqueuePoll?: (data: PollJobData) => Promise<void>;
     sessionSettings?: Partial<SessionSettings>;
@@ -88,6 +90,7 @@ export function buildServices(
     pool: options.pool ?? createBrowserPool({ executablePath: CHROMIUM_PATH, maxContexts: 2, log }),
     send: async (ref, message) => {
       options.sent?.push({ ref, message });
+      await options.send?.(ref, message);
     },
     enqueue: options.enqueue ?? (async () => undefined),
     enqueuePoll: options.enqueuePoll ?? (async () => undefined),
