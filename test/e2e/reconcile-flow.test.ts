@@ -104,7 +104,11 @@ describe('reconcile end to end: scheduled session + polled endpoint → matched,
     clock.jump(5 * 24 * 60 * 60_000 + 60_000);
     await eventually(async () => (await requestStatus(account.id, 'D-1')) === 'expired', 90_000, 'D-1 expired by the expiry job');
 
-    const events = await services.reconcile.outbox.list(account.id);
+    // The status is written first, its event and the chat notice right after: wait for those.
+    const events = await eventually(async () => {
+      const listed = await services.reconcile.outbox.list(account.id);
+      return listed.length === 4 ? listed : undefined;
+    }, 30_000, 'four outbox events');
     const byOrder = events.map((e) => `${e.type}:${String(e.data.external_id)}`).sort();
     // Nobody chose for B-1 within 5 days either: unmatched, so it expires too.
     expect(await requestStatus(account.id, 'B-1')).to.equal('expired');
@@ -112,8 +116,11 @@ describe('reconcile end to end: scheduled session + polled endpoint → matched,
     expect(byOrder).to.deep.equal(['conciliation.ambiguous:B-1', 'conciliation.expired:B-1', 'conciliation.expired:D-1', 'conciliation.matched:A-1']);
     expect(events.every((e) => e.webhook.state === 'pending')).to.equal(true);
     expect(new Set(events.map((e) => e._id)).size).to.equal(4);
-    const texts = sent.map((s) => s.message.text).join('\n');
-    expect(texts).to.include('Payment matched on "Main": A-1').and.include('B-1').and.include('is ambiguous').and.include('D-1').and.include('expired');
+    const texts = await eventually(() => {
+      const all = sent.map((s) => s.message.text).join('\n');
+      return /Payment D-1 .* expired/.test(all) && /Payment B-1 .* expired/.test(all) ? all : undefined;
+    }, 30_000, 'the expiry notices');
+    expect(texts).to.include('Payment matched on "Main": A-1').and.include('is ambiguous');
     expect(capture.text()).not.to.include('shop-pass-Ñ');
   });
 });
