@@ -138,11 +138,12 @@ export async function startService(config: Config): Promise<RunningService> {
 
   const db = database.connection.db;
   if (!db) throw new UnavailableError('the database connection has no database handle');
-  const orphans = await services.sessions.control.closeOrphanedRuns();
-  if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
   const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
   late.scheduler = scheduler;
   await scheduler.start();
+  // After the scheduler: interrupted one-shot sessions are queued again.
+  const orphans = await services.sessions.control.closeOrphanedRuns();
+  if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
   services.sessions.monitors.start();
   services.webhooks.start();
 
@@ -209,6 +210,8 @@ export async function startService(config: Config): Promise<RunningService> {
         await services.sessions.monitors.stop();
         await services.webhooks.stop(config.shutdownTimeoutMs);
         await scheduler.stop(config.shutdownTimeoutMs);
+        const cut = await services.sessions.releaseLeases();
+        if (cut > 0) log.warn({ sessions: cut }, 'sessions cut short by the shutdown; they start again with the next process');
         await pool.close();
         await sandbox.bank?.stop();
         await database.close();

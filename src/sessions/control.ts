@@ -35,6 +35,17 @@ export function createSessionControl(deps: {
     return claimed !== null;
   }
 
+  async function resume(run: SessionRunDoc): Promise<void> {
+    const account = await Account.findById(run.accountId).lean<AccountDoc>();
+    if (!account || account.status !== 'active' || account.scrapeBlockedAt) return;
+    // A stale queue mark from the dead process must not block the restart.
+    await Account.updateOne({ _id: account._id }, { $set: { 'scrape.queuedAt': null } });
+    if (!(await claimQueue(account._id, new Date(0)))) return;
+    await SessionRun.updateOne({ _id: run._id }, { $set: { resumedAt: deps.clock.now() } });
+    deps.log.info({ accountId: account._id, runId: run._id }, 'an interrupted session is started again');
+    await deps.enqueue(account._id, 'retry', run.ref ?? undefined);
+  }
+
   return {
     /** Scheduler tick: queues every one-shot account whose next run is due. Returns how many. */
     async queueDue(): Promise<number> {
@@ -136,6 +147,11 @@ export function createSessionControl(deps: {
     },
 
     /** After a crash, runs left "running" whose holder no longer holds the account are orphans. */
+    /**
+     * Runs left `running` by a process that stopped are closed as orphaned, and an interrupted
+     * one-shot run is started again (reporting where the first one did): a login that was
+     * waiting for a bank code asks again, so the person's answer still lands somewhere.
+     */
     async closeOrphanedRuns(): Promise<number> {
       const running = await SessionRun.find({ status: 'running' }).lean<SessionRunDoc[]>();
       let closed = 0;
@@ -144,6 +160,7 @@ export function createSessionControl(deps: {
         if (lease?.holder === run.holder) continue;
         const result = await SessionRun.updateOne({ _id: run._id, status: 'running' }, { $set: { status: 'orphaned', endedAt: deps.clock.now(), message: 'The service stopped during this session.' } });
         closed += result.modifiedCount;
+        if (result.modifiedCount === 1 && run.kind === 'one-shot') await resume(run);
       }
       return closed;
     },

@@ -34,6 +34,8 @@ export type SessionServices = {
   control: SessionControl;
   monitors: MonitorManager;
   jobs(): JobSpec[];
+  /** Shutdown: gives back the bank-login leases still held (sessions cut short resume in the next process). */
+  releaseLeases(): Promise<number>;
 };
 
 export const SCRAPE_JOB = 'scrape-account';
@@ -99,6 +101,7 @@ export function createSessionServices(deps: {
     runner,
     control,
     monitors,
+    releaseLeases: () => leases.releaseAll(),
     jobs: () => [
       { name: 'scrape-tick', every: `${settings.scrapeTickSeconds} seconds`, run: async () => void (await control.queueDue()) },
       {

@@ -15,6 +15,8 @@ export type LeaseManager = ReturnType<typeof createLeaseManager>;
 export function createLeaseManager(deps: { models: Models; clock: Clock; holderPrefix?: string }) {
   const { Lease: LeaseModel } = deps.models;
   const processId = `${deps.holderPrefix ?? 'proc'}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  /** Leases this manager holds now (key → holder), to give them all back at shutdown. */
+  const held = new Map<string, string>();
 
   async function claim(key: string, holder: string, purpose: string, ttlMs: number): Promise<boolean> {
     const now = deps.clock.now();
@@ -37,14 +39,28 @@ export function createLeaseManager(deps: { models: Models; clock: Clock; holderP
     async acquire(key: string, purpose: string, ttlMs: number): Promise<Lease | undefined> {
       const holder = `${processId}:${randomUUID().slice(0, 8)}`;
       if (!(await claim(key, holder, purpose, ttlMs))) return undefined;
+      held.set(key, holder);
       return {
         key,
         holder,
         renew: () => claim(key, holder, purpose, ttlMs),
         async release() {
+          held.delete(key);
           await LeaseModel.deleteOne({ _id: key, holder });
         },
       };
+    },
+    /**
+     * At shutdown, after work was given time to finish: what is still held is given back at
+     * once, so the next process resumes it now rather than when the leases run out.
+     */
+    async releaseAll(): Promise<number> {
+      let released = 0;
+      for (const [key, holder] of [...held]) {
+        held.delete(key);
+        released += (await LeaseModel.deleteOne({ _id: key, holder })).deletedCount ?? 0;
+      }
+      return released;
     },
     async holderOf(key: string): Promise<{ holder: string; purpose: string; expiresAt: Date } | undefined> {
       const doc = await LeaseModel.findOne({ _id: key, expiresAt: { $gte: deps.clock.now() } }).lean();

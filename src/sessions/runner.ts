@@ -113,7 +113,7 @@ export function createSessionRunner(deps: RunnerDeps) {
       const renewal = setInterval(() => void lease.renew().catch(() => undefined), Math.max(1_000, deps.leaseTtlMs / 3));
       const account = sessionAccount(doc);
       const settings = accountView(doc).settings;
-      const run = await SessionRun.create({ accountId, kind: 'one-shot', trigger, status: 'running', holder: lease.holder, startedAt: deps.clock.now() });
+      const run = await SessionRun.create({ accountId, kind: 'one-shot', trigger, status: 'running', holder: lease.holder, startedAt: deps.clock.now(), ref: ref ?? null });
       const progress = (text: string) => void deps.events({ type: 'progress', account, text, ref });
       let page: Page | undefined;
       try {

@@ -248,6 +248,10 @@ const sessionRunSchema = new Schema(
     message: { type: String, default: null },
     found: { type: Number, default: 0 },
     inserted: { type: Number, default: 0 },
+    /** Where the person who asked for this run follows it (a stored chat reference). */
+    ref: { type: String, default: null },
+    /** Set on an interrupted one-shot run once it has been started again. */
+    resumedAt: { type: Date, default: null },
   },
   { versionKey: false },
 );

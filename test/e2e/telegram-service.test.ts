@@ -40,9 +40,8 @@ describe('the service on Telegram (process, fake Bot API, sandbox bank)', functi
     eventually(() => fake.sentTo(ana.id).slice(from).find((text) => pattern.test(text)), 60_000, what);
 
   it('adds an account in private, logs in with a code answered by DM, reports the session', async () => {
-    service = startServiceProcess({
+    const env = {
       MONGODB_URI: freshDatabaseUri('tgservice'),
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'rb-tg-')),
       SECRET_KEYS: `ci:${Buffer.alloc(32, 9).toString('base64')}`,
       SANDBOX_BANK_URL: bank.url,
       CHAT_CONSOLE: 'off',
@@ -51,7 +50,9 @@ describe('the service on Telegram (process, fake Bot API, sandbox bank)', functi
       JOB_POLL_MS: '200',
       SCRAPE_TICK_SECONDS: '3600',
       LOG_LEVEL: 'debug',
-    });
+      SHUTDOWN_TIMEOUT_MS: '2000',
+    };
+    service = startServiceProcess({ ...env, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'rb-tg-')) });
     await service.waitForLog(/"msg":"Reconbanker is ready"/, 60_000);
     // The schedule's first tick runs at start; after it, sessions run only when asked.
     await service.waitForLog(/"job":"scrape-tick".*"msg":"job done"/, 60_000);
@@ -79,11 +80,29 @@ describe('the service on Telegram (process, fake Bot API, sandbox bank)', functi
     await said(/The bank accepted the code for "Bank"/, 'accepted', before);
     await said(/Bank: read 1 movement\(s\), 1 new\./, 'the session result', before);
 
+    // A restart while a code is awaited: the interrupted session starts again, asks again, and
+    // the code the person then sends is accepted.
+    const mark = fake.sentTo(ana.id).length;
+    fake.type(ana, '/recon account scrape Bank');
+    await said(/Bank code needed for account "Bank"/, 'a second prompt', mark);
     service.child.kill('SIGTERM');
     expect((await service.exited).code).to.equal(0);
-    const everything = JSON.stringify(fake.calls) + service.stdout() + service.stderr();
+    const logs = service.stdout() + service.stderr();
+    const afterStop = fake.sentTo(ana.id).length;
+    service = startServiceProcess({ ...env, DATA_DIR: mkdtempSync(path.join(tmpdir(), 'rb-tg-2-')) });
+    await service.waitForLog(/"msg":"Reconbanker is ready"/, 60_000);
+    await said(/Bank code needed for account "Bank"/, 'the prompt of the resumed session', afterStop);
+    const pending = await eventually(() => bank.currentOtp('ana') ?? undefined, 10_000, 'the code of the resumed login');
+    fake.type(ana, `/recon otp Bank ${pending}`);
+    await said(/The bank accepted the code for "Bank"/, 'accepted after the restart', afterStop);
+    await said(/Bank: read 1 movement\(s\), 0 new\./, 'the resumed session result', afterStop);
+
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).to.equal(0);
+    const everything = JSON.stringify(fake.calls) + logs + service.stdout() + service.stderr();
     expect(everything).not.to.include(password);
     expect(everything).not.to.include(code);
+    expect(everything).not.to.include(pending);
     expect(everything).not.to.include(TOKEN);
   });
 });
