@@ -36,6 +36,8 @@ export async function startFakeTelegram(token: string) {
   const pollers = new Set<() => void>();
   const failures: { method: string; status: number; body: Record<string, unknown> }[] = [];
   const blocked = new Set<string>();
+  /** Every getUpdates offset, when it arrived: an update below it is acknowledged. */
+  const confirmations: { offset: number; at: number }[] = [];
   const bot = { id: 4242, is_bot: true, first_name: 'Reconbanker', username: 'reconbanker_test_bot' };
 
   const server = createServer((req, res) => {
@@ -59,6 +61,7 @@ export async function startFakeTelegram(token: string) {
           return reply(200, { ok: true, result: bot });
         case 'getUpdates': {
           const offset = Number(params.offset ?? 0);
+          confirmations.push({ offset, at: performance.now() });
           const timeoutMs = Math.min(Number(params.timeout ?? 0), 2) * 1000;
           const pending = () => updates.filter((u) => u.update_id >= offset);
           if (pending().length === 0 && timeoutMs > 0) {
@@ -103,6 +106,7 @@ export async function startFakeTelegram(token: string) {
     apiRoot: listening.url,
     calls,
     blocked,
+    confirmations,
     /** The person types `text` in their private chat with the bot, or in a group. */
     type(person: Person, text: string, group?: number): { updateId: number; messageId: number } {
       const messageId = nextMessageId++;

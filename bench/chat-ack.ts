@@ -1,0 +1,83 @@
+import path from 'node:path';
+import { pino } from 'pino';
+import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
+import { allCommands } from '../commands/index.js';
+import { createBankRegistry } from '../src/banks/registry.js';
+import { sandboxDriver } from '../src/banks/sandbox/driver.js';
+import { createCommandRouter } from '../src/chat/router.js';
+import { loadConfig } from '../src/config.js';
+import { systemClock } from '../src/domain/clock.js';
+import { cacheDir } from '../src/paths.js';
+import { createServices } from '../src/services.js';
+import { createBrowserPool } from '../src/sessions/browser-pool.js';
+import { connectDatabase } from '../src/store/database.js';
+import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
+import { createSecretBox } from '../src/store/secret-box.js';
+import { startFakeTelegram } from '../test/helpers/fake-telegram.js';
+import { percentile, report } from './lib/report.js';
+
+/**
+ * Chat command acknowledgement (SPEC §8: p99 < 200 ms under 50 concurrent commands), per
+ * platform, through the real platform library against its fake API. Telegram: a command is
+ * acknowledged when the bot confirms its update (the next getUpdates offset passes it); the
+ * handling (real router, services and embedded database) goes on concurrently.
+ * Slack and Discord join this bench with their adapters.
+ */
+const CONCURRENCY = 50;
+const ROUNDS = 10;
+const TOKEN = '1:bench';
+const log = pino({ level: 'silent' });
+
+const embedded = await startEmbeddedDatabase({ engine: 'auto', port: 0, memoFile: path.join(cacheDir, 'test-engine.json'), cacheDir, log });
+const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_${Date.now()}`, timeoutMs: 10_000, log });
+const fake = await startFakeTelegram(TOKEN);
+const config = loadConfig({});
+const services = createServices({
+  models: database.models,
+  secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
+  banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }]),
+  clock: systemClock,
+  log,
+  inviteTtlHours: 72,
+  pool: createBrowserPool({ executablePath: '/usr/bin/chromium', maxContexts: 1, log }),
+  send: async () => undefined,
+  enqueue: async () => undefined,
+  enqueuePoll: async () => undefined,
+  sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
+  maxConcurrentSessions: 1,
+  reconcileSettings: config.reconcile,
+  webhookSettings: config.webhooks,
+});
+const router = createCommandRouter({ commands: allCommands(), services, log });
+const adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', log });
+try {
+  await adapter.start({ onCommand: (event) => router.handle(event, adapter) });
+  const people = Array.from({ length: CONCURRENCY }, (_, i) => ({ id: 5000 + i, first_name: `P${i}` }));
+  for (const person of people) await services.users.createTenant({ platform: 'telegram', teamId: 'telegram', userId: String(person.id), displayName: person.first_name }, `Co ${person.id}`);
+  console.log(`engine: ${embedded.engine}; ${CONCURRENCY} people send /recon account list at once, ${ROUNDS} rounds`);
+  const acks: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const sent = people.map((person) => ({ at: performance.now(), updateId: fake.type(person, '/recon account list').updateId }));
+    for (const { at, updateId } of sent) {
+      for (;;) {
+        const confirmed = fake.confirmations.find((c) => c.offset > updateId && c.at >= at);
+        if (confirmed) {
+          acks.push(confirmed.at - at);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    // Let the round's answers go out before the next round.
+    while (fake.calls.filter((c) => c.method === 'sendMessage').length < (round + 1) * CONCURRENCY) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  acks.sort((a, b) => a - b);
+  report('Telegram: acknowledgement p50', percentile(acks, 50), 'ms');
+  report('Telegram: acknowledgement p99', percentile(acks, 99), 'ms', { max: 200 });
+} finally {
+  await adapter.stop();
+  await fake.close();
+  await database.connection.dropDatabase();
+  await database.close();
+  await embedded.stop();
+}
