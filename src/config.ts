@@ -77,6 +77,11 @@ const envSchema = z.object({
   TELEGRAM_WEBHOOK_HOST: z.string().trim().default('0.0.0.0'),
   TELEGRAM_WEBHOOK_PATH: z.string().trim().startsWith('/', 'must start with /').default('/telegram'),
   SLACK_BOT_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
+  SLACK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(3000),
+  SLACK_HOST: z.string().trim().default('0.0.0.0'),
+  SLACK_PATH: z.string().trim().startsWith('/', 'must start with /').default('/slack/events'),
   DISCORD_BOT_TOKEN: optionalText,
   SHOW_SANDBOX_BANK: booleanFromEnv.default(true),
   SANDBOX_BANK: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -136,6 +141,7 @@ export type Config = {
     telegram:
       | { token: string; apiRoot: string | undefined; mode: 'polling' | 'webhook'; webhook: { secretToken: string; port: number; host: string; path: string } | undefined }
       | undefined;
+    slack: { botToken: string; signingSecret: string; apiUrl: string | undefined; port: number; host: string; path: string } | undefined;
   };
   banks: { showSandbox: boolean };
   sandbox: { mode: 'auto' | 'on' | 'off'; port: number; url: string | undefined };
@@ -172,6 +178,9 @@ export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = pr
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.superRefine((e, ctx) => {
+    if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'required with SLACK_BOT_TOKEN (Basic Information → Signing Secret): every request from Slack is verified with it' });
+    }
     if (e.TELEGRAM_BOT_TOKEN && e.TELEGRAM_MODE === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook (Telegram sends it back on every update)' });
     }
@@ -211,6 +220,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             webhook: e.TELEGRAM_WEBHOOK_SECRET ? { secretToken: e.TELEGRAM_WEBHOOK_SECRET, port: e.TELEGRAM_WEBHOOK_PORT, host: e.TELEGRAM_WEBHOOK_HOST, path: e.TELEGRAM_WEBHOOK_PATH } : undefined,
           }
         : undefined,
+      slack:
+        e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
+          ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL, port: e.SLACK_PORT, host: e.SLACK_HOST, path: e.SLACK_PATH }
+          : undefined,
     },
     banks: { showSandbox: e.SHOW_SANDBOX_BANK },
     sandbox: { mode: e.SANDBOX_BANK, port: e.SANDBOX_BANK_PORT, url: e.SANDBOX_BANK_URL },

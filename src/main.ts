@@ -24,6 +24,7 @@ import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
 import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
+import { createSlackAdapter } from '../adapters/slack/slack-adapter.js';
 
 /**
  * Composition root and command line. Builds everything from the Config, explicitly; no other
@@ -155,6 +156,10 @@ export async function startService(config: Config): Promise<RunningService> {
     adapters.set('console', consoleAdapter);
   } else if (config.chat.platformsConfigured.length === 0) {
     log.warn('no chat platform is configured and the console is off (CHAT_CONSOLE=on enables it)');
+  }
+  const slack = config.chat.slack;
+  if (slack) {
+    adapters.set('slack', createSlackAdapter({ botToken: slack.botToken, signingSecret: slack.signingSecret, ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}), port: slack.port, host: slack.host, path: slack.path, log }));
   }
   const telegram = config.chat.telegram;
   if (telegram) {

@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { App, HTTPReceiver } from '@slack/bolt';
+import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
+import { NotReachableError } from '../../src/chat/port.js';
+import type { Identity } from '../../src/domain/identity.js';
+import type { Logger } from '../../src/log.js';
+import { renderBlocks } from './render.js';
+
+/**
+ * Slack through Bolt, HTTP mode: requests are verified with the signing secret (a bad
+ * signature or a timestamp older than 5 minutes gets 401). `/recon` is acknowledged at once,
+ * then handled; answers go to the command's `response_url` while it is valid (30 minutes) and
+ * by `chat.postMessage` after. Private input is a modal opened with the command's trigger id
+ * (valid about 3 seconds). Places are `slack:<team>:<channel>`.
+ */
+
+export type SlackOptions = {
+  botToken: string;
+  signingSecret: string;
+  /** Web API root (tests point it at a fake). */
+  apiUrl?: string;
+  port: number;
+  host?: string;
+  path?: string;
+  /** 0 in tests: a dead fake must not be retried for half an hour. */
+  retries?: number;
+  formTimeoutMs?: number;
+  log: Logger;
+};
+
+export type SlackAdapter = ChatAdapter & { url(): string | undefined };
+
+const RESPONSE_URL_TTL_MS = 30 * 60_000;
+const TRIGGER_TTL_MS = 2_500;
+const DEDUP_MS = 10 * 60_000;
+
+export function createSlackAdapter(options: SlackOptions): SlackAdapter {
+  const log = options.log.child({ component: 'slack' });
+  const path = options.path ?? '/slack/events';
+  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: path, processBeforeResponse: false });
+  const app = new App({
+    token: options.botToken,
+    receiver,
+    clientOptions: { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), retryConfig: { retries: options.retries ?? 10 } },
+    deferInitialization: true,
+  });
+  const formTimeoutMs = options.formTimeoutMs ?? 10 * 60_000;
+  /** The latest trigger id per person (opening a modal needs one, fresh). */
+  const triggers = new Map<string, { id: string; at: number }>();
+  const forms = new Map<string, (result: FormResult) => void>();
+  const seen = new Map<string, number>();
+  let server: Server | undefined;
+
+  function once(key: string): boolean {
+    const now = Date.now();
+    if (seen.has(key)) return false;
+    seen.set(key, now);
+    if (seen.size > 10_000) for (const [k, at] of seen) if (now - at > DEDUP_MS) seen.delete(k);
+    return true;
+  }
+
+  function channelOf(ref: string): string {
+    const [platform, , channel] = ref.split(':');
+    if (platform !== 'slack' || !channel) throw new Error(`not a Slack place: ${ref}`);
+    return channel;
+  }
+
+  async function post(channel: string, message: ChatMessage): Promise<void> {
+    const { text, blocks } = renderBlocks(message);
+    try {
+      await app.client.chat.postMessage({ channel, text, blocks: blocks as never });
+    } catch (error) {
+      const code = (error as { data?: { error?: string } }).data?.error;
+      if (code === 'channel_not_found' || code === 'not_in_channel' || code === 'missing_scope' || code === 'cannot_dm_bot' || code === 'user_not_found') {
+        throw new NotReachableError('slack', `slack:${channel}`, code === 'missing_scope' ? 'the app lacks the im:write or chat:write scope' : `Slack says ${code}`);
+      }
+      throw error;
+    }
+  }
+
+  function install(handlers: ChatHandlers) {
+    app.command('/recon', async ({ command, ack, respond }) => {
+      // Acknowledge inside Slack's 3 seconds, before any work.
+      await ack();
+      const key = `${command.team_id}:${command.trigger_id}`;
+      if (!once(key)) return;
+      const actor: Identity = { platform: 'slack', teamId: command.team_id, userId: command.user_id, displayName: command.user_name };
+      triggers.set(`${command.team_id}:${command.user_id}`, { id: command.trigger_id, at: Date.now() });
+      const isDm = command.channel_id.startsWith('D') || command.channel_name === 'directmessage';
+      const place = { ref: `slack:${command.team_id}:${command.channel_id}`, kind: isDm ? ('dm' as const) : ('channel' as const), private: isDm };
+      const started = Date.now();
+      const answer = async (message: ChatMessage) => {
+        const { text, blocks } = renderBlocks(message);
+        if (Date.now() - started < RESPONSE_URL_TTL_MS) await respond({ text, blocks: blocks as never, response_type: 'ephemeral', replace_original: false });
+        else await post(command.channel_id, message);
+      };
+      void (async () => {
+        try {
+          const reply = await handlers.onCommand({ actor, place, text: command.text ?? '', progress: answer });
+          await answer(reply);
+        } catch (error) {
+          log.error({ err: error }, 'could not answer a Slack command');
+        }
+      })();
+    });
+
+    app.view('rb_form', async ({ ack, view }) => {
+      await ack();
+      const resolve = forms.get(view.private_metadata);
+      if (!resolve) return;
+      forms.delete(view.private_metadata);
+      const values: Record<string, string> = {};
+      for (const [blockId, block] of Object.entries(view.state.values)) {
+        const input = block.value as { value?: string | null } | undefined;
+        if (input?.value) values[blockId] = input.value;
+      }
+      resolve({ status: 'submitted', values });
+    });
+    app.view({ callback_id: 'rb_form', type: 'view_closed' }, async ({ ack, view }) => {
+      await ack();
+      forms.get(view.private_metadata)?.({ status: 'cancelled' });
+      forms.delete(view.private_metadata);
+    });
+
+    app.action(/^rb:/, async ({ ack, body, action }) => {
+      await ack();
+      if (!handlers.onAction || body.type !== 'block_actions') return;
+      const actionId = (action as { value?: string }).value ?? '';
+      const team = body.team?.id ?? body.user.team_id ?? 'unknown';
+      const channel = body.channel?.id ?? '';
+      const actor: Identity = { platform: 'slack', teamId: team, userId: body.user.id, displayName: body.user.name ?? body.user.id };
+      const isDm = channel.startsWith('D');
+      void (async () => {
+        try {
+          const reply = await handlers.onAction!({ actor, place: { ref: `slack:${team}:${channel}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId });
+          await post(channel, reply);
+        } catch (error) {
+          log.error({ err: error }, 'could not answer a Slack button');
+        }
+      })();
+    });
+    app.error(async (error) => log.error({ err: error }, 'Slack event failed'));
+  }
+
+  return {
+    platform: 'slack',
+    capabilities: { modals: true, buttons: true, deletesUserMessages: false, images: false, format: 'markdown' },
+    ackDeadlineMs: 3_000,
+
+    url() {
+      const address = server?.address();
+      return typeof address === 'object' && address ? `http://${options.host ?? '127.0.0.1'}:${address.port}${path}` : undefined;
+    },
+
+    async start(handlers) {
+      install(handlers);
+      await app.init();
+      server = createServer(receiver.requestListener);
+      await new Promise<void>((resolve) => server!.listen(options.port, options.host ?? '127.0.0.1', resolve));
+      log.info({ url: this.url() }, 'Slack HTTP endpoint listening');
+    },
+
+    async stop() {
+      for (const resolve of forms.values()) resolve({ status: 'cancelled' });
+      forms.clear();
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+
+    async send(destination, message) {
+      await post(channelOf(destination), message);
+    },
+
+    async askPrivately(actor: Identity, form: Form): Promise<FormResult> {
+      const trigger = triggers.get(`${actor.teamId}:${actor.userId}`);
+      if (!trigger || Date.now() - trigger.at > TRIGGER_TTL_MS) {
+        return { status: 'unreachable', reason: 'a private form can only open right after a command; run the command again' };
+      }
+      triggers.delete(`${actor.teamId}:${actor.userId}`);
+      const id = randomUUID();
+      const result = new Promise<FormResult>((resolve) => {
+        const timer = setTimeout(() => {
+          forms.delete(id);
+          resolve({ status: 'timed_out' });
+        }, formTimeoutMs);
+        forms.set(id, (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        });
+      });
+      await app.client.views.open({
+        trigger_id: trigger.id,
+        view: {
+          type: 'modal',
+          callback_id: 'rb_form',
+          private_metadata: id,
+          notify_on_close: true,
+          title: { type: 'plain_text', text: form.title.slice(0, 24) },
+          submit: { type: 'plain_text', text: 'Save' },
+          close: { type: 'plain_text', text: 'Cancel' },
+          blocks: ([
+            ...(form.intro ? [{ type: 'section', text: { type: 'mrkdwn', text: form.intro } }] : []),
+            ...form.fields.map((field) => ({
+              type: 'input',
+              block_id: field.name,
+              optional: field.optional === true,
+              label: { type: 'plain_text', text: field.label },
+              element: { type: 'plain_text_input', action_id: 'value' },
+            })),
+          ] as never),
+        },
+      });
+      return result;
+    },
+  };
+}

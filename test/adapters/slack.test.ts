@@ -1,0 +1,92 @@
+import { expect } from 'chai';
+import { createSlackAdapter, type SlackAdapter } from '../../adapters/slack/slack-adapter.js';
+import { allCommands } from '../../commands/index.js';
+import { createCommandRouter } from '../../src/chat/router.js';
+import { systemClock } from '../../src/domain/clock.js';
+import type { Services } from '../../src/services.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
+import { buttonPress, postSigned, slashCommand, startFakeSlack, viewSubmission } from '../helpers/fake-slack.js';
+import { capturingLogger } from '../helpers/log-capture.js';
+import { buildServices } from '../helpers/services.js';
+
+const SECRET = 'slack-signing-secret-for-tests';
+const FORM = 'application/x-www-form-urlencoded';
+
+describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', function () {
+  this.timeout(60_000);
+  const test = useTestDatabase('slack');
+  const capture = capturingLogger();
+  let fake: Awaited<ReturnType<typeof startFakeSlack>>;
+  let adapter: SlackAdapter;
+  let services: Services;
+  let responseCount = 0;
+
+  before(async () => {
+    fake = await startFakeSlack();
+    services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
+    const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
+    adapter = createSlackAdapter({ botToken: 'xoxb-test', signingSecret: SECRET, apiUrl: fake.apiUrl, port: 0, retries: 0, log: capture.log });
+    await adapter.start({ onCommand: (event) => router.handle(event, adapter), onAction: (event) => router.handleAction(event, adapter) });
+  });
+
+  after(async () => {
+    await adapter?.stop();
+    await fake?.close();
+  });
+
+  async function command(user: string, channel: string, text: string) {
+    responseCount += 1;
+    const n = responseCount;
+    const started = Date.now();
+    const res = await postSigned(adapter.url()!, SECRET, slashCommand({ team: 'T1', user, userName: user.toLowerCase(), channel, text, responseUrl: fake.responseUrl(n) }), FORM);
+    return { status: res.status, ackMs: Date.now() - started, n };
+  }
+
+  const answered = (pattern: RegExp, what: string) => eventually(() => fake.responses.find((r) => pattern.test(String(r.text))), 15_000, what);
+
+  it('acknowledges /recon at once and answers by response_url; an unlinked person is refused', async () => {
+    const result = await command('UBRUNO', 'DBRUNO', 'account list');
+    expect(result.status).to.equal(200);
+    expect(result.ackMs).to.be.below(3_000);
+    await answered(/not linked/, 'the refusal');
+    await command('UANA', 'DANA', 'setup ACME');
+    await answered(/Created "ACME" with you as owner/, 'setup');
+  });
+
+  it('rejects a bad signature and a stale timestamp with 401', async () => {
+    const body = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(999) });
+    expect((await postSigned(adapter.url()!, SECRET, body, FORM, { badSignature: true })).status).to.equal(401);
+    expect((await postSigned(adapter.url()!, SECRET, body, FORM, { timestamp: Math.floor(Date.now() / 1000) - 600 })).status).to.equal(401);
+  });
+
+  it('asks for credentials in a modal; the submitted password is stored sealed and shown nowhere', async () => {
+    await command('UANA', 'DANA', 'account add Main sandbox');
+    const opened = await eventually(() => fake.calls.find((c) => c.method === 'views.open'), 10_000, 'the modal');
+    const view = opened.params.view as { private_metadata: string; blocks: { block_id?: string }[] };
+    expect(view.blocks.map((b) => b.block_id).filter(Boolean)).to.deep.equal(['bank_username', 'bank_password']);
+    const res = await postSigned(adapter.url()!, SECRET, viewSubmission({ team: 'T1', user: 'UANA', privateMetadata: view.private_metadata, values: { bank_username: 'ana', bank_password: 'Sl4ck-Pw-99' } }), FORM);
+    expect(res.status).to.equal(200);
+    await answered(/Credentials saved \(encrypted\)/, 'saved');
+    expect(JSON.stringify(fake.calls) + JSON.stringify(fake.responses)).not.to.include('Sl4ck-Pw-99');
+    expect(capture.text()).not.to.include('Sl4ck-Pw-99');
+    expect(JSON.stringify(await test.db.models.Account.find().lean())).not.to.include('Sl4ck-Pw-99');
+  });
+
+  it('refuses a password typed in a channel', async () => {
+    await command('UANA', 'CFIN', 'account set Main bank_password=Ch4nnel-Leak');
+    await answered(/never taken in a channel/, 'the refusal');
+    expect(JSON.stringify(fake.calls) + JSON.stringify(fake.responses) + capture.text()).not.to.include('Ch4nnel-Leak');
+  });
+
+  it('posts notifications as escaped Block Kit with buttons, and a button press runs its action', async () => {
+    await adapter.send('slack:T1:CFIN', { text: 'From <!channel> & co', choices: [{ id: 'a-missing', label: 'Pick it' }] });
+    const posted = fake.calls.filter((c) => c.method === 'chat.postMessage').at(-1)!;
+    expect(posted.params.text).to.equal('From &lt;!channel&gt; &amp; co');
+    const blocks = posted.params.blocks as { type: string; elements?: { action_id: string; value: string }[] }[];
+    expect(blocks.find((b) => b.type === 'actions')?.elements?.[0]).to.deep.include({ action_id: 'rb:a-missing', value: 'a-missing' });
+    const res = await postSigned(adapter.url()!, SECRET, buttonPress({ team: 'T1', user: 'UANA', channel: 'CFIN', value: 'a-missing' }), FORM);
+    expect(res.status).to.equal(200);
+    await eventually(() => fake.calls.find((c) => c.method === 'chat.postMessage' && /not one of yours, or it no longer exists/.test(String(c.params.text))), 10_000, 'the button answer');
+  });
+});
