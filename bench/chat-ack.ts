@@ -14,6 +14,8 @@ import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { createSecretBox } from '../src/store/secret-box.js';
 import { startFakeTelegram } from '../test/helpers/fake-telegram.js';
+import { createSlackAdapter } from '../adapters/slack/slack-adapter.js';
+import { postSigned, slashCommand, startFakeSlack } from '../test/helpers/fake-slack.js';
 import { percentile, report } from './lib/report.js';
 
 /**
@@ -21,7 +23,8 @@ import { percentile, report } from './lib/report.js';
  * platform, through the real platform library against its fake API. Telegram: a command is
  * acknowledged when the bot confirms its update (the next getUpdates offset passes it); the
  * handling (real router, services and embedded database) goes on concurrently.
- * Slack and Discord join this bench with their adapters.
+ * Slack: a command is acknowledged when Slack's signed request gets its HTTP 200 (Bolt acks
+ * before the handling). Discord joins this bench with its adapter.
  */
 const CONCURRENCY = 50;
 const ROUNDS = 10;
@@ -74,6 +77,32 @@ try {
   acks.sort((a, b) => a - b);
   report('Telegram: acknowledgement p50', percentile(acks, 50), 'ms');
   report('Telegram: acknowledgement p99', percentile(acks, 99), 'ms', { max: 200 });
+
+  const slackFake = await startFakeSlack();
+  const slack = createSlackAdapter({ botToken: 'xoxb-bench', signingSecret: 'bench-secret', apiUrl: slackFake.apiUrl, port: 0, retries: 0, log });
+  try {
+    await slack.start({ onCommand: (event) => router.handle(event, slack) });
+    for (let i = 0; i < CONCURRENCY; i++) await services.users.createTenant({ platform: 'slack', teamId: 'T1', userId: `U${i}`, displayName: `u${i}` }, `Slack ${i}`);
+    const slackAcks: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async (_, i) => {
+          const body = slashCommand({ team: 'T1', user: `U${i}`, userName: `u${i}`, channel: `DU${i}`, text: 'account list', responseUrl: slackFake.responseUrl(round * CONCURRENCY + i) });
+          const started = performance.now();
+          const res = await postSigned(slack.url()!, 'bench-secret', body, 'application/x-www-form-urlencoded');
+          slackAcks.push(performance.now() - started);
+          if (res.status !== 200) throw new Error(`Slack answered ${res.status}`);
+        }),
+      );
+      while (slackFake.responses.length < (round + 1) * CONCURRENCY) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    slackAcks.sort((a, b) => a - b);
+    report('Slack: acknowledgement p50', percentile(slackAcks, 50), 'ms');
+    report('Slack: acknowledgement p99', percentile(slackAcks, 99), 'ms', { max: 200 });
+  } finally {
+    await slack.stop();
+    await slackFake.close();
+  }
 } finally {
   await adapter.stop();
   await fake.close();

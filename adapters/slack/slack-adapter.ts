@@ -34,6 +34,7 @@ export type SlackAdapter = ChatAdapter & { url(): string | undefined };
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
 const TRIGGER_TTL_MS = 2_500;
 const DEDUP_MS = 10 * 60_000;
+const HANDLING_CONCURRENCY = 2;
 
 export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const log = options.log.child({ component: 'slack' });
@@ -66,16 +67,69 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     return channel;
   }
 
+  /** Seconds Slack asked us to wait (a 429), or undefined for any other failure. */
+  function retryAfterOf(error: unknown): number | undefined {
+    const direct = (error as { retryAfter?: number }).retryAfter;
+    if (typeof direct === 'number') return direct;
+    const text = `${(error as Error).message ?? ''} ${((error as { original?: Error }).original?.message ?? '')}`;
+    const match = /rate limit.*retry-after: (\d+)/i.exec(text);
+    return match ? Number(match[1]) : undefined;
+  }
+
+  /** Messages to one channel go out one at a time, in order, honouring Retry-After. */
+  const queues = new Map<string, Promise<unknown>>();
+  function enqueue<T>(channel: string, work: () => Promise<T>): Promise<T> {
+    const previous = queues.get(channel) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    queues.set(channel, tail);
+    void tail.then(() => {
+      if (queues.get(channel) === tail) queues.delete(channel);
+    });
+    return next;
+  }
+
+  async function postOnce(channel: string, text: string, blocks: unknown[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await app.client.chat.postMessage({ channel, text, blocks: blocks as never });
+        return;
+      } catch (error) {
+        const wait = retryAfterOf(error);
+        if (wait === undefined || attempt >= 5) throw error;
+        log.warn({ channel, retryAfter: wait }, 'Slack rate limit: waiting before sending again');
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+      }
+    }
+  }
+
   async function post(channel: string, message: ChatMessage): Promise<void> {
     const { text, blocks } = renderBlocks(message);
     try {
-      await app.client.chat.postMessage({ channel, text, blocks: blocks as never });
+      await enqueue(channel, () => postOnce(channel, text, blocks));
     } catch (error) {
       const code = (error as { data?: { error?: string } }).data?.error;
       if (code === 'channel_not_found' || code === 'not_in_channel' || code === 'missing_scope' || code === 'cannot_dm_bot' || code === 'user_not_found') {
         throw new NotReachableError('slack', `slack:${channel}`, code === 'missing_scope' ? 'the app lacks the im:write or chat:write scope' : `Slack says ${code}`);
       }
       throw error;
+    }
+  }
+
+  /**
+   * Handling runs a few commands at a time, after their acknowledgements: under a burst, the
+   * process keeps time to acknowledge new requests inside Slack's 3 seconds.
+   */
+  let active = 0;
+  const backlog: (() => void)[] = [];
+  async function handling(work: () => Promise<void>): Promise<void> {
+    if (active >= HANDLING_CONCURRENCY) await new Promise<void>((resolve) => backlog.push(resolve));
+    active += 1;
+    try {
+      await work();
+    } finally {
+      active -= 1;
+      backlog.shift()?.();
     }
   }
 
@@ -95,14 +149,14 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
         if (Date.now() - started < RESPONSE_URL_TTL_MS) await respond({ text, blocks: blocks as never, response_type: 'ephemeral', replace_original: false });
         else await post(command.channel_id, message);
       };
-      void (async () => {
+      void handling(async () => {
         try {
           const reply = await handlers.onCommand({ actor, place, text: command.text ?? '', progress: answer });
           await answer(reply);
         } catch (error) {
           log.error({ err: error }, 'could not answer a Slack command');
         }
-      })();
+      });
     });
 
     app.view('rb_form', async ({ ack, view }) => {

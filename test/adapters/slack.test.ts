@@ -79,6 +79,14 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     expect(JSON.stringify(fake.calls) + JSON.stringify(fake.responses) + capture.text()).not.to.include('Ch4nnel-Leak');
   });
 
+  it('a 429 with Retry-After delays the message, then delivers it', async () => {
+    fake.rateLimitNext('chat.postMessage', 1);
+    const started = Date.now();
+    await adapter.send('slack:T1:CFIN', { text: 'after the limit' });
+    expect(Date.now() - started).to.be.at.least(900);
+    expect(fake.calls.filter((c) => c.method === 'chat.postMessage' && c.params.text === 'after the limit')).to.have.length(2);
+  });
+
   it('posts notifications as escaped Block Kit with buttons, and a button press runs its action', async () => {
     await adapter.send('slack:T1:CFIN', { text: 'From <!channel> & co', choices: [{ id: 'a-missing', label: 'Pick it' }] });
     const posted = fake.calls.filter((c) => c.method === 'chat.postMessage').at(-1)!;

@@ -28,6 +28,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export async function startFakeSlack() {
   const calls: SlackCall[] = [];
+  const limited: { method: string; retryAfter: number }[] = [];
   const responses: Record<string, unknown>[] = [];
   let ts = 1000;
   const server = createServer((req, res) => {
@@ -40,6 +41,11 @@ export async function startFakeSlack() {
       }
       const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] as string;
       calls.push({ method, params });
+      const limit = limited.findIndex((l) => l.method === method);
+      if (limit >= 0) {
+        const [l] = limited.splice(limit, 1);
+        return res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(l!.retryAfter) }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+      }
       switch (method) {
         case 'auth.test':
           return reply({ ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'reconbanker', team_id: 'T1', user_id: 'UBOT', bot_id: 'BBOT' });
@@ -55,7 +61,17 @@ export async function startFakeSlack() {
     })();
   });
   const listening = await listenOnLoopback(server);
-  return { ...listening, apiUrl: `${listening.url}/api/`, calls, responses, responseUrl: (n: number) => `${listening.url}/respond/${n}` };
+  return {
+    ...listening,
+    apiUrl: `${listening.url}/api/`,
+    calls,
+    responses,
+    responseUrl: (n: number) => `${listening.url}/respond/${n}`,
+    /** The next call of `method` answers 429 with Retry-After. */
+    rateLimitNext(method: string, retryAfter: number) {
+      limited.push({ method, retryAfter });
+    },
+  };
 }
 
 /** Slack's request signature: v0=HMAC-SHA256(secret, `v0:${timestamp}:${body}`). */
