@@ -83,6 +83,8 @@ const envSchema = z.object({
   SLACK_HOST: z.string().trim().default('0.0.0.0'),
   SLACK_PATH: z.string().trim().startsWith('/', 'must start with /').default('/slack/events'),
   DISCORD_BOT_TOKEN: optionalText,
+  DISCORD_GUILD_ID: optionalText.refine((v) => v === undefined || /^\d{5,25}$/.test(v), { message: 'a Discord server id (digits)' }),
+  DISCORD_API: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   SHOW_SANDBOX_BANK: booleanFromEnv.default(true),
   SANDBOX_BANK: z.enum(['auto', 'on', 'off']).default('auto'),
   SANDBOX_BANK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(4010),
@@ -142,6 +144,7 @@ export type Config = {
       | { token: string; apiRoot: string | undefined; mode: 'polling' | 'webhook'; webhook: { secretToken: string; port: number; host: string; path: string } | undefined }
       | undefined;
     slack: { botToken: string; signingSecret: string; apiUrl: string | undefined; port: number; host: string; path: string } | undefined;
+    discord: { token: string; guildId: string | undefined; api: string | undefined } | undefined;
   };
   banks: { showSandbox: boolean };
   sandbox: { mode: 'auto' | 'on' | 'off'; port: number; url: string | undefined };
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
           ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL, port: e.SLACK_PORT, host: e.SLACK_HOST, path: e.SLACK_PATH }
           : undefined,
+      discord: e.DISCORD_BOT_TOKEN ? { token: e.DISCORD_BOT_TOKEN, guildId: e.DISCORD_GUILD_ID, api: e.DISCORD_API } : undefined,
     },
     banks: { showSandbox: e.SHOW_SANDBOX_BANK },
     sandbox: { mode: e.SANDBOX_BANK, port: e.SANDBOX_BANK_PORT, url: e.SANDBOX_BANK_URL },

@@ -25,6 +25,7 @@ import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
 import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
 import { createSlackAdapter } from '../adapters/slack/slack-adapter.js';
+import { createDiscordAdapter } from '../adapters/discord/discord-adapter.js';
 
 /**
  * Composition root and command line. Builds everything from the Config, explicitly; no other
@@ -160,6 +161,10 @@ export async function startService(config: Config): Promise<RunningService> {
   const slack = config.chat.slack;
   if (slack) {
     adapters.set('slack', createSlackAdapter({ botToken: slack.botToken, signingSecret: slack.signingSecret, ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}), port: slack.port, host: slack.host, path: slack.path, log }));
+  }
+  const discord = config.chat.discord;
+  if (discord) {
+    adapters.set('discord', createDiscordAdapter({ token: discord.token, ...(discord.guildId ? { guildId: discord.guildId } : {}), ...(discord.api ? { api: discord.api } : {}), log }));
   }
   const telegram = config.chat.telegram;
   if (telegram) {

@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { createDiscordAdapter, splitForDiscord } from '../../adapters/discord/discord-adapter.js';
+import { allCommands } from '../../commands/index.js';
+import type { ChatAdapter } from '../../src/chat/port.js';
+import { createCommandRouter } from '../../src/chat/router.js';
+import { systemClock } from '../../src/domain/clock.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
+import { APP_ID, startFakeDiscord } from '../helpers/fake-discord.js';
+import { capturingLogger } from '../helpers/log-capture.js';
+import { buildServices } from '../helpers/services.js';
+
+describe('Discord adapter (real discord.js against a fake gateway and REST API)', function () {
+  this.timeout(60_000);
+  const test = useTestDatabase('discord');
+  const capture = capturingLogger();
+  let fake: Awaited<ReturnType<typeof startFakeDiscord>>;
+  let adapter: ChatAdapter;
+  const ana = { id: '400000000000000001', username: 'ana' };
+  const bruno = { id: '400000000000000002', username: 'bruno' };
+  const GUILD = '500000000000000001';
+  const CHANNEL = '500000000000000002';
+
+  before(async () => {
+    fake = await startFakeDiscord();
+    const services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
+    const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
+    adapter = createDiscordAdapter({ token: 'discord-test-token', api: fake.api, guildId: GUILD, log: capture.log });
+    await adapter.start({ onCommand: (event) => router.handle(event, adapter) });
+  });
+
+  after(async () => {
+    await adapter?.stop();
+    await fake?.close();
+  });
+
+  it('connects with only the Guilds intent and registers /recon in the guild', () => {
+    expect(fake.identified[0]?.intents).to.equal(1);
+    const registered = fake.calls.find((c) => c.method === 'PUT' && c.path === `/applications/${APP_ID}/guilds/${GUILD}/commands`);
+    expect((registered?.body as unknown as { name: string }[])?.map((c) => c.name)).to.deep.equal(['recon']);
+  });
+
+  it('defers every command as an ephemeral reply, then edits it with the answer; an unlinked person is refused', async () => {
+    const refused = fake.command(bruno, 'account list', { guild: GUILD, channel: CHANNEL });
+    await eventually(() => fake.answers(refused.token).find((a) => /not linked/.test(a)), 10_000, 'the refusal');
+    const deferred = fake.calls.find((c) => c.path === `/interactions/${refused.id}/${refused.token}/callback`);
+    expect(deferred?.body).to.deep.include({ type: 5 });
+    expect((deferred?.body as { data?: { flags?: number } }).data?.flags).to.equal(64);
+    const setup = fake.command(ana, 'setup ACME', { dm: '600000000000000001' });
+    await eventually(() => fake.answers(setup.token).find((a) => /Created "ACME" with you as owner/.test(a)), 10_000, 'setup');
+  });
+
+  it('posts to channels with mentions disabled and bank strings escaped; long text is split', async () => {
+    await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: 'Payment from @everyone *Evil*' });
+    const sent = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).at(-1);
+    expect(sent?.body).to.deep.include({ content: 'Payment from @everyone \\*Evil\\*' });
+    expect((sent?.body as { allowed_mentions?: { parse?: string[] } }).allowed_mentions?.parse).to.deep.equal([]);
+    const pieces = splitForDiscord(Array.from({ length: 300 }, (_, i) => `line ${i} ${'y'.repeat(10)}`).join('\n'));
+    expect(pieces.every((p) => p.length <= 2000)).to.equal(true);
+    expect(pieces.length).to.be.greaterThan(1);
+  });
+});

@@ -1,0 +1,142 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { listenOnLoopback } from '../../src/http/loopback.js';
+
+/**
+ * A fake of Discord's REST API and gateway on 127.0.0.1 for the real discord.js client:
+ * GET /gateway/bot points at a JSON gateway that says HELLO, acknowledges heartbeats, answers
+ * IDENTIFY with READY, and sends the interactions a test asks for. Every REST call is recorded
+ * (command registration, interaction callbacks, edits, messages, DM channels).
+ */
+
+export type DiscordCall = { method: string; path: string; body: Record<string, unknown> | undefined };
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if (!raw) return undefined;
+  if ((req.headers['content-type'] ?? '').includes('multipart/form-data')) {
+    const json = /name="payload_json"\r\n(?:Content-Type: application\/json\r\n)?\r\n(\{[\s\S]*?\})\r\n--/.exec(raw);
+    return json ? (JSON.parse(json[1] as string) as Record<string, unknown>) : { multipart: true };
+  }
+  return JSON.parse(raw) as Record<string, unknown>;
+}
+
+export const APP_ID = '100000000000000001';
+export const BOT_ID = '100000000000000002';
+
+export async function startFakeDiscord() {
+  const calls: DiscordCall[] = [];
+  const sockets = new Set<WebSocket>();
+  let sequence = 0;
+  let snowflake = 200000000000000000n;
+  const nextId = () => String(++snowflake);
+  const identified: Record<string, unknown>[] = [];
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readJson(req);
+      const path = decodeURIComponent((req.url ?? '').split('?')[0] as string).replace(/^\/api(\/v\d+)?/, '');
+      const reply = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(status === 204 ? undefined : JSON.stringify(json));
+      if (path === '/gateway/bot') {
+        const address = server.address() as { port: number };
+        return reply(200, { url: `ws://127.0.0.1:${address.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
+      }
+      calls.push({ method: req.method ?? '', path, body });
+      if (/^\/applications\/\d+\/(guilds\/\d+\/)?commands$/.test(path) && req.method === 'PUT') {
+        return reply(200, (body as unknown as Record<string, unknown>[] | undefined ?? []).map((c) => ({ ...c, id: nextId(), application_id: APP_ID, version: '1' })));
+      }
+      const callback = /^\/interactions\/(\d+)\/[^/]+\/callback$/.exec(path);
+      if (callback) {
+        // discord.js asks for the callback's result (with_response=true).
+        return reply(200, { interaction: { id: callback[1], type: 2, response_message_id: null, response_message_loading: true, response_message_ephemeral: true }, resource: { type: body?.type ?? 5 } });
+      }
+      if (/^\/webhooks\/\d+\/[^/]+\/messages\/@original$/.test(path)) return reply(200, message(String(body?.content ?? ''), '0'));
+      if (/^\/webhooks\/\d+\/[^/]+$/.test(path)) return reply(200, message(String(body?.content ?? ''), '0'));
+      const channelMessage = /^\/channels\/(\d+)\/messages$/.exec(path);
+      if (channelMessage) return reply(200, message(String(body?.content ?? ''), channelMessage[1] as string));
+      if (path === '/users/@me/channels') return reply(200, { id: `3${String(body?.recipient_id ?? '').slice(1)}`, type: 1, recipients: [{ id: body?.recipient_id, username: 'person', discriminator: '0', avatar: null }] });
+      if (path === '/users/@me') return reply(200, { id: BOT_ID, username: 'reconbanker', discriminator: '0', bot: true, avatar: null });
+      return reply(200, {});
+    })();
+  });
+
+  function message(content: string, channelId: string) {
+    return { id: nextId(), channel_id: channelId, content, author: { id: BOT_ID, username: 'reconbanker', discriminator: '0', bot: true, avatar: null }, timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [], attachments: [], embeds: [], pinned: false, type: 0 };
+  }
+
+  const gateway = new WebSocketServer({ server });
+  gateway.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41250 }, s: null, t: null }));
+    socket.on('message', (raw) => {
+      const packet = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
+      if (packet.op === 1) socket.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      if (packet.op === 2) {
+        identified.push(packet.d);
+        socket.send(
+          JSON.stringify({
+            op: 0,
+            t: 'READY',
+            s: ++sequence,
+            d: {
+              v: 10,
+              user: { id: BOT_ID, username: 'reconbanker', discriminator: '0', bot: true, avatar: null, global_name: null },
+              guilds: [],
+              session_id: 'session-1',
+              resume_gateway_url: 'ws://127.0.0.1:1',
+              application: { id: APP_ID, flags: 0 },
+            },
+          }),
+        );
+      }
+    });
+  });
+  const listening = await listenOnLoopback(server);
+
+  type Person = { id: string; username: string };
+  function dispatch(t: string, d: unknown) {
+    for (const socket of sockets) socket.send(JSON.stringify({ op: 0, t, s: ++sequence, d }));
+  }
+
+  return {
+    ...listening,
+    api: `${listening.url}/api`,
+    calls,
+    identified,
+    /** Someone runs `/recon text:<text>` in a guild channel, or in their DM with the bot. */
+    command(person: Person, text: string, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
+      const id = nextId();
+      const token = `tok-${id}`;
+      const user = { id: person.id, username: person.username, discriminator: '0', avatar: null, global_name: person.username };
+      dispatch('INTERACTION_CREATE', {
+        id,
+        application_id: APP_ID,
+        type: 2,
+        token,
+        version: 1,
+        locale: 'en-US',
+        app_permissions: '0',
+        entitlements: [],
+        authorizing_integration_owners: {},
+        data: { id: '300000000000000001', name: 'recon', type: 1, options: [{ name: 'command', type: 3, value: text }] },
+        ...('guild' in where
+          ? { guild_id: where.guild, channel_id: where.channel, guild_locale: 'en-US', member: { user, roles: [], permissions: '0', joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }, context: 0 }
+          : { channel_id: where.dm, user, context: 1 }),
+        channel: 'guild' in where ? { id: where.channel, type: 0 } : { id: where.dm, type: 1 },
+      });
+      return { id, token };
+    },
+    /** The edits of an interaction's original reply (its answers). */
+    answers(token: string): string[] {
+      return calls.filter((c) => c.path.includes(`/${token}/messages/@original`)).map((c) => String(c.body?.content ?? ''));
+    },
+    async close() {
+      for (const socket of sockets) socket.terminate();
+      gateway.close();
+      await listening.close();
+    },
+  };
+}
