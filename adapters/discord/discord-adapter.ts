@@ -1,4 +1,19 @@
-import { Client, DiscordAPIError, Events, GatewayIntentBits, MessageFlags, Routes, type ChatInputCommandInteraction } from 'discord.js';
+import { randomUUID } from 'node:crypto';
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  Client,
+  DiscordAPIError,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  ModalBuilder,
+  Routes,
+  TextInputBuilder,
+  TextInputStyle,
+  type ChatInputCommandInteraction,
+} from 'discord.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
 import type { Identity } from '../../src/domain/identity.js';
@@ -48,14 +63,22 @@ export function splitForDiscord(text: string, limit = DISCORD_LIMIT): string[] {
 
 /** Markdown from bank data must not format or mention: escaped, and mentions are disabled on every message. */
 function renderText(message: ChatMessage): string {
-  const escape = (s: string) => s.replace(/([\\*_`~|>#[\]()-])/g, '\\$1');
+  // Emphasis, code, spoilers and masked links; quotes, headings and lists only where a line starts.
+  const escape = (s: string) => s.replace(/([\\*_`~|[\]])/g, '\\$1').replace(/^([>#-])/gm, '\\$1');
   const lines = [escape(message.text)];
   for (const field of message.fields ?? []) lines.push(`**${escape(field.label)}**: ${escape(field.value)}`);
   return lines.join('\n');
 }
 
+const INTERACTION_TTL_MS = 14 * 60_000;
+
 export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   const log = options.log.child({ component: 'discord' });
+  /** The command interaction each person is answering (its token allows follow-ups for 15 minutes). */
+  const current = new Map<string, { interaction: ChatInputCommandInteraction; at: number }>();
+  /** Private forms waiting: the button opens the modal, the modal's submission resolves the form. */
+  const forms = new Map<string, { userId: string; form: Form; resolve: (result: FormResult) => void }>();
+  const formTimeoutMs = 10 * 60_000;
   const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(options.api ? { rest: { api: options.api } } : {}) });
   // Without this, an exception in a handler would end the process.
   client.on('error', (error) => log.error({ err: error }, 'Discord client error'));
@@ -68,8 +91,14 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   async function post(channelId: string, message: ChatMessage): Promise<void> {
     try {
       // Straight to REST: a stored channel id needs no cache (the Guilds intent brings no DMs).
-      for (const piece of splitForDiscord(renderText(message))) {
-        await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] } } });
+      const pieces = splitForDiscord(renderText(message));
+      for (const [i, piece] of pieces.entries()) {
+        const buttons = i === pieces.length - 1 && message.choices?.length ? message.choices.slice(0, 25) : [];
+        const components = [];
+        for (let at = 0; at < buttons.length; at += 5) {
+          components.push({ type: 1, components: buttons.slice(at, at + 5).map((c) => ({ type: 2, style: 2, custom_id: `act:${c.id}`.slice(0, 100), label: c.label.slice(0, 80) })) });
+        }
+        await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(components.length ? { components } : {}) } });
       }
     } catch (error) {
       if (error instanceof DiscordAPIError && (error.code === 50007 || error.code === 50001 || error.code === 10003)) {
@@ -86,11 +115,60 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
 
     async start(handlers: ChatHandlers) {
       client.on(Events.InteractionCreate, (interaction) => {
+        // The button of a private form: the modal must be this interaction's first answer.
+        if (interaction.isButton() && interaction.customId.startsWith('form:')) {
+          const pending = forms.get(interaction.customId.slice(5));
+          void (async () => {
+            if (!pending || pending.userId !== interaction.user.id) {
+              await interaction.reply({ content: 'This form is not yours, or it has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
+              return;
+            }
+            const modal = new ModalBuilder().setCustomId(interaction.customId).setTitle(pending.form.title.slice(0, 45));
+            for (const field of pending.form.fields.slice(0, 5)) {
+              modal.addComponents(
+                new ActionRowBuilder<TextInputBuilder>().addComponents(new TextInputBuilder().setCustomId(field.name).setLabel(field.label.slice(0, 45)).setStyle(TextInputStyle.Short).setRequired(field.optional !== true)),
+              );
+            }
+            await interaction.showModal(modal).catch((error: unknown) => log.error({ err: error }, 'could not open a Discord modal'));
+          })();
+          return;
+        }
+        if (interaction.isModalSubmit() && interaction.customId.startsWith('form:')) {
+          const id = interaction.customId.slice(5);
+          const pending = forms.get(id);
+          void (async () => {
+            await interaction.reply({ content: pending ? 'Received.' : 'This form has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
+            if (!pending || pending.userId !== interaction.user.id) return;
+            forms.delete(id);
+            const values: Record<string, string> = {};
+            for (const field of pending.form.fields) {
+              const value = interaction.fields.getTextInputValue(field.name);
+              if (value) values[field.name] = value;
+            }
+            pending.resolve({ status: 'submitted', values });
+          })();
+          return;
+        }
+        if (interaction.isButton() && interaction.customId.startsWith('act:') && handlers.onAction) {
+          const actor: Identity = { platform: 'discord', teamId: interaction.guildId ?? 'dm', userId: interaction.user.id, displayName: interaction.user.globalName ?? interaction.user.username };
+          const isDm = !interaction.guildId;
+          void (async () => {
+            try {
+              await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+              const reply = await handlers.onAction!({ actor, place: { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId: interaction.customId.slice(4) });
+              await interaction.editReply({ content: splitForDiscord(renderText(reply))[0] ?? '', allowedMentions: { parse: [] } });
+            } catch (error) {
+              log.error({ err: error }, 'could not answer a Discord button');
+            }
+          })();
+          return;
+        }
         if (!interaction.isChatInputCommand() || interaction.commandName !== 'recon') return;
         void (async () => {
           try {
             await interaction.deferReply({ flags: MessageFlags.Ephemeral });
             const actor: Identity = { platform: 'discord', teamId: interaction.guildId ?? 'dm', userId: interaction.user.id, displayName: interaction.user.globalName ?? interaction.user.username };
+            current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
             const text = interaction.options.getString('command') ?? '';
             const reply = await handlers.onCommand({
               actor,
@@ -132,10 +210,37 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       await post(channel, message);
     },
 
-    async askPrivately(_actor: Identity, _form: Form): Promise<FormResult> {
-      // Modals must be an interaction's first answer, and commands are deferred first; the
-      // button-then-modal flow is the next step of this adapter.
-      return { status: 'unreachable', reason: 'private forms on Discord are not available yet; use the console or another platform for credentials' };
+    /**
+     * A modal must be an interaction's first answer, and commands are deferred at once: so the
+     * form is offered as a button in an ephemeral follow-up (seen by the person alone); the
+     * button opens the modal, whose submission answers the form.
+     */
+    async askPrivately(actor: Identity, form: Form): Promise<FormResult> {
+      const live = current.get(`${actor.teamId}:${actor.userId}`);
+      if (!live || Date.now() - live.at > INTERACTION_TTL_MS) return { status: 'unreachable', reason: 'a private form opens from a command; run the command again' };
+      const id = randomUUID();
+      const result = new Promise<FormResult>((resolve) => {
+        const timer = setTimeout(() => {
+          forms.delete(id);
+          resolve({ status: 'timed_out' });
+        }, formTimeoutMs);
+        forms.set(id, {
+          userId: actor.userId,
+          form,
+          resolve: (value) => {
+            clearTimeout(timer);
+            resolve(value);
+          },
+        });
+      });
+      const button = new ButtonBuilder().setCustomId(`form:${id}`).setLabel('Open the private form').setStyle(ButtonStyle.Primary);
+      await live.interaction.followUp({
+        content: `${form.title}${form.intro ? `\n${form.intro}` : ''}`,
+        components: [new ActionRowBuilder<ButtonBuilder>().addComponents(button)],
+        flags: MessageFlags.Ephemeral,
+        allowedMentions: { parse: [] },
+      });
+      return result;
     },
   };
 }

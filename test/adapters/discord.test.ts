@@ -50,6 +50,27 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     await eventually(() => fake.answers(setup.token).find((a) => /Created "ACME" with you as owner/.test(a)), 10_000, 'setup');
   });
 
+  it('asks for credentials with a button that opens a modal; the password is stored sealed and shown nowhere', async () => {
+    const dm = { dm: '600000000000000001' };
+    const add = fake.command(ana, 'account add Main sandbox', dm);
+    const offer = await eventually(() => fake.followUps(add.token).find((f) => Array.isArray(f.components)), 10_000, 'the form button');
+    const button = ((offer.components as { components: { custom_id: string }[] }[])[0]?.components[0]?.custom_id) as string;
+    expect(button).to.match(/^form:/);
+    const pressed = fake.press(ana, button, dm);
+    const modal = await eventually(() => fake.calls.find((c) => c.path === `/interactions/${pressed.id}/${pressed.token}/callback`), 10_000, 'the modal');
+    expect(modal.body).to.deep.include({ type: 9 });
+    const inputs = ((modal.body as { data: { components: { components: { custom_id: string }[] }[] } }).data.components).map((row) => row.components[0]?.custom_id);
+    expect(inputs).to.deep.equal(['bank_username', 'bank_password']);
+    fake.submitModal(ana, button, { bank_username: 'ana', bank_password: 'D1scord-Pw-5' }, dm);
+    await eventually(() => fake.answers(add.token).find((a) => /Credentials saved \(encrypted\)/.test(a)), 10_000, 'saved');
+    expect(JSON.stringify(fake.calls)).not.to.include('D1scord-Pw-5');
+    expect(capture.text()).not.to.include('D1scord-Pw-5');
+    expect(JSON.stringify(await test.db.models.Account.find().lean())).not.to.include('D1scord-Pw-5');
+    // Someone else pressing that button gets nothing.
+    const other = fake.press(bruno, button, dm);
+    await eventually(() => fake.calls.find((c) => c.path === `/interactions/${other.id}/${other.token}/callback` && /not yours/.test(JSON.stringify(c.body))), 10_000, 'refused');
+  });
+
   it('posts to channels with mentions disabled and bank strings escaped; long text is split', async () => {
     await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: 'Payment from @everyone *Evil*' });
     const sent = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).at(-1);

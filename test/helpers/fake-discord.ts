@@ -97,6 +97,31 @@ export async function startFakeDiscord() {
   const listening = await listenOnLoopback(server);
 
   type Person = { id: string; username: string };
+  type Where = { guild: string; channel: string } | { dm: string };
+  function interaction(person: Person, type: number, data: Record<string, unknown>, where: Where, withMessage: boolean): { id: string; token: string } {
+    const id = nextId();
+    const token = `tok-${id}`;
+    const user = { id: person.id, username: person.username, discriminator: '0', avatar: null, global_name: person.username };
+    const channelId = 'guild' in where ? where.channel : where.dm;
+    dispatch('INTERACTION_CREATE', {
+      id,
+      application_id: APP_ID,
+      type,
+      token,
+      version: 1,
+      locale: 'en-US',
+      app_permissions: '0',
+      entitlements: [],
+      authorizing_integration_owners: {},
+      data,
+      ...(withMessage ? { message: message('form', channelId) } : {}),
+      ...('guild' in where
+        ? { guild_id: where.guild, channel_id: where.channel, guild_locale: 'en-US', member: { user, roles: [], permissions: '0', joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }, context: 0 }
+        : { channel_id: where.dm, user, context: 1 }),
+      channel: 'guild' in where ? { id: where.channel, type: 0 } : { id: where.dm, type: 1 },
+    });
+    return { id, token };
+  }
   function dispatch(t: string, d: unknown) {
     for (const socket of sockets) socket.send(JSON.stringify({ op: 0, t, s: ++sequence, d }));
   }
@@ -128,6 +153,19 @@ export async function startFakeDiscord() {
         channel: 'guild' in where ? { id: where.channel, type: 0 } : { id: where.dm, type: 1 },
       });
       return { id, token };
+    },
+    /** Someone presses a button (its custom id) under a message. */
+    press(person: Person, customId: string, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
+      return interaction(person, 3, { custom_id: customId, component_type: 2 }, where, true);
+    },
+    /** Someone submits a modal with these values. */
+    submitModal(person: Person, customId: string, values: Record<string, string>, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
+      const components = Object.entries(values).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value }] }));
+      return interaction(person, 5, { custom_id: customId, components }, where, false);
+    },
+    /** Follow-up messages of an interaction (ephemeral forms' buttons among them). */
+    followUps(token: string): Record<string, unknown>[] {
+      return calls.filter((c) => c.method === 'POST' && c.path === `/webhooks/${APP_ID}/${token}`).map((c) => c.body ?? {});
     },
     /** The edits of an interaction's original reply (its answers). */
     answers(token: string): string[] {
