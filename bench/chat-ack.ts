@@ -15,6 +15,8 @@ import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { createSecretBox } from '../src/store/secret-box.js';
 import { startFakeTelegram } from '../test/helpers/fake-telegram.js';
 import { createSlackAdapter } from '../adapters/slack/slack-adapter.js';
+import { createDiscordAdapter } from '../adapters/discord/discord-adapter.js';
+import { startFakeDiscord } from '../test/helpers/fake-discord.js';
 import { postSigned, slashCommand, startFakeSlack } from '../test/helpers/fake-slack.js';
 import { percentile, report } from './lib/report.js';
 
@@ -24,7 +26,7 @@ import { percentile, report } from './lib/report.js';
  * acknowledged when the bot confirms its update (the next getUpdates offset passes it); the
  * handling (real router, services and embedded database) goes on concurrently.
  * Slack: a command is acknowledged when Slack's signed request gets its HTTP 200 (Bolt acks
- * before the handling). Discord joins this bench with its adapter.
+ * before the handling). Discord: when the interaction's deferral reaches the REST API.
  */
 const CONCURRENCY = 50;
 const ROUNDS = 10;
@@ -102,6 +104,37 @@ try {
   } finally {
     await slack.stop();
     await slackFake.close();
+  }
+
+  const discordFake = await startFakeDiscord();
+  const discord = createDiscordAdapter({ token: 'discord-bench', api: discordFake.api, guildId: '500000000000000001', log });
+  try {
+    await discord.start({ onCommand: (event) => router.handle(event, discord) });
+    const discordAcks: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const sent = Array.from({ length: CONCURRENCY }, (_, i) => {
+        const at = performance.now();
+        const { id, token } = discordFake.command({ id: String(700000000000000000n + BigInt(i)), username: `d${i}` }, 'account list', { guild: '500000000000000001', channel: '500000000000000002' });
+        return { at, path: `/interactions/${id}/${token}/callback` };
+      });
+      for (const { at, path } of sent) {
+        for (;;) {
+          const call = discordFake.calls.find((c) => c.path === path);
+          if (call) {
+            discordAcks.push(call.at - at);
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      while (discordFake.calls.filter((c) => c.method === 'PATCH').length < (round + 1) * CONCURRENCY) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    discordAcks.sort((a, b) => a - b);
+    report('Discord: acknowledgement p50', percentile(discordAcks, 50), 'ms');
+    report('Discord: acknowledgement p99', percentile(discordAcks, 99), 'ms', { max: 200 });
+  } finally {
+    await discord.stop();
+    await discordFake.close();
   }
 } finally {
   await adapter.stop();

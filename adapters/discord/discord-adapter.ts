@@ -16,6 +16,7 @@ import {
 } from 'discord.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
+import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 
@@ -79,6 +80,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   /** Private forms waiting: the button opens the modal, the modal's submission resolves the form. */
   const forms = new Map<string, { userId: string; form: Form; resolve: (result: FormResult) => void }>();
   const formTimeoutMs = 10 * 60_000;
+  const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
   const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(options.api ? { rest: { api: options.api } } : {}) });
   // Without this, an exception in a handler would end the process.
   client.on('error', (error) => log.error({ err: error }, 'Discord client error'));
@@ -164,9 +166,11 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
           return;
         }
         if (!interaction.isChatInputCommand() || interaction.commandName !== 'recon') return;
-        void (async () => {
+        // Deferred at once (the acknowledgement); the handling waits its turn.
+        const deferred = interaction.deferReply({ flags: MessageFlags.Ephemeral });
+        void handling(async () => {
           try {
-            await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+            await deferred;
             const actor: Identity = { platform: 'discord', teamId: interaction.guildId ?? 'dm', userId: interaction.user.id, displayName: interaction.user.globalName ?? interaction.user.username };
             current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
             const text = interaction.options.getString('command') ?? '';
@@ -182,7 +186,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
           } catch (error) {
             log.error({ err: error }, 'could not answer a Discord command');
           }
-        })();
+        });
       });
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(options.token);

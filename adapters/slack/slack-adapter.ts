@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { App, HTTPReceiver } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
+import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderBlocks } from './render.js';
@@ -34,7 +35,6 @@ export type SlackAdapter = ChatAdapter & { url(): string | undefined };
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
 const TRIGGER_TTL_MS = 2_500;
 const DEDUP_MS = 10 * 60_000;
-const HANDLING_CONCURRENCY = 2;
 
 export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const log = options.log.child({ component: 'slack' });
@@ -116,22 +116,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     }
   }
 
-  /**
-   * Handling runs a few commands at a time, after their acknowledgements: under a burst, the
-   * process keeps time to acknowledge new requests inside Slack's 3 seconds.
-   */
-  let active = 0;
-  const backlog: (() => void)[] = [];
-  async function handling(work: () => Promise<void>): Promise<void> {
-    if (active >= HANDLING_CONCURRENCY) await new Promise<void>((resolve) => backlog.push(resolve));
-    active += 1;
-    try {
-      await work();
-    } finally {
-      active -= 1;
-      backlog.shift()?.();
-    }
-  }
+  const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
 
   function install(handlers: ChatHandlers) {
     app.command('/recon', async ({ command, ack, respond }) => {

@@ -3,6 +3,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, GrammyError, InputFile, webhookCallback, type Context } from 'grammy';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
+import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderHtml, splitForTelegram } from './render.js';
@@ -51,6 +52,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
   const seenUpdates = new Map<number, number>();
   let server: Server | undefined;
   let polling: Promise<void> | undefined;
+  const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
 
   function enqueue<T>(chatId: string, work: () => Promise<T>): Promise<T> {
     const previous = queues.get(chatId) ?? Promise.resolve();
@@ -117,8 +119,8 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       if (!actor || !chat) return;
       const isPrivate = chat.type === 'private';
       const place = { ref: `telegram:${chat.id}`, kind: isPrivate ? ('dm' as const) : ('channel' as const), private: isPrivate };
-      // Acknowledge now (return to grammY), handle concurrently.
-      void (async () => {
+      // Acknowledge now (return to grammY), handle when a slot is free.
+      void handling(async () => {
         try {
           const reply = await handlers.onCommand({
             actor,
@@ -130,7 +132,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
         } catch (error) {
           log.error({ err: error, chat: chat.id }, 'could not answer a Telegram command');
         }
-      })();
+      });
     };
 
     bot.command('recon', (ctx) => runCommand(ctx, ctx.match.trim()));

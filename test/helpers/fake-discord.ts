@@ -9,7 +9,7 @@ import { listenOnLoopback } from '../../src/http/loopback.js';
  * (command registration, interaction callbacks, edits, messages, DM channels).
  */
 
-export type DiscordCall = { method: string; path: string; body: Record<string, unknown> | undefined };
+export type DiscordCall = { method: string; path: string; body: Record<string, unknown> | undefined; at: number };
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
   const chunks: Buffer[] = [];
@@ -43,7 +43,7 @@ export async function startFakeDiscord() {
         const address = server.address() as { port: number };
         return reply(200, { url: `ws://127.0.0.1:${address.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
       }
-      calls.push({ method: req.method ?? '', path, body });
+      calls.push({ method: req.method ?? '', path, body, at: performance.now() });
       if (/^\/applications\/\d+\/(guilds\/\d+\/)?commands$/.test(path) && req.method === 'PUT') {
         return reply(200, (body as unknown as Record<string, unknown>[] | undefined ?? []).map((c) => ({ ...c, id: nextId(), application_id: APP_ID, version: '1' })));
       }
