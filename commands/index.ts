@@ -9,6 +9,7 @@ import {
   accountShowCommand,
 } from './account.js';
 import { banksCommand } from './banks.js';
+import { doctorCommand } from './doctor.js';
 import { helpCommand } from './help.js';
 import { inviteCommand, linkCommand, membersCommand, setupCommand, whoamiCommand } from './identity.js';
 import { modeCommand } from './mode.js';
@@ -64,6 +65,7 @@ export function allCommands(): CommandSpec[] {
     webhookResumeCommand,
     notifyHereCommand,
     notifyOffCommand,
+    doctorCommand,
   );
   return commands;
 }

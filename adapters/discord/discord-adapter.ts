@@ -208,6 +208,14 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       await client.destroy();
     },
 
+    async doctor() {
+      const appId = client.application?.id;
+      if (!appId) return ['Discord: not connected.'];
+      const route = options.guildId ? Routes.applicationGuildCommands(appId, options.guildId) : Routes.applicationCommands(appId);
+      const commands = (await client.rest.get(route)) as { name: string }[];
+      return commands.some((c) => c.name === 'recon') ? [] : [`Discord: /recon is not registered${options.guildId ? ' in the configured server' : ''} (restart the service; check the bot's applications.commands scope).`];
+    },
+
     async send(destination, message) {
       const [platform, scope, channel] = destination.split(':');
       if (platform !== 'discord' || !scope || !channel) throw new Error(`not a Discord place: ${destination}`);

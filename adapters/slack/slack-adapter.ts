@@ -33,6 +33,8 @@ export type SlackOptions = {
 export type SlackAdapter = ChatAdapter & { url(): string | undefined };
 
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
+/** commands: /recon; chat:write: answers and notices; im:write: prompts by DM. */
+const REQUIRED_SCOPES = ['commands', 'chat:write', 'im:write'];
 const TRIGGER_TTL_MS = 2_500;
 const DEDUP_MS = 10 * 60_000;
 
@@ -208,6 +210,13 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
     async send(destination, message) {
       await post(channelOf(destination), message);
+    },
+
+    async doctor() {
+      const auth = await app.client.auth.test();
+      const scopes = new Set(auth.response_metadata?.scopes ?? []);
+      const missing = REQUIRED_SCOPES.filter((scope) => !scopes.has(scope));
+      return missing.length > 0 ? [`Slack: the app lacks the scope(s) ${missing.join(', ')} (add them under OAuth & Permissions, then reinstall the app).`] : [];
     },
 
     async askPrivately(actor: Identity, form: Form): Promise<FormResult> {

@@ -232,6 +232,21 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       await post(chatIdOf(destination), message);
     },
 
+    async doctor() {
+      const findings: string[] = [];
+      const me = await bot.api.getMe();
+      if (!me.can_read_all_group_messages) {
+        findings.push(`Telegram: group privacy mode is on, so in groups write /recon@${me.username} … (or BotFather → /setprivacy → Disable).`);
+      }
+      const commands = await bot.api.getMyCommands();
+      if (!commands.some((c) => c.command === 'recon')) findings.push('Telegram: /recon is not registered as a bot command (restart the service, or check the token).');
+      const hook = await bot.api.getWebhookInfo();
+      if (options.mode === 'polling' && hook.url) findings.push(`Telegram: a webhook is set (${hook.url}) while the service uses long polling; remove it with deleteWebhook or set TELEGRAM_MODE=webhook.`);
+      if (options.mode === 'webhook' && !hook.url) findings.push('Telegram: webhook mode, but Telegram has no webhook URL for this bot (call setWebhook with your public URL and the secret token).');
+      if (hook.last_error_message) findings.push(`Telegram: the last webhook delivery failed: ${hook.last_error_message}.`);
+      return findings;
+    },
+
     async askPrivately(actor: Identity, form: Form): Promise<FormResult> {
       const chatId = Number(actor.userId);
       const values: Record<string, string> = {};

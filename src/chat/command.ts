@@ -12,6 +12,8 @@ export type CommandContext = {
   member: Member | null;
   services: Services;
   askPrivately(form: Form): Promise<FormResult>;
+  /** What the platform this command came from finds wrong with its own set-up. */
+  platformDoctor?(): Promise<string[]>;
   progress(message: ChatMessage): Promise<void>;
 };
 

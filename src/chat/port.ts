@@ -68,4 +68,6 @@ export type ChatAdapter = {
   send(destination: string, message: ChatMessage): Promise<void>;
   /** Collects fields in private (modal, DM or hidden console input); secret values are never echoed. */
   askPrivately(actor: Identity, form: Form): Promise<FormResult>;
+  /** Misconfiguration this platform can see (missing scopes, privacy mode, commands not registered); empty when fine. */
+  doctor?(): Promise<string[]>;
 };

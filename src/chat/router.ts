@@ -12,9 +12,9 @@ export const COMMAND_ROOT = '/recon';
 
 export type CommandRouter = {
   readonly commands: readonly CommandSpec[];
-  handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'>): Promise<ChatMessage>;
+  handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform'>>): Promise<ChatMessage>;
   /** A pressed button: its stored command runs as the presser (role checks included). */
-  handleAction(event: ActionEvent, adapter: Pick<ChatAdapter, 'askPrivately'>): Promise<ChatMessage>;
+  handleAction(event: ActionEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform'>>): Promise<ChatMessage>;
 };
 
 function usageOf(command: CommandSpec): string {
@@ -113,6 +113,7 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
           member,
           services,
           askPrivately: (form) => adapter.askPrivately(event.actor, form),
+          platformDoctor: async () => (adapter.doctor ? await adapter.doctor() : []),
           progress: (message) => event.progress(message),
         };
         const reply = await command.handler(ctx, parsed.data);

@@ -71,6 +71,13 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     await eventually(() => fake.calls.find((c) => c.path === `/interactions/${other.id}/${other.token}/callback` && /not yours/.test(JSON.stringify(c.body))), 10_000, 'refused');
   });
 
+  it('doctor finds /recon registered', async () => {
+    const run = fake.command(ana, 'doctor', { dm: '600000000000000001' });
+    const report = await eventually(() => fake.answers(run.token).find((a) => /look at|No problems/.test(a)), 10_000, 'the doctor report');
+    expect(report).not.to.include('not registered');
+    expect(report).not.to.include('could not be checked');
+  });
+
   it('posts to channels with mentions disabled and bank strings escaped; long text is split', async () => {
     await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: 'Payment from @everyone *Evil*' });
     const sent = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).at(-1);

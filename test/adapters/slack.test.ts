@@ -73,6 +73,12 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     expect(JSON.stringify(await test.db.models.Account.find().lean())).not.to.include('Sl4ck-Pw-99');
   });
 
+  it('doctor reports a missing scope', async () => {
+    await command('UANA', 'DANA', 'doctor');
+    const report = await answered(/to look at/, 'the doctor report');
+    expect(String(report.text)).to.include('the app lacks the scope(s) im:write');
+  });
+
   it('refuses a password typed in a channel', async () => {
     await command('UANA', 'CFIN', 'account set Main bank_password=Ch4nnel-Leak');
     await answered(/never taken in a channel/, 'the refusal');

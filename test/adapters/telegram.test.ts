@@ -121,6 +121,14 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     await reply(GROUP, /not one of yours, or it no longer exists/, 'an unknown button');
   });
 
+  it('doctor reports group privacy mode on this platform, and accounts without a webhook URL', async () => {
+    fake.type(ana, '/recon doctor');
+    const report = await reply(ana.id, /thing\(s\) to look at/, 'the doctor report');
+    expect(report).to.include('group privacy mode is on, so in groups write /recon@reconbanker_test_bot');
+    expect(report).to.include('"Main" has no webhook_url');
+    expect(report).not.to.include('not registered');
+  });
+
   it('honours 429 retry_after: the message waits, then is delivered', async () => {
     fake.failNext('sendMessage', 429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
     const started = Date.now();

@@ -33,6 +33,7 @@ export async function startFakeDiscord() {
   let snowflake = 200000000000000000n;
   const nextId = () => String(++snowflake);
   const identified: Record<string, unknown>[] = [];
+  const registered = new Map<string, Record<string, unknown>[]>();
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -44,8 +45,9 @@ export async function startFakeDiscord() {
         return reply(200, { url: `ws://127.0.0.1:${address.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
       }
       calls.push({ method: req.method ?? '', path, body, at: performance.now() });
-      if (/^\/applications\/\d+\/(guilds\/\d+\/)?commands$/.test(path) && req.method === 'PUT') {
-        return reply(200, (body as unknown as Record<string, unknown>[] | undefined ?? []).map((c) => ({ ...c, id: nextId(), application_id: APP_ID, version: '1' })));
+      if (/^\/applications\/\d+\/(guilds\/\d+\/)?commands$/.test(path)) {
+        if (req.method === 'PUT') registered.set(path, ((body as unknown as Record<string, unknown>[] | undefined) ?? []).map((c) => ({ ...c, id: nextId(), application_id: APP_ID, version: '1' })));
+        return reply(200, registered.get(path) ?? []);
       }
       const callback = /^\/interactions\/(\d+)\/[^/]+\/callback$/.exec(path);
       if (callback) {

@@ -48,6 +48,8 @@ export async function startFakeSlack() {
       }
       switch (method) {
         case 'auth.test':
+          // Scopes travel in a header; this app was installed without im:write.
+          res.setHeader('x-oauth-scopes', 'commands,chat:write,users:read');
           return reply({ ok: true, url: 'https://acme.slack.com/', team: 'Acme', user: 'reconbanker', team_id: 'T1', user_id: 'UBOT', bot_id: 'BBOT' });
         case 'chat.postMessage':
           return reply({ ok: true, channel: params.channel, ts: `${ts++}.000` });

@@ -82,6 +82,12 @@ export async function startFakeTelegram(token: string) {
         case 'sendMessage':
         case 'sendPhoto':
           return reply(200, { ok: true, result: { message_id: nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: Number(params.chat_id), type: 'private' }, text: params.text ?? '' } });
+        case 'getMyCommands': {
+          const registered = [...calls].reverse().find((c) => c.method === 'setMyCommands');
+          return reply(200, { ok: true, result: registered?.params.commands ?? [] });
+        }
+        case 'getWebhookInfo':
+          return reply(200, { ok: true, result: { url: '', has_custom_certificate: false, pending_update_count: 0 } });
         case 'editMessageText':
           return reply(200, { ok: true, result: { message_id: Number(params.message_id), date: 0, chat: { id: Number(params.chat_id), type: 'private' }, text: params.text } });
         default:
