@@ -6,7 +6,7 @@ import { createAccountService } from './accounts/account-service.js';
 import { createBankRegistry } from './banks/registry.js';
 import { sandboxDriver } from './banks/sandbox/driver.js';
 import { createCommandRouter } from './chat/router.js';
-import type { ActionEvent, ChatAdapter, CommandEvent } from './chat/port.js';
+import type { ActionEvent, ChatAdapter, CommandEvent, ReplyEvent } from './chat/port.js';
 import { systemClock } from './domain/clock.js';
 import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
@@ -184,6 +184,15 @@ export async function startService(config: Config): Promise<RunningService> {
           inFlight += 1;
           try {
             return await router.handle(event, adapter);
+          } finally {
+            inFlight -= 1;
+            if (inFlight === 0) drained?.();
+          }
+        },
+        onReply: async (event: ReplyEvent) => {
+          inFlight += 1;
+          try {
+            return await router.handleReply(event, adapter);
           } finally {
             inFlight -= 1;
             if (inFlight === 0) drained?.();

@@ -159,11 +159,26 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     });
 
     bot.on('message:text', async (ctx) => {
-      const resolve = ctx.chat.type === 'private' ? waiting.get(ctx.chat.id) : undefined;
+      if (ctx.chat.type !== 'private') return;
+      const resolve = waiting.get(ctx.chat.id);
       if (resolve) {
         waiting.delete(ctx.chat.id);
         resolve({ text: ctx.message.text, messageId: ctx.message.message_id });
+        return;
       }
+      // Anything else typed in private may be a bank code answered as is.
+      const actor = identityOf(ctx);
+      if (!actor || !handlers.onReply || ctx.message.text.startsWith('/')) return;
+      const chatId = ctx.chat.id;
+      const text = ctx.message.text;
+      void handling(async () => {
+        try {
+          const reply = await handlers.onReply!({ actor, place: { ref: `telegram:${chatId}`, kind: 'dm', private: true }, text });
+          if (reply) await post(String(chatId), reply);
+        } catch (error) {
+          log.error({ err: error }, 'could not answer a Telegram message');
+        }
+      });
     });
     bot.catch((error) => log.error({ err: error.error }, 'Telegram update failed'));
   }

@@ -44,9 +44,14 @@ export type CommandEvent = {
 /** A button pressed: `actionId` is the short id the button carried. */
 export type ActionEvent = { actor: Identity; place: Place; actionId: string };
 
+/** A plain message in a private chat that was not a command (a bank code typed as is, say). */
+export type ReplyEvent = { actor: Identity; place: Place; text: string };
+
 export type ChatHandlers = {
   onCommand(event: CommandEvent): Promise<ChatMessage>;
   onAction?(event: ActionEvent): Promise<ChatMessage>;
+  /** Resolves to an answer, or undefined when the message meant nothing to us (stay silent). */
+  onReply?(event: ReplyEvent): Promise<ChatMessage | undefined>;
 };
 
 export type Capabilities = {

@@ -5,7 +5,7 @@ import { hasRole } from '../domain/roles.js';
 import type { Services } from '../services.js';
 import { isUnavailable } from '../store/database.js';
 import type { CommandContext, CommandSpec } from './command.js';
-import type { ActionEvent, ChatAdapter, ChatMessage, CommandEvent } from './port.js';
+import type { ActionEvent, ChatAdapter, ChatMessage, CommandEvent, ReplyEvent } from './port.js';
 import { splitOptions, tokenize } from './tokenize.js';
 
 export const COMMAND_ROOT = '/recon';
@@ -13,6 +13,11 @@ export const COMMAND_ROOT = '/recon';
 export type CommandRouter = {
   readonly commands: readonly CommandSpec[];
   handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform'>>): Promise<ChatMessage>;
+  /**
+   * A plain private message: when it looks like a bank code and exactly one of the person's
+   * accounts is waiting for one, it answers that prompt (as `otp <account> <code>` would).
+   */
+  handleReply(event: ReplyEvent, adapter: Pick<ChatAdapter, 'askPrivately'>): Promise<ChatMessage | undefined>;
   /** A pressed button: its stored command runs as the presser (role checks included). */
   handleAction(event: ActionEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform'>>): Promise<ChatMessage>;
 };
@@ -60,6 +65,24 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
 
   const router: CommandRouter = {
     commands,
+    async handleReply(event, adapter) {
+      const code = event.text.trim();
+      if (!event.place.private || !/^[A-Za-z0-9]{3,12}$/.test(code)) return undefined;
+      try {
+        const member = await services.users.findMember(event.actor);
+        if (!member) return undefined;
+        const waiting = [];
+        for (const account of await services.accounts.list(member.userId)) {
+          if (await services.sessions.assistance.pending(account.id)) waiting.push(account.name);
+        }
+        if (waiting.length === 0) return undefined;
+        if (waiting.length > 1) return { text: `Several accounts are waiting for a bank code (${waiting.join(', ')}); say which: ${COMMAND_ROOT} otp <account> <code>` };
+        return await router.handle({ actor: event.actor, place: event.place, text: `otp "${waiting[0]}" ${code}`, progress: async () => undefined }, adapter);
+      } catch (error) {
+        log.warn({ err: error, platform: event.actor.platform }, 'could not handle a private message');
+        return undefined;
+      }
+    },
     async handleAction(event, adapter) {
       try {
         const member = await services.users.findMember(event.actor);
