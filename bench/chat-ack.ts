@@ -107,14 +107,14 @@ try {
   }
 
   const discordFake = await startFakeDiscord();
-  const discord = createDiscordAdapter({ token: 'discord-bench', api: discordFake.api, guildId: '500000000000000001', log });
+  const discord = createDiscordAdapter({ token: 'discord-bench', commands: router.commands, api: discordFake.api, guildId: '500000000000000001', log });
   try {
     await discord.start({ onCommand: (event) => router.handle(event, discord) });
     const discordAcks: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const sent = Array.from({ length: CONCURRENCY }, (_, i) => {
         const at = performance.now();
-        const { id, token } = discordFake.command({ id: String(700000000000000000n + BigInt(i)), username: `d${i}` }, 'account list', { guild: '500000000000000001', channel: '500000000000000002' });
+        const { id, token } = discordFake.command({ id: String(700000000000000000n + BigInt(i)), username: `d${i}` }, { group: 'account', sub: 'list' }, { guild: '500000000000000001', channel: '500000000000000002' });
         return { at, path: `/interactions/${id}/${token}/callback` };
       });
       for (const { at, path } of sent) {

@@ -164,7 +164,7 @@ export async function startService(config: Config): Promise<RunningService> {
   }
   const discord = config.chat.discord;
   if (discord) {
-    adapters.set('discord', createDiscordAdapter({ token: discord.token, ...(discord.guildId ? { guildId: discord.guildId } : {}), ...(discord.api ? { api: discord.api } : {}), log }));
+    adapters.set('discord', createDiscordAdapter({ token: discord.token, commands: router.commands, ...(discord.guildId ? { guildId: discord.guildId } : {}), ...(discord.api ? { api: discord.api } : {}), log }));
   }
   const telegram = config.chat.telegram;
   if (telegram) {

@@ -19,18 +19,22 @@ import { NotReachableError } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
+import type { CommandSpec } from '../../src/chat/command.js';
+import { commandText, discordDefinition } from './commands.js';
 
 /**
  * Discord through discord.js: one gateway connection with the Guilds intent only (slash
  * commands arrive as interactions; no message content is read). `/recon` is registered with
- * one `command` option holding the command line (guild-scoped when a guild id is configured,
- * global otherwise). Every interaction is deferred as an ephemeral reply at once (inside
+ * sub-commands and options built from the command declarations (guild-scoped when a guild id
+ * is configured, global otherwise). Every interaction is deferred as an ephemeral reply at once (inside
  * Discord's 3 seconds) and answered by editing it. Places: `discord:<guild>:<channel>`, and
  * `discord:dm:<channel>` for a private chat.
  */
 
 export type DiscordOptions = {
   token: string;
+  /** The command declarations, registered as `/recon` sub-commands and options. */
+  commands: readonly CommandSpec[];
   /** REST root (tests point it at a fake, e.g. http://127.0.0.1:PORT/api). */
   api?: string;
   guildId?: string;
@@ -173,7 +177,15 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
             await deferred;
             const actor: Identity = { platform: 'discord', teamId: interaction.guildId ?? 'dm', userId: interaction.user.id, displayName: interaction.user.globalName ?? interaction.user.username };
             current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
-            const text = interaction.options.getString('command') ?? '';
+            const values = new Map<string, string>();
+            const collect = (options: readonly { name: string; value?: unknown; options?: readonly unknown[] }[]) => {
+              for (const option of options) {
+                if (typeof option.value === 'string') values.set(option.name, option.value);
+                if (option.options) collect(option.options as { name: string; value?: unknown; options?: readonly unknown[] }[]);
+              }
+            };
+            collect(interaction.options.data);
+            const text = commandText(options.commands, { group: interaction.options.getSubcommandGroup(false), subcommand: interaction.options.getSubcommand(true), values });
             const reply = await handlers.onCommand({
               actor,
               place: placeOf(interaction),
@@ -191,13 +203,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(options.token);
       await ready;
-      const definition = [
-        {
-          name: 'recon',
-          description: 'Reconbanker: accounts, bank sessions, payments and webhooks',
-          options: [{ type: 3, name: 'command', description: 'what to do, e.g. "account list" or "help"', required: false }],
-        },
-      ];
+      const definition = [discordDefinition(options.commands)];
       const appId = client.application?.id;
       if (!appId) throw new Error('Discord did not say which application this bot is');
       await client.rest.put(options.guildId ? `/applications/${appId}/guilds/${options.guildId}/commands` : `/applications/${appId}/commands`, { body: definition });

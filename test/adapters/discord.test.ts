@@ -25,7 +25,7 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     fake = await startFakeDiscord();
     const services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
     const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
-    adapter = createDiscordAdapter({ token: 'discord-test-token', api: fake.api, guildId: GUILD, log: capture.log });
+    adapter = createDiscordAdapter({ token: 'discord-test-token', commands: router.commands, api: fake.api, guildId: GUILD, log: capture.log });
     await adapter.start({ onCommand: (event) => router.handle(event, adapter) });
   });
 
@@ -34,25 +34,35 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     await fake?.close();
   });
 
-  it('connects with only the Guilds intent and registers /recon in the guild', () => {
+  it('connects with only the Guilds intent and registers /recon in the guild, with sub-commands from the declarations', () => {
     expect(fake.identified[0]?.intents).to.equal(1);
     const registered = fake.calls.find((c) => c.method === 'PUT' && c.path === `/applications/${APP_ID}/guilds/${GUILD}/commands`);
-    expect((registered?.body as unknown as { name: string }[])?.map((c) => c.name)).to.deep.equal(['recon']);
+    const [recon] = registered?.body as unknown as { name: string; options: { type: number; name: string; options: { name: string; options?: { name: string }[] }[] }[] }[];
+    expect(recon?.name).to.equal('recon');
+    const account = recon!.options.find((o) => o.name === 'account');
+    expect(account?.type).to.equal(2);
+    expect(account?.options.map((o) => o.name)).to.include.members(['add', 'list', 'set', 'scrape', 'poll']);
+    expect(account?.options.find((o) => o.name === 'add')?.options?.map((o) => o.name)).to.deep.equal(['name', 'bank', 'options']);
+    const pending = recon!.options.find((o) => o.name === 'pending');
+    expect(pending?.options.map((o) => o.name)).to.deep.equal(['list', 'rematch', 'resolve', 'show'].filter((n) => pending?.options.some((o) => o.name === n)).sort((a, b) => pending!.options.findIndex((o) => o.name === a) - pending!.options.findIndex((o) => o.name === b)));
+    expect(pending?.options[0]?.name).to.equal('list');
+    expect(recon!.options.length).to.be.at.most(25);
+    for (const option of recon!.options) expect(option.options.length, option.name).to.be.at.most(25);
   });
 
   it('defers every command as an ephemeral reply, then edits it with the answer; an unlinked person is refused', async () => {
-    const refused = fake.command(bruno, 'account list', { guild: GUILD, channel: CHANNEL });
+    const refused = fake.command(bruno, { group: 'account', sub: 'list' }, { guild: GUILD, channel: CHANNEL });
     await eventually(() => fake.answers(refused.token).find((a) => /not linked/.test(a)), 10_000, 'the refusal');
     const deferred = fake.calls.find((c) => c.path === `/interactions/${refused.id}/${refused.token}/callback`);
     expect(deferred?.body).to.deep.include({ type: 5 });
     expect((deferred?.body as { data?: { flags?: number } }).data?.flags).to.equal(64);
-    const setup = fake.command(ana, 'setup ACME', { dm: '600000000000000001' });
+    const setup = fake.command(ana, { sub: 'setup', values: { name: 'ACME' } }, { dm: '600000000000000001' });
     await eventually(() => fake.answers(setup.token).find((a) => /Created "ACME" with you as owner/.test(a)), 10_000, 'setup');
   });
 
   it('asks for credentials with a button that opens a modal; the password is stored sealed and shown nowhere', async () => {
     const dm = { dm: '600000000000000001' };
-    const add = fake.command(ana, 'account add Main sandbox', dm);
+    const add = fake.command(ana, { group: 'account', sub: 'add', values: { name: 'Main', bank: 'sandbox' } }, dm);
     const offer = await eventually(() => fake.followUps(add.token).find((f) => Array.isArray(f.components)), 10_000, 'the form button');
     const button = ((offer.components as { components: { custom_id: string }[] }[])[0]?.components[0]?.custom_id) as string;
     expect(button).to.match(/^form:/);
@@ -72,7 +82,7 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
   });
 
   it('doctor finds /recon registered', async () => {
-    const run = fake.command(ana, 'doctor', { dm: '600000000000000001' });
+    const run = fake.command(ana, { sub: 'doctor' }, { dm: '600000000000000001' });
     const report = await eventually(() => fake.answers(run.token).find((a) => /look at|No problems/.test(a)), 10_000, 'the doctor report');
     expect(report).not.to.include('not registered');
     expect(report).not.to.include('could not be checked');

@@ -133,8 +133,10 @@ export async function startFakeDiscord() {
     api: `${listening.url}/api`,
     calls,
     identified,
-    /** Someone runs `/recon text:<text>` in a guild channel, or in their DM with the bot. */
-    command(person: Person, text: string, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
+    /** Someone runs `/recon [group] <sub-command> [options]` in a guild channel, or in their DM with the bot. */
+    command(person: Person, chosen: { group?: string; sub: string; values?: Record<string, string> }, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
+      const leaf = { name: chosen.sub, type: 1, options: Object.entries(chosen.values ?? {}).map(([name, value]) => ({ name, type: 3, value })) };
+      const options = chosen.group ? [{ name: chosen.group, type: 2, options: [leaf] }] : [leaf];
       const id = nextId();
       const token = `tok-${id}`;
       const user = { id: person.id, username: person.username, discriminator: '0', avatar: null, global_name: person.username };
@@ -148,7 +150,7 @@ export async function startFakeDiscord() {
         app_permissions: '0',
         entitlements: [],
         authorizing_integration_owners: {},
-        data: { id: '300000000000000001', name: 'recon', type: 1, options: [{ name: 'command', type: 3, value: text }] },
+        data: { id: '300000000000000001', name: 'recon', type: 1, options },
         ...('guild' in where
           ? { guild_id: where.guild, channel_id: where.channel, guild_locale: 'en-US', member: { user, roles: [], permissions: '0', joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }, context: 0 }
           : { channel_id: where.dm, user, context: 1 }),
