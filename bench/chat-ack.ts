@@ -1,18 +1,12 @@
+import { benchServices } from './lib/services.js';
 import path from 'node:path';
 import { pino } from 'pino';
 import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
 import { allCommands } from '../commands/index.js';
-import { createBankRegistry } from '../src/banks/registry.js';
-import { sandboxDriver } from '../src/banks/sandbox/driver.js';
 import { createCommandRouter } from '../src/chat/router.js';
-import { loadConfig } from '../src/config.js';
-import { systemClock } from '../src/domain/clock.js';
 import { cacheDir } from '../src/paths.js';
-import { createServices } from '../src/services.js';
-import { createBrowserPool } from '../src/sessions/browser-pool.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
-import { createSecretBox } from '../src/store/secret-box.js';
 import { startFakeTelegram } from '../test/helpers/fake-telegram.js';
 import { createSlackAdapter } from '../adapters/slack/slack-adapter.js';
 import { createDiscordAdapter } from '../adapters/discord/discord-adapter.js';
@@ -36,23 +30,7 @@ const log = pino({ level: 'silent' });
 const embedded = await startEmbeddedDatabase({ engine: 'auto', port: 0, memoFile: path.join(cacheDir, 'test-engine.json'), cacheDir, log });
 const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_${Date.now()}`, timeoutMs: 10_000, log });
 const fake = await startFakeTelegram(TOKEN);
-const config = loadConfig({});
-const services = createServices({
-  models: database.models,
-  secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
-  banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }]),
-  clock: systemClock,
-  log,
-  inviteTtlHours: 72,
-  pool: createBrowserPool({ executablePath: '/usr/bin/chromium', maxContexts: 1, log }),
-  send: async () => undefined,
-  enqueue: async () => undefined,
-  enqueuePoll: async () => undefined,
-  sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
-  maxConcurrentSessions: 1,
-  reconcileSettings: config.reconcile,
-  webhookSettings: config.webhooks,
-});
+const services = benchServices(database, log);
 const router = createCommandRouter({ commands: allCommands(), services, log });
 const adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', log });
 try {

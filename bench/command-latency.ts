@@ -1,18 +1,12 @@
-import { loadConfig } from '../src/config.js';
+import { benchServices } from './lib/services.js';
 import path from 'node:path';
 import { pino } from 'pino';
 import { allCommands } from '../commands/index.js';
-import { createBankRegistry } from '../src/banks/registry.js';
-import { sandboxDriver } from '../src/banks/sandbox/driver.js';
 import { createCommandRouter } from '../src/chat/router.js';
 import type { FormResult } from '../src/chat/port.js';
-import { systemClock } from '../src/domain/clock.js';
 import { cacheDir } from '../src/paths.js';
-import { createServices } from '../src/services.js';
-import { createBrowserPool } from '../src/sessions/browser-pool.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
-import { createSecretBox } from '../src/store/secret-box.js';
 import { percentile, report } from './lib/report.js';
 
 /**
@@ -28,22 +22,7 @@ const log = pino({ level: 'silent' });
 const embedded = await startEmbeddedDatabase({ engine: 'auto', port: 0, memoFile: path.join(cacheDir, 'test-engine.json'), cacheDir, log });
 const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_${Date.now()}`, timeoutMs: 10_000, log });
 try {
-  const services = createServices({
-    models: database.models,
-    secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
-    banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }]),
-    clock: systemClock,
-    log,
-    inviteTtlHours: 72,
-    pool: createBrowserPool({ executablePath: '/usr/bin/chromium', maxContexts: 1, log }),
-    send: async () => undefined,
-    enqueue: async () => undefined,
-    enqueuePoll: async () => undefined,
-  reconcileSettings: loadConfig({}).reconcile,
-    webhookSettings: loadConfig({}).webhooks,
-    sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
-    maxConcurrentSessions: 1,
-  });
+  const services = benchServices(database, log);
   const router = createCommandRouter({ commands: allCommands(), services, log });
   const actor = { platform: 'bench', teamId: 'T', userId: 'U', displayName: 'bench' };
   await services.users.ensureOwner(actor, 'Bench');

@@ -1,16 +1,12 @@
-import { loadConfig } from '../src/config.js';
+import { benchServices } from './lib/services.js';
 import path from 'node:path';
 import { pino } from 'pino';
-import { createBankRegistry } from '../src/banks/registry.js';
 import { createSandboxBank } from '../src/banks/sandbox/bank-server.js';
-import { sandboxDriver } from '../src/banks/sandbox/driver.js';
-import { systemClock } from '../src/domain/clock.js';
 import { cacheDir } from '../src/paths.js';
-import { createServices, type Services } from '../src/services.js';
+import { type Services } from '../src/services.js';
 import { createBrowserPool } from '../src/sessions/browser-pool.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
-import { createSecretBox } from '../src/store/secret-box.js';
 import { percentile, report } from './lib/report.js';
 import { treeMemoryMb } from './lib/proc-memory.js';
 
@@ -29,21 +25,11 @@ const bank = createSandboxBank();
 await bank.start();
 const pool = createBrowserPool({ executablePath: chromiumPath, maxContexts: 32, log });
 const pollMs = 3_000;
-const services: Services = createServices({
-  models: database.models,
-  secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
-  banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: bank.url }]),
-  clock: systemClock,
-  log,
-  inviteTtlHours: 72,
+const services: Services = benchServices(database, log, {
+  sandboxUrl: bank.url,
   pool,
-  send: async () => undefined,
-  enqueue: async () => undefined,
-  enqueuePoll: async () => undefined,
-  reconcileSettings: loadConfig({}).reconcile,
-  webhookSettings: loadConfig({}).webhooks,
-  sessionSettings: { otpTimeoutMs: 60_000, otpMaxRejected: 3, persistentPollMs: pollMs, monitorTickMs: 500, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
   maxConcurrentSessions: 32,
+  sessionSettings: { otpTimeoutMs: 60_000, persistentPollMs: pollMs, monitorTickMs: 500 },
 });
 const owner = await services.users.createTenant({ platform: 'bench', teamId: 'T', userId: 'U', displayName: 'bench' }, 'Bench');
 

@@ -1,16 +1,11 @@
+import { benchServices } from './lib/services.js';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { createBankRegistry } from '../src/banks/registry.js';
-import { sandboxDriver } from '../src/banks/sandbox/driver.js';
-import { systemClock } from '../src/domain/clock.js';
 import { cacheDir } from '../src/paths.js';
 import { movementEvent } from '../src/reconcile/result-events.js';
-import { createServices } from '../src/services.js';
-import { createBrowserPool } from '../src/sessions/browser-pool.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
-import { createSecretBox } from '../src/store/secret-box.js';
 import { startReceiver } from '../test/helpers/webhook-receiver.js';
 import { percentile, report } from './lib/report.js';
 
@@ -29,22 +24,7 @@ const embedded = await startEmbeddedDatabase({ engine: 'auto', port: 0, memoFile
 const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_${Date.now()}`, timeoutMs: 10_000, log });
 const receiver = await startReceiver();
 const config = loadConfig({});
-const services = createServices({
-  models: database.models,
-  secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
-  banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }]),
-  clock: systemClock,
-  log,
-  inviteTtlHours: 72,
-  pool: createBrowserPool({ executablePath: '/usr/bin/chromium', maxContexts: 1, log }),
-  send: async () => undefined,
-  enqueue: async () => undefined,
-  enqueuePoll: async () => undefined,
-  sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000 },
-  maxConcurrentSessions: 1,
-  reconcileSettings: config.reconcile,
-  webhookSettings: { ...config.webhooks, allowPrivateUrls: true },
-});
+const services = benchServices(database, log, { webhookSettings: { ...config.webhooks, allowPrivateUrls: true } });
 try {
   const owner = await services.users.createTenant({ platform: 'bench', teamId: 'T', userId: 'U', displayName: 'bench' }, 'Bench');
   const accounts: string[] = [];
