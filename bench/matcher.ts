@@ -1,5 +1,6 @@
 import { matchRequests, type MatchRequest, type MatchTransaction } from '../src/reconcile/matcher.js';
 import { report } from './lib/report.js';
+import { mulberry32 } from '../test/helpers/prng.js';
 
 /**
  * Matcher throughput (SPEC §8): inputs in memory, no database. Seeded 32-bit PRNG
@@ -7,17 +8,6 @@ import { report } from './lib/report.js';
  * currency, amounts uniform over A distinct values: realistic A = N/2, adversarial A = 20.
  * 70 % of transactions pay one of the requests (same amount and name, a few days around).
  */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FIRST = ['José', 'María', 'Juan', 'Ana', 'Luis', 'Lucía', 'Carlos', 'Sofía', 'Diego', 'Valentina', 'Martín', 'Camila', 'Pablo', 'Julia', 'Andrés', 'Elena', 'Jorge', 'Paula', 'Miguel', 'Laura', 'Fernando', 'Clara', 'Ricardo', 'Inés', 'Tomás', 'Rosa', 'Hugo', 'Marta', 'Raúl', 'Noelia', 'Gustavo', 'Silvia', 'Sergio', 'Beatriz', 'Álvaro', 'Teresa', 'Emilio', 'Gabriela', 'Rafael', 'Lorena', 'Nicolás', 'Florencia', 'Gonzalo', 'Mercedes', 'Federico', 'Carolina', 'Matías', 'Verónica', 'Ignacio', 'Natalia', 'Bruno', 'Agustina', 'Rodrigo', 'Mónica', 'Esteban', 'Daniela', 'Facundo', 'Cecilia', 'Joaquín', 'Patricia'];
 const LAST = ['Pérez', 'González', 'Rodríguez', 'Fernández', 'López', 'Martínez', 'Gómez', 'Díaz', 'Sánchez', 'Romero', 'Sosa', 'Álvarez', 'Torres', 'Ruiz', 'Ramírez', 'Flores', 'Acosta', 'Benítez', 'Medina', 'Suárez', 'Herrera', 'Aguirre', 'Pereira', 'Gutiérrez', 'Giménez', 'Molina', 'Silva', 'Castro', 'Rojas', 'Ortiz', 'Núñez', 'Luna', 'Juárez', 'Cabrera', 'Ríos', 'Ferreira', 'Godoy', 'Morales', 'Domínguez', 'Moreno', 'Peralta', 'Vega', 'Carrizo', 'Quiroga', 'Castillo', 'Ledesma', 'Muñoz', 'Ojeda', 'Ponce', 'Vera', 'Vázquez', 'Villalba', 'Cardozo', 'Navarro', 'Ramos', 'Arias', 'Coronel', 'Córdoba', 'Figueroa', 'Correa'];
 

@@ -17,6 +17,7 @@ import {
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
+import { splitAtLines } from '../../src/chat/split.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandSpec } from '../../src/chat/command.js';
@@ -45,25 +46,7 @@ const DISCORD_LIMIT = 2000;
 
 /** Plain text split under Discord's 2000 characters, at line breaks where possible. */
 export function splitForDiscord(text: string, limit = DISCORD_LIMIT): string[] {
-  if (text.length <= limit) return [text];
-  const pieces: string[] = [];
-  let current = '';
-  for (const line of text.split('\n')) {
-    const candidate = current === '' ? line : `${current}\n${line}`;
-    if (candidate.length <= limit) {
-      current = candidate;
-      continue;
-    }
-    if (current !== '') pieces.push(current);
-    let rest = line;
-    while (rest.length > limit) {
-      pieces.push(rest.slice(0, limit));
-      rest = rest.slice(limit);
-    }
-    current = rest;
-  }
-  if (current !== '') pieces.push(current);
-  return pieces;
+  return splitAtLines(text, limit);
 }
 
 /** Markdown from bank data must not format or mention: escaped, and mentions are disabled on every message. */

@@ -1,4 +1,5 @@
 import type { ChatMessage } from '../../src/chat/port.js';
+import { splitAtLines } from '../../src/chat/split.js';
 
 /**
  * Telegram HTML (parse_mode HTML): every string from the core or the bank is escaped, never
@@ -17,29 +18,10 @@ export function renderHtml(message: ChatMessage): string {
   return lines.join('\n');
 }
 
-/** Pieces of at most `limit` characters, split at line breaks where possible (inside a line only when it alone is too long). */
+/** Pieces of at most `limit` characters, split at line breaks; a forced cut never splits an entity such as &amp;. */
 export function splitForTelegram(html: string, limit = TELEGRAM_LIMIT): string[] {
-  if (html.length <= limit) return [html];
-  const pieces: string[] = [];
-  let current = '';
-  for (const line of html.split('\n')) {
-    const candidate = current === '' ? line : `${current}\n${line}`;
-    if (candidate.length <= limit) {
-      current = candidate;
-      continue;
-    }
-    if (current !== '') pieces.push(current);
-    let rest = line;
-    while (rest.length > limit) {
-      // Never split inside an entity such as &amp;.
-      let cut = limit;
-      const amp = rest.lastIndexOf('&', cut);
-      if (amp > cut - 6 && rest.indexOf(';', amp) >= cut) cut = amp;
-      pieces.push(rest.slice(0, cut));
-      rest = rest.slice(cut);
-    }
-    current = rest;
-  }
-  if (current !== '') pieces.push(current);
-  return pieces;
+  return splitAtLines(html, limit, (rest, cut) => {
+    const amp = rest.lastIndexOf('&', cut);
+    return amp > cut - 6 && rest.indexOf(';', amp) >= cut ? amp : cut;
+  });
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { matchRequests, MAX_RECORDED_CANDIDATES, WINDOW_MS, type MatchDecision, type MatchRequest, type MatchTransaction } from '../../src/reconcile/matcher.js';
 import { CLEAR_MARGIN, MIN_SCORE, nameKey, nameTokens, scoreNames } from '../../src/reconcile/names.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 /**
  * The optimised matcher against a plain reading of the rules (every request against every
@@ -36,17 +37,6 @@ function reference(requests: MatchRequest[], transactions: MatchTransaction[]): 
     if (requestIds.length > 1) for (const id of requestIds) out.set(id, { result: 'ambiguous', candidates: [transactionId] });
   }
   return out;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PAYERS = ['José Pérez', 'J. Pérez', 'PEREZ JOSE', 'José Luis Pérez Gómez', 'Juana Pérez', 'Ana Ruiz', 'A Ruiz', 'ana ruiz s.a.', 'Comercial Ñandú SA', 'COMERCIAL NANDU', 'Luis Vega', 'L. M. Vega', 'Vega Luis Inc', 'María Gómez', 'Mario Gómez'];
