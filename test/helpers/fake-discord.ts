@@ -100,6 +100,7 @@ export async function startFakeDiscord() {
 
   type Person = { id: string; username: string };
   type Where = { guild: string; channel: string } | { dm: string };
+  /** One INTERACTION_CREATE of `type` (2 command, 3 button, 5 modal) from a person in a guild channel or their DM. */
   function interaction(person: Person, type: number, data: Record<string, unknown>, where: Where, withMessage: boolean): { id: string; token: string } {
     const id = nextId();
     const token = `tok-${id}`;
@@ -137,26 +138,7 @@ export async function startFakeDiscord() {
     command(person: Person, chosen: { group?: string; sub: string; values?: Record<string, string> }, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
       const leaf = { name: chosen.sub, type: 1, options: Object.entries(chosen.values ?? {}).map(([name, value]) => ({ name, type: 3, value })) };
       const options = chosen.group ? [{ name: chosen.group, type: 2, options: [leaf] }] : [leaf];
-      const id = nextId();
-      const token = `tok-${id}`;
-      const user = { id: person.id, username: person.username, discriminator: '0', avatar: null, global_name: person.username };
-      dispatch('INTERACTION_CREATE', {
-        id,
-        application_id: APP_ID,
-        type: 2,
-        token,
-        version: 1,
-        locale: 'en-US',
-        app_permissions: '0',
-        entitlements: [],
-        authorizing_integration_owners: {},
-        data: { id: '300000000000000001', name: 'recon', type: 1, options },
-        ...('guild' in where
-          ? { guild_id: where.guild, channel_id: where.channel, guild_locale: 'en-US', member: { user, roles: [], permissions: '0', joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }, context: 0 }
-          : { channel_id: where.dm, user, context: 1 }),
-        channel: 'guild' in where ? { id: where.channel, type: 0 } : { id: where.dm, type: 1 },
-      });
-      return { id, token };
+      return interaction(person, 2, { id: '300000000000000001', name: 'recon', type: 1, options }, where, false);
     },
     /** Someone presses a button (its custom id) under a message. */
     press(person: Person, customId: string, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
