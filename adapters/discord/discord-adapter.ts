@@ -18,6 +18,7 @@ import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '.
 import { NotReachableError } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { splitAtLines } from '../../src/chat/split.js';
+import { createWaits } from '../../src/chat/waits.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandSpec } from '../../src/chat/command.js';
@@ -65,7 +66,8 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   /** The command interaction each person is answering (its token allows follow-ups for 15 minutes). */
   const current = new Map<string, { interaction: ChatInputCommandInteraction; at: number }>();
   /** Private forms waiting: the button opens the modal, the modal's submission resolves the form. */
-  const forms = new Map<string, { userId: string; form: Form; resolve: (result: FormResult) => void }>();
+  const forms = new Map<string, { userId: string; form: Form }>();
+  const submissions = createWaits<FormResult>();
   const formTimeoutMs = 10 * 60_000;
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
   const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(options.api ? { rest: { api: options.api } } : {}) });
@@ -134,7 +136,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
               const value = interaction.fields.getTextInputValue(field.name);
               if (value) values[field.name] = value;
             }
-            pending.resolve({ status: 'submitted', values });
+            submissions.settle(id, { status: 'submitted', values });
           })();
           return;
         }
@@ -220,20 +222,8 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       const live = current.get(`${actor.teamId}:${actor.userId}`);
       if (!live || Date.now() - live.at > INTERACTION_TTL_MS) return { status: 'unreachable', reason: 'a private form opens from a command; run the command again' };
       const id = randomUUID();
-      const result = new Promise<FormResult>((resolve) => {
-        const timer = setTimeout(() => {
-          forms.delete(id);
-          resolve({ status: 'timed_out' });
-        }, formTimeoutMs);
-        forms.set(id, {
-          userId: actor.userId,
-          form,
-          resolve: (value) => {
-            clearTimeout(timer);
-            resolve(value);
-          },
-        });
-      });
+      forms.set(id, { userId: actor.userId, form });
+      const result = submissions.wait(id, formTimeoutMs, { status: 'timed_out' }).finally(() => forms.delete(id));
       const button = new ButtonBuilder().setCustomId(`form:${id}`).setLabel('Open the private form').setStyle(ButtonStyle.Primary);
       await live.interaction.followUp({
         content: `${form.title}${form.intro ? `\n${form.intro}` : ''}`,

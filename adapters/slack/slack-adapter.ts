@@ -4,6 +4,7 @@ import { App, HTTPReceiver } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
+import { createWaits } from '../../src/chat/waits.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderBlocks } from './render.js';
@@ -51,7 +52,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const formTimeoutMs = options.formTimeoutMs ?? 10 * 60_000;
   /** The latest trigger id per person (opening a modal needs one, fresh). */
   const triggers = new Map<string, { id: string; at: number }>();
-  const forms = new Map<string, (result: FormResult) => void>();
+  const forms = createWaits<FormResult>();
   const seen = new Map<string, number>();
   let server: Server | undefined;
 
@@ -148,20 +149,16 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
     app.view('rb_form', async ({ ack, view }) => {
       await ack();
-      const resolve = forms.get(view.private_metadata);
-      if (!resolve) return;
-      forms.delete(view.private_metadata);
       const values: Record<string, string> = {};
       for (const [blockId, block] of Object.entries(view.state.values)) {
         const input = block.value as { value?: string | null } | undefined;
         if (input?.value) values[blockId] = input.value;
       }
-      resolve({ status: 'submitted', values });
+      forms.settle(view.private_metadata, { status: 'submitted', values });
     });
     app.view({ callback_id: 'rb_form', type: 'view_closed' }, async ({ ack, view }) => {
       await ack();
-      forms.get(view.private_metadata)?.({ status: 'cancelled' });
-      forms.delete(view.private_metadata);
+      forms.settle(view.private_metadata, { status: 'cancelled' });
     });
 
     app.action(/^rb:/, async ({ ack, body, action }) => {
@@ -203,8 +200,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     },
 
     async stop() {
-      for (const resolve of forms.values()) resolve({ status: 'cancelled' });
-      forms.clear();
+      forms.settleAll({ status: 'cancelled' });
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     },
 
@@ -226,16 +222,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
       }
       triggers.delete(`${actor.teamId}:${actor.userId}`);
       const id = randomUUID();
-      const result = new Promise<FormResult>((resolve) => {
-        const timer = setTimeout(() => {
-          forms.delete(id);
-          resolve({ status: 'timed_out' });
-        }, formTimeoutMs);
-        forms.set(id, (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        });
-      });
+      const result = forms.wait(id, formTimeoutMs, { status: 'timed_out' });
       await app.client.views.open({
         trigger_id: trigger.id,
         view: {

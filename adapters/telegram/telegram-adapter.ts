@@ -4,6 +4,7 @@ import { Bot, GrammyError, InputFile, webhookCallback, type Context } from 'gram
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
+import { createWaits } from '../../src/chat/waits.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderHtml, splitForTelegram } from './render.js';
@@ -47,8 +48,8 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
   const formTimeoutMs = options.formTimeoutMs ?? 5 * 60_000;
   /** Per-chat outbound queue: messages to one chat go out one at a time, in order. */
   const queues = new Map<string, Promise<unknown>>();
-  /** A private conversation waiting for the person's next message in a DM. */
-  const waiting = new Map<number, (message: { text: string; messageId: number } | null) => void>();
+  /** A private conversation waiting for the person's next message in a DM, by chat id. */
+  const replies = createWaits<{ text: string; messageId: number } | null>();
   const seenUpdates = new Map<number, number>();
   let server: Server | undefined;
   let polling: Promise<void> | undefined;
@@ -160,12 +161,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
 
     bot.on('message:text', async (ctx) => {
       if (ctx.chat.type !== 'private') return;
-      const resolve = waiting.get(ctx.chat.id);
-      if (resolve) {
-        waiting.delete(ctx.chat.id);
-        resolve({ text: ctx.message.text, messageId: ctx.message.message_id });
-        return;
-      }
+      if (replies.settle(String(ctx.chat.id), { text: ctx.message.text, messageId: ctx.message.message_id })) return;
       // Anything else typed in private may be a bank code answered as is.
       const actor = identityOf(ctx);
       if (!actor || !handlers.onReply || ctx.message.text.startsWith('/')) return;
@@ -181,21 +177,6 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       });
     });
     bot.catch((error) => log.error({ err: error.error }, 'Telegram update failed'));
-  }
-
-  function nextReply(chatId: number): Promise<{ text: string; messageId: number } | null> {
-    waiting.get(chatId)?.(null);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (waiting.get(chatId) === settle) waiting.delete(chatId);
-        resolve(null);
-      }, formTimeoutMs);
-      const settle = (message: { text: string; messageId: number } | null) => {
-        clearTimeout(timer);
-        resolve(message);
-      };
-      waiting.set(chatId, settle);
-    });
   }
 
   return {
@@ -236,8 +217,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     },
 
     async stop() {
-      for (const resolve of waiting.values()) resolve(null);
-      waiting.clear();
+      replies.settleAll(null);
       if (bot.isRunning()) await bot.stop();
       await polling?.catch(() => undefined);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
@@ -270,7 +250,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
         for (const field of form.fields) {
           const question = field.secret ? `${field.label}? (your message is deleted as soon as it is read)` : `${field.label}?`;
           const promptId = await post(String(chatId), { text: question });
-          const answer = await nextReply(chatId);
+          const answer = await replies.wait(String(chatId), formTimeoutMs, null);
           if (!answer) return { status: 'timed_out' };
           if (field.secret) {
             // Gone from the chat before anything else happens; the value lives on only in memory.
