@@ -53,34 +53,53 @@ export const MAX_RECORDED_CANDIDATES = 10;
  * on non-negative safe integers. Linear, and no hashing: sorting both sides and walking them
  * together is cheaper than a million random lookups in a hash table.
  */
+/**
+ * Stable counting sort of element indexes by `key[element]`, a small integer in
+ * [0, buckets); elements with a negative key are left out.
+ * Returns the order and where each bucket starts (`starts[b]` to `starts[b + 1]`). The one
+ * sort behind the radix passes and the transaction index: linear, no comparisons.
+ */
+function countingSort(input: Int32Array, count: number, key: Int32Array, buckets: number, into?: Int32Array): { order: Int32Array; starts: Int32Array } {
+  const starts = new Int32Array(buckets + 1);
+  for (let k = 0; k < count; k++) {
+    const b = key[input[k] as number] as number;
+    if (b >= 0) starts[b + 1] = (starts[b + 1] as number) + 1;
+  }
+  for (let b = 0; b < buckets; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+  const order = into ?? new Int32Array(starts[buckets] as number);
+  const fill = starts.slice(0, buckets);
+  for (let k = 0; k < count; k++) {
+    const element = input[k] as number;
+    const b = key[element] as number;
+    if (b < 0) continue;
+    order[fill[b] as number] = element;
+    fill[b] = (fill[b] as number) + 1;
+  }
+  return { order, starts };
+}
+
+function identity(count: number): Int32Array {
+  const order = new Int32Array(count);
+  for (let k = 0; k < count; k++) order[k] = k;
+  return order;
+}
+
 const RADIX_BITS = 11;
 const RADIX = 2 ** RADIX_BITS;
 
 function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int32Array {
-  let order = new Int32Array(count);
-  for (let k = 0; k < count; k++) order[k] = k;
+  let order: Int32Array = identity(count);
   let max = 0;
   let majors = 0;
   for (let k = 0; k < count; k++) {
     if ((minor[k] as number) > max) max = minor[k] as number;
     if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
   }
-  let spare = new Int32Array(count);
-  const counts = new Int32Array(RADIX + 1);
+  let spare: Int32Array = new Int32Array(count);
   const scatter = (digits: Int32Array) => {
-    counts.fill(0);
-    for (let k = 0; k < count; k++) {
-      const digit = (digits[k] as number) + 1;
-      counts[digit] = (counts[digit] as number) + 1;
-    }
-    for (let d = 0; d < RADIX; d++) counts[d + 1] = (counts[d + 1] as number) + (counts[d] as number);
-    for (let k = 0; k < count; k++) {
-      const at = order[k] as number;
-      const digit = digits[at] as number;
-      spare[counts[digit] as number] = at;
-      counts[digit] = (counts[digit] as number) + 1;
-    }
-    [order, spare] = [spare, order];
+    const sorted = countingSort(order, count, digits, RADIX, spare).order;
+    spare = order;
+    order = sorted;
   };
   // Each pass's digits are computed in one plain loop first (integer bit operations while
   // the keys fit 31 bits; floating-point division and modulo, which are slow, beyond).
@@ -97,21 +116,7 @@ function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int3
       scatter(digits);
     }
   }
-  if (majors > 1) {
-    const byMajor = new Int32Array(majors + 1);
-    for (let k = 0; k < count; k++) {
-      const at = (major[k] as number) + 1;
-      byMajor[at] = (byMajor[at] as number) + 1;
-    }
-    for (let m = 0; m < majors; m++) byMajor[m + 1] = (byMajor[m + 1] as number) + (byMajor[m] as number);
-    for (let k = 0; k < count; k++) {
-      const at = order[k] as number;
-      const m = major[at] as number;
-      spare[byMajor[m] as number] = at;
-      byMajor[m] = (byMajor[m] as number) + 1;
-    }
-    order = spare;
-  }
+  if (majors > 1) order = countingSort(order, count, major, majors, spare).order;
   return order;
 }
 
@@ -238,38 +243,10 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   let tail = knownCount;
   for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) < 0) requestOrder[tail++] = r;
 
-  // Stable counting sort by name, then by amount: (amount, name) runs in ascending order.
-  const byName = new Int32Array(named);
-  {
-    const start = new Int32Array(nameKeys.length + 1);
-    for (let i = 0; i < n; i++) {
-      const name = txName[i] as number;
-      if (name >= 0) start[name + 1] = (start[name + 1] as number) + 1;
-    }
-    for (let k = 0; k < nameKeys.length; k++) start[k + 1] = (start[k + 1] as number) + (start[k] as number);
-    for (let i = 0; i < n; i++) {
-      const name = txName[i] as number;
-      if (name < 0) continue;
-      byName[start[name] as number] = i;
-      start[name] = (start[name] as number) + 1;
-    }
-  }
-  const order = new Int32Array(named);
-  const bucketFirst = new Int32Array(amountCount + 1); // per amount: first position in `order`
-  for (let k = 0; k < named; k++) {
-    const at = (txAmount[byName[k] as number] as number) + 1;
-    bucketFirst[at] = (bucketFirst[at] as number) + 1;
-  }
-  for (let x = 0; x < amountCount; x++) bucketFirst[x + 1] = (bucketFirst[x + 1] as number) + (bucketFirst[x] as number);
-  {
-    const fill = bucketFirst.slice(0, amountCount);
-    for (let k = 0; k < named; k++) {
-      const i = byName[k] as number;
-      const x = txAmount[i] as number;
-      order[fill[x] as number] = i;
-      fill[x] = (fill[x] as number) + 1;
-    }
-  }
+  // Stable counting sort by name (transactions without one left out), then by amount:
+  // (amount, name) runs in ascending order, each amount's run starting at bucketFirst.
+  const byName = countingSort(identity(n), n, txName, nameKeys.length).order;
+  const { order, starts: bucketFirst } = countingSort(byName, named, txAmount, amountCount);
 
   // Groups: maximal runs of one (amount, name); each sorted newest first (ties by id).
   const groupStart = new Int32Array(named + 1);
