@@ -61,6 +61,11 @@ function renderText(message: ChatMessage): string {
 
 const INTERACTION_TTL_MS = 14 * 60_000;
 
+/** Discord user ids are global: the same person in a server and in a DM is one identity. */
+function actorOf(user: { id: string; globalName: string | null; username: string }): Identity {
+  return { platform: 'discord', teamId: 'discord', userId: user.id, displayName: user.globalName ?? user.username };
+}
+
 export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   const log = options.log.child({ component: 'discord' });
   /** The command interaction each person is answering (its token allows follow-ups for 15 minutes). */
@@ -141,7 +146,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
           return;
         }
         if (interaction.isButton() && interaction.customId.startsWith('act:') && handlers.onAction) {
-          const actor: Identity = { platform: 'discord', teamId: interaction.guildId ?? 'dm', userId: interaction.user.id, displayName: interaction.user.globalName ?? interaction.user.username };
+          const actor = actorOf(interaction.user);
           const isDm = !interaction.guildId;
           void (async () => {
             try {
@@ -160,7 +165,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
         void handling(async () => {
           try {
             await deferred;
-            const actor: Identity = { platform: 'discord', teamId: interaction.guildId ?? 'dm', userId: interaction.user.id, displayName: interaction.user.globalName ?? interaction.user.username };
+            const actor = actorOf(interaction.user);
             current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
             const values = new Map<string, string>();
             const collect = (options: readonly { name: string; value?: unknown; options?: readonly unknown[] }[]) => {

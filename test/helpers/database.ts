@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { connectDatabase, type Database } from '../../src/store/database.js';
 
@@ -40,4 +41,18 @@ export function useTestDatabase(label: string): { readonly db: Database } {
       return holder.db;
     },
   };
+}
+
+/** Every document of every collection of the database at `uri`, as one JSON text (to check that no secret was stored readable). */
+export async function dumpDatabase(uri: string): Promise<string> {
+  const connection = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 10_000 }).asPromise();
+  try {
+    const db = connection.db;
+    if (!db) throw new Error('no database handle');
+    const parts: string[] = [];
+    for (const collection of await db.collections()) parts.push(JSON.stringify(await collection.find({}).toArray()));
+    return parts.join('\n');
+  } finally {
+    await connection.close();
+  }
 }

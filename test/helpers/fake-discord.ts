@@ -34,6 +34,7 @@ export async function startFakeDiscord() {
   const nextId = () => String(++snowflake);
   const identified: Record<string, unknown>[] = [];
   const registered = new Map<string, Record<string, unknown>[]>();
+  const limited: { path: RegExp; retryAfter: number }[] = [];
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -45,6 +46,12 @@ export async function startFakeDiscord() {
         return reply(200, { url: `ws://127.0.0.1:${address.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
       }
       calls.push({ method: req.method ?? '', path, body, at: performance.now() });
+      const limit = limited.findIndex((l) => l.path.test(path));
+      if (limit >= 0) {
+        const [l] = limited.splice(limit, 1);
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(l!.retryAfter), 'x-ratelimit-scope': 'user', 'x-ratelimit-bucket': 'fake-bucket' });
+        return res.end(JSON.stringify({ message: 'You are being rate limited.', retry_after: l!.retryAfter, global: false }));
+      }
       if (/^\/applications\/\d+\/(guilds\/\d+\/)?commands$/.test(path)) {
         if (req.method === 'PUT') registered.set(path, ((body as unknown as Record<string, unknown>[] | undefined) ?? []).map((c) => ({ ...c, id: nextId(), application_id: APP_ID, version: '1' })));
         return reply(200, registered.get(path) ?? []);
@@ -148,6 +155,10 @@ export async function startFakeDiscord() {
     submitModal(person: Person, customId: string, values: Record<string, string>, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
       const components = Object.entries(values).map(([id, value]) => ({ type: 1, components: [{ type: 4, custom_id: id, value }] }));
       return interaction(person, 5, { custom_id: customId, components }, where, false);
+    },
+    /** The next REST call whose path matches answers 429 with retry_after (seconds). */
+    rateLimitNext(path: RegExp, retryAfter: number) {
+      limited.push({ path, retryAfter });
     },
     /** Follow-up messages of an interaction (ephemeral forms' buttons among them). */
     followUps(token: string): Record<string, unknown>[] {

@@ -8,7 +8,7 @@ import { listenOnLoopback } from '../../src/http/loopback.js';
  * presses) to the app.
  */
 
-export type SlackCall = { method: string; params: Record<string, unknown> };
+export type SlackCall = { method: string; params: Record<string, unknown>; at: number };
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
@@ -28,7 +28,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export async function startFakeSlack() {
   const calls: SlackCall[] = [];
-  const limited: { method: string; retryAfter: number }[] = [];
+  const limited: { method: string; channel?: string; retryAfter: number }[] = [];
   const responses: Record<string, unknown>[] = [];
   let ts = 1000;
   const server = createServer((req, res) => {
@@ -36,12 +36,12 @@ export async function startFakeSlack() {
       const params = await readBody(req);
       const reply = (body: Record<string, unknown>) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.url?.startsWith('/respond/')) {
-        responses.push(params);
+        responses.push({ ...params, responseTo: Number(req.url.slice('/respond/'.length)) });
         return reply({ ok: true });
       }
       const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0] as string;
-      calls.push({ method, params });
-      const limit = limited.findIndex((l) => l.method === method);
+      calls.push({ method, params, at: Date.now() });
+      const limit = limited.findIndex((l) => l.method === method && (l.channel === undefined || l.channel === params.channel));
       if (limit >= 0) {
         const [l] = limited.splice(limit, 1);
         return res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(l!.retryAfter) }).end(JSON.stringify({ ok: false, error: 'ratelimited' }));
@@ -69,9 +69,9 @@ export async function startFakeSlack() {
     calls,
     responses,
     responseUrl: (n: number) => `${listening.url}/respond/${n}`,
-    /** The next call of `method` answers 429 with Retry-After. */
-    rateLimitNext(method: string, retryAfter: number) {
-      limited.push({ method, retryAfter });
+    /** The next call of `method` (to `channel`, when given) answers 429 with Retry-After. */
+    rateLimitNext(method: string, retryAfter: number, channel?: string) {
+      limited.push({ method, retryAfter, ...(channel === undefined ? {} : { channel }) });
     },
   };
 }

@@ -34,7 +34,7 @@ export async function startFakeTelegram(token: string) {
   let nextUpdateId = 1;
   let nextMessageId = 1000;
   const pollers = new Set<() => void>();
-  const failures: { method: string; status: number; body: Record<string, unknown> }[] = [];
+  const failures: { method: string; chat?: string; status: number; body: Record<string, unknown> }[] = [];
   const blocked = new Set<string>();
   /** Every getUpdates offset, when it arrived: an update below it is acknowledged. */
   const confirmations: { offset: number; at: number }[] = [];
@@ -48,7 +48,7 @@ export async function startFakeTelegram(token: string) {
       const method = match[2] as string;
       const params = await readBody(req);
       if (method !== 'getUpdates') calls.push({ method, params, at: Date.now() });
-      const failure = failures.findIndex((f) => f.method === method);
+      const failure = failures.findIndex((f) => f.method === method && (f.chat === undefined || f.chat === String(params.chat_id)));
       if (failure >= 0) {
         const [f] = failures.splice(failure, 1);
         return reply(f!.status, f!.body);
@@ -160,8 +160,9 @@ export async function startFakeTelegram(token: string) {
       const markup = last?.params.reply_markup as { inline_keyboard?: { text: string; callback_data: string }[][] } | undefined;
       return (markup?.inline_keyboard ?? []).flat();
     },
-    failNext(method: string, status: number, body: Record<string, unknown>) {
-      failures.push({ method, status, body });
+    /** The next call of `method` (to `chat`, when given) fails with this status and body. */
+    failNext(method: string, status: number, body: Record<string, unknown>, chat?: number | string) {
+      failures.push({ method, status, body, ...(chat === undefined ? {} : { chat: String(chat) }) });
     },
     sentTo(chatId: number | string): string[] {
       return calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === String(chatId)).map((c) => String(c.params.text));

@@ -1,0 +1,166 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { createSandboxBank, type SandboxBank } from '../../src/banks/sandbox/bank-server.js';
+import { discordDriver, slackDriver, telegramDriver, type ChatDriver, type Who } from '../helpers/chat-drivers.js';
+import { dumpDatabase, freshDatabaseUri } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
+import { startEndpoint } from '../helpers/http-endpoint.js';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
+
+/**
+ * The whole product through each chat platform: the real service process with one platform
+ * (its real library against the platform's fake API), the sandbox bank in real Chromium, a
+ * real pending-orders endpoint. The same scenario on Telegram, Slack and Discord: an
+ * unlinked person refused; an account added through the private form; a password typed in a
+ * channel refused; an assisted login answered by DM (a wrong code first); a match and an
+ * ambiguity notified in a bound channel (the first post answered 429) and the ambiguity
+ * resolved with a button; a restart while a code is awaited; no secret anywhere.
+ */
+const platforms: [string, () => Promise<ChatDriver>][] = [
+  ['Telegram', telegramDriver],
+  ['Slack', slackDriver],
+  ['Discord', discordDriver],
+];
+
+for (const [name, makeDriver] of platforms) {
+  describe(`the service on ${name} (process, fake ${name} API, sandbox bank)`, function () {
+    this.timeout(300_000);
+    const password = `Bank-Pw-${name}-7781`;
+    const typedInChannel = `Typed-In-Channel-${name}-55`;
+    let bank: SandboxBank;
+    let driver: ChatDriver;
+    let endpoint: Awaited<ReturnType<typeof startEndpoint>>;
+    let service: ServiceProcess | undefined;
+    const logs: string[] = [];
+
+    before(async () => {
+      bank = createSandboxBank();
+      await bank.start();
+      bank.addUser({ username: 'ana', password, otp: { length: 6, type: 'numeric' } });
+      const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+      bank.addMovements('ana', [
+        { at: hourAgo, amount: '1500.00', sender: 'José Pérez', reference: 'T1' },
+        { at: hourAgo, amount: '800.00', sender: 'Maria Lopez', reference: 'T2' },
+        { at: hourAgo, amount: '800.00', sender: 'MARIA LOPEZ', reference: 'T3' },
+      ]);
+      const orders = [
+        { external_id: 'A-1', amount: '1500.00', currency: 'UYU', name: 'José Pérez' },
+        { external_id: 'B-1', amount: '800', currency: 'UYU', name: 'María López' },
+      ];
+      endpoint = await startEndpoint((_request, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(orders)));
+      driver = await makeDriver();
+    });
+
+    after(async () => {
+      if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+      await driver?.close();
+      await endpoint?.close();
+      await bank?.stop();
+    });
+
+    const shown = (who: Who) => [...driver.seen(who), ...driver.channel()];
+    const said = (who: Who, pattern: RegExp, what: string, from = 0) =>
+      eventually(() => driver.seen(who).slice(from).find((text) => pattern.test(text)), 60_000, `${what} (${name})`);
+
+    it('sets up an account in private, logs in with codes by DM, notifies and resolves in a channel, survives a restart mid-prompt', async () => {
+      const databaseUri = freshDatabaseUri(`chat${name}`);
+      const env = {
+        MONGODB_URI: databaseUri,
+        SECRET_KEYS: `ci:${Buffer.alloc(32, 7).toString('base64')}`,
+        SANDBOX_BANK_URL: bank.url,
+        CHAT_CONSOLE: 'off',
+        ALLOW_PRIVATE_URLS: 'true',
+        JOB_POLL_MS: '200',
+        SCRAPE_TICK_SECONDS: '3600',
+        POLL_INTERVAL_MINUTES: '600',
+        LOG_LEVEL: 'debug',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+        ...driver.env(),
+      };
+      const start = async (label: string) => {
+        service = startServiceProcess({ ...env, DATA_DIR: mkdtempSync(path.join(tmpdir(), `rb-${label}-`)) });
+        await service.waitForLog(/"msg":"Reconbanker is ready"/, 60_000);
+        await driver.connected(service);
+      };
+      const stop = async () => {
+        service!.child.kill('SIGTERM');
+        expect((await service!.exited).code, 'a clean shutdown').to.equal(0);
+        logs.push(service!.stdout(), service!.stderr());
+      };
+      await start(`${name}-1`);
+
+      await driver.command('bruno', 'account list', 'channel');
+      await eventually(() => shown('bruno').find((t) => /not linked to a Reconbanker user/.test(t)), 30_000, 'the unlinked person refused');
+
+      await driver.command('ana', 'setup ACME', 'dm');
+      await said('ana', /Created "ACME" with you as owner/, 'setup');
+      await driver.command('ana', 'mode reconcile', 'dm');
+      await said('ana', /reconcile/, 'the mode');
+
+      // Credentials through the platform's private form.
+      await driver.command('ana', 'account add Bank sandbox', 'dm');
+      await driver.fillForm('ana', { bank_username: 'ana', bank_password: password });
+      await said('ana', /Credentials saved \(encrypted\)/, 'credentials saved');
+
+      // A password typed in a channel: refused, nothing stored.
+      await driver.command('ana', `account set Bank bank_password=${typedInChannel}`, 'channel');
+      await eventually(() => shown('ana').find((t) => /bank_password is a secret and is never taken in a channel; nothing was saved/.test(t)), 30_000, 'the refusal');
+
+      await driver.command('ana', `account set Bank login_mode=assisted pending_orders_endpoint=${endpoint.url}/pending`, 'dm');
+      await said('ana', /Updated "Bank": (login_mode, pending_orders_endpoint|pending_orders_endpoint, login_mode)/, 'settings');
+      await driver.command('ana', 'notify here', 'channel');
+      await eventually(() => shown('ana').find((t) => /Results and alerts will be posted here too/.test(t)), 30_000, 'the channel bound');
+
+      // Assisted login: the prompt by DM, a wrong code, then the right one.
+      let mark = driver.seen('ana').length;
+      await driver.command('ana', 'account scrape Bank', 'dm');
+      await said('ana', /Bank code needed for account "Bank" \(sandbox\): a 6-character numeric/, 'the code prompt by DM', mark);
+      await driver.command('ana', 'otp Bank 000000', 'dm');
+      await said('ana', /The bank rejected the code for "Bank"/, 'the wrong code rejected', mark);
+      const code = await eventually(() => bank.currentOtp('ana') ?? undefined, 10_000, 'the new code');
+      await driver.command('ana', `otp Bank ${code}`, 'dm');
+      await said('ana', /The bank accepted the code for "Bank"/, 'accepted', mark);
+      await said('ana', /Bank: read 3 movement\(s\), 3 new\./, 'the session result', mark);
+
+      // Results in the bound channel; the first post is answered 429 and waits its turn.
+      const posted = driver.channelPostTimes().length;
+      driver.rateLimitNextChannelPost(1);
+      await driver.command('ana', 'account poll Bank', 'dm');
+      await eventually(() => driver.channel().find((t) => /Payment matched on "Bank": A-1/.test(t)), 60_000, 'the match in the channel');
+      await eventually(() => driver.channel().find((t) => /B-1 .* is ambiguous/.test(t)), 60_000, 'the ambiguity in the channel');
+      const [refused, delivered] = driver.channelPostTimes().slice(posted);
+      expect(delivered! - refused!, 'retry_after honoured').to.be.at.least(900);
+
+      await driver.pressFirstChoice('ana');
+      await eventually(() => shown('ana').find((t) => /^Resolved: B-1 is matched with transaction/.test(t)), 30_000, 'resolved by the button');
+
+      // A restart while a code is awaited: the session starts again, asks again, takes the code.
+      mark = driver.seen('ana').length;
+      await driver.command('ana', 'account scrape Bank', 'dm');
+      await said('ana', /Bank code needed for account "Bank"/, 'a second prompt', mark);
+      await stop();
+      mark = driver.seen('ana').length;
+      await start(`${name}-2`);
+      await said('ana', /Bank code needed for account "Bank"/, 'the prompt of the resumed session', mark);
+      const resumed = await eventually(() => bank.currentOtp('ana') ?? undefined, 10_000, 'the code of the resumed login');
+      await driver.answerCode('ana', 'Bank', resumed);
+      await said('ana', /The bank accepted the code for "Bank"/, 'accepted after the restart', mark);
+      await said('ana', /Bank: read 3 movement\(s\), 0 new\./, 'the resumed session result', mark);
+
+      const forged = await driver.rejectsForgedRequests();
+      expect(forged.every((status) => status === 401), `forged requests: ${forged.join(', ')}`).to.equal(true);
+      await stop();
+
+      // The platform receives its own token on every call; nowhere else may it appear.
+      const stored = [logs.join('\n'), await dumpDatabase(databaseUri)].join('\n');
+      const everywhere = `${stored}\n${driver.records()}`;
+      const tokens = Object.values(driver.env()).filter((value) => /token|secret/i.test(value));
+      for (const [secret, where] of [...[password, typedInChannel, code, resumed].map((s) => [s, everywhere] as const), ...tokens.map((t) => [t, stored] as const)]) {
+        const at = where.indexOf(secret);
+        expect(at, `a secret (${secret.slice(0, 4)}…) leaked: ${where.slice(Math.max(0, at - 200), at)}`).to.equal(-1);
+      }
+    });
+  });
+}

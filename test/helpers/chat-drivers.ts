@@ -1,0 +1,229 @@
+import { allCommands } from '../../commands/index.js';
+import { eventually } from './eventually.js';
+import { APP_ID, startFakeDiscord } from './fake-discord.js';
+import { buttonPress, postSigned, slashCommand, startFakeSlack, viewSubmission } from './fake-slack.js';
+import { startFakeTelegram } from './fake-telegram.js';
+import type { ServiceProcess } from './service-process.js';
+
+/**
+ * One way for an end-to-end test to act as people on a chat platform, whichever it is: the
+ * same scenario runs on Telegram, Slack and Discord, each through its fake API and the real
+ * service process. Two people: ana (who sets everything up) and bruno (never linked).
+ */
+
+export type Who = 'ana' | 'bruno';
+export type Where = 'dm' | 'channel';
+
+export type ChatDriver = {
+  readonly platform: 'telegram' | 'slack' | 'discord';
+  /** The settings that point the service at this platform's fake. */
+  env(): Record<string, string>;
+  /** After "Reconbanker is ready": waits until the platform side is usable (commands registered, endpoint known). */
+  connected(service: ServiceProcess): Promise<void>;
+  /** The person runs `/recon <text>` in their private chat with the bot, or in the team's channel. */
+  command(who: Who, text: string, where: Where): Promise<void>;
+  /** Gives a bank code in private: typed as is where the platform lets the bot read DMs (Telegram), `/recon otp` elsewhere. */
+  answerCode(who: Who, account: string, code: string): Promise<void>;
+  /** Everything the person has been shown in private or as answers only they see. */
+  seen(who: Who): string[];
+  /** Everything posted in the team's channel. */
+  channel(): string[];
+  /** Answers the private form the last command opened (values by field name, in order). */
+  fillForm(who: Who, values: Record<string, string>): Promise<void>;
+  /** Presses the first button of the latest channel message that has buttons. */
+  pressFirstChoice(who: Who): Promise<void>;
+  /** The next message posted to the channel is answered 429 with retry_after. */
+  rateLimitNextChannelPost(seconds: number): void;
+  /** When each post to the channel was tried (refused or delivered), in order, ms. */
+  channelPostTimes(): number[];
+  /** The fake's whole record (to check that no secret reached the platform). */
+  records(): string;
+  /** Platform-specific refusals at the door (bad signature, wrong secret); empty when none applies. */
+  rejectsForgedRequests(): Promise<number[]>;
+  close(): Promise<void>;
+};
+
+const QUESTION = /^[A-Z][^\n]*\?( \(your message is deleted as soon as it is read\))?$/;
+
+export async function telegramDriver(): Promise<ChatDriver> {
+  const token = '999:e2e-telegram-token';
+  const fake = await startFakeTelegram(token);
+  const people = { ana: { id: 31337, first_name: 'Ana' }, bruno: { id: 31338, first_name: 'Bruno' } };
+  const GROUP = -100777;
+  const chatOf = (where: Where) => (where === 'channel' ? GROUP : undefined);
+  const posts = () => fake.calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === String(GROUP));
+  return {
+    platform: 'telegram',
+    env: () => ({ TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: fake.apiRoot }),
+    connected: () => eventually(() => fake.calls.some((c) => c.method === 'setMyCommands'), 30_000, 'setMyCommands').then(() => undefined),
+    async command(who, text, where) {
+      fake.type(people[who], `/recon ${text}`, chatOf(where));
+    },
+    async answerCode(who, _account, code) {
+      fake.type(people[who], code);
+    },
+    seen: (who) => fake.sentTo(people[who].id),
+    channel: () => fake.sentTo(GROUP),
+    async fillForm(who, values) {
+      // A DM conversation: one question at a time, each answered by a message.
+      const person = people[who];
+      const start = fake.sentTo(person.id).length;
+      let asked = 0;
+      for (const value of Object.values(values)) {
+        asked += 1;
+        await eventually(() => fake.sentTo(person.id).slice(start).filter((text) => QUESTION.test(text)).length >= asked, 30_000, `question ${asked}`);
+        fake.type(person, value);
+      }
+    },
+    async pressFirstChoice(who) {
+      const [button] = await eventually(() => (fake.buttonsIn(GROUP).length > 0 ? fake.buttonsIn(GROUP) : undefined), 30_000, 'buttons in the group');
+      fake.press(people[who], button!.callback_data, GROUP);
+    },
+    rateLimitNextChannelPost(seconds) {
+      fake.failNext('sendMessage', 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${seconds}`, parameters: { retry_after: seconds } }, GROUP);
+    },
+    // A refused call is recorded like a delivered one.
+    channelPostTimes: () => posts().map((c) => c.at),
+    records: () => JSON.stringify(fake.calls),
+    rejectsForgedRequests: async () => [],
+    close: () => fake.close(),
+  };
+}
+
+export async function slackDriver(): Promise<ChatDriver> {
+  const SECRET = 'e2e-slack-signing-secret';
+  const fake = await startFakeSlack();
+  const people = { ana: { user: 'UANA', dm: 'DANA' }, bruno: { user: 'UBRUNO', dm: 'DBRUNO' } };
+  const CHANNEL = 'CFIN';
+  let url = '';
+  let responses = 0;
+  const askedBy = new Map<number, Who>();
+  const postsTo = (channel: string) => fake.calls.filter((c) => c.method === 'chat.postMessage' && c.params.channel === channel);
+  const driver: ChatDriver = {
+    platform: 'slack',
+    env: () => ({ SLACK_BOT_TOKEN: 'xoxb-e2e-slack-token', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0', SLACK_HOST: '127.0.0.1' }),
+    async connected(service) {
+      await service.waitForLog(/Slack HTTP endpoint listening/, 30_000);
+      const lines = service.stderr().split('\n').filter((line) => line.includes('Slack HTTP endpoint listening'));
+      url = (JSON.parse(lines.at(-1) as string) as { url: string }).url;
+    },
+    async command(who, text, where) {
+      responses += 1;
+      askedBy.set(responses, who);
+      const person = people[who];
+      const body = slashCommand({ team: 'T1', user: person.user, userName: who, channel: where === 'dm' ? person.dm : CHANNEL, text, responseUrl: fake.responseUrl(responses) });
+      const res = await postSigned(url, SECRET, body, 'application/x-www-form-urlencoded');
+      if (res.status !== 200) throw new Error(`Slack command refused with ${res.status}`);
+    },
+    answerCode: (who, account, code) => driver.command(who, `otp ${account} ${code}`, 'dm'),
+    seen: (who) => [
+      ...fake.responses.filter((r) => askedBy.get(Number(r.responseTo)) === who).map((r) => String(r.text)),
+      ...postsTo(people[who].dm).map((c) => String(c.params.text)),
+    ],
+    channel: () => postsTo(CHANNEL).map((c) => String(c.params.text)),
+    async fillForm(who, values) {
+      const opened = await eventually(() => fake.calls.filter((c) => c.method === 'views.open').at(-1), 30_000, 'a modal opened');
+      const view = opened.params.view as { private_metadata: string };
+      fake.calls.splice(fake.calls.indexOf(opened), 1, { ...opened, method: 'views.open (answered)' });
+      const res = await postSigned(url, SECRET, viewSubmission({ team: 'T1', user: people[who].user, privateMetadata: view.private_metadata, values }), 'application/x-www-form-urlencoded');
+      if (res.status !== 200) throw new Error(`modal submission refused with ${res.status}`);
+    },
+    async pressFirstChoice(who) {
+      const value = await eventually(() => {
+        const withButtons = postsTo(CHANNEL).filter((c) => (c.params.blocks as { type: string }[] | undefined)?.some((b) => b.type === 'actions')).at(-1);
+        const actions = (withButtons?.params.blocks as { type: string; elements?: { value: string }[] }[] | undefined)?.find((b) => b.type === 'actions');
+        return actions?.elements?.[0]?.value;
+      }, 30_000, 'buttons in the channel');
+      const res = await postSigned(url, SECRET, buttonPress({ team: 'T1', user: people[who].user, channel: CHANNEL, value }), 'application/x-www-form-urlencoded');
+      if (res.status !== 200) throw new Error(`button press refused with ${res.status}`);
+    },
+    rateLimitNextChannelPost: (seconds) => fake.rateLimitNext('chat.postMessage', seconds, CHANNEL),
+    channelPostTimes: () => postsTo(CHANNEL).map((c) => c.at),
+    records: () => JSON.stringify({ calls: fake.calls, responses: fake.responses }),
+    async rejectsForgedRequests() {
+      const body = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(9999) });
+      const forged = await postSigned(url, SECRET, body, 'application/x-www-form-urlencoded', { badSignature: true });
+      const stale = await postSigned(url, SECRET, body, 'application/x-www-form-urlencoded', { timestamp: Math.floor(Date.now() / 1000) - 600 });
+      return [forged.status, stale.status];
+    },
+    close: () => fake.close(),
+  };
+  return driver;
+}
+
+/** `/recon` text → Discord's sub-command, group and options, by the same declarations the adapter registers. */
+function discordChoice(text: string): { group?: string; sub: string; values: Record<string, string> } {
+  const words = text.split(/\s+/).filter(Boolean);
+  const commands = allCommands();
+  const two = commands.find((c) => c.path.length === 2 && c.path[0] === words[0] && c.path[1] === words[1]);
+  const spec = two ?? commands.find((c) => c.path.length === 1 && c.path[0] === words[0]);
+  if (!spec) throw new Error(`no command for "${text}"`);
+  const grouped = two !== undefined || commands.some((c) => c.path.length === 2 && c.path[0] === words[0]);
+  const rest = words.slice(spec.path.length);
+  const values: Record<string, string> = {};
+  const positional = rest.filter((w) => !w.includes('='));
+  for (const [i, name] of (spec.positionals ?? []).entries()) if (positional[i] !== undefined) values[name.toLowerCase()] = positional[i] as string;
+  const options = rest.filter((w) => w.includes('='));
+  if (options.length > 0) values.options = options.join(' ');
+  if (!grouped) return { sub: spec.path[0] as string, values };
+  return { group: spec.path[0] as string, sub: (spec.path[1] as string | undefined) ?? 'list', values };
+}
+
+export async function discordDriver(): Promise<ChatDriver> {
+  const fake = await startFakeDiscord();
+  const people = { ana: { id: '400000000000000001', username: 'ana' }, bruno: { id: '400000000000000002', username: 'bruno' } };
+  const GUILD = '500000000000000001';
+  const CHANNEL = '500000000000000002';
+  // The fake opens a DM channel "3" + the person's id without its first digit.
+  const dmOf = (who: Who) => `3${people[who].id.slice(1)}`;
+  const whereOf = (who: Who, where: Where) => (where === 'dm' ? { dm: dmOf(who) } : { guild: GUILD, channel: CHANNEL });
+  const tokens = new Map<string, { who: Who; where: Where }>();
+  const postsTo = (channel: string) => fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${channel}/messages`);
+  // Read as a person sees it: Discord shows escaped markdown without its backslashes.
+  const unescape = (text: string) => text.replace(/\\([\\*_`~|[\]>#-])/g, '$1');
+  const driver: ChatDriver = {
+    platform: 'discord',
+    env: () => ({ DISCORD_BOT_TOKEN: 'discord-e2e-token', DISCORD_API: fake.api, DISCORD_GUILD_ID: GUILD }),
+    connected: () => eventually(() => fake.calls.some((c) => c.method === 'PUT' && c.path === `/applications/${APP_ID}/guilds/${GUILD}/commands`), 30_000, '/recon registered').then(() => undefined),
+    async command(who, text, where) {
+      const { token } = fake.command(people[who], discordChoice(text), whereOf(who, where));
+      tokens.set(token, { who, where });
+    },
+    answerCode: (who, account, code) => driver.command(who, `otp ${account} ${code}`, 'dm'),
+    seen: (who) => [
+      ...[...tokens].filter(([, t]) => t.who === who).flatMap(([token]) => [...fake.answers(token), ...fake.followUps(token).map((f) => String(f.content ?? ''))]),
+      ...postsTo(dmOf(who)).map((c) => String(c.body?.content ?? '')),
+    ].map(unescape),
+    channel: () => postsTo(CHANNEL).map((c) => unescape(String(c.body?.content ?? ''))),
+    async fillForm(who, values) {
+      // The form is an ephemeral button; pressing it opens the modal, which is then submitted.
+      const customId = await eventually(() => {
+        for (const [token, asked] of [...tokens].reverse()) {
+          if (asked.who !== who) continue;
+          const rows = fake.followUps(token).flatMap((f) => (f.components as { components: { custom_id: string }[] }[] | undefined) ?? []);
+          const button = rows.flatMap((r) => r.components).find((c) => c.custom_id.startsWith('form:'));
+          if (button) return button.custom_id;
+        }
+        return undefined;
+      }, 30_000, 'the private form button');
+      const where = [...tokens].reverse().find(([, t]) => t.who === who)![1].where;
+      const press = fake.press(people[who], customId, whereOf(who, where));
+      await eventually(() => fake.calls.some((c) => c.path.startsWith(`/interactions/${press.id}/`) && c.body?.type === 9), 30_000, 'the modal shown');
+      fake.submitModal(people[who], customId, values, whereOf(who, where));
+    },
+    async pressFirstChoice(who) {
+      const customId = await eventually(() => {
+        const withButtons = postsTo(CHANNEL).filter((c) => Array.isArray(c.body?.components) && (c.body.components as unknown[]).length > 0).at(-1);
+        return (withButtons?.body?.components as { components: { custom_id: string }[] }[] | undefined)?.[0]?.components[0]?.custom_id;
+      }, 30_000, 'buttons in the channel');
+      const { token } = fake.press(people[who], customId, whereOf(who, 'channel'));
+      tokens.set(token, { who, where: 'channel' });
+    },
+    rateLimitNextChannelPost: (seconds) => fake.rateLimitNext(new RegExp(`^/channels/${CHANNEL}/messages$`), seconds),
+    channelPostTimes: () => postsTo(CHANNEL).map((c) => c.at),
+    records: () => JSON.stringify(fake.calls),
+    rejectsForgedRequests: async () => [],
+    close: () => fake.close(),
+  };
+  return driver;
+}
