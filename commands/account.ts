@@ -99,15 +99,16 @@ export const accountSetCommand = defineCommand({
   args: z.object({ account: accountRef, ask: z.array(z.string()), values: z.record(z.string(), z.string()) }).strict(),
   async handler(ctx, { account, ask, values }) {
     const member = memberOf(ctx);
-    const unknown = [...ask, ...Object.keys(values)].filter((name) => !isSettingName(name));
-    if (unknown.length > 0) throw new UserError(`Unknown setting ${unknown.join(', ')}. Settings: ${SETTING_NAMES.join(', ')}.`);
     const typedInPublic = Object.keys(values).filter(isSecretSetting);
     if (typedInPublic.length > 0 && !ctx.place.private) {
-      // Refuse the whole command: nothing of it is stored, and the value is not repeated.
+      // Refuse the whole command before anything else: nothing of it is stored, and no word of
+      // it is repeated (a secret with spaces would otherwise come back as "unknown settings").
       throw new UserError(
         `${typedInPublic.join(', ')} is a secret and is never taken in a channel; nothing was saved. Run ${COMMAND_ROOT} account set "${account}" ${typedInPublic.join(' ')} and I will ask for it in private.`,
       );
     }
+    const unknown = [...ask, ...Object.keys(values)].filter((name) => !isSettingName(name));
+    if (unknown.length > 0) throw new UserError(`Unknown setting ${unknown.join(', ')}. Settings: ${SETTING_NAMES.join(', ')}.`);
     if (ask.length === 0 && Object.keys(values).length === 0) {
       throw new UserError(`Name at least one setting. Settings:\n${SETTING_NAMES.map((n) => `${n} — ${SETTINGS[n].help}`).join('\n')}`);
     }

@@ -112,6 +112,13 @@ describe('chat commands through the router (real database)', () => {
     expect(capture.text()).not.to.include(secret);
   });
 
+  it('a secret with spaces typed in a channel: no word of it comes back as an "unknown setting"', async () => {
+    const reply = await run(owner, 'account set Chan bank_password=correct horse battery', { place: 'channel' });
+    expect(reply).to.match(/bank_password is a secret and is never taken in a channel/);
+    for (const word of ['horse', 'battery']) expect(reply).not.to.include(word);
+    expect(capture.text()).not.to.include('horse');
+  });
+
   it('a secret named without a value is asked in private, even from a channel', async () => {
     const forms = scriptedForms([{ status: 'submitted', values: { auth_token: 'tok-private-1' } }]);
     expect(await run(owner, 'account set Chan auth_token retry_limit=5', { place: 'channel', forms })).to.match(/Updated "Chan": retry_limit, auth_token\./);
