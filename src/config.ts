@@ -78,6 +78,8 @@ const envSchema = z.object({
   TELEGRAM_WEBHOOK_PATH: z.string().trim().startsWith('/', 'must start with /').default('/telegram'),
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
+  SLACK_MODE: z.enum(['http', 'socket']).default('http'),
+  SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), { message: 'an app-level token starts with xapp- (Basic Information → App-Level Tokens, scope connections:write)' }),
   SLACK_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   SLACK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(3000),
   SLACK_HOST: z.string().trim().default('0.0.0.0'),
@@ -143,7 +145,12 @@ export type Config = {
     telegram:
       | { token: string; apiRoot: string | undefined; mode: 'polling' | 'webhook'; webhook: { secretToken: string; port: number; host: string; path: string } | undefined }
       | undefined;
-    slack: { botToken: string; signingSecret: string; apiUrl: string | undefined; port: number; host: string; path: string } | undefined;
+    slack:
+      | ({ botToken: string; apiUrl: string | undefined } & (
+          | { mode: 'http'; signingSecret: string; port: number; host: string; path: string }
+          | { mode: 'socket'; appToken: string }
+        ))
+      | undefined;
     discord: { token: string; guildId: string | undefined; api: string | undefined } | undefined;
   };
   banks: { showSandbox: boolean };
@@ -181,8 +188,11 @@ export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = pr
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.superRefine((e, ctx) => {
-    if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'required with SLACK_BOT_TOKEN (Basic Information → Signing Secret): every request from Slack is verified with it' });
+    if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'http' && !e.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'required with SLACK_BOT_TOKEN in HTTP mode (Basic Information → Signing Secret): every request from Slack is verified with it' });
+    }
+    if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'socket' && !e.SLACK_APP_TOKEN) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'required when SLACK_MODE=socket (Basic Information → App-Level Tokens, scope connections:write)' });
     }
     if (e.TELEGRAM_BOT_TOKEN && e.TELEGRAM_MODE === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook (Telegram sends it back on every update)' });
@@ -223,10 +233,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             webhook: e.TELEGRAM_WEBHOOK_SECRET ? { secretToken: e.TELEGRAM_WEBHOOK_SECRET, port: e.TELEGRAM_WEBHOOK_PORT, host: e.TELEGRAM_WEBHOOK_HOST, path: e.TELEGRAM_WEBHOOK_PATH } : undefined,
           }
         : undefined,
-      slack:
-        e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
-          ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: e.SLACK_API_URL, port: e.SLACK_PORT, host: e.SLACK_HOST, path: e.SLACK_PATH }
-          : undefined,
+      slack: !e.SLACK_BOT_TOKEN
+        ? undefined
+        : e.SLACK_MODE === 'socket'
+          ? { botToken: e.SLACK_BOT_TOKEN, apiUrl: e.SLACK_API_URL, mode: 'socket', appToken: e.SLACK_APP_TOKEN as string }
+          : { botToken: e.SLACK_BOT_TOKEN, apiUrl: e.SLACK_API_URL, mode: 'http', signingSecret: e.SLACK_SIGNING_SECRET as string, port: e.SLACK_PORT, host: e.SLACK_HOST, path: e.SLACK_PATH },
       discord: e.DISCORD_BOT_TOKEN ? { token: e.DISCORD_BOT_TOKEN, guildId: e.DISCORD_GUILD_ID, api: e.DISCORD_API } : undefined,
     },
     banks: { showSandbox: e.SHOW_SANDBOX_BANK },

@@ -160,7 +160,8 @@ export async function startService(config: Config): Promise<RunningService> {
   }
   const slack = config.chat.slack;
   if (slack) {
-    adapters.set('slack', createSlackAdapter({ botToken: slack.botToken, signingSecret: slack.signingSecret, ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}), port: slack.port, host: slack.host, path: slack.path, log }));
+    const { apiUrl, ...connection } = slack;
+    adapters.set('slack', createSlackAdapter({ ...connection, ...(apiUrl ? { apiUrl } : {}), log }));
   }
   const discord = config.chat.discord;
   if (discord) {

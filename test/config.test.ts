@@ -93,4 +93,14 @@ describe('config: Telegram', () => {
     const hooked = loadConfig({ TELEGRAM_BOT_TOKEN: '1:abc', TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: 's3cret' });
     expect(hooked.chat.telegram?.webhook).to.deep.equal({ secretToken: 's3cret', port: 8443, host: '0.0.0.0', path: '/telegram' });
   });
+
+  it('Slack: HTTP mode needs the signing secret, Socket Mode the app-level token', () => {
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1' })).to.deep.equal([
+      'SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN in HTTP mode (Basic Information → Signing Secret): every request from Slack is verified with it',
+    ]);
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_MODE: 'socket' })[0]).to.match(/^SLACK_APP_TOKEN: required when SLACK_MODE=socket/);
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xoxb-wrong-kind' })[0]).to.match(/^SLACK_APP_TOKEN: an app-level token starts with xapp-/);
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig' }).chat.slack).to.deep.equal({ botToken: 'xoxb-1', apiUrl: undefined, mode: 'http', signingSecret: 'sig', port: 3000, host: '0.0.0.0', path: '/slack/events' });
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xapp-1' }).chat.slack).to.deep.equal({ botToken: 'xoxb-1', apiUrl: undefined, mode: 'socket', appToken: 'xapp-1' });
+  });
 });

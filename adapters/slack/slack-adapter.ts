@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { App, HTTPReceiver } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { NotReachableError } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
@@ -10,8 +10,9 @@ import type { Logger } from '../../src/log.js';
 import { renderBlocks } from './render.js';
 
 /**
- * Slack through Bolt, HTTP mode: requests are verified with the signing secret (a bad
- * signature or a timestamp older than 5 minutes gets 401). `/recon` is acknowledged at once,
+ * Slack through Bolt, in HTTP mode (requests verified with the signing secret: a bad
+ * signature or a timestamp older than 5 minutes gets 401) or in Socket Mode (an outbound
+ * WebSocket opened with the app-level token; no public URL). `/recon` is acknowledged at once,
  * then handled; answers go to the command's `response_url` while it is valid (30 minutes) and
  * by `chat.postMessage` after. Private input is a modal opened with the command's trigger id
  * (valid about 3 seconds). Places are `slack:<team>:<channel>`.
@@ -19,17 +20,30 @@ import { renderBlocks } from './render.js';
 
 export type SlackOptions = {
   botToken: string;
-  signingSecret: string;
   /** Web API root (tests point it at a fake). */
   apiUrl?: string;
-  port: number;
-  host?: string;
-  path?: string;
   /** 0 in tests: a dead fake must not be retried for half an hour. */
   retries?: number;
   formTimeoutMs?: number;
   log: Logger;
-};
+} & ({ mode?: 'http'; signingSecret: string; port: number; host?: string; path?: string } | { mode: 'socket'; appToken: string });
+
+/**
+ * Bolt's and the Socket Mode client's logs go to ours at warn and above only: their debug
+ * lines print whole payloads (a modal's submitted password among them).
+ */
+function boltLogger(log: Logger): BoltLogger {
+  const text = (parts: unknown[]) => parts.map((p) => (p instanceof Error ? p.message : String(p))).join(' ');
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...parts: unknown[]) => log.warn(text(parts)),
+    error: (...parts: unknown[]) => log.error(text(parts)),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.WARN,
+    setName: () => undefined,
+  };
+}
 
 export type SlackAdapter = ChatAdapter & { url(): string | undefined };
 
@@ -41,14 +55,15 @@ const DEDUP_MS = 10 * 60_000;
 
 export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const log = options.log.child({ component: 'slack' });
-  const path = options.path ?? '/slack/events';
-  const receiver = new HTTPReceiver({ signingSecret: options.signingSecret, endpoints: path, processBeforeResponse: false });
-  const app = new App({
-    token: options.botToken,
-    receiver,
-    clientOptions: { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), retryConfig: { retries: options.retries ?? 10 } },
-    deferInitialization: true,
-  });
+  const clientOptions = { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), retryConfig: { retries: options.retries ?? 10 } };
+  const logger = boltLogger(log);
+  const http = options.mode === 'socket' ? undefined : { ...options, path: options.path ?? '/slack/events' };
+  const httpReceiver = http ? new HTTPReceiver({ signingSecret: http.signingSecret, endpoints: http.path, processBeforeResponse: false, logger }) : undefined;
+  const socketReceiver =
+    options.mode === 'socket'
+      ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: options.retries ?? 100, factor: 1.3 } } } })
+      : undefined;
+  const app = new App({ token: options.botToken, receiver: (httpReceiver ?? socketReceiver)!, logger, clientOptions, deferInitialization: true });
   const formTimeoutMs = options.formTimeoutMs ?? 10 * 60_000;
   /** The latest trigger id per person (opening a modal needs one, fresh). */
   const triggers = new Map<string, { id: string; at: number }>();
@@ -188,19 +203,33 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
     url() {
       const address = server?.address();
-      return typeof address === 'object' && address ? `http://${options.host ?? '127.0.0.1'}:${address.port}${path}` : undefined;
+      return http && typeof address === 'object' && address ? `http://${http.host ?? '127.0.0.1'}:${address.port}${http.path}` : undefined;
     },
 
     async start(handlers) {
       install(handlers);
       await app.init();
-      server = createServer(receiver.requestListener);
-      await new Promise<void>((resolve) => server!.listen(options.port, options.host ?? '127.0.0.1', resolve));
+      if (socketReceiver) {
+        // Resolves once Slack's "hello" arrives on the socket; reconnects on its own after.
+        await socketReceiver.start();
+        log.info('Slack connected in Socket Mode');
+        return;
+      }
+      server = createServer(httpReceiver!.requestListener);
+      await new Promise<void>((resolve) => server!.listen(http!.port, http!.host ?? '127.0.0.1', resolve));
       log.info({ url: this.url() }, 'Slack HTTP endpoint listening');
     },
 
     async stop() {
       forms.settleAll({ status: 'cancelled' });
+      if (socketReceiver) {
+        const closed = new Promise<void>((resolve) => {
+          socketReceiver.client.once('disconnected', () => resolve());
+          setTimeout(resolve, 5_000).unref();
+        });
+        await socketReceiver.stop();
+        await closed;
+      }
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
     },
 

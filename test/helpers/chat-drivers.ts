@@ -1,7 +1,7 @@
 import { allCommands } from '../../commands/index.js';
 import { eventually } from './eventually.js';
 import { APP_ID, startFakeDiscord } from './fake-discord.js';
-import { buttonPress, postSigned, slashCommand, startFakeSlack, viewSubmission } from './fake-slack.js';
+import { buttonPressPayload, postSigned, slashCommand, slashCommandPayload, startFakeSlack, viewSubmission, viewSubmissionPayload, buttonPress } from './fake-slack.js';
 import { startFakeTelegram } from './fake-telegram.js';
 import type { ServiceProcess } from './service-process.js';
 
@@ -90,9 +90,20 @@ export async function telegramDriver(): Promise<ChatDriver> {
   };
 }
 
-export async function slackDriver(): Promise<ChatDriver> {
+/** Slack over HTTP (signed requests to the service) or Socket Mode (envelopes on the socket the service opened). */
+export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<ChatDriver> {
   const SECRET = 'e2e-slack-signing-secret';
   const fake = await startFakeSlack();
+  const FORM = 'application/x-www-form-urlencoded';
+  /** One inbound event, by the chosen transport; throws when the app refuses it. */
+  async function deliver(kind: 'slash_commands' | 'interactive', payload: Record<string, unknown>, encoded: string): Promise<void> {
+    if (mode === 'socket') {
+      await fake.envelope(kind, payload);
+      return;
+    }
+    const res = await postSigned(url, SECRET, encoded, FORM);
+    if (res.status !== 200) throw new Error(`Slack ${kind} refused with ${res.status}`);
+  }
   const people = { ana: { user: 'UANA', dm: 'DANA' }, bruno: { user: 'UBRUNO', dm: 'DBRUNO' } };
   const CHANNEL = 'CFIN';
   let url = '';
@@ -101,8 +112,15 @@ export async function slackDriver(): Promise<ChatDriver> {
   const postsTo = (channel: string) => fake.calls.filter((c) => c.method === 'chat.postMessage' && c.params.channel === channel);
   const driver: ChatDriver = {
     platform: 'slack',
-    env: () => ({ SLACK_BOT_TOKEN: 'xoxb-e2e-slack-token', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0', SLACK_HOST: '127.0.0.1' }),
+    env: (): Record<string, string> =>
+      mode === 'socket'
+        ? { SLACK_BOT_TOKEN: 'xoxb-e2e-slack-token', SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xapp-e2e-slack-app-token', SLACK_API_URL: fake.apiUrl }
+        : { SLACK_BOT_TOKEN: 'xoxb-e2e-slack-token', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0', SLACK_HOST: '127.0.0.1' },
     async connected(service) {
+      if (mode === 'socket') {
+        await service.waitForLog(/Slack connected in Socket Mode/, 30_000);
+        return;
+      }
       await service.waitForLog(/Slack HTTP endpoint listening/, 30_000);
       const lines = service.stderr().split('\n').filter((line) => line.includes('Slack HTTP endpoint listening'));
       url = (JSON.parse(lines.at(-1) as string) as { url: string }).url;
@@ -111,9 +129,9 @@ export async function slackDriver(): Promise<ChatDriver> {
       responses += 1;
       askedBy.set(responses, who);
       const person = people[who];
-      const body = slashCommand({ team: 'T1', user: person.user, userName: who, channel: where === 'dm' ? person.dm : CHANNEL, text, responseUrl: fake.responseUrl(responses) });
-      const res = await postSigned(url, SECRET, body, 'application/x-www-form-urlencoded');
-      if (res.status !== 200) throw new Error(`Slack command refused with ${res.status}`);
+      const fields = { team: 'T1', user: person.user, userName: who, channel: where === 'dm' ? person.dm : CHANNEL, text, responseUrl: fake.responseUrl(responses) };
+      const payload = slashCommandPayload(fields);
+      await deliver('slash_commands', payload, new URLSearchParams(payload).toString());
     },
     answerCode: (who, account, code) => driver.command(who, `otp ${account} ${code}`, 'dm'),
     seen: (who) => [
@@ -125,8 +143,8 @@ export async function slackDriver(): Promise<ChatDriver> {
       const opened = await eventually(() => fake.calls.filter((c) => c.method === 'views.open').at(-1), 30_000, 'a modal opened');
       const view = opened.params.view as { private_metadata: string };
       fake.calls.splice(fake.calls.indexOf(opened), 1, { ...opened, method: 'views.open (answered)' });
-      const res = await postSigned(url, SECRET, viewSubmission({ team: 'T1', user: people[who].user, privateMetadata: view.private_metadata, values }), 'application/x-www-form-urlencoded');
-      if (res.status !== 200) throw new Error(`modal submission refused with ${res.status}`);
+      const fields = { team: 'T1', user: people[who].user, privateMetadata: view.private_metadata, values };
+      await deliver('interactive', viewSubmissionPayload(fields), viewSubmission(fields));
     },
     async pressFirstChoice(who) {
       const value = await eventually(() => {
@@ -134,16 +152,18 @@ export async function slackDriver(): Promise<ChatDriver> {
         const actions = (withButtons?.params.blocks as { type: string; elements?: { value: string }[] }[] | undefined)?.find((b) => b.type === 'actions');
         return actions?.elements?.[0]?.value;
       }, 30_000, 'buttons in the channel');
-      const res = await postSigned(url, SECRET, buttonPress({ team: 'T1', user: people[who].user, channel: CHANNEL, value }), 'application/x-www-form-urlencoded');
-      if (res.status !== 200) throw new Error(`button press refused with ${res.status}`);
+      const fields = { team: 'T1', user: people[who].user, channel: CHANNEL, value };
+      await deliver('interactive', buttonPressPayload(fields), buttonPress(fields));
     },
     rateLimitNextChannelPost: (seconds) => fake.rateLimitNext('chat.postMessage', seconds, CHANNEL),
     channelPostTimes: () => postsTo(CHANNEL).map((c) => c.at),
     records: () => JSON.stringify({ calls: fake.calls, responses: fake.responses }),
     async rejectsForgedRequests() {
+      // Socket Mode takes no inbound HTTP: only the socket the service opened with its token.
+      if (mode === 'socket') return [];
       const body = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(9999) });
-      const forged = await postSigned(url, SECRET, body, 'application/x-www-form-urlencoded', { badSignature: true });
-      const stale = await postSigned(url, SECRET, body, 'application/x-www-form-urlencoded', { timestamp: Math.floor(Date.now() / 1000) - 600 });
+      const forged = await postSigned(url, SECRET, body, FORM, { badSignature: true });
+      const stale = await postSigned(url, SECRET, body, FORM, { timestamp: Math.floor(Date.now() / 1000) - 600 });
       return [forged.status, stale.status];
     },
     close: () => fake.close(),

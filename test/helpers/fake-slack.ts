@@ -1,11 +1,13 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { listenOnLoopback } from '../../src/http/loopback.js';
 
 /**
  * A fake of Slack's Web API (and of response_url) on 127.0.0.1 for the real Bolt client, plus
  * helpers that send Slack's signed HTTP requests (slash commands, modal submissions, button
- * presses) to the app.
+ * presses) to the app. Socket Mode too: `apps.connections.open` hands out a ws:// URL on
+ * the same port, which says hello and carries the same payloads as envelopes to be acked.
  */
 
 export type SlackCall = { method: string; params: Record<string, unknown>; at: number };
@@ -55,6 +57,8 @@ export async function startFakeSlack() {
           return reply({ ok: true, channel: params.channel, ts: `${ts++}.000` });
         case 'views.open':
           return reply({ ok: true, view: { id: 'V1' } });
+        case 'apps.connections.open':
+          return reply({ ok: true, url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/socket` });
         case 'conversations.open':
           return reply({ ok: true, channel: { id: `D${String(params.users)}` } });
         default:
@@ -62,14 +66,44 @@ export async function startFakeSlack() {
       }
     })();
   });
+  const sockets = new Set<WebSocket>();
+  const acks = new Map<string, (payload: unknown) => void>();
+  let envelopes = 0;
+  const socketServer = new WebSocketServer({ server, path: '/socket' });
+  socketServer.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('message', (raw) => {
+      const ack = JSON.parse(String(raw)) as { envelope_id: string; payload?: unknown };
+      acks.get(ack.envelope_id)?.(ack.payload);
+      acks.delete(ack.envelope_id);
+    });
+    socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: { host: 'fake' } }));
+  });
   const listening = await listenOnLoopback(server);
   return {
     ...listening,
+    /** Connected Socket Mode clients. */
+    sockets,
+    /** Sends one envelope (slash_commands, interactive) to every connected Socket Mode client; resolves with the ack's payload. */
+    envelope(type: 'slash_commands' | 'interactive', payload: Record<string, unknown>): Promise<unknown> {
+      if (sockets.size === 0) return Promise.reject(new Error('no Socket Mode client is connected'));
+      envelopes += 1;
+      const id = `env-${envelopes}`;
+      const acked = new Promise<unknown>((resolve) => acks.set(id, resolve));
+      for (const socket of sockets) socket.send(JSON.stringify({ envelope_id: id, type, payload, accepts_response_payload: type === 'slash_commands' }));
+      return acked;
+    },
     apiUrl: `${listening.url}/api/`,
     calls,
     responses,
     responseUrl: (n: number) => `${listening.url}/respond/${n}`,
     /** The next call of `method` (to `channel`, when given) answers 429 with Retry-After. */
+    async close() {
+      for (const socket of sockets) socket.terminate();
+      socketServer.close();
+      await listening.close();
+    },
     rateLimitNext(method: string, retryAfter: number, channel?: string) {
       limited.push({ method, retryAfter, ...(channel === undefined ? {} : { channel }) });
     },
@@ -89,9 +123,17 @@ export async function postSigned(url: string, secret: string, body: string, cont
 
 let triggerCounter = 0;
 
-export function slashCommand(fields: { team: string; user: string; userName: string; channel: string; text: string; responseUrl: string }): string {
+type CommandFields = { team: string; user: string; userName: string; channel: string; text: string; responseUrl: string };
+
+/** The form-encoded body Slack POSTs for `/recon` (HTTP mode). */
+export function slashCommand(fields: CommandFields): string {
+  return new URLSearchParams(slashCommandPayload(fields)).toString();
+}
+
+/** The fields of a `/recon` invocation (a Socket Mode envelope's payload, or form-encoded over HTTP). */
+export function slashCommandPayload(fields: CommandFields): Record<string, string> {
   triggerCounter += 1;
-  return new URLSearchParams({
+  return {
     token: 'legacy',
     team_id: fields.team,
     team_domain: 'acme',
@@ -104,11 +146,20 @@ export function slashCommand(fields: { team: string; user: string; userName: str
     api_app_id: 'A1',
     response_url: fields.responseUrl,
     trigger_id: `trigger-${triggerCounter}`,
-  }).toString();
+  };
+}
+
+/** An interactive payload form-encoded as Slack POSTs it (HTTP mode). */
+function formEncoded(payload: Record<string, unknown>): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
 export function viewSubmission(fields: { team: string; user: string; privateMetadata: string; values: Record<string, string> }): string {
-  const payload = {
+  return formEncoded(viewSubmissionPayload(fields));
+}
+
+export function viewSubmissionPayload(fields: { team: string; user: string; privateMetadata: string; values: Record<string, string> }): Record<string, unknown> {
+  return {
     type: 'view_submission',
     team: { id: fields.team, domain: 'acme' },
     user: { id: fields.user, username: fields.user, name: fields.user, team_id: fields.team },
@@ -125,11 +176,14 @@ export function viewSubmission(fields: { team: string; user: string; privateMeta
       hash: 'h',
     },
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
 export function buttonPress(fields: { team: string; user: string; channel: string; value: string }): string {
-  const payload = {
+  return formEncoded(buttonPressPayload(fields));
+}
+
+export function buttonPressPayload(fields: { team: string; user: string; channel: string; value: string }): Record<string, unknown> {
+  return {
     type: 'block_actions',
     team: { id: fields.team, domain: 'acme' },
     user: { id: fields.user, username: fields.user, name: fields.user, team_id: fields.team },
@@ -141,5 +195,4 @@ export function buttonPress(fields: { team: string; user: string; channel: strin
     response_url: 'http://127.0.0.1:9/none',
     actions: [{ type: 'button', action_id: `rb:${fields.value}`, block_id: 'b', value: fields.value, action_ts: '1.1', text: { type: 'plain_text', text: 'x' } }],
   };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
