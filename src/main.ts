@@ -120,7 +120,10 @@ export async function startService(config: Config): Promise<RunningService> {
     send: async (ref, message) => {
       const adapter = adapters.get(ref.split(':')[0] ?? '');
       if (!adapter) throw new Error(`no chat adapter for ${ref.split(':')[0]}`);
-      await adapter.send(ref, message);
+      return adapter.send(ref, message);
+    },
+    edit: async (ref, message) => {
+      await adapters.get(ref.split(':')[0] ?? '')?.edit?.(ref, message);
     },
     enqueue: async (data) => {
       if (!late.scheduler) throw new UnavailableError('the job scheduler is not running');

@@ -3,7 +3,7 @@ import { createChatActions, type ChatActions } from './chat/actions.js';
 import type { BankRegistry } from './banks/registry.js';
 import type { Clock } from './domain/clock.js';
 import type { Logger } from './log.js';
-import { createChatNotifier, type ChatNotifier, type ChatSender } from './notify/chat-notifier.js';
+import { createChatNotifier, type ChatEditor, type ChatNotifier, type ChatSender } from './notify/chat-notifier.js';
 import type { BrowserPool } from './sessions/browser-pool.js';
 import { createSessionServices, type ScrapeJobData, type SessionServices, type SessionSettings } from './sessions/index.js';
 import { createReconcileServices, type PollJobData, type ReconcileServices, type ReconcileSettings } from './reconcile/index.js';
@@ -37,6 +37,8 @@ export type ServiceDeps = {
   pool: BrowserPool;
   /** Sends a chat message to a stored reference (main routes it to the right adapter). */
   send: ChatSender;
+  /** Edits a message sent before (OTP prompts answered elsewhere); absent where nothing can be edited. */
+  edit?: ChatEditor;
   /** Queues a one-shot session (main hands it to the job scheduler, made after the services). */
   enqueue(data: ScrapeJobData): Promise<void>;
   /** Queues a pending-orders poll (main hands it to the job scheduler). */
@@ -54,7 +56,7 @@ export function createServices(deps: ServiceDeps): Services {
   const accounts = createAccountService({ ...deps, allowPrivateUrls: deps.webhookSettings.allowPrivateUrls });
   // Buttons in notifications stay usable for a week.
   const actions = createChatActions({ models: deps.models, clock: deps.clock, ttlMs: 7 * 24 * 3_600_000 });
-  const notifier = createChatNotifier({ users, actions, send: deps.send, log: deps.log });
+  const notifier = createChatNotifier({ users, actions, send: deps.send, ...(deps.edit ? { edit: deps.edit } : {}), log: deps.log });
   // Bound below: sessions hand new transactions to reconciliation, which reads them through
   // the sessions' repository; session alerts also become notification-endpoint events.
   const late: { reconcile?: ReconcileServices; webhooks?: WebhookServices } = {};
@@ -68,10 +70,11 @@ export function createServices(deps: ServiceDeps): Services {
       }
     },
     async assistance(event) {
-      await notifier.assistance(event);
+      const prompts = await notifier.assistance(event);
       if (event.type === 'requested') {
         await late.webhooks?.notify(event.account.id, 'assistance_required', `assistance:${event.request.id}`).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
       }
+      return prompts;
     },
   };
   const sessions = createSessionServices({

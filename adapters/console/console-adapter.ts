@@ -126,6 +126,7 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
 
     async send(destination: string, message: ChatMessage) {
       write(`[${destination}] ${renderPlain(message)}`);
+      return undefined;
     },
 
     async askPrivately(_actor: Identity, form: Form): Promise<FormResult> {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import {
   ActionRowBuilder,
   ButtonBuilder,
@@ -15,7 +16,7 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
-import { NotReachableError } from '../../src/chat/port.js';
+import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { splitAtLines } from '../../src/chat/split.js';
 import { createWaits } from '../../src/chat/waits.js';
@@ -61,6 +62,12 @@ function renderText(message: ChatMessage): string {
 
 const INTERACTION_TTL_MS = 14 * 60_000;
 
+function channelOf(place: string): string {
+  const [platform, scope, channel] = place.split(':');
+  if (platform !== 'discord' || !scope || !channel) throw new Error(`not a Discord place: ${place}`);
+  return channel;
+}
+
 /** Discord user ids are global: the same person in a server and in a DM is one identity. */
 function actorOf(user: { id: string; globalName: string | null; username: string }): Identity {
   return { platform: 'discord', teamId: 'discord', userId: user.id, displayName: user.globalName ?? user.username };
@@ -84,18 +91,25 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
     return { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? ('dm' as const) : ('channel' as const), private: isDm };
   }
 
-  async function post(channelId: string, message: ChatMessage): Promise<void> {
+  /** Posts (split under 2000 characters; a screenshot attached to the first piece); resolves to the last piece's id. */
+  async function post(channelId: string, message: ChatMessage): Promise<string | undefined> {
     try {
       // Straight to REST: a stored channel id needs no cache (the Guilds intent brings no DMs).
       const pieces = splitForDiscord(renderText(message));
+      const image = message.image ? await readFile(message.image.path).catch(() => undefined) : undefined;
+      let last: string | undefined;
       for (const [i, piece] of pieces.entries()) {
         const buttons = i === pieces.length - 1 && message.choices?.length ? message.choices.slice(0, 25) : [];
         const components = [];
         for (let at = 0; at < buttons.length; at += 5) {
           components.push({ type: 1, components: buttons.slice(at, at + 5).map((c) => ({ type: 2, style: 2, custom_id: `act:${c.id}`.slice(0, 100), label: c.label.slice(0, 80) })) });
         }
-        await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(components.length ? { components } : {}) } });
+        // A fixed file name: nothing of the path (or the account) travels with the image.
+        const files = i === 0 && image ? [{ name: 'screenshot.png', data: image }] : undefined;
+        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(components.length ? { components } : {}) }, ...(files ? { files } : {}) })) as { id?: string };
+        last = sent.id;
       }
+      return last;
     } catch (error) {
       if (error instanceof DiscordAPIError && (error.code === 50007 || error.code === 50001 || error.code === 10003)) {
         throw new NotReachableError('discord', channelId, error.code === 50007 ? 'the person does not accept messages from the bot (Discord 50007)' : `Discord says ${error.message}`);
@@ -213,9 +227,14 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
     },
 
     async send(destination, message) {
-      const [platform, scope, channel] = destination.split(':');
-      if (platform !== 'discord' || !scope || !channel) throw new Error(`not a Discord place: ${destination}`);
-      await post(channel, message);
+      const id = await post(channelOf(destination), message);
+      return id ? messageRef(destination, id) : undefined;
+    },
+
+    async edit(ref, message) {
+      const { place, messageId } = parseMessageRef(ref);
+      const [first] = splitForDiscord(renderText(message));
+      await client.rest.patch(Routes.channelMessage(channelOf(place), messageId), { body: { content: first ?? '', allowed_mentions: { parse: [] }, components: [] } });
     },
 
     /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
-import { NotReachableError } from '../../src/chat/port.js';
+import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
 import type { Identity } from '../../src/domain/identity.js';
@@ -107,11 +107,11 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     return next;
   }
 
-  async function postOnce(channel: string, text: string, blocks: unknown[]): Promise<void> {
+  /** One Web API call, retried after the Retry-After of a 429 (a few times at most). */
+  async function withRetryAfter<T>(channel: string, call: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await app.client.chat.postMessage({ channel, text, blocks: blocks as never });
-        return;
+        return await call();
       } catch (error) {
         const wait = retryAfterOf(error);
         if (wait === undefined || attempt >= 5) throw error;
@@ -121,10 +121,12 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     }
   }
 
-  async function post(channel: string, message: ChatMessage): Promise<void> {
+  /** Posts in order per channel; resolves to the message's ts. */
+  async function post(channel: string, message: ChatMessage): Promise<string | undefined> {
     const { text, blocks } = renderBlocks(message);
     try {
-      await enqueue(channel, () => postOnce(channel, text, blocks));
+      const sent = await enqueue(channel, () => withRetryAfter(channel, () => app.client.chat.postMessage({ channel, text, blocks: blocks as never })));
+      return sent.ts;
     } catch (error) {
       const code = (error as { data?: { error?: string } }).data?.error;
       if (code === 'channel_not_found' || code === 'not_in_channel' || code === 'missing_scope' || code === 'cannot_dm_bot' || code === 'user_not_found') {
@@ -234,7 +236,15 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     },
 
     async send(destination, message) {
-      await post(channelOf(destination), message);
+      const ts = await post(channelOf(destination), message);
+      return ts ? messageRef(destination, ts) : undefined;
+    },
+
+    async edit(ref, message) {
+      const { place, messageId } = parseMessageRef(ref);
+      const channel = channelOf(place);
+      const { text, blocks } = renderBlocks(message);
+      await enqueue(channel, () => withRetryAfter(channel, () => app.client.chat.update({ channel, ts: messageId, text, blocks: blocks as never })));
     },
 
     async doctor() {

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, GrammyError, InputFile, webhookCallback, type Context } from 'grammy';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
-import { NotReachableError } from '../../src/chat/port.js';
+import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
 import type { Identity } from '../../src/domain/identity.js';
@@ -224,7 +224,15 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     },
 
     async send(destination, message) {
-      await post(chatIdOf(destination), message);
+      const id = await post(chatIdOf(destination), message);
+      return id === undefined ? undefined : messageRef(destination, String(id));
+    },
+
+    async edit(ref, message) {
+      const { place, messageId } = parseMessageRef(ref);
+      const chatId = chatIdOf(place);
+      const [first] = splitForTelegram(renderHtml(message));
+      await enqueue(chatId, () => bot.api.editMessageText(chatId, Number(messageId), first ?? '', { parse_mode: 'HTML', link_preview_options: { is_disabled: true } }));
     },
 
     async doctor() {

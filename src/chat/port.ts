@@ -13,6 +13,17 @@ export type ChatMessage = {
   image?: { path: string; alt: string };
 };
 
+/** A posted message: its place's reference, `#`, and the platform's id for it (place references hold no `#`). */
+export function messageRef(place: string, messageId: string): string {
+  return `${place}#${messageId}`;
+}
+
+export function parseMessageRef(ref: string): { place: string; messageId: string } {
+  const at = ref.lastIndexOf('#');
+  if (at <= 0 || at === ref.length - 1) throw new Error(`not a message reference: ${ref}`);
+  return { place: ref.slice(0, at), messageId: ref.slice(at + 1) };
+}
+
 /** Where a command was typed. `ref` is a stored, platform-prefixed reference (`console:local`, `slack:T1:C2`). */
 export type Place = { ref: string; kind: 'dm' | 'channel'; private: boolean };
 
@@ -69,8 +80,13 @@ export type ChatAdapter = {
   readonly ackDeadlineMs: number;
   start(handlers: ChatHandlers): Promise<void>;
   stop(): Promise<void>;
-  /** Posts to a stored reference (a DM or a channel). */
-  send(destination: string, message: ChatMessage): Promise<void>;
+  /**
+   * Posts to a stored reference (a DM or a channel). Resolves to a reference to the posted
+   * message (see messageRef) where the adapter can edit it later, undefined otherwise.
+   */
+  send(destination: string, message: ChatMessage): Promise<string | undefined>;
+  /** Replaces the text of a message this adapter posted (an OTP prompt someone else answered). */
+  edit?(messageRef: string, message: ChatMessage): Promise<void>;
   /** Collects fields in private (modal, DM or hidden console input); secret values are never echoed. */
   askPrivately(actor: Identity, form: Form): Promise<FormResult>;
   /** Misconfiguration this platform can see (missing scopes, privacy mode, commands not registered); empty when fine. */

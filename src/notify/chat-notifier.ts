@@ -12,8 +12,13 @@ import type { OutboxEventDoc } from '../store/models.js';
 import type { DeliveryTrouble } from '../webhooks/dispatcher.js';
 import type { ChatActions } from '../chat/actions.js';
 
-/** Where chat messages go: a stored reference (`console:local`, `slack:T:C`), resolved by main to an adapter. */
-export type ChatSender = (ref: string, message: ChatMessage) => Promise<void>;
+/**
+ * Where chat messages go: a stored reference (`console:local`, `slack:T:C`), resolved by main
+ * to an adapter. Resolves to a reference to the posted message when it can be edited later.
+ */
+export type ChatSender = (ref: string, message: ChatMessage) => Promise<string | undefined | void>;
+/** Replaces a posted message (by the reference ChatSender gave). */
+export type ChatEditor = (messageRef: string, message: ChatMessage) => Promise<void>;
 
 export type ChatNotifier = ReturnType<typeof createChatNotifier>;
 
@@ -22,12 +27,18 @@ function hhmm(date: Date): string {
 }
 
 /** Operational messages to people: OTP prompts and session outcomes (SPEC §7 "Notifications"). */
-export function createChatNotifier(deps: { users: UserService; actions?: ChatActions; send: ChatSender; log: Logger }) {
-  async function toMembers(userId: string, minRole: Role, message: ChatMessage, except?: string): Promise<void> {
+export function createChatNotifier(deps: { users: UserService; actions?: ChatActions; send: ChatSender; edit?: ChatEditor; log: Logger }) {
+  /** By DM to the members with at least `minRole`; resolves to the references of the messages posted. */
+  async function toMembers(userId: string, minRole: Role, message: ChatMessage, except?: string): Promise<string[]> {
     const members = await deps.users.listMembers(userId);
     const refs = new Set(members.filter((m) => m.dmRef && hasRole(m.role, minRole)).map((m) => m.dmRef as string));
     if (except) refs.delete(except);
-    for (const ref of refs) await toRef(ref, message);
+    const posted: string[] = [];
+    for (const ref of refs) {
+      const sent = await toRef(ref, message);
+      if (sent) posted.push(sent);
+    }
+    return posted;
   }
 
   /** The account's operators by DM, and every channel bound with `notify here` (each place once). */
@@ -39,16 +50,22 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
     for (const ref of refs) await toRef(ref, message);
   }
 
-  async function toRef(ref: string, message: ChatMessage): Promise<void> {
+  async function toRef(ref: string, message: ChatMessage): Promise<string | undefined> {
     try {
-      await deps.send(ref, message);
+      return (await deps.send(ref, message)) ?? undefined;
     } catch (error) {
       deps.log.warn({ err: error, ref }, 'could not deliver a chat message');
+      return undefined;
     }
   }
 
   return {
-    async assistance(event: AssistanceEvent): Promise<void> {
+    /**
+     * Prompts operators by DM (resolving to the prompts' references, which the request keeps)
+     * and, once the request moves on, edits every earlier prompt to say so: a code given by one
+     * operator on one platform closes the prompt everyone else still sees.
+     */
+    async assistance(event: AssistanceEvent): Promise<string[]> {
       const name = `"${event.account.name}"`;
       const reply = `/recon otp ${name} <code>`;
       const d = event.request.descriptor;
@@ -59,7 +76,20 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
         expired: `No code arrived in time for ${name}; the login failed.`,
         cancelled: `The code request for ${name} was withdrawn.`,
       };
-      await toMembers(event.account.userId, 'operator', { text: texts[event.type] });
+      if (event.type !== 'requested' && deps.edit) {
+        const by = event.request.answeredOn ? ` (given on ${event.request.answeredOn})` : '';
+        const closed: Record<Exclude<AssistanceEvent['type'], 'requested'>, string> = {
+          rejected: `Bank code for account ${name}: the code sent${by} was rejected; a new code is asked in a newer message.`,
+          fulfilled: `Bank code for account ${name}: answered${by} and accepted by the bank. Nothing more to do.`,
+          expired: `Bank code for account ${name}: no code arrived in time; this request is closed.`,
+          cancelled: `Bank code for account ${name}: this request was withdrawn; nothing more to do.`,
+        };
+        for (const ref of event.request.prompts) {
+          await deps.edit(ref, { text: closed[event.type] }).catch((error: unknown) => deps.log.warn({ err: error, ref }, 'could not edit a code prompt'));
+        }
+      }
+      const posted = await toMembers(event.account.userId, 'operator', { text: texts[event.type] });
+      return event.type === 'requested' || event.type === 'rejected' ? posted : [];
     },
 
     async session(event: SessionEvent): Promise<void> {

@@ -22,6 +22,10 @@ export type AssistanceView = {
   attempts: number;
   status: 'pending' | 'fulfilled' | 'cancelled' | 'expired';
   expiresAt: Date;
+  /** The chat messages asking for the current code (to be edited when it is answered or closed). */
+  prompts: string[];
+  /** The platform the latest code came from (`slack`, `telegram`…), never who or what. */
+  answeredOn: string | null;
 };
 
 export type AssistanceEvent = {
@@ -44,6 +48,8 @@ function view(doc: AssistanceRequestDoc): AssistanceView {
     attempts: doc.attempts ?? 0,
     status: doc.status,
     expiresAt: doc.expiresAt,
+    prompts: doc.prompts ?? [],
+    answeredOn: doc.submittedBy ? (doc.submittedBy.split(':')[0] ?? null) : null,
   };
 }
 
@@ -60,7 +66,8 @@ export function createAssistanceService(deps: {
   secrets: SecretBox;
   clock: Clock;
   log: Logger;
-  announce(event: AssistanceEvent): Promise<void>;
+  /** Tells people; may resolve to the references of the prompts it posted, which the request keeps. */
+  announce(event: AssistanceEvent): Promise<string[] | void>;
   timeoutMs: number;
   maxRejectedCodes: number;
   pollMs?: number;
@@ -71,7 +78,9 @@ export function createAssistanceService(deps: {
 
   async function announce(type: AssistanceEvent['type'], doc: AssistanceRequestDoc, account: AssistanceEvent['account']) {
     try {
-      await deps.announce({ type, request: view(doc), account });
+      const prompts = await deps.announce({ type, request: view(doc), account });
+      // Stored with the request: whichever process ends it edits them, after a restart too.
+      if (prompts && (type === 'requested' || type === 'rejected')) await AssistanceRequest.updateOne({ _id: doc._id }, { $set: { prompts } });
     } catch (error) {
       deps.log.error({ err: error, requestId: doc._id, type }, 'could not announce an assistance event');
     }

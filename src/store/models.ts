@@ -275,6 +275,8 @@ const assistanceRequestSchema = new Schema(
     /** A submitted code, sealed, held only until the waiting session takes it (then removed). */
     sealedCode: { type: String },
     submittedBy: { type: String, default: null },
+    /** References of the chat messages asking for the current code (edited once it is answered). */
+    prompts: { type: [String], default: [] },
     expiresAt: { type: Date, required: true },
     resolvedAt: { type: Date, default: null },
     reason: { type: String, default: null },
@@ -326,6 +328,7 @@ export type AssistanceRequestDoc = {
   pendingFor?: string;
   sealedCode?: string;
   submittedBy: string | null;
+  prompts?: string[];
   expiresAt: Date;
   resolvedAt: Date | null;
   reason: string | null;

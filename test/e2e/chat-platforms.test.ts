@@ -125,6 +125,10 @@ for (const [name, makeDriver] of platforms) {
       await driver.command('ana', `otp Bank ${code}`, 'dm');
       await said('ana', /The bank accepted the code for "Bank"/, 'accepted', mark);
       await said('ana', /Bank: read 3 movement\(s\), 3 new\./, 'the session result', mark);
+      // Each prompt is edited once its round is over: the rejected one, then the answered one.
+      const platformWord = driver.platform;
+      await eventually(() => driver.edits('ana').find((t) => /^Bank code for account "Bank": the code sent \(given on \w+\) was rejected/.test(t)), 30_000, 'the first prompt closed');
+      await eventually(() => driver.edits('ana').find((t) => t === `Bank code for account "Bank": answered (given on ${platformWord}) and accepted by the bank. Nothing more to do.`), 30_000, 'the second prompt closed');
 
       // Results in the bound channel; the first post is answered 429 and waits its turn.
       const posted = driver.channelPostTimes().length;

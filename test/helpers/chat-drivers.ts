@@ -26,6 +26,8 @@ export type ChatDriver = {
   answerCode(who: Who, account: string, code: string): Promise<void>;
   /** Everything the person has been shown in private or as answers only they see. */
   seen(who: Who): string[];
+  /** The new texts of the bot's messages edited in the person's private chat. */
+  edits(who: Who): string[];
   /** Everything posted in the team's channel. */
   channel(): string[];
   /** Answers the private form the last command opened (values by field name, in order). */
@@ -63,6 +65,7 @@ export async function telegramDriver(): Promise<ChatDriver> {
       fake.type(people[who], code);
     },
     seen: (who) => fake.sentTo(people[who].id),
+    edits: (who) => fake.calls.filter((c) => c.method === 'editMessageText' && String(c.params.chat_id) === String(people[who].id)).map((c) => String(c.params.text)),
     channel: () => fake.sentTo(GROUP),
     async fillForm(who, values) {
       // A DM conversation: one question at a time, each answered by a message.
@@ -138,6 +141,7 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
       ...fake.responses.filter((r) => askedBy.get(Number(r.responseTo)) === who).map((r) => String(r.text)),
       ...postsTo(people[who].dm).map((c) => String(c.params.text)),
     ],
+    edits: (who) => fake.calls.filter((c) => c.method === 'chat.update' && c.params.channel === people[who].dm).map((c) => String(c.params.text)),
     channel: () => postsTo(CHANNEL).map((c) => String(c.params.text)),
     async fillForm(who, values) {
       const opened = await eventually(() => fake.calls.filter((c) => c.method === 'views.open').at(-1), 30_000, 'a modal opened');
@@ -214,6 +218,7 @@ export async function discordDriver(): Promise<ChatDriver> {
       ...[...tokens].filter(([, t]) => t.who === who).flatMap(([token]) => [...fake.answers(token), ...fake.followUps(token).map((f) => String(f.content ?? ''))]),
       ...postsTo(dmOf(who)).map((c) => String(c.body?.content ?? '')),
     ].map(unescape),
+    edits: (who) => fake.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith(`/channels/${dmOf(who)}/messages/`)).map((c) => unescape(String(c.body?.content ?? ''))),
     channel: () => postsTo(CHANNEL).map((c) => unescape(String(c.body?.content ?? ''))),
     async fillForm(who, values) {
       // The form is an ephemeral button; pressing it opens the modal, which is then submitted.

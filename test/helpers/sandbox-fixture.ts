@@ -8,6 +8,8 @@ import { systemClock } from '../../src/domain/clock.js';
 import type { Services } from '../../src/services.js';
 import { createBrowserPool, type BrowserPool } from '../../src/sessions/browser-pool.js';
 import type { SessionSettings } from '../../src/sessions/index.js';
+import { messageRef } from '../../src/chat/port.js';
+import type { Member } from '../../src/users/user-service.js';
 import { capturingLogger } from './log-capture.js';
 import { buildServices, CHROMIUM_PATH, type SentMessage } from './services.js';
 import type { useTestDatabase } from './database.js';
@@ -24,6 +26,10 @@ export function useSandboxSessions(test: ReturnType<typeof useTestDatabase>, set
     services: undefined as unknown as Services,
     userId: '',
     sent: [] as SentMessage[],
+    /** Edits of sent messages (each sent message's reference is its place + `#` + its number). */
+    edited: [] as { ref: string; text: string }[],
+    /** The owner's member record (to invite others). */
+    owner: undefined as unknown as Member,
     capture,
     artifactsDir: mkdtempSync(path.join(tmpdir(), 'rb-artifacts-')),
     /** Adds a sandbox user and an account with its credentials; returns the account id. */
@@ -50,11 +56,14 @@ export function useSandboxSessions(test: ReturnType<typeof useTestDatabase>, set
       banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: fixture.bank.url }]),
       pool: fixture.pool,
       sent: fixture.sent,
+      send: async (ref) => messageRef(ref, String(fixture.sent.length)),
+      edit: async (ref, message) => void fixture.edited.push({ ref, text: message.text }),
       sessionSettings: { artifactsDir: fixture.artifactsDir, ...settings },
     });
     const owner = await fixture.services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' }, 'Sessions');
     await fixture.services.users.rememberDm(owner.id, 'console:local');
     fixture.userId = owner.userId;
+    fixture.owner = owner;
   });
 
   after(async () => {

@@ -69,7 +69,9 @@ export function buildServices(
     pool?: BrowserPool;
     sent?: SentMessage[];
     /** Where chat messages go instead (a real adapter); `sent` still records them. */
-    send?: (ref: string, message: ChatMessage) => Promise<void>;
+    send?: (ref: string, message: ChatMessage) => Promise<string | undefined | void>;
+    /** Where edits of sent messages go (a real adapter's edit). */
+    edit?: (ref: string, message: ChatMessage) => Promise<void>;
     enqueue?: (data: ScrapeJobData) => Promise<void>;
     enqueuePoll?: (data: PollJobData) => Promise<void>;
     sessionSettings?: Partial<SessionSettings>;
@@ -90,8 +92,9 @@ export function buildServices(
     pool: options.pool ?? createBrowserPool({ executablePath: CHROMIUM_PATH, maxContexts: 2, log }),
     send: async (ref, message) => {
       options.sent?.push({ ref, message });
-      await options.send?.(ref, message);
+      return options.send?.(ref, message);
     },
+    ...(options.edit ? { edit: options.edit } : {}),
     enqueue: options.enqueue ?? (async () => undefined),
     enqueuePoll: options.enqueuePoll ?? (async () => undefined),
     sessionSettings: { ...testSessionSettings, ...options.sessionSettings },

@@ -56,6 +56,24 @@ describe('assisted login (OTP) on the sandbox bank', function () {
     expect(f.texts()).to.match(/The bank accepted the code for "Assisted"/);
   });
 
+  it('prompts every operator on every platform; the code one of them gives closes every prompt', async () => {
+    const { code: invite } = await f.services.users.createInvite(f.owner, 'operator');
+    const bruno = await f.services.users.redeemInvite({ platform: 'telegram', teamId: 'telegram', userId: '42', displayName: 'Bruno' }, invite);
+    await f.services.users.rememberDm(bruno.id, 'telegram:42');
+    const { id, username } = await f.account('Everyone', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
+    const session = f.services.sessions.runner.runOneShot(id, 'manual');
+    await waitForPrompt(id);
+    const prompts = await eventually(async () => {
+      const stored = await test.db.models.AssistanceRequest.findOne({ accountId: id, status: 'pending' }).lean();
+      return stored?.prompts?.length === 2 ? stored.prompts : undefined;
+    }, 10_000, 'both prompts stored with the request');
+    expect(prompts.map((ref) => ref.split('#')[0]).sort()).to.deep.equal(['console:local', 'telegram:42']);
+    await f.services.sessions.assistance.submit(id, currentCode(username), `telegram:${bruno.id}`);
+    expect(await session).to.deep.include({ status: 'ok' });
+    const edits = await eventually(() => (f.edited.filter((e) => prompts.includes(e.ref)).length === 2 ? f.edited.filter((e) => prompts.includes(e.ref)) : undefined), 10_000, 'both prompts edited');
+    for (const edit of edits) expect(edit.text).to.equal('Bank code for account "Everyone": answered (given on telegram) and accepted by the bank. Nothing more to do.');
+  });
+
   it('completes with a code stored by another process', async () => {
     const { id, username } = await f.account('OtherProcess', { otp: { length: 8, type: 'alphanumeric' }, settings: { login_mode: 'assisted' } });
     const session = f.services.sessions.runner.runOneShot(id, 'manual');
