@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
@@ -121,11 +122,28 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     }
   }
 
+  /**
+   * A screenshot right under its message (needs files:write; without it the message keeps the
+   * path and the failure to attach is logged). A fixed file name: nothing of the path travels.
+   */
+  async function attach(channel: string, image: NonNullable<ChatMessage['image']>): Promise<void> {
+    try {
+      const file = await readFile(image.path);
+      await withRetryAfter(channel, () => app.client.filesUploadV2({ channel_id: channel, file, filename: 'screenshot.png', title: 'Bank page', alt_text: image.alt }));
+    } catch (error) {
+      log.warn({ err: error, channel }, 'could not attach a screenshot (is the files:write scope granted?)');
+    }
+  }
+
   /** Posts in order per channel; resolves to the message's ts. */
   async function post(channel: string, message: ChatMessage): Promise<string | undefined> {
     const { text, blocks } = renderBlocks(message);
     try {
-      const sent = await enqueue(channel, () => withRetryAfter(channel, () => app.client.chat.postMessage({ channel, text, blocks: blocks as never })));
+      const sent = await enqueue(channel, async () => {
+        const posted = await withRetryAfter(channel, () => app.client.chat.postMessage({ channel, text, blocks: blocks as never }));
+        if (message.image) await attach(channel, message.image);
+        return posted;
+      });
       return sent.ts;
     } catch (error) {
       const code = (error as { data?: { error?: string } }).data?.error;
@@ -200,7 +218,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
   return {
     platform: 'slack',
-    capabilities: { modals: true, buttons: true, deletesUserMessages: false, images: false, format: 'markdown' },
+    capabilities: { modals: true, buttons: true, deletesUserMessages: false, images: true, format: 'markdown' },
     ackDeadlineMs: 3_000,
 
     url() {

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { createDiscordAdapter, splitForDiscord } from '../../adapters/discord/discord-adapter.js';
 import { allCommands } from '../../commands/index.js';
@@ -86,6 +89,21 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     const report = await eventually(() => fake.answers(run.token).find((a) => /look at|No problems/.test(a)), 10_000, 'the doctor report');
     expect(report).not.to.include('not registered');
     expect(report).not.to.include('could not be checked');
+  });
+
+  it('attaches a failure screenshot to its message under a fixed file name; edits a message it posted', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-discord-shot-'));
+    const png = path.join(dir, 'run-acct-secretive-name.png');
+    writeFileSync(png, Buffer.alloc(1024, 3));
+    const ref = await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: 'Bank session failed', image: { path: png, alt: 'The bank page' } });
+    const posted = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).at(-1);
+    expect(posted?.body?.attachedFiles).to.deep.equal(['screenshot.png']);
+    expect(posted?.body?.content).to.equal('Bank session failed');
+    expect(ref).to.match(new RegExp(`^discord:${GUILD}:${CHANNEL}#\\d+$`));
+    await adapter.edit!(ref!, { text: 'Closed: answered elsewhere' });
+    const edit = fake.calls.filter((c) => c.method === 'PATCH').at(-1);
+    expect(edit?.path).to.equal(`/channels/${CHANNEL}/messages/${ref!.split('#')[1]}`);
+    expect(edit?.body).to.deep.include({ content: 'Closed: answered elsewhere', components: [] });
   });
 
   it('posts to channels with mentions disabled and bank strings escaped; long text is split', async () => {

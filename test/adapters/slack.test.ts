@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { createSlackAdapter, type SlackAdapter } from '../../adapters/slack/slack-adapter.js';
 import { allCommands } from '../../commands/index.js';
@@ -91,6 +94,19 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     await adapter.send('slack:T1:CFIN', { text: 'after the limit' });
     expect(Date.now() - started).to.be.at.least(900);
     expect(fake.calls.filter((c) => c.method === 'chat.postMessage' && c.params.text === 'after the limit')).to.have.length(2);
+  });
+
+  it('attaches a failure screenshot under its message, under a fixed file name', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-slack-shot-'));
+    const png = path.join(dir, 'run-acct-secretive-name.png');
+    writeFileSync(png, Buffer.alloc(2048, 7));
+    await adapter.send('slack:T1:CFIN', { text: 'Bank session failed', image: { path: png, alt: 'The bank page' } });
+    const asked = fake.calls.find((c) => c.method === 'files.getUploadURLExternal');
+    expect(asked?.params).to.deep.include({ filename: 'screenshot.png', length: '2048' });
+    expect(fake.uploads.at(-1)?.bytes, 'the file went to the upload URL').to.be.at.least(2048);
+    const completed = fake.calls.find((c) => c.method === 'files.completeUploadExternal');
+    expect(completed?.params.channel_id).to.equal('CFIN');
+    expect(JSON.stringify(fake.calls.filter((c) => c.method.startsWith('files.')))).not.to.include('secretive');
   });
 
   it('posts notifications as escaped Block Kit with buttons, and a button press runs its action', async () => {

@@ -18,7 +18,9 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown> |
   if (!raw) return undefined;
   if ((req.headers['content-type'] ?? '').includes('multipart/form-data')) {
     const json = /name="payload_json"\r\n(?:Content-Type: application\/json\r\n)?\r\n(\{[\s\S]*?\})\r\n--/.exec(raw);
-    return json ? (JSON.parse(json[1] as string) as Record<string, unknown>) : { multipart: true };
+    // Attached files are recorded by name (their bytes are not kept).
+    const files = [...raw.matchAll(/name="files\[\d+\]"; filename="([^"]*)"/g)].map((m) => m[1]);
+    return { ...(json ? (JSON.parse(json[1] as string) as Record<string, unknown>) : {}), attachedFiles: files };
   }
   return JSON.parse(raw) as Record<string, unknown>;
 }

@@ -32,9 +32,17 @@ export async function startFakeSlack() {
   const calls: SlackCall[] = [];
   const limited: { method: string; channel?: string; retryAfter: number }[] = [];
   const responses: Record<string, unknown>[] = [];
+  /** Files sent to an upload URL (files.uploadV2's second step). */
+  const uploads: { fileId: string; bytes: number }[] = [];
   let ts = 1000;
   const server = createServer((req, res) => {
     void (async () => {
+      if (req.url?.startsWith('/upload/')) {
+        let bytes = 0;
+        for await (const chunk of req) bytes += (chunk as Buffer).length;
+        uploads.push({ fileId: req.url.slice('/upload/'.length), bytes });
+        return res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
+      }
       const params = await readBody(req);
       const reply = (body: Record<string, unknown>) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.url?.startsWith('/respond/')) {
@@ -57,6 +65,12 @@ export async function startFakeSlack() {
           return reply({ ok: true, channel: params.channel, ts: `${ts++}.000` });
         case 'views.open':
           return reply({ ok: true, view: { id: 'V1' } });
+        case 'files.getUploadURLExternal': {
+          const fileId = `F${ts++}`;
+          return reply({ ok: true, file_id: fileId, upload_url: `http://127.0.0.1:${(server.address() as { port: number }).port}/upload/${fileId}` });
+        }
+        case 'files.completeUploadExternal':
+          return reply({ ok: true, files: ((params.files as { id: string }[] | undefined) ?? []).map((f) => ({ id: f.id })) });
         case 'apps.connections.open':
           return reply({ ok: true, url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/socket` });
         case 'conversations.open':
@@ -97,6 +111,7 @@ export async function startFakeSlack() {
     apiUrl: `${listening.url}/api/`,
     calls,
     responses,
+    uploads,
     responseUrl: (n: number) => `${listening.url}/respond/${n}`,
     /** The next call of `method` (to `channel`, when given) answers 429 with Retry-After. */
     async close() {
