@@ -143,7 +143,7 @@ export async function startService(config: Config): Promise<RunningService> {
 
   const db = database.connection.db;
   if (!db) throw new UnavailableError('the database connection has no database handle');
-  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
+  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
   late.scheduler = scheduler;
   await scheduler.start();
   // After the scheduler: interrupted one-shot sessions are queued again.
@@ -202,6 +202,7 @@ export async function startService(config: Config): Promise<RunningService> {
             if (inFlight === 0) drained?.();
           }
         },
+        firstTime: (key: string) => services.inbound.firstTime(key),
         onAction: async (event: ActionEvent) => {
           inFlight += 1;
           try {

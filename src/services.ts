@@ -1,5 +1,6 @@
 import { createAccountService, type AccountService } from './accounts/account-service.js';
 import { createChatActions, type ChatActions } from './chat/actions.js';
+import { createInboundLedger, type InboundLedger } from './chat/inbound.js';
 import type { BankRegistry } from './banks/registry.js';
 import type { Clock } from './domain/clock.js';
 import type { Logger } from './log.js';
@@ -25,6 +26,7 @@ export type Services = {
   reconcile: ReconcileServices;
   webhooks: WebhookServices;
   actions: ChatActions;
+  inbound: InboundLedger;
 };
 
 export type ServiceDeps = {
@@ -120,5 +122,6 @@ export function createServices(deps: ServiceDeps): Services {
     trouble: (report) => notifier.delivery(report),
   });
   late.webhooks = webhooks;
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, actions };
+  const inbound = createInboundLedger({ models: deps.models, clock: deps.clock, log: deps.log });
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, actions, inbound };
 }

@@ -14,6 +14,7 @@ import {
   TextInputBuilder,
   TextInputStyle,
   type ChatInputCommandInteraction,
+  type RESTOptions,
 } from 'discord.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
@@ -82,7 +83,10 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   const submissions = createWaits<FormResult>();
   const formTimeoutMs = 10 * 60_000;
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], ...(options.api ? { rest: { api: options.api } } : {}) });
+  // REST through Node's own fetch: @discordjs/rest's default hands its multipart bodies (a
+  // screenshot) to whichever undici set the process-wide dispatcher first, and undici 7 (ours)
+  // cannot read the FormData of Node's built-in one ("action is not a function").
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { makeRequest: fetch as unknown as RESTOptions['makeRequest'], ...(options.api ? { api: options.api } : {}) } });
   // Without this, an exception in a handler would end the process.
   client.on('error', (error) => log.error({ err: error }, 'Discord client error'));
 

@@ -6,6 +6,7 @@ import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '.
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
+import { memoryFirstTime } from '../../src/chat/inbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderBlocks } from './render.js';
@@ -52,7 +53,6 @@ const RESPONSE_URL_TTL_MS = 30 * 60_000;
 /** commands: /recon; chat:write: answers and notices; im:write: prompts by DM. */
 const REQUIRED_SCOPES = ['commands', 'chat:write', 'im:write'];
 const TRIGGER_TTL_MS = 2_500;
-const DEDUP_MS = 10 * 60_000;
 
 export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const log = options.log.child({ component: 'slack' });
@@ -69,16 +69,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   /** The latest trigger id per person (opening a modal needs one, fresh). */
   const triggers = new Map<string, { id: string; at: number }>();
   const forms = createWaits<FormResult>();
-  const seen = new Map<string, number>();
   let server: Server | undefined;
-
-  function once(key: string): boolean {
-    const now = Date.now();
-    if (seen.has(key)) return false;
-    seen.set(key, now);
-    if (seen.size > 10_000) for (const [k, at] of seen) if (now - at > DEDUP_MS) seen.delete(k);
-    return true;
-  }
 
   function channelOf(ref: string): string {
     const [platform, , channel] = ref.split(':');
@@ -157,11 +148,11 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
 
   function install(handlers: ChatHandlers) {
+    const firstTime = handlers.firstTime ?? memoryFirstTime();
     app.command('/recon', async ({ command, ack, respond }) => {
-      // Acknowledge inside Slack's 3 seconds, before any work.
+      // Acknowledge inside Slack's 3 seconds, before any work; a retry (same trigger) is handled once.
       await ack();
-      const key = `${command.team_id}:${command.trigger_id}`;
-      if (!once(key)) return;
+      if (!(await firstTime(`slack:${command.team_id}:${command.trigger_id}`))) return;
       const actor: Identity = { platform: 'slack', teamId: command.team_id, userId: command.user_id, displayName: command.user_name };
       triggers.set(`${command.team_id}:${command.user_id}`, { id: command.trigger_id, at: Date.now() });
       const isDm = command.channel_id.startsWith('D') || command.channel_name === 'directmessage';
@@ -199,6 +190,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     app.action(/^rb:/, async ({ ack, body, action }) => {
       await ack();
       if (!handlers.onAction || body.type !== 'block_actions') return;
+      if (!(await firstTime(`slack:${body.user.id}:${(action as { action_ts?: string }).action_ts ?? body.trigger_id}`))) return;
       const actionId = (action as { value?: string }).value ?? '';
       const team = body.team?.id ?? body.user.team_id ?? 'unknown';
       const channel = body.channel?.id ?? '';

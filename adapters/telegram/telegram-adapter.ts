@@ -5,6 +5,7 @@ import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '.
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
+import { memoryFirstTime } from '../../src/chat/inbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderHtml, splitForTelegram } from './render.js';
@@ -31,7 +32,6 @@ export type TelegramOptions = {
 
 export type TelegramAdapter = ChatAdapter & { readonly bot: Bot; webhookUrl(): string | undefined };
 
-const DEDUP_MS = 10 * 60_000;
 
 function identityOf(ctx: Context): Identity | undefined {
   const from = ctx.from;
@@ -50,7 +50,6 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
   const queues = new Map<string, Promise<unknown>>();
   /** A private conversation waiting for the person's next message in a DM, by chat id. */
   const replies = createWaits<{ text: string; messageId: number } | null>();
-  const seenUpdates = new Map<number, number>();
   let server: Server | undefined;
   let polling: Promise<void> | undefined;
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
@@ -99,18 +98,12 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     return last;
   }
 
-  function isDuplicate(updateId: number): boolean {
-    const now = Date.now();
-    if (seenUpdates.has(updateId)) return true;
-    seenUpdates.set(updateId, now);
-    if (seenUpdates.size > 10_000) for (const [id, at] of seenUpdates) if (now - at > DEDUP_MS) seenUpdates.delete(id);
-    return false;
-  }
-
   function install(handlers: ChatHandlers) {
+    const firstTime = handlers.firstTime ?? memoryFirstTime();
     bot.use(async (ctx, next) => {
-      // Telegram redelivers an update that was not acknowledged in time: handle it once.
-      if (isDuplicate(ctx.update.update_id)) return;
+      // Telegram redelivers an update that was not acknowledged in time (after a crash, to the
+      // next process too): handle it once. Update ids count per bot.
+      if (!(await firstTime(`telegram:${ctx.me.id}:${ctx.update.update_id}`))) return;
       await next();
     });
 

@@ -63,6 +63,8 @@ export type ChatHandlers = {
   onAction?(event: ActionEvent): Promise<ChatMessage>;
   /** Resolves to an answer, or undefined when the message meant nothing to us (stay silent). */
   onReply?(event: ReplyEvent): Promise<ChatMessage | undefined>;
+  /** True the first time a platform event id is seen, across restarts (inbound is at-least-once). */
+  firstTime?(eventKey: string): Promise<boolean>;
 };
 
 export type Capabilities = {

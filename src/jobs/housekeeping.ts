@@ -1,9 +1,10 @@
 import type { ChatActions } from '../chat/actions.js';
+import type { InboundLedger } from '../chat/inbound.js';
 import type { Logger } from '../log.js';
 import type { UserService } from '../users/user-service.js';
 import type { JobSpec } from './scheduler.js';
 
-export function housekeepingJob(deps: { users: UserService; actions: ChatActions; log: Logger }): JobSpec {
+export function housekeepingJob(deps: { users: UserService; actions: ChatActions; inbound: InboundLedger; log: Logger }): JobSpec {
   return {
     name: 'housekeeping',
     every: '1 hour',
@@ -12,6 +13,8 @@ export function housekeepingJob(deps: { users: UserService; actions: ChatActions
       if (purged > 0) deps.log.info({ purged }, 'old invite codes removed');
       const buttons = await deps.actions.purgeExpired();
       if (buttons > 0) deps.log.info({ buttons }, 'expired buttons removed');
+      const events = await deps.inbound.purge();
+      if (events > 0) deps.log.info({ events }, 'old inbound event ids removed');
     },
   };
 }

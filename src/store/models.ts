@@ -313,6 +313,21 @@ const chatActionSchema = new Schema(
 chatActionSchema.index({ expiresAt: 1 });
 
 export type ChatActionDoc = InferSchemaType<typeof chatActionSchema> & { _id: string };
+
+/**
+ * Platform events already handled (Telegram update ids, Slack trigger ids), kept a day: a
+ * redelivery, even to the next process after a restart, is recognised and handled once.
+ */
+const inboundEventSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+inboundEventSchema.index({ at: 1 });
+
+export type InboundEventDoc = InferSchemaType<typeof inboundEventSchema> & { _id: string };
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: string };
 export type MemberDoc = InferSchemaType<typeof memberSchema> & { _id: string };
 export type InviteDoc = InferSchemaType<typeof inviteSchema> & { _id: string };
@@ -441,6 +456,7 @@ export type Models = {
   ConciliationRequest: Model<ConciliationRequestDoc>;
   OutboxEvent: Model<OutboxEventDoc>;
   ChatAction: Model<ChatActionDoc>;
+  InboundEvent: Model<InboundEventDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -456,6 +472,7 @@ export function registerModels(connection: Connection): Models {
     ConciliationRequest: connection.model<ConciliationRequestDoc>('ConciliationRequest', conciliationRequestSchema, 'conciliation_requests'),
     OutboxEvent: connection.model<OutboxEventDoc>('OutboxEvent', outboxEventSchema, 'outbox'),
     ChatAction: connection.model<ChatActionDoc>('ChatAction', chatActionSchema, 'chat_actions'),
+    InboundEvent: connection.model<InboundEventDoc>('InboundEvent', inboundEventSchema, 'inbound_events'),
   };
 }
 

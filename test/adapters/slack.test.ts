@@ -57,6 +57,19 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     await answered(/Created "ACME" with you as owner/, 'setup');
   });
 
+  it('a retried command (Slack resends when the ack seems late) is handled once', async () => {
+    responseCount += 1;
+    const n = responseCount;
+    const body = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(n) });
+    expect((await postSigned(adapter.url()!, SECRET, body, FORM)).status).to.equal(200);
+    expect((await postSigned(adapter.url()!, SECRET, body, FORM)).status).to.equal(200);
+    await eventually(() => fake.responses.some((r) => r.responseTo === n), 10_000, 'the answer');
+    // Answers go out in order per command; a second one would follow the first at once.
+    await command('UANA', 'DANA', 'whoami');
+    await eventually(() => fake.responses.some((r) => r.responseTo === responseCount), 10_000, 'the next command answered');
+    expect(fake.responses.filter((r) => r.responseTo === n)).to.have.length(1);
+  });
+
   it('rejects a bad signature and a stale timestamp with 401', async () => {
     const body = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(999) });
     expect((await postSigned(adapter.url()!, SECRET, body, FORM, { badSignature: true })).status).to.equal(401);

@@ -208,6 +208,6 @@ export function buttonPressPayload(fields: { team: string; user: string; channel
     channel: { id: fields.channel, name: 'finance' },
     container: { type: 'message', message_ts: '1.0', channel_id: fields.channel, is_ephemeral: false },
     response_url: 'http://127.0.0.1:9/none',
-    actions: [{ type: 'button', action_id: `rb:${fields.value}`, block_id: 'b', value: fields.value, action_ts: '1.1', text: { type: 'plain_text', text: 'x' } }],
+    actions: [{ type: 'button', action_id: `rb:${fields.value}`, block_id: 'b', value: fields.value, action_ts: `${Math.floor(Date.now() / 1000)}.${++triggerCounter}`, text: { type: 'plain_text', text: 'x' } }],
   };
 }
