@@ -235,6 +235,11 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       return id ? messageRef(destination, id) : undefined;
     },
 
+    async openDm(actor) {
+      const channel = (await client.rest.post(Routes.userChannels(), { body: { recipient_id: actor.userId } })) as { id: string };
+      return `discord:dm:${channel.id}`;
+    },
+
     async edit(ref, message) {
       const { place, messageId } = parseMessageRef(ref);
       const [first] = splitForDiscord(renderText(message));

@@ -250,6 +250,18 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
       return ts ? messageRef(destination, ts) : undefined;
     },
 
+    async openDm(actor) {
+      try {
+        const opened = await app.client.conversations.open({ users: actor.userId });
+        if (!opened.channel?.id) throw new Error('Slack opened no channel');
+        return `slack:${actor.teamId}:${opened.channel.id}`;
+      } catch (error) {
+        const code = (error as { data?: { error?: string } }).data?.error;
+        if (code === 'missing_scope') throw new NotReachableError('slack', `slack:${actor.teamId}:${actor.userId}`, 'the app lacks the im:write scope');
+        throw error;
+      }
+    },
+
     async edit(ref, message) {
       const { place, messageId } = parseMessageRef(ref);
       const channel = channelOf(place);

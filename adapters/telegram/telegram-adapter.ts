@@ -221,6 +221,11 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       return id === undefined ? undefined : messageRef(destination, String(id));
     },
 
+    // A private chat's id is the person's id (writing there works once they pressed Start).
+    async openDm(actor) {
+      return `telegram:${actor.userId}`;
+    },
+
     async edit(ref, message) {
       const { place, messageId } = parseMessageRef(ref);
       const chatId = chatIdOf(place);

@@ -87,6 +87,11 @@ export type ChatAdapter = {
    * message (see messageRef) where the adapter can edit it later, undefined otherwise.
    */
   send(destination: string, message: ChatMessage): Promise<string | undefined>;
+  /**
+   * The reference of the person's private chat with the bot, opened if needed (Slack
+   * conversations.open, Discord's DM channel): prompts reach people who only ever wrote in channels.
+   */
+  openDm?(actor: Identity): Promise<string>;
   /** Replaces the text of a message this adapter posted (an OTP prompt someone else answered). */
   edit?(messageRef: string, message: ChatMessage): Promise<void>;
   /** Collects fields in private (modal, DM or hidden console input); secret values are never echoed. */

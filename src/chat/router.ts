@@ -7,19 +7,20 @@ import { isUnavailable } from '../store/database.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import type { ActionEvent, ChatAdapter, ChatMessage, CommandEvent, ReplyEvent } from './port.js';
 import { splitOptions, tokenize } from './tokenize.js';
+import type { Member } from '../users/user-service.js';
 
 export const COMMAND_ROOT = '/recon';
 
 export type CommandRouter = {
   readonly commands: readonly CommandSpec[];
-  handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform'>>): Promise<ChatMessage>;
+  handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform' | 'openDm'>>): Promise<ChatMessage>;
   /**
    * A plain private message: when it looks like a bank code and exactly one of the person's
    * accounts is waiting for one, it answers that prompt (as `otp <account> <code>` would).
    */
   handleReply(event: ReplyEvent, adapter: Pick<ChatAdapter, 'askPrivately'>): Promise<ChatMessage | undefined>;
   /** A pressed button: its stored command runs as the presser (role checks included). */
-  handleAction(event: ActionEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform'>>): Promise<ChatMessage>;
+  handleAction(event: ActionEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform' | 'openDm'>>): Promise<ChatMessage>;
 };
 
 function usageOf(command: CommandSpec): string {
@@ -62,6 +63,23 @@ function toArgs(command: CommandSpec, rest: string[]): { args: Record<string, un
 
 export function createCommandRouter(deps: { commands: CommandSpec[]; services: Services; log: Logger }): CommandRouter {
   const { commands, services, log } = deps;
+
+  /**
+   * Where to reach a member in private (bank-code prompts, alerts): the private chat they write
+   * from, or one the platform opens for them when they have only written in channels.
+   */
+  async function rememberWhereToWrite(member: Member, event: CommandEvent, adapter: Partial<Pick<ChatAdapter, 'openDm'>>): Promise<void> {
+    if (event.place.private) {
+      if (member.dmRef !== event.place.ref) await services.users.rememberDm(member.id, event.place.ref);
+      return;
+    }
+    if (member.dmRef || !adapter.openDm) return;
+    try {
+      await services.users.rememberDm(member.id, await adapter.openDm(event.actor));
+    } catch (error) {
+      log.warn({ err: error, platform: event.actor.platform }, 'could not open a private chat with a member; prompts reach them once they write to the bot in private');
+    }
+  }
 
   const router: CommandRouter = {
     commands,
@@ -120,7 +138,7 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
             return { text: `"${name}" needs the ${command.access} role; you are ${member.role}. Nothing was changed.` };
           }
         }
-        if (member && event.place.private && member.dmRef !== event.place.ref) await services.users.rememberDm(member.id, event.place.ref);
+        if (member) await rememberWhereToWrite(member, event, adapter);
         const raw = toArgs(command, rest);
         if ('error' in raw) return { text: `${raw.error}\n${usageOf(command)}` };
         const parsed = command.args.safeParse(raw.args);
@@ -140,6 +158,11 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
           progress: (message) => event.progress(message),
         };
         const reply = await command.handler(ctx, parsed.data);
+        // A person who just set up or linked is a member only now.
+        if (!member) {
+          const joined = await services.users.findMember(event.actor);
+          if (joined) await rememberWhereToWrite(joined, event, adapter);
+        }
         log.info(logContext, 'command handled');
         return reply;
       } catch (error) {

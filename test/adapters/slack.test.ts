@@ -101,6 +101,20 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     expect(JSON.stringify(fake.calls) + JSON.stringify(fake.responses) + capture.text()).not.to.include('Ch4nnel-Leak');
   });
 
+  it('opens a private chat for a person who only writes in channels (bank-code prompts reach them)', async () => {
+    const { n } = await command('UANA', 'DANA', 'invite operator');
+    const invite = await eventually(() => fake.responses.find((r) => r.responseTo === n), 10_000, 'the invite');
+    const code = /Invite code for a operator: (\S+)/.exec(String(invite.text))?.[1];
+    await command('UCARLA', 'CFIN', `link ${code}`);
+    await answered(/Linked: you are now operator/, 'linked');
+    const member = await eventually(async () => {
+      const found = await test.db.models.Member.findOne({ platformUserId: 'UCARLA' }).lean();
+      return found?.dmRef ? found : undefined;
+    }, 10_000, 'the private chat remembered');
+    expect(member.dmRef).to.equal('slack:T1:DUCARLA');
+    expect(fake.calls.some((c) => c.method === 'conversations.open' && c.params.users === 'UCARLA')).to.equal(true);
+  });
+
   it('a 429 with Retry-After delays the message, then delivers it', async () => {
     fake.rateLimitNext('chat.postMessage', 1);
     const started = Date.now();
