@@ -69,6 +69,7 @@ const envSchema = z.object({
   DB_TIMEOUT_MS: positiveInt(10_000),
   SECRET_KEYS: secretKeysFromEnv,
   CHAT_CONSOLE: z.enum(['auto', 'on', 'off']).default('auto'),
+  CHAT_RETRY_SECONDS: positiveInt(5),
   TELEGRAM_BOT_TOKEN: optionalText,
   TELEGRAM_API_ROOT: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   TELEGRAM_MODE: z.enum(['polling', 'webhook']).default('polling'),
@@ -141,6 +142,8 @@ export type Config = {
   secretKeys: SecretKey[] | undefined;
   chat: {
     console: 'auto' | 'on' | 'off';
+    /** First wait before a platform that could not start is tried again (doubling, at most 5 minutes). */
+    retryMs: number;
     platformsConfigured: ('telegram' | 'slack' | 'discord')[];
     telegram:
       | { token: string; apiRoot: string | undefined; mode: 'polling' | 'webhook'; webhook: { secretToken: string; port: number; host: string; path: string } | undefined }
@@ -224,6 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secretKeys: e.SECRET_KEYS,
     chat: {
       console: e.CHAT_CONSOLE,
+      retryMs: e.CHAT_RETRY_SECONDS * 1000,
       platformsConfigured,
       telegram: e.TELEGRAM_BOT_TOKEN
         ? {

@@ -6,7 +6,7 @@ import { createAccountService } from './accounts/account-service.js';
 import { createBankRegistry } from './banks/registry.js';
 import { sandboxDriver } from './banks/sandbox/driver.js';
 import { createCommandRouter } from './chat/router.js';
-import type { ActionEvent, ChatAdapter, CommandEvent, ReplyEvent } from './chat/port.js';
+import type { ActionEvent, ChatAdapter, ChatHandlers, CommandEvent, ReplyEvent } from './chat/port.js';
 import { systemClock } from './domain/clock.js';
 import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
@@ -180,44 +180,47 @@ export async function startService(config: Config): Promise<RunningService> {
 
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  for (const [platform, adapter] of adapters) {
-    // A platform that cannot start now does not stop the others or the core.
-    await adapter
-      .start({
-        onCommand: async (event: CommandEvent) => {
-          inFlight += 1;
-          try {
-            return await router.handle(event, adapter);
-          } finally {
-            inFlight -= 1;
-            if (inFlight === 0) drained?.();
-          }
-        },
-        onReply: async (event: ReplyEvent) => {
-          inFlight += 1;
-          try {
-            return await router.handleReply(event, adapter);
-          } finally {
-            inFlight -= 1;
-            if (inFlight === 0) drained?.();
-          }
-        },
-        firstTime: (key: string) => services.inbound.firstTime(key),
-        onAction: async (event: ActionEvent) => {
-          inFlight += 1;
-          try {
-            return await router.handleAction(event, adapter);
-          } finally {
-            inFlight -= 1;
-            if (inFlight === 0) drained?.();
-          }
-        },
-      })
-      .catch((error: unknown) => {
-        if (platform === 'console') throw error;
-        log.error({ err: error, platform }, 'a chat platform could not start; the others and the core go on');
-      });
+  /** Every event is counted while it runs, so shutdown lets commands finish their writes. */
+  async function counted<T>(work: () => Promise<T>): Promise<T> {
+    inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    }
   }
+  const handlersFor = (adapter: ChatAdapter): ChatHandlers => ({
+    onCommand: (event: CommandEvent) => counted(() => router.handle(event, adapter)),
+    onReply: (event: ReplyEvent) => counted(() => router.handleReply(event, adapter)),
+    onAction: (event: ActionEvent) => counted(() => router.handleAction(event, adapter)),
+    firstTime: (key: string) => services.inbound.firstTime(key),
+  });
+  // A platform that cannot start now does not stop the others or the core: it is tried again
+  // with back-off (CHAT_RETRY_SECONDS, doubling, at most 5 minutes) until it connects.
+  const retries = new Map<string, NodeJS.Timeout>();
+  let shuttingDown = false;
+  async function startPlatform(platform: string, adapter: ChatAdapter, attempt: number): Promise<void> {
+    try {
+      await adapter.start(handlersFor(adapter));
+      if (attempt > 0) log.info({ platform, attempt }, 'chat platform connected after retrying');
+    } catch (error) {
+      if (platform === 'console') throw error;
+      const delayMs = Math.min(config.chat.retryMs * 2 ** attempt, 5 * 60_000);
+      log.error({ err: error, platform, retryInSeconds: delayMs / 1000 }, 'a chat platform could not start; trying again later (the others and the core go on)');
+      if (shuttingDown) return;
+      const timer = setTimeout(() => {
+        retries.delete(platform);
+        void adapter
+          .stop()
+          .catch(() => undefined)
+          .then(() => (shuttingDown ? undefined : startPlatform(platform, adapter, attempt + 1)));
+      }, delayMs);
+      timer.unref();
+      retries.set(platform, timer);
+    }
+  }
+  await Promise.all([...adapters].map(([platform, adapter]) => startPlatform(platform, adapter, 0)));
   log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
 
   let stopping: Promise<void> | undefined;
@@ -228,6 +231,8 @@ export async function startService(config: Config): Promise<RunningService> {
     stop(reason) {
       stopping ??= (async () => {
         log.info({ reason }, 'shutting down');
+        shuttingDown = true;
+        for (const timer of retries.values()) clearTimeout(timer);
         for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));

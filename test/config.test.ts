@@ -23,7 +23,7 @@ describe('config', () => {
     expect(config.database.timeoutMs).to.equal(10_000);
     expect(config.dataDir).to.equal(path.resolve('./data'));
     expect(config.secretKeys).to.equal(undefined);
-    expect(config.chat).to.deep.equal({ console: 'auto', platformsConfigured: [], telegram: undefined, slack: undefined, discord: undefined });
+    expect(config.chat).to.deep.equal({ console: 'auto', retryMs: 5_000, platformsConfigured: [], telegram: undefined, slack: undefined, discord: undefined });
     expect(config.banks.showSandbox).to.equal(true);
   });
 

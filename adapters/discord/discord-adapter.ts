@@ -122,92 +122,98 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
     }
   }
 
+  /** Every interaction: private-form buttons and modals, notification buttons, and /recon itself. */
+  function listen(handlers: ChatHandlers): void {
+    client.on(Events.InteractionCreate, (interaction) => {
+      // The button of a private form: the modal must be this interaction's first answer.
+      if (interaction.isButton() && interaction.customId.startsWith('form:')) {
+        const pending = forms.get(interaction.customId.slice(5));
+        void (async () => {
+          if (!pending || pending.userId !== interaction.user.id) {
+            await interaction.reply({ content: 'This form is not yours, or it has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
+            return;
+          }
+          const modal = new ModalBuilder().setCustomId(interaction.customId).setTitle(pending.form.title.slice(0, 45));
+          for (const field of pending.form.fields.slice(0, 5)) {
+            modal.addComponents(
+              new ActionRowBuilder<TextInputBuilder>().addComponents(new TextInputBuilder().setCustomId(field.name).setLabel(field.label.slice(0, 45)).setStyle(TextInputStyle.Short).setRequired(field.optional !== true)),
+            );
+          }
+          await interaction.showModal(modal).catch((error: unknown) => log.error({ err: error }, 'could not open a Discord modal'));
+        })();
+        return;
+      }
+      if (interaction.isModalSubmit() && interaction.customId.startsWith('form:')) {
+        const id = interaction.customId.slice(5);
+        const pending = forms.get(id);
+        void (async () => {
+          await interaction.reply({ content: pending ? 'Received.' : 'This form has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
+          if (!pending || pending.userId !== interaction.user.id) return;
+          forms.delete(id);
+          const values: Record<string, string> = {};
+          for (const field of pending.form.fields) {
+            const value = interaction.fields.getTextInputValue(field.name);
+            if (value) values[field.name] = value;
+          }
+          submissions.settle(id, { status: 'submitted', values });
+        })();
+        return;
+      }
+      if (interaction.isButton() && interaction.customId.startsWith('act:') && handlers.onAction) {
+        const actor = actorOf(interaction.user);
+        const isDm = !interaction.guildId;
+        void (async () => {
+          try {
+            await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+            const reply = await handlers.onAction!({ actor, place: { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId: interaction.customId.slice(4) });
+            await interaction.editReply({ content: splitForDiscord(renderText(reply))[0] ?? '', allowedMentions: { parse: [] } });
+          } catch (error) {
+            log.error({ err: error }, 'could not answer a Discord button');
+          }
+        })();
+        return;
+      }
+      if (!interaction.isChatInputCommand() || interaction.commandName !== 'recon') return;
+      // Deferred at once (the acknowledgement); the handling waits its turn.
+      const deferred = interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      void handling(async () => {
+        try {
+          await deferred;
+          const actor = actorOf(interaction.user);
+          current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
+          const values = new Map<string, string>();
+          const collect = (options: readonly { name: string; value?: unknown; options?: readonly unknown[] }[]) => {
+            for (const option of options) {
+              if (typeof option.value === 'string') values.set(option.name, option.value);
+              if (option.options) collect(option.options as { name: string; value?: unknown; options?: readonly unknown[] }[]);
+            }
+          };
+          collect(interaction.options.data);
+          const text = commandText(options.commands, { group: interaction.options.getSubcommandGroup(false), subcommand: interaction.options.getSubcommand(true), values });
+          const reply = await handlers.onCommand({
+            actor,
+            place: placeOf(interaction),
+            text,
+            progress: async (message) => void (await interaction.editReply({ content: splitForDiscord(renderText(message))[0] ?? '', allowedMentions: { parse: [] } })),
+          });
+          const [first, ...rest] = splitForDiscord(renderText(reply));
+          await interaction.editReply({ content: first ?? '', allowedMentions: { parse: [] } });
+          for (const piece of rest) await interaction.followUp({ content: piece, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+        } catch (error) {
+          log.error({ err: error }, 'could not answer a Discord command');
+        }
+      });
+    });
+  }
+
   return {
     platform: 'discord',
     capabilities: { modals: true, buttons: true, deletesUserMessages: false, images: true, format: 'markdown' },
     ackDeadlineMs: 3_000,
 
     async start(handlers: ChatHandlers) {
-      client.on(Events.InteractionCreate, (interaction) => {
-        // The button of a private form: the modal must be this interaction's first answer.
-        if (interaction.isButton() && interaction.customId.startsWith('form:')) {
-          const pending = forms.get(interaction.customId.slice(5));
-          void (async () => {
-            if (!pending || pending.userId !== interaction.user.id) {
-              await interaction.reply({ content: 'This form is not yours, or it has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
-              return;
-            }
-            const modal = new ModalBuilder().setCustomId(interaction.customId).setTitle(pending.form.title.slice(0, 45));
-            for (const field of pending.form.fields.slice(0, 5)) {
-              modal.addComponents(
-                new ActionRowBuilder<TextInputBuilder>().addComponents(new TextInputBuilder().setCustomId(field.name).setLabel(field.label.slice(0, 45)).setStyle(TextInputStyle.Short).setRequired(field.optional !== true)),
-              );
-            }
-            await interaction.showModal(modal).catch((error: unknown) => log.error({ err: error }, 'could not open a Discord modal'));
-          })();
-          return;
-        }
-        if (interaction.isModalSubmit() && interaction.customId.startsWith('form:')) {
-          const id = interaction.customId.slice(5);
-          const pending = forms.get(id);
-          void (async () => {
-            await interaction.reply({ content: pending ? 'Received.' : 'This form has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
-            if (!pending || pending.userId !== interaction.user.id) return;
-            forms.delete(id);
-            const values: Record<string, string> = {};
-            for (const field of pending.form.fields) {
-              const value = interaction.fields.getTextInputValue(field.name);
-              if (value) values[field.name] = value;
-            }
-            submissions.settle(id, { status: 'submitted', values });
-          })();
-          return;
-        }
-        if (interaction.isButton() && interaction.customId.startsWith('act:') && handlers.onAction) {
-          const actor = actorOf(interaction.user);
-          const isDm = !interaction.guildId;
-          void (async () => {
-            try {
-              await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-              const reply = await handlers.onAction!({ actor, place: { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId: interaction.customId.slice(4) });
-              await interaction.editReply({ content: splitForDiscord(renderText(reply))[0] ?? '', allowedMentions: { parse: [] } });
-            } catch (error) {
-              log.error({ err: error }, 'could not answer a Discord button');
-            }
-          })();
-          return;
-        }
-        if (!interaction.isChatInputCommand() || interaction.commandName !== 'recon') return;
-        // Deferred at once (the acknowledgement); the handling waits its turn.
-        const deferred = interaction.deferReply({ flags: MessageFlags.Ephemeral });
-        void handling(async () => {
-          try {
-            await deferred;
-            const actor = actorOf(interaction.user);
-            current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
-            const values = new Map<string, string>();
-            const collect = (options: readonly { name: string; value?: unknown; options?: readonly unknown[] }[]) => {
-              for (const option of options) {
-                if (typeof option.value === 'string') values.set(option.name, option.value);
-                if (option.options) collect(option.options as { name: string; value?: unknown; options?: readonly unknown[] }[]);
-              }
-            };
-            collect(interaction.options.data);
-            const text = commandText(options.commands, { group: interaction.options.getSubcommandGroup(false), subcommand: interaction.options.getSubcommand(true), values });
-            const reply = await handlers.onCommand({
-              actor,
-              place: placeOf(interaction),
-              text,
-              progress: async (message) => void (await interaction.editReply({ content: splitForDiscord(renderText(message))[0] ?? '', allowedMentions: { parse: [] } })),
-            });
-            const [first, ...rest] = splitForDiscord(renderText(reply));
-            await interaction.editReply({ content: first ?? '', allowedMentions: { parse: [] } });
-            for (const piece of rest) await interaction.followUp({ content: piece, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-          } catch (error) {
-            log.error({ err: error }, 'could not answer a Discord command');
-          }
-        });
-      });
+      // Once, even when start is tried again after Discord was unreachable.
+      if (client.listenerCount(Events.InteractionCreate) === 0) listen(handlers);
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(options.token);
       await ready;

@@ -147,7 +147,11 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
 
+  /** Handlers go in once, even when start is tried again after the platform was down. */
+  let installed = false;
   function install(handlers: ChatHandlers) {
+    if (installed) return;
+    installed = true;
     const firstTime = handlers.firstTime ?? memoryFirstTime();
     app.command('/recon', async ({ command, ack, respond }) => {
       // Acknowledge inside Slack's 3 seconds, before any work; a retry (same trigger) is handled once.

@@ -40,11 +40,17 @@ function identityOf(ctx: Context): Identity | undefined {
   return { platform: 'telegram', teamId: 'telegram', userId: String(from.id), displayName: name };
 }
 
+const START_TIMEOUT_MS = 15_000;
+
 export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter {
   const log = options.log.child({ component: 'telegram' });
   const bot = new Bot(options.token, { client: { ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) } });
-  // 429 with retry_after (and passing server errors) are waited out and retried, not dropped.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }));
+  // 429 with retry_after (and passing server or network errors) are waited out and retried,
+  // not dropped. Not the start-up calls: an unreachable Telegram there must fail fast, so the
+  // service reports it and tries the whole start again with its own back-off.
+  const retrying = autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 });
+  const startUpCalls = new Set(['getMe', 'setMyCommands', 'setWebhook', 'deleteWebhook']);
+  bot.api.config.use((call, method, payload, signal) => (startUpCalls.has(method) ? call(method, payload, signal) : retrying(call, method, payload, signal)));
   const formTimeoutMs = options.formTimeoutMs ?? 5 * 60_000;
   /** Per-chat outbound queue: messages to one chat go out one at a time, in order. */
   const queues = new Map<string, Promise<unknown>>();
@@ -98,7 +104,11 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     return last;
   }
 
+  /** Handlers go in once, even when start is tried again after the platform was down. */
+  let installed = false;
   function install(handlers: ChatHandlers) {
+    if (installed) return;
+    installed = true;
     const firstTime = handlers.firstTime ?? memoryFirstTime();
     bot.use(async (ctx, next) => {
       // Telegram redelivers an update that was not acknowledged in time (after a crash, to the
@@ -187,7 +197,9 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
 
     async start(handlers) {
       install(handlers);
-      await bot.init();
+      // grammY retries getMe for as long as Telegram is unreachable: bounded here, so the
+      // service can say so and try again with its own back-off.
+      await bot.init(AbortSignal.timeout(START_TIMEOUT_MS) as Parameters<typeof bot.init>[0]);
       await bot.api.setMyCommands([
         { command: 'recon', description: 'Reconbanker: accounts, sessions, payments (try /recon help)' },
         { command: 'start', description: 'Start, or link with an invite code' },

@@ -28,7 +28,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   return {};
 }
 
-export async function startFakeTelegram(token: string) {
+export async function startFakeTelegram(token: string, port = 0) {
   const calls: Call[] = [];
   const updates: Update[] = [];
   let nextUpdateId = 1;
@@ -95,7 +95,7 @@ export async function startFakeTelegram(token: string) {
       }
     })();
   });
-  const listening = await listenOnLoopback(server);
+  const listening = await listenOnLoopback(server, port);
 
   function push(update: Omit<Update, 'update_id'>): number {
     const update_id = nextUpdateId++;
