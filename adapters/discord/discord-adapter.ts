@@ -13,18 +13,19 @@ import {
   Routes,
   TextInputBuilder,
   TextInputStyle,
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type RESTOptions,
 } from 'discord.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
-import { splitAtLines } from '../../src/chat/split.js';
 import { createWaits } from '../../src/chat/waits.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandSpec } from '../../src/chat/command.js';
 import { commandText, discordDefinition } from './commands.js';
+import { renderDiscord } from './render.js';
 
 /**
  * Discord through discord.js: one gateway connection with the Guilds intent only (slash
@@ -44,22 +45,6 @@ export type DiscordOptions = {
   guildId?: string;
   log: Logger;
 };
-
-const DISCORD_LIMIT = 2000;
-
-/** Plain text split under Discord's 2000 characters, at line breaks where possible. */
-export function splitForDiscord(text: string, limit = DISCORD_LIMIT): string[] {
-  return splitAtLines(text, limit);
-}
-
-/** Markdown from bank data must not format or mention: escaped, and mentions are disabled on every message. */
-function renderText(message: ChatMessage): string {
-  // Emphasis, code, spoilers and masked links; quotes, headings and lists only where a line starts.
-  const escape = (s: string) => s.replace(/([\\*_`~|[\]])/g, '\\$1').replace(/^([>#-])/gm, '\\$1');
-  const lines = [escape(message.text)];
-  for (const field of message.fields ?? []) lines.push(`**${escape(field.label)}**: ${escape(field.value)}`);
-  return lines.join('\n');
-}
 
 const INTERACTION_TTL_MS = 14 * 60_000;
 
@@ -99,18 +84,19 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   async function post(channelId: string, message: ChatMessage): Promise<string | undefined> {
     try {
       // Straight to REST: a stored channel id needs no cache (the Guilds intent brings no DMs).
-      const pieces = splitForDiscord(renderText(message));
+      const { pieces, embeds } = renderDiscord(message);
       const image = message.image ? await readFile(message.image.path).catch(() => undefined) : undefined;
       let last: string | undefined;
       for (const [i, piece] of pieces.entries()) {
-        const buttons = i === pieces.length - 1 && message.choices?.length ? message.choices.slice(0, 25) : [];
+        const isLast = i === pieces.length - 1;
+        const buttons = isLast && message.choices?.length ? message.choices.slice(0, 25) : [];
         const components = [];
         for (let at = 0; at < buttons.length; at += 5) {
           components.push({ type: 1, components: buttons.slice(at, at + 5).map((c) => ({ type: 2, style: 2, custom_id: `act:${c.id}`.slice(0, 100), label: c.label.slice(0, 80) })) });
         }
         // A fixed file name: nothing of the path (or the account) travels with the image.
         const files = i === 0 && image ? [{ name: 'screenshot.png', data: image }] : undefined;
-        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(components.length ? { components } : {}) }, ...(files ? { files } : {}) })) as { id?: string };
+        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(isLast && embeds.length ? { embeds: embeds.slice(0, 10) } : {}), ...(components.length ? { components } : {}) }, ...(files ? { files } : {}) })) as { id?: string };
         last = sent.id;
       }
       return last;
@@ -119,6 +105,17 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
         throw new NotReachableError('discord', channelId, error.code === 50007 ? 'the person does not accept messages from the bot (Discord 50007)' : `Discord says ${error.message}`);
       }
       throw error;
+    }
+  }
+
+  /** The deferred reply edited with the answer; what does not fit follows as more ephemeral messages (never cut). */
+  async function answer(interaction: ChatInputCommandInteraction | ButtonInteraction, message: ChatMessage): Promise<void> {
+    const { pieces, embeds } = renderDiscord(message);
+    const last = pieces.length - 1;
+    for (const [i, piece] of pieces.entries()) {
+      const body = { content: piece, allowedMentions: { parse: [] }, ...(i === last && embeds.length ? { embeds: embeds.slice(0, 10) } : {}) };
+      if (i === 0) await interaction.editReply(body);
+      else await interaction.followUp({ ...body, flags: MessageFlags.Ephemeral });
     }
   }
 
@@ -166,7 +163,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
           try {
             await interaction.deferReply({ flags: MessageFlags.Ephemeral });
             const reply = await handlers.onAction!({ actor, place: { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId: interaction.customId.slice(4) });
-            await interaction.editReply({ content: splitForDiscord(renderText(reply))[0] ?? '', allowedMentions: { parse: [] } });
+            await answer(interaction, reply);
           } catch (error) {
             log.error({ err: error }, 'could not answer a Discord button');
           }
@@ -194,11 +191,12 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
             actor,
             place: placeOf(interaction),
             text,
-            progress: async (message) => void (await interaction.editReply({ content: splitForDiscord(renderText(message))[0] ?? '', allowedMentions: { parse: [] } })),
+            progress: async (message) => {
+              const { pieces } = renderDiscord(message);
+              await interaction.editReply({ content: pieces[0] ?? '', allowedMentions: { parse: [] } });
+            },
           });
-          const [first, ...rest] = splitForDiscord(renderText(reply));
-          await interaction.editReply({ content: first ?? '', allowedMentions: { parse: [] } });
-          for (const piece of rest) await interaction.followUp({ content: piece, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+          await answer(interaction, reply);
         } catch (error) {
           log.error({ err: error }, 'could not answer a Discord command');
         }
@@ -248,8 +246,8 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
 
     async edit(ref, message) {
       const { place, messageId } = parseMessageRef(ref);
-      const [first] = splitForDiscord(renderText(message));
-      await client.rest.patch(Routes.channelMessage(channelOf(place), messageId), { body: { content: first ?? '', allowed_mentions: { parse: [] }, components: [] } });
+      const { pieces, embeds } = renderDiscord(message);
+      await client.rest.patch(Routes.channelMessage(channelOf(place), messageId), { body: { content: pieces.join('\n').slice(0, 2000), allowed_mentions: { parse: [] }, embeds: embeds.slice(0, 10), components: [] } });
     },
 
     /**

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { createDiscordAdapter, splitForDiscord } from '../../adapters/discord/discord-adapter.js';
+import { createDiscordAdapter } from '../../adapters/discord/discord-adapter.js';
+import { renderDiscord, splitForDiscord } from '../../adapters/discord/render.js';
 import { allCommands } from '../../commands/index.js';
 import type { ChatAdapter } from '../../src/chat/port.js';
 import { createCommandRouter } from '../../src/chat/router.js';
@@ -114,5 +115,17 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     const pieces = splitForDiscord(Array.from({ length: 300 }, (_, i) => `line ${i} ${'y'.repeat(10)}`).join('\n'));
     expect(pieces.every((p) => p.length <= 2000)).to.equal(true);
     expect(pieces.length).to.be.greaterThan(1);
+  });
+
+  it('renders fields as an embed (escaped), a field too long for one in the text; long text split, never cut', async () => {
+    const long = 'x'.repeat(1500);
+    const rendered = renderDiscord({ text: 'Request B-1', fields: [{ label: 'Sender', value: 'María *López*' }, { label: 'Notes', value: long }] });
+    expect(rendered.embeds).to.deep.equal([{ fields: [{ name: 'Sender', value: 'María \\*López\\*', inline: true }] }]);
+    expect(rendered.pieces.join('\n')).to.include(`**Notes**: ${long}`);
+    await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n'), fields: [{ label: 'Status', value: 'matched' }] });
+    const posts = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).slice(-2);
+    expect(posts.map((c) => String(c.body?.content)).join('\n')).to.include('line 0').and.include('line 299');
+    expect(posts[0]?.body?.embeds, 'the embed goes with the last piece').to.equal(undefined);
+    expect(posts[1]?.body?.embeds).to.deep.equal([{ fields: [{ name: 'Status', value: 'matched', inline: true }] }]);
   });
 });
