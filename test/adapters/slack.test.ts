@@ -9,7 +9,7 @@ import { systemClock } from '../../src/domain/clock.js';
 import type { Services } from '../../src/services.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
-import { buttonPress, postSigned, slashCommand, startFakeSlack, viewSubmission } from '../helpers/fake-slack.js';
+import { buttonPress, postSigned, slashCommand, slashCommandPayload, startFakeSlack, viewSubmission } from '../helpers/fake-slack.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { buildServices } from '../helpers/services.js';
 
@@ -145,5 +145,33 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     const res = await postSigned(adapter.url()!, SECRET, buttonPress({ team: 'T1', user: 'UANA', channel: 'CFIN', value: 'a-missing' }), FORM);
     expect(res.status).to.equal(200);
     await eventually(() => fake.calls.find((c) => c.method === 'chat.postMessage' && /not one of yours, or it no longer exists/.test(String(c.params.text))), 10_000, 'the button answer');
+  });
+
+  it('Socket Mode: commands arrive as envelopes acked on the socket; a recycled connection is opened again', async () => {
+    const socketLog = capturingLogger();
+    const socketMode = createSlackAdapter({ botToken: 'xoxb-test', mode: 'socket', appToken: 'xapp-socket-test', apiUrl: fake.apiUrl, retries: 0, log: socketLog.log });
+    const seen: string[] = [];
+    await socketMode.start({ onCommand: async (event) => (seen.push(event.text), { text: `done: ${event.text}` }) });
+    try {
+      expect(socketMode.url(), 'no HTTP endpoint in Socket Mode').to.equal(undefined);
+      const opened = () => fake.calls.filter((c) => c.method === 'apps.connections.open').length;
+      expect(opened()).to.equal(1);
+      responseCount += 1;
+      const first = responseCount;
+      await fake.envelope('slash_commands', slashCommandPayload({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(first) }));
+      await eventually(() => fake.responses.find((r) => r.responseTo === first && r.text === 'done: whoami'), 10_000, 'the answer by response_url');
+
+      fake.recycle();
+      await eventually(() => opened() === 2 && fake.sockets.size === 1, 20_000, 'a new socket after the disconnect');
+      responseCount += 1;
+      const second = responseCount;
+      await fake.envelope('slash_commands', slashCommandPayload({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'help', responseUrl: fake.responseUrl(second) }));
+      await eventually(() => fake.responses.find((r) => r.responseTo === second), 10_000, 'an answer on the new socket');
+      expect(seen).to.deep.equal(['whoami', 'help']);
+      expect(socketLog.text()).not.to.include('xapp-socket-test');
+    } finally {
+      await socketMode.stop();
+    }
+    await eventually(() => fake.sockets.size === 0, 10_000, 'the socket closed at stop');
   });
 });

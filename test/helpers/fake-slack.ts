@@ -99,6 +99,10 @@ export async function startFakeSlack() {
     ...listening,
     /** Connected Socket Mode clients. */
     sockets,
+    /** Slack recycling the connection: asks every client to reconnect (they open a new socket). */
+    recycle() {
+      for (const socket of sockets) socket.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake' } }));
+    },
     /** Sends one envelope (slash_commands, interactive) to every connected Socket Mode client; resolves with the ack's payload. */
     envelope(type: 'slash_commands' | 'interactive', payload: Record<string, unknown>): Promise<unknown> {
       if (sockets.size === 0) return Promise.reject(new Error('no Socket Mode client is connected'));
