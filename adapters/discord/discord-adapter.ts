@@ -17,7 +17,7 @@ import {
   type ChatInputCommandInteraction,
   type RESTOptions,
 } from 'discord.js';
-import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
+import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult, Place } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
@@ -75,7 +75,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   // Without this, an exception in a handler would end the process.
   client.on('error', (error) => log.error({ err: error }, 'Discord client error'));
 
-  function placeOf(interaction: ChatInputCommandInteraction) {
+  function placeOf(interaction: { guildId: string | null; channelId: string | null }): Place {
     const isDm = !interaction.guildId;
     return { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? ('dm' as const) : ('channel' as const), private: isDm };
   }
@@ -158,11 +158,10 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       }
       if (interaction.isButton() && interaction.customId.startsWith('act:') && handlers.onAction) {
         const actor = actorOf(interaction.user);
-        const isDm = !interaction.guildId;
         void (async () => {
           try {
             await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-            const reply = await handlers.onAction!({ actor, place: { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId: interaction.customId.slice(4) });
+            const reply = await handlers.onAction!({ actor, place: placeOf(interaction), actionId: interaction.customId.slice(4) });
             await answer(interaction, reply);
           } catch (error) {
             log.error({ err: error }, 'could not answer a Discord button');
@@ -247,7 +246,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
     async edit(ref, message) {
       const { place, messageId } = parseMessageRef(ref);
       const { pieces, embeds } = renderDiscord(message);
-      await client.rest.patch(Routes.channelMessage(channelOf(place), messageId), { body: { content: pieces.join('\n').slice(0, 2000), allowed_mentions: { parse: [] }, embeds: embeds.slice(0, 10), components: [] } });
+      await client.rest.patch(Routes.channelMessage(channelOf(place), messageId), { body: { content: pieces[0] ?? '', allowed_mentions: { parse: [] }, embeds: embeds.slice(0, 10), components: [] } });
     },
 
     /**

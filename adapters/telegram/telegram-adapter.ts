@@ -32,7 +32,6 @@ export type TelegramOptions = {
 
 export type TelegramAdapter = ChatAdapter & { readonly bot: Bot; webhookUrl(): string | undefined };
 
-
 function identityOf(ctx: Context): Identity | undefined {
   const from = ctx.from;
   if (!from) return undefined;

@@ -16,14 +16,12 @@ const MEMORY = 10_000;
 
 export function createInboundLedger(deps: { models: Models; clock: Clock; log: Logger }) {
   const { InboundEvent } = deps.models;
-  const recent = new Set<string>();
+  const unseenHere = memoryFirstTime();
 
   return {
     /** True the first time `key` is seen. When the database cannot say, the event is handled (never dropped silently). */
     async firstTime(key: string): Promise<boolean> {
-      if (recent.has(key)) return false;
-      recent.add(key);
-      if (recent.size > MEMORY) recent.delete(recent.values().next().value as string);
+      if (!(await unseenHere(key))) return false;
       try {
         await InboundEvent.create({ _id: key, at: deps.clock.now() });
         return true;
