@@ -109,10 +109,16 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     if (installed) return;
     installed = true;
     const firstTime = handlers.firstTime ?? memoryFirstTime();
+    /**
+     * Telegram redelivers an update that was not acknowledged in time (after a crash, to the
+     * next process too): each is handled once. The check starts here, in update order, and is
+     * awaited where the update is acted on: for commands and buttons after the acknowledgement,
+     * so a burst is not confirmed one database write at a time. Update ids count per bot.
+     */
+    const fresh = new WeakMap<Context, Promise<boolean>>();
+    const isFresh = (ctx: Context) => fresh.get(ctx) ?? Promise.resolve(true);
     bot.use(async (ctx, next) => {
-      // Telegram redelivers an update that was not acknowledged in time (after a crash, to the
-      // next process too): handle it once. Update ids count per bot.
-      if (!(await firstTime(`telegram:${ctx.me.id}:${ctx.update.update_id}`))) return;
+      fresh.set(ctx, firstTime(`telegram:${ctx.me.id}:${ctx.update.update_id}`));
       await next();
     });
 
@@ -125,6 +131,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       // Acknowledge now (return to grammY), handle when a slot is free.
       void handling(async () => {
         try {
+          if (!(await isFresh(ctx))) return;
           const reply = await handlers.onCommand({
             actor,
             place,
@@ -153,6 +160,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       const actionId = ctx.callbackQuery.data;
       void (async () => {
         try {
+          if (!(await isFresh(ctx))) return;
           const reply = await handlers.onAction!({ actor, place, actionId });
           await post(String(chat.id), reply);
         } catch (error) {
@@ -163,6 +171,8 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
 
     bot.on('message:text', async (ctx) => {
       if (ctx.chat.type !== 'private') return;
+      // A form's answer or a code typed as is: rare, and its order matters, so checked first.
+      if (!(await isFresh(ctx))) return;
       if (replies.settle(String(ctx.chat.id), { text: ctx.message.text, messageId: ctx.message.message_id })) return;
       // Anything else typed in private may be a bank code answered as is.
       const actor = identityOf(ctx);

@@ -180,11 +180,17 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
 
   it('an update redelivered to the next process after a restart is handled once (ids kept in the database)', async () => {
     const seen: string[] = [];
+    const verdicts: boolean[] = [];
+    const firstTime = async (key: string) => {
+      const verdict = await services.inbound.firstTime(key);
+      verdicts.push(verdict);
+      return verdict;
+    };
     const update = fake.updateFor(ana, '/recon whoami');
     const deliver = async () => {
       // A fresh adapter each time: the process that handled it is gone, only the database remains.
       const hooked = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'webhook', webhook: { port: 0, path: '/telegram', secretToken: 'right-secret' }, log: capture.log });
-      await hooked.start({ onCommand: async (event) => (seen.push(event.text), { text: 'ok' }), firstTime: (key) => services.inbound.firstTime(key) });
+      await hooked.start({ onCommand: async (event) => (seen.push(event.text), { text: 'ok' }), firstTime });
       try {
         const res = await fetch(hooked.webhookUrl()!, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'right-secret' }, body: JSON.stringify(update) });
         expect(res.status).to.equal(200);
@@ -195,7 +201,9 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     await deliver();
     await eventually(() => seen.length === 1, 5_000, 'the first delivery handled');
     await deliver();
-    // Handling starts before the webhook's answer, so a second handling would be on record by now.
+    // The command runs right after its verdict: once both verdicts are in, a second run would be on record.
+    await eventually(() => verdicts.length === 2, 5_000, 'the redelivery checked');
+    expect(verdicts).to.deep.equal([true, false]);
     expect(seen).to.deep.equal(['whoami']);
     const stored = await test.db.models.InboundEvent.countDocuments({ _id: new RegExp(`:${update.update_id}$`) });
     expect(stored).to.equal(1);
