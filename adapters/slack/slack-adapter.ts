@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
@@ -9,6 +9,7 @@ import { createWaits } from '../../src/chat/waits.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
+import { createAckFirstReceiver } from './ack-first-receiver.js';
 import { renderBlocks } from './render.js';
 
 /**
@@ -59,7 +60,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const clientOptions = { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), retryConfig: { retries: options.retries ?? 10 } };
   const logger = boltLogger(log);
   const http = options.mode === 'socket' ? undefined : { ...options, path: options.path ?? '/slack/events' };
-  const httpReceiver = http ? new HTTPReceiver({ signingSecret: http.signingSecret, endpoints: http.path, processBeforeResponse: false, logger }) : undefined;
+  const httpReceiver = http ? createAckFirstReceiver({ signingSecret: http.signingSecret, path: http.path, log }) : undefined;
   const socketReceiver =
     options.mode === 'socket'
       ? new SocketModeReceiver({ appToken: options.appToken, logger, installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: options.retries ?? 100, factor: 1.3 } } } })
