@@ -28,7 +28,9 @@ export function createAckFirstReceiver(options: { signingSecret: string; path: s
     http.buildNoBodyResponse(res, 200);
     if (!app) return;
     const event = { body, ack: async () => undefined, retryNum: http.extractRetryNumFromHTTPRequest(req), retryReason: http.extractRetryReasonFromHTTPRequest(req) };
-    await app.processEvent(event).catch((error: unknown) => options.log.error({ err: error }, 'Slack event failed'));
+    const bolt = app;
+    // After the I/O already waiting: other requests of a burst are read and acked before this one is processed.
+    setImmediate(() => void bolt.processEvent(event).catch((error: unknown) => options.log.error({ err: error }, 'Slack event failed')));
   }
 
   return {
