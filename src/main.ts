@@ -220,7 +220,11 @@ export async function startService(config: Config): Promise<RunningService> {
       retries.set(platform, timer);
     }
   }
-  await Promise.all([...adapters].map(([platform, adapter]) => startPlatform(platform, adapter, 0)));
+  // The console first (it is this terminal); the platforms connect in the background, each on
+  // its own, so a slow or unreachable one holds up neither start-up nor a shutdown signal.
+  const local = adapters.get('console');
+  if (local) await startPlatform('console', local, 0);
+  for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
   log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
 
   let stopping: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { App, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
@@ -54,6 +54,7 @@ const RESPONSE_URL_TTL_MS = 30 * 60_000;
 /** commands: /recon; chat:write: answers and notices; im:write: prompts by DM. */
 const REQUIRED_SCOPES = ['commands', 'chat:write', 'im:write'];
 const TRIGGER_TTL_MS = 2_500;
+const START_TIMEOUT_MS = 15_000;
 
 export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const log = options.log.child({ component: 'slack' });
@@ -225,6 +226,9 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
     async start(handlers) {
       install(handlers);
+      // Bolt's client retries auth.test for many minutes while Slack is unreachable: one quick
+      // probe first, so the service can say so and try again with its own back-off.
+      await new webApi.WebClient(options.botToken, { ...clientOptions, logger, retryConfig: { retries: 0 }, timeout: START_TIMEOUT_MS }).auth.test();
       await app.init();
       if (socketReceiver) {
         // Resolves once Slack's "hello" arrives on the socket; reconnects on its own after.

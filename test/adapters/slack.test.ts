@@ -11,6 +11,7 @@ import { useTestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
 import { buttonPress, postSigned, slashCommand, slashCommandPayload, startFakeSlack, viewSubmission } from '../helpers/fake-slack.js';
 import { capturingLogger } from '../helpers/log-capture.js';
+import { unusedPort } from '../helpers/ports.js';
 import { buildServices } from '../helpers/services.js';
 
 const SECRET = 'slack-signing-secret-for-tests';
@@ -173,5 +174,18 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
       await socketMode.stop();
     }
     await eventually(() => fake.sockets.size === 0, 10_000, 'the socket closed at stop');
+  });
+
+  it('an unreachable Slack at start fails fast, so the service can report it and retry (not Bolt\'s minutes of retries)', async () => {
+    const port = await unusedPort();
+    const down = createSlackAdapter({ botToken: 'xoxb-down', signingSecret: SECRET, apiUrl: `http://127.0.0.1:${port}/api/`, port: 0, log: capture.log });
+    const started = Date.now();
+    const outcome = await down.start({ onCommand: async () => ({ text: 'never' }) }).then(
+      () => 'started',
+      (error: unknown) => (error as Error).message,
+    );
+    expect(outcome).not.to.equal('started');
+    expect(Date.now() - started, 'well before Bolt would give up').to.be.below(10_000);
+    await down.stop();
   });
 });

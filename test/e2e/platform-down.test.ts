@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,16 +5,8 @@ import { expect } from 'chai';
 import { freshDatabaseUri } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFakeTelegram } from '../helpers/fake-telegram.js';
+import { unusedPort } from '../helpers/ports.js';
 import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
-
-/** A free port on 127.0.0.1, closed again: a platform API that is down until a test starts it there. */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('a chat platform that is down at start (process)', function () {
   this.timeout(120_000);
