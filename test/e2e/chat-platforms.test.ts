@@ -12,14 +12,17 @@ import { startServiceProcess, type ServiceProcess } from '../helpers/service-pro
 /**
  * The whole product through each chat platform: the real service process with one platform
  * (its real library against the platform's fake API), the sandbox bank in real Chromium, a
- * real pending-orders endpoint. The same scenario on Telegram, Slack and Discord: an
+ * real pending-orders endpoint. The same scenario on Telegram (long polling, and webhook with
+ * its secret token), Slack (HTTP, and Socket Mode) and Discord: an
  * unlinked person refused; an account added through the private form; a password typed in a
  * channel refused; an assisted login answered by DM (a wrong code first); a match and an
  * ambiguity notified in a bound channel (the first post answered 429) and the ambiguity
- * resolved with a button; a restart while a code is awaited; no secret anywhere.
+ * resolved with a button; a restart while a code is awaited; forged requests refused where the
+ * platform calls us (Slack's signature, Telegram's webhook secret); no secret anywhere.
  */
 const platforms: [string, () => Promise<ChatDriver>][] = [
-  ['Telegram', telegramDriver],
+  ['Telegram', () => telegramDriver('polling')],
+  ['Telegram by webhook', () => telegramDriver('webhook')],
   ['Slack', () => slackDriver('http')],
   ['Slack in Socket Mode', () => slackDriver('socket')],
   ['Discord', discordDriver],

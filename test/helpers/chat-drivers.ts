@@ -47,17 +47,30 @@ export type ChatDriver = {
 
 const QUESTION = /^[A-Z][^\n]*\?( \(your message is deleted as soon as it is read\))?$/;
 
-export async function telegramDriver(): Promise<ChatDriver> {
+/** Telegram by long polling (the fake answers getUpdates) or by webhook (the fake POSTs each update with the secret token). */
+export async function telegramDriver(mode: 'polling' | 'webhook' = 'polling'): Promise<ChatDriver> {
   const token = '999:e2e-telegram-token';
+  const secret = 'e2e-telegram-webhook-secret';
   const fake = await startFakeTelegram(token);
+  let hook = '';
   const people = { ana: { id: 31337, first_name: 'Ana' }, bruno: { id: 31338, first_name: 'Bruno' } };
   const GROUP = -100777;
   const chatOf = (where: Where) => (where === 'channel' ? GROUP : undefined);
   const posts = () => fake.calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === String(GROUP));
   return {
     platform: 'telegram',
-    env: () => ({ TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: fake.apiRoot }),
-    connected: () => eventually(() => fake.calls.some((c) => c.method === 'setMyCommands'), 30_000, 'setMyCommands').then(() => undefined),
+    env: (): Record<string, string> => ({
+      TELEGRAM_BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+      ...(mode === 'webhook' ? { TELEGRAM_MODE: 'webhook', TELEGRAM_WEBHOOK_SECRET: secret, TELEGRAM_WEBHOOK_PORT: '0', TELEGRAM_WEBHOOK_HOST: '127.0.0.1' } : {}),
+    }),
+    async connected(service) {
+      await eventually(() => fake.calls.some((c) => c.method === 'setMyCommands'), 30_000, 'setMyCommands');
+      if (mode !== 'webhook') return;
+      await service.waitForLog(/Telegram webhook listening/, 30_000);
+      hook = urlFromLog(service, 'Telegram webhook listening');
+      fake.deliverTo(hook, secret);
+    },
     async command(who, text, where) {
       fake.type(people[who], `/recon ${text}`, chatOf(where));
     },
@@ -88,9 +101,20 @@ export async function telegramDriver(): Promise<ChatDriver> {
     // A refused call is recorded like a delivered one.
     channelPostTimes: () => posts().map((c) => c.at),
     records: () => JSON.stringify(fake.calls),
-    rejectsForgedRequests: async () => [],
+    async rejectsForgedRequests() {
+      if (mode !== 'webhook') return [];
+      const update = JSON.stringify(fake.updateFor(people.bruno, '/recon whoami'));
+      const post = (headers: Record<string, string>) => fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: update });
+      return [(await post({ 'x-telegram-bot-api-secret-token': 'not-the-secret' })).status, (await post({})).status];
+    },
     close: () => fake.close(),
   };
+}
+
+/** The URL the service logged with a message (its HTTP endpoint on a port chosen at start). */
+function urlFromLog(service: ServiceProcess, message: string): string {
+  const lines = service.stderr().split('\n').filter((line) => line.includes(message));
+  return (JSON.parse(lines.at(-1) as string) as { url: string }).url;
 }
 
 /** Slack over HTTP (signed requests to the service) or Socket Mode (envelopes on the socket the service opened). */
@@ -125,8 +149,7 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
         return;
       }
       await service.waitForLog(/Slack HTTP endpoint listening/, 30_000);
-      const lines = service.stderr().split('\n').filter((line) => line.includes('Slack HTTP endpoint listening'));
-      url = (JSON.parse(lines.at(-1) as string) as { url: string }).url;
+      url = urlFromLog(service, 'Slack HTTP endpoint listening');
     },
     async command(who, text, where) {
       responses += 1;

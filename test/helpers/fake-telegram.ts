@@ -97,8 +97,22 @@ export async function startFakeTelegram(token: string, port = 0) {
   });
   const listening = await listenOnLoopback(server, port);
 
+  /** Where updates go in webhook mode (as Telegram does after setWebhook), one at a time, in order. */
+  let webhook: { url: string; secret: string } | undefined;
+  let deliveries: Promise<unknown> = Promise.resolve();
+  const webhookAnswers: number[] = [];
+
   function push(update: Omit<Update, 'update_id'>): number {
     const update_id = nextUpdateId++;
+    if (webhook) {
+      const { url, secret } = webhook;
+      const body = JSON.stringify({ update_id, ...update });
+      deliveries = deliveries.then(async () => {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body }).catch(() => undefined);
+        webhookAnswers.push(res?.status ?? 0);
+      });
+      return update_id;
+    }
     updates.push({ update_id, ...update });
     for (const wake of [...pollers]) wake();
     return update_id;
@@ -164,6 +178,12 @@ export async function startFakeTelegram(token: string, port = 0) {
     failNext(method: string, status: number, body: Record<string, unknown>, chat?: number | string) {
       failures.push({ method, status, body, ...(chat === undefined ? {} : { chat: String(chat) }) });
     },
+    /** From now on, updates are POSTed to this webhook with the secret-token header instead of waiting for getUpdates. */
+    deliverTo(url: string, secret: string) {
+      webhook = { url, secret };
+    },
+    /** The HTTP status of each webhook delivery, in order. */
+    webhookAnswers,
     sentTo(chatId: number | string): string[] {
       return calls.filter((c) => c.method === 'sendMessage' && String(c.params.chat_id) === String(chatId)).map((c) => String(c.params.text));
     },
