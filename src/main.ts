@@ -107,6 +107,13 @@ export async function startService(config: Config): Promise<RunningService> {
   const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, log });
 
   const adapters = new Map<string, ChatAdapter>();
+  /** The adapter of a stored reference (`slack:T1:C2`, `telegram:42#7`): its platform prefix. */
+  const adapterFor = (ref: string): ChatAdapter => {
+    const platform = ref.split(':')[0] ?? '';
+    const adapter = adapters.get(platform);
+    if (!adapter) throw new Error(`no chat adapter for ${platform}`);
+    return adapter;
+  };
   // Bound after the services exist: the scheduler's jobs call them, and they queue jobs.
   const late: { scheduler?: Scheduler } = {};
   const services = createServices({
@@ -117,14 +124,8 @@ export async function startService(config: Config): Promise<RunningService> {
     log,
     inviteTtlHours: config.inviteTtlHours,
     pool,
-    send: async (ref, message) => {
-      const adapter = adapters.get(ref.split(':')[0] ?? '');
-      if (!adapter) throw new Error(`no chat adapter for ${ref.split(':')[0]}`);
-      return adapter.send(ref, message);
-    },
-    edit: async (ref, message) => {
-      await adapters.get(ref.split(':')[0] ?? '')?.edit?.(ref, message);
-    },
+    send: async (ref, message) => adapterFor(ref).send(ref, message),
+    edit: async (ref, message) => adapterFor(ref).edit?.(ref, message),
     enqueue: async (data) => {
       if (!late.scheduler) throw new UnavailableError('the job scheduler is not running');
       await late.scheduler.now(SCRAPE_JOB, data);
@@ -203,7 +204,9 @@ export async function startService(config: Config): Promise<RunningService> {
   async function startPlatform(platform: string, adapter: ChatAdapter, attempt: number): Promise<void> {
     try {
       await adapter.start(handlersFor(adapter));
-      if (attempt > 0) log.info({ platform, attempt }, 'chat platform connected after retrying');
+      // Connected while the service was stopping: it stops too.
+      if (shuttingDown) await adapter.stop().catch(() => undefined);
+      else if (attempt > 0) log.info({ platform, attempt }, 'chat platform connected after retrying');
     } catch (error) {
       if (platform === 'console') throw error;
       const delayMs = Math.min(config.chat.retryMs * 2 ** attempt, 5 * 60_000);
