@@ -69,7 +69,7 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
       const name = `"${event.account.name}"`;
       const reply = `/recon otp ${name} <code>`;
       const d = event.request.descriptor;
-      const texts: Record<AssistanceEvent['type'], string> = {
+      const texts: Record<Exclude<AssistanceEvent['type'], 'interrupted'>, string> = {
         requested: `Bank code needed for account ${name} (${event.account.bank}): a ${describeCode(d)} code, before ${hhmm(event.request.expiresAt)}. Reply with: ${reply}`,
         rejected: `The bank rejected the code for ${name} (${event.request.attempts} rejected so far). Send the new code before ${hhmm(event.request.expiresAt)}: ${reply}`,
         fulfilled: `The bank accepted the code for ${name}; the session goes on.`,
@@ -83,11 +83,14 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
           fulfilled: `Bank code for account ${name}: answered${by} and accepted by the bank. Nothing more to do.`,
           expired: `Bank code for account ${name}: no code arrived in time; this request is closed.`,
           cancelled: `Bank code for account ${name}: this request was withdrawn; nothing more to do.`,
+          interrupted: `Bank code for account ${name}: the login waiting for it was interrupted (the service restarted); a newer message asks again.`,
         };
         for (const ref of event.request.prompts) {
           await deps.edit(ref, { text: closed[event.type] }).catch((error: unknown) => deps.log.warn({ err: error, ref }, 'could not edit a code prompt'));
         }
       }
+      // Interrupted: the new request's own prompt follows at once; editing the old ones is enough.
+      if (event.type === 'interrupted') return [];
       const posted = await toMembers(event.account.userId, 'operator', { text: texts[event.type] });
       return event.type === 'requested' || event.type === 'rejected' ? posted : [];
     },

@@ -29,7 +29,8 @@ export type AssistanceView = {
 };
 
 export type AssistanceEvent = {
-  type: 'requested' | 'rejected' | 'fulfilled' | 'expired' | 'cancelled';
+  /** `interrupted`: its login stopped before an answer (a restart, a crash); the next login asks anew. */
+  type: 'requested' | 'rejected' | 'fulfilled' | 'expired' | 'cancelled' | 'interrupted';
   request: AssistanceView;
   account: { id: string; name: string; bank: string; userId: string };
 };
@@ -80,7 +81,10 @@ export function createAssistanceService(deps: {
     try {
       const prompts = await deps.announce({ type, request: view(doc), account });
       // Stored with the request: whichever process ends it edits them, after a restart too.
-      if (prompts && (type === 'requested' || type === 'rejected')) await AssistanceRequest.updateOne({ _id: doc._id }, { $set: { prompts } });
+      // Once it has ended and they were edited, none stays open.
+      const open = type === 'requested' || type === 'rejected';
+      if (open && prompts) await AssistanceRequest.updateOne({ _id: doc._id }, { $set: { prompts } });
+      if (!open && (doc.prompts?.length ?? 0) > 0) await AssistanceRequest.updateOne({ _id: doc._id }, { $set: { prompts: [] } });
     } catch (error) {
       deps.log.error({ err: error, requestId: doc._id, type }, 'could not announce an assistance event');
     }
@@ -94,14 +98,28 @@ export function createAssistanceService(deps: {
     ).lean<AssistanceRequestDoc>();
   }
 
+  /**
+   * Before a login asks: the caller holds the account's lease, so a request still pending is
+   * stale (a crash), and prompts still open belong to a login that stopped (a restart). Both
+   * are closed, their prompts edited to say so.
+   */
+  async function closeLeftovers(account: AssistanceEvent['account']): Promise<void> {
+    const left = await AssistanceRequest.find({ accountId: account.id, $or: [{ pendingFor: account.id }, { 'prompts.0': { $exists: true } }] }).lean<AssistanceRequestDoc[]>();
+    for (const doc of left) {
+      const closed = doc.status === 'pending' ? await finish(doc._id, 'cancelled', 'superseded') : doc;
+      if (closed) await announce('interrupted', closed, account);
+    }
+  }
+
   async function open(account: AssistanceEvent['account'], descriptor: OtpDescriptor): Promise<AssistanceRequestDoc> {
+    await closeLeftovers(account);
     const fields = { accountId: account.id, descriptor: { ...descriptor, purpose: descriptor.purpose ?? null }, attempts: 0, status: 'pending' as const, pendingFor: account.id, expiresAt: new Date(deps.clock.now().getTime() + deps.timeoutMs) };
     try {
       return (await AssistanceRequest.create(fields)).toObject() as AssistanceRequestDoc;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      // The caller holds the account's lease, so a pending request left behind is stale (a crash).
-      await AssistanceRequest.updateMany({ pendingFor: account.id }, { $set: { status: 'cancelled', resolvedAt: deps.clock.now(), reason: 'superseded' }, $unset: { pendingFor: 1, sealedCode: 1 } });
+      // Left pending between the look and the write (another process without the lease): closed, then ours.
+      await closeLeftovers(account);
       return (await AssistanceRequest.create(fields)).toObject() as AssistanceRequestDoc;
     }
   }

@@ -153,6 +153,8 @@ for (const [name, makeDriver] of platforms) {
       mark = driver.seen('ana').length;
       await start(`${name}-2`);
       await said('ana', /Bank code needed for account "Bank"/, 'the prompt of the resumed session', mark);
+      // The prompt the stopped process had sent is closed by the new one.
+      await eventually(() => driver.edits('ana').find((t) => /^Bank code for account "Bank": the login waiting for it was interrupted/.test(t)), 30_000, 'the interrupted prompt closed');
       const resumed = await eventually(() => bank.currentOtp('ana') ?? undefined, 10_000, 'the code of the resumed login');
       await driver.answerCode('ana', 'Bank', resumed);
       await said('ana', /The bank accepted the code for "Bank"/, 'accepted after the restart', mark);

@@ -74,6 +74,19 @@ describe('assisted login (OTP) on the sandbox bank', function () {
     for (const edit of edits) expect(edit.text).to.equal('Bank code for account "Everyone": answered (given on telegram) and accepted by the bank. Nothing more to do.');
   });
 
+  it('a request left pending by a crashed process is closed and its prompts edited before the next login asks', async () => {
+    const { id, username } = await f.account('Crashed', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
+    const stale = await test.db.models.AssistanceRequest.create({ accountId: id, descriptor: { length: 6, type: 'numeric', purpose: 'login' }, attempts: 0, status: 'pending', pendingFor: id, prompts: ['console:local#old-prompt'], expiresAt: new Date(Date.now() + 60_000) });
+    const session = f.services.sessions.runner.runOneShot(id, 'manual');
+    await eventually(async () => (await f.services.sessions.assistance.pending(id))?.id !== stale._id || undefined, 20_000, 'a new request');
+    const closed = await test.db.models.AssistanceRequest.findById(stale._id).lean();
+    expect(closed).to.deep.include({ status: 'cancelled', reason: 'superseded', prompts: [] });
+    expect(f.edited.find((e) => e.ref === 'console:local#old-prompt')?.text).to.match(/^Bank code for account "Crashed": the login waiting for it was interrupted/);
+    await waitForPrompt(id);
+    await f.services.sessions.assistance.submit(id, currentCode(username), 'console:op');
+    expect(await session).to.deep.include({ status: 'ok' });
+  });
+
   it('completes with a code stored by another process', async () => {
     const { id, username } = await f.account('OtherProcess', { otp: { length: 8, type: 'alphanumeric' }, settings: { login_mode: 'assisted' } });
     const session = f.services.sessions.runner.runOneShot(id, 'manual');
