@@ -156,9 +156,8 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
     installed = true;
     const firstTime = handlers.firstTime ?? memoryFirstTime();
     app.command('/recon', async ({ command, ack, respond }) => {
-      // Acknowledge inside Slack's 3 seconds, before any work; a retry (same trigger) is handled once.
+      // Acknowledged at the door (ack-first-receiver); a retry (same trigger) is handled once.
       await ack();
-      if (!(await firstTime(`slack:${command.team_id}:${command.trigger_id}`))) return;
       const actor: Identity = { platform: 'slack', teamId: command.team_id, userId: command.user_id, displayName: command.user_name };
       triggers.set(`${command.team_id}:${command.user_id}`, { id: command.trigger_id, at: Date.now() });
       const isDm = command.channel_id.startsWith('D') || command.channel_name === 'directmessage';
@@ -171,6 +170,8 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
       };
       void handling(async () => {
         try {
+          // Checked in its turn, not in the burst of acknowledgements (a database write each).
+          if (!(await firstTime(`slack:${command.team_id}:${command.trigger_id}`))) return;
           const reply = await handlers.onCommand({ actor, place, text: command.text ?? '', progress: answer });
           await answer(reply);
         } catch (error) {
