@@ -6,6 +6,7 @@ import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '.
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
+import { createKeyedQueue } from '../../src/chat/queue.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
@@ -89,17 +90,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   }
 
   /** Messages to one channel go out one at a time, in order, honouring Retry-After. */
-  const queues = new Map<string, Promise<unknown>>();
-  function enqueue<T>(channel: string, work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(channel) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    queues.set(channel, tail);
-    void tail.then(() => {
-      if (queues.get(channel) === tail) queues.delete(channel);
-    });
-    return next;
-  }
+  const enqueue = createKeyedQueue();
 
   /** One Web API call, retried after the Retry-After of a 429 (a few times at most). */
   async function withRetryAfter<T>(channel: string, call: () => Promise<T>): Promise<T> {

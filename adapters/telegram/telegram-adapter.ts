@@ -5,6 +5,7 @@ import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '.
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
+import { createKeyedQueue } from '../../src/chat/queue.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
@@ -52,23 +53,12 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
   bot.api.config.use((call, method, payload, signal) => (startUpCalls.has(method) ? call(method, payload, signal) : retrying(call, method, payload, signal)));
   const formTimeoutMs = options.formTimeoutMs ?? 5 * 60_000;
   /** Per-chat outbound queue: messages to one chat go out one at a time, in order. */
-  const queues = new Map<string, Promise<unknown>>();
+  const enqueue = createKeyedQueue();
   /** A private conversation waiting for the person's next message in a DM, by chat id. */
   const replies = createWaits<{ text: string; messageId: number } | null>();
   let server: Server | undefined;
   let polling: Promise<void> | undefined;
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
-
-  function enqueue<T>(chatId: string, work: () => Promise<T>): Promise<T> {
-    const previous = queues.get(chatId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    queues.set(chatId, tail);
-    void tail.then(() => {
-      if (queues.get(chatId) === tail) queues.delete(chatId);
-    });
-    return next;
-  }
 
   function chatIdOf(ref: string): string {
     const [platform, id] = ref.split(':');
