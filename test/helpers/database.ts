@@ -22,6 +22,22 @@ export function freshDatabaseUri(label: string): string {
 }
 
 /**
+ * mongo-java-server can refuse a dropDatabase that races with a write still finishing from the
+ * tests' background work ("index not found with name [...]", seen once in CI): tried again.
+ */
+async function dropWithRetry(db: Database): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.connection.dropDatabase();
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+/**
  * A fresh database for the calling `describe` block, dropped after it. Use the returned
  * object's `db` inside hooks and tests.
  */
@@ -32,7 +48,7 @@ export function useTestDatabase(label: string): { readonly db: Database } {
   });
   after(async () => {
     if (!holder.db) return;
-    await holder.db.connection.dropDatabase();
+    await dropWithRetry(holder.db);
     await holder.db.close();
   });
   return {
