@@ -136,6 +136,8 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
   let url = '';
   let responses = 0;
   const askedBy = new Map<number, Who>();
+  /** Modals already submitted (their private_metadata): the next form is the latest one not among them. */
+  const answered = new Set<string>();
   const postsTo = (channel: string) => fake.calls.filter((c) => c.method === 'chat.postMessage' && c.params.channel === channel);
   const driver: ChatDriver = {
     platform: 'slack',
@@ -167,10 +169,13 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
     edits: (who) => fake.calls.filter((c) => c.method === 'chat.update' && c.params.channel === people[who].dm).map((c) => String(c.params.text)),
     channel: () => postsTo(CHANNEL).map((c) => String(c.params.text)),
     async fillForm(who, values) {
-      const opened = await eventually(() => fake.calls.filter((c) => c.method === 'views.open').at(-1), 30_000, 'a modal opened');
-      const view = opened.params.view as { private_metadata: string };
-      fake.calls.splice(fake.calls.indexOf(opened), 1, { ...opened, method: 'views.open (answered)' });
-      const fields = { team: 'T1', user: people[who].user, privateMetadata: view.private_metadata, values };
+      const privateMetadata = await eventually(
+        () => fake.calls.map((c) => (c.method === 'views.open' ? (c.params.view as { private_metadata: string }).private_metadata : undefined)).findLast((id) => id !== undefined && !answered.has(id)),
+        30_000,
+        'a modal opened',
+      );
+      answered.add(privateMetadata);
+      const fields = { team: 'T1', user: people[who].user, privateMetadata, values };
       await deliver('interactive', viewSubmissionPayload(fields), viewSubmission(fields));
     },
     async pressFirstChoice(who) {

@@ -168,6 +168,11 @@ export function slashCommandPayload(fields: CommandFields): Record<string, strin
   };
 }
 
+/** The fields every interactive payload carries: who, in which workspace, for which app. */
+function interactiveFrom(team: string, user: string): Record<string, unknown> {
+  return { team: { id: team, domain: 'acme' }, user: { id: user, username: user, name: user, team_id: team }, api_app_id: 'A1', token: 'legacy' };
+}
+
 /** An interactive payload form-encoded as Slack POSTs it (HTTP mode). */
 function formEncoded(payload: Record<string, unknown>): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
@@ -180,10 +185,7 @@ export function viewSubmission(fields: { team: string; user: string; privateMeta
 export function viewSubmissionPayload(fields: { team: string; user: string; privateMetadata: string; values: Record<string, string> }): Record<string, unknown> {
   return {
     type: 'view_submission',
-    team: { id: fields.team, domain: 'acme' },
-    user: { id: fields.user, username: fields.user, name: fields.user, team_id: fields.team },
-    api_app_id: 'A1',
-    token: 'legacy',
+    ...interactiveFrom(fields.team, fields.user),
     trigger_id: 'trigger-view',
     view: {
       id: 'V1',
@@ -204,10 +206,7 @@ export function buttonPress(fields: { team: string; user: string; channel: strin
 export function buttonPressPayload(fields: { team: string; user: string; channel: string; value: string }): Record<string, unknown> {
   return {
     type: 'block_actions',
-    team: { id: fields.team, domain: 'acme' },
-    user: { id: fields.user, username: fields.user, name: fields.user, team_id: fields.team },
-    api_app_id: 'A1',
-    token: 'legacy',
+    ...interactiveFrom(fields.team, fields.user),
     trigger_id: 'trigger-button',
     channel: { id: fields.channel, name: 'finance' },
     container: { type: 'message', message_ts: '1.0', channel_id: fields.channel, is_ephemeral: false },
