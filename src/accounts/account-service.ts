@@ -18,6 +18,7 @@ import {
   type AccountSettings,
   type SecretSettingName,
 } from '../domain/account-settings.js';
+import { SESSION_FAILURES } from '../domain/session-outcome.js';
 import { isDuplicateKey } from '../store/database.js';
 import type { AccountDoc, Models } from '../store/models.js';
 import type { SecretBox } from '../store/secret-box.js';
@@ -76,6 +77,24 @@ export function accountView(doc: AccountDoc): AccountView {
   return { ...summary(doc), createdAt: doc.createdAt as Date, settings: maskedSettings(plainSettings(doc), secretsSet(doc)) };
 }
 
+/**
+ * Whether a bank session could log in: a username and a sealed password are stored. An
+ * account without them is not scheduled (it is not a failure: the form may still be open).
+ */
+export function hasBankCredentials(doc: Pick<AccountDoc, 'settings' | 'secrets'>): boolean {
+  const username = doc.settings?.bank_username;
+  return typeof username === 'string' && username.trim() !== '' && typeof doc.secrets?.bank_password === 'string';
+}
+
+/** The same as a query filter, for the schedulers (`bank_username` is never stored empty: the schema refuses it). */
+export const BANK_CREDENTIALS_SET = { 'settings.bank_username': { $ne: null }, 'secrets.bank_password': { $ne: null } } as const;
+
+/**
+ * Earlier versions scheduled an account before its credentials were typed and then blocked
+ * it (skip-on-fatal for `missing_credentials`); such a block is lifted when they are saved.
+ */
+const MISSING_CREDENTIALS_BLOCK = SESSION_FAILURES.missing_credentials.sentence;
+
 function secretContext(accountId: string, name: SecretSettingName): string {
   return `account:${accountId}:${name}`;
 }
@@ -88,6 +107,18 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
     const doc = await Account.findOne({ userId, $or: [{ _id: trimmed }, { nameKey: accountNameKey(trimmed) }] }).lean<AccountDoc>();
     if (!doc) throw new NotFoundError(`No account named "${trimmed}". List them with: account list`);
     return doc;
+  }
+
+  /**
+   * Credentials were just saved: the account is due now (the scrape tick picks it up), and a
+   * block that only said they were missing is lifted. Any other block stays for "restart".
+   */
+  async function scheduleWithCredentials(doc: AccountDoc): Promise<AccountDoc> {
+    const now = deps.clock.now();
+    await Account.updateOne({ _id: doc._id, scrapeBlockedReason: MISSING_CREDENTIALS_BLOCK }, { $set: { scrapeBlockedAt: null, scrapeBlockedReason: null, 'scrape.failures': 0 } });
+    await Account.updateOne({ _id: doc._id }, { $set: { 'scrape.nextRunAt': now } });
+    deps.log.info({ accountId: doc._id }, 'bank credentials saved; the account is scheduled');
+    return reload(doc._id);
   }
 
   async function reload(id: string): Promise<AccountDoc> {
@@ -165,7 +196,9 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
         // Names only: values may be secrets.
         deps.log.info({ accountId: doc._id, changed }, 'account settings changed');
       }
-      return { account: accountView(await reload(doc._id)), changed };
+      let after = await reload(doc._id);
+      if ((changed.includes('bank_username') || changed.includes('bank_password')) && hasBankCredentials(after)) after = await scheduleWithCredentials(after);
+      return { account: accountView(after), changed };
     },
 
     async setStatus(userId: string, ref: string, status: 'active' | 'inactive'): Promise<AccountView> {

@@ -8,7 +8,8 @@ export const SESSION_FAILURES = {
   otp_timeout: { fatal: true, sentence: 'Nobody entered the bank code in time.' },
   otp_rejected: { fatal: true, sentence: 'The bank rejected the codes entered, too many times.' },
   otp_required: { fatal: true, sentence: 'The bank asks for a code at login, but the account is in simple login mode (set login_mode=assisted).' },
-  missing_credentials: { fatal: true, sentence: 'The account has no bank username or password yet.' },
+  // Not fatal: an account without credentials is not scheduled at all; this only meets a race with removing them.
+  missing_credentials: { fatal: false, sentence: 'The account has no bank username or password yet.' },
   layout_changed: { fatal: false, sentence: "The bank's pages are not what the driver expects (layout changed)." },
   bank_unavailable: { fatal: false, sentence: 'The bank could not be reached or answered too slowly.' },
   session_expired: { fatal: false, sentence: 'The bank ended the session.' },

@@ -1,4 +1,4 @@
-import type { AccountService } from '../accounts/account-service.js';
+import { BANK_CREDENTIALS_SET, type AccountService } from '../accounts/account-service.js';
 import type { Clock } from '../domain/clock.js';
 import { UserError } from '../domain/errors.js';
 import type { Logger } from '../log.js';
@@ -55,6 +55,8 @@ export function createSessionControl(deps: {
         {
           status: 'active',
           scrapeBlockedAt: null,
+          // Without credentials there is nothing to run (the form may still be open): not due, not a failure.
+          ...BANK_CREDENTIALS_SET,
           'settings.session_type': { $ne: 'persistent' },
           $and: [
             { $or: [{ 'scrape.nextRunAt': null }, { 'scrape.nextRunAt': { $lte: now } }, { 'scrape.nextRunAt': { $exists: false } }] },
@@ -80,6 +82,9 @@ export function createSessionControl(deps: {
         throw new UserError(`Scraping of "${view.name}" is blocked since ${view.scrapeBlockedAt.toISOString()}: ${view.scrapeBlockedReason} Fix the cause, then: /recon account restart "${view.name}"`);
       }
       if (view.status !== 'active') throw new UserError(`"${view.name}" is paused; resume it first: /recon account resume "${view.name}"`);
+      if (!view.settings.bank_username || view.settings.bank_password === null) {
+        throw new UserError(`"${view.name}" has no bank credentials yet; set them in private: /recon account set "${view.name}" bank_username bank_password`);
+      }
       if (view.settings.session_type === 'persistent') {
         throw new UserError(`"${view.name}" has a persistent session, which reads the bank continuously; see /recon account status "${view.name}".`);
       }

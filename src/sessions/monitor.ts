@@ -1,6 +1,6 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { SESSION_FAILURES, SessionFailure } from '../domain/session-outcome.js';
-import { accountView } from '../accounts/account-service.js';
+import { accountView, BANK_CREDENTIALS_SET, hasBankCredentials } from '../accounts/account-service.js';
 import type { AccountDoc } from '../store/models.js';
 import { logIn } from './bank-login.js';
 import { readRange } from './day-range.js';
@@ -57,7 +57,12 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
   let stopped = false;
 
   const wanted = (doc: AccountDoc | null) =>
-    doc !== null && doc.status === 'active' && !doc.scrapeBlockedAt && doc.settings?.session_type === 'persistent' && (doc.session?.state ?? 'running') === 'running';
+    doc !== null &&
+    doc.status === 'active' &&
+    !doc.scrapeBlockedAt &&
+    hasBankCredentials(doc) &&
+    doc.settings?.session_type === 'persistent' &&
+    (doc.session?.state ?? 'running') === 'running';
 
   function sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
@@ -182,7 +187,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
 
   async function tick(): Promise<void> {
     if (stopped) return;
-    const candidates = await Account.find({ status: 'active', scrapeBlockedAt: null, 'settings.session_type': 'persistent' }).lean<AccountDoc[]>();
+    const candidates = await Account.find({ status: 'active', scrapeBlockedAt: null, ...BANK_CREDENTIALS_SET, 'settings.session_type': 'persistent' }).lean<AccountDoc[]>();
     const want = new Set(candidates.filter(wanted).map((a) => a._id));
     for (const [accountId, m] of monitors) if (!want.has(accountId)) m.abort.abort();
     for (const accountId of want) {

@@ -4,7 +4,7 @@ import type { BankRegistry } from '../banks/registry.js';
 import type { Clock } from '../domain/clock.js';
 import { SESSION_FAILURES, SessionFailure } from '../domain/session-outcome.js';
 import type { Logger } from '../log.js';
-import { accountView } from '../accounts/account-service.js';
+import { accountView, hasBankCredentials } from '../accounts/account-service.js';
 import type { AccountDoc, Models } from '../store/models.js';
 import type { StoredTransaction, TransactionRepository } from '../store/transaction-repository.js';
 import { saveFailureScreenshot, safeUrl } from './artifacts.js';
@@ -40,7 +40,7 @@ export type RunnerDeps = {
 export type RunResult =
   | { status: 'ok'; runId: string; found: number; inserted: number }
   | { status: 'failed'; runId: string; kind: string; fatal: boolean }
-  | { status: 'skipped'; reason: 'busy' | 'inactive' | 'blocked' | 'gone' | 'persistent' };
+  | { status: 'skipped'; reason: 'busy' | 'inactive' | 'blocked' | 'gone' | 'persistent' | 'no_credentials' };
 
 export function leaseKey(accountId: string): string {
   return `account:${accountId}`;
@@ -104,6 +104,8 @@ export function createSessionRunner(deps: RunnerDeps) {
       const clearQueue = () => Account.updateOne({ _id: accountId }, { $set: { 'scrape.queuedAt': null } });
       if (doc.status !== 'active') return clearQueue().then(() => ({ status: 'skipped', reason: 'inactive' }));
       if (doc.scrapeBlockedAt) return clearQueue().then(() => ({ status: 'skipped', reason: 'blocked' }));
+      // Queued before the credentials were removed: nothing to run, and nothing to block.
+      if (!hasBankCredentials(doc)) return clearQueue().then(() => ({ status: 'skipped', reason: 'no_credentials' }));
       const lease = await deps.leases.acquire(leaseKey(accountId), 'one-shot', deps.leaseTtlMs);
       if (!lease) {
         log.info({ accountId }, 'session skipped: another session holds the account');
