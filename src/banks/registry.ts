@@ -1,5 +1,6 @@
 import type { BankInfo } from './bank-info.js';
 import type { BankDriver } from './driver.js';
+import { timeZoneProblem } from './time-zone.js';
 
 /** A bank the service can log into: its driver and where its portal is. */
 export type BankEntry = { driver: BankDriver; loginUrl: string };
@@ -13,11 +14,16 @@ export type BankRegistry = {
 };
 
 function infoOf(entry: BankEntry): BankInfo {
-  const { utcOffsetMinutes: _offset, referencesAreUnique: _refs, sessionSurvivesPageClose: _tabs, ...info } = entry.driver.info;
+  const { timeZone: _zone, legacyUtcOffsetMinutes: _legacy, referencesAreUnique: _refs, sessionSurvivesPageClose: _tabs, ...info } = entry.driver.info;
   return { ...info, loginUrl: entry.loginUrl, status: 'active' };
 }
 
 export function createBankRegistry(entries: BankEntry[]): BankRegistry {
+  // A driver with a wrong zone would date every movement wrongly: refuse it at start-up.
+  for (const entry of entries) {
+    const problem = timeZoneProblem(entry.driver.info.timeZone);
+    if (problem) throw new Error(`bank driver ${entry.driver.info.id}: ${problem}`);
+  }
   const find = (idOrCode: string) => {
     const wanted = idOrCode.trim().toLowerCase();
     return entries.find((e) => e.driver.info.id.toLowerCase() === wanted || e.driver.info.code.toLowerCase() === wanted);

@@ -11,6 +11,7 @@ export const SESSION_FAILURES = {
   // Not fatal: an account without credentials is not scheduled at all; this only meets a race with removing them.
   missing_credentials: { fatal: false, sentence: 'The account has no bank username or password yet.' },
   layout_changed: { fatal: false, sentence: "The bank's pages are not what the driver expects (layout changed)." },
+  read_unstable: { fatal: false, sentence: "The bank's list of movements kept changing while it was read; nothing was stored, and it is read again shortly." },
   bank_unavailable: { fatal: false, sentence: 'The bank could not be reached or answered too slowly.' },
   session_expired: { fatal: false, sentence: 'The bank ended the session.' },
   browser_failed: { fatal: false, sentence: 'The browser failed.' },

@@ -1,8 +1,9 @@
 import type { DayRange } from '../banks/driver.js';
+import { localDayIn } from '../banks/time-zone.js';
 
-/** The bank's local day (YYYY-MM-DD) of an instant. */
-export function localDay(at: Date, utcOffsetMinutes: number): string {
-  return new Date(at.getTime() + utcOffsetMinutes * 60_000).toISOString().slice(0, 10);
+/** The bank's local day (YYYY-MM-DD) of an instant, in its IANA time zone. */
+export function localDay(at: Date, timeZone: string): string {
+  return localDayIn(at, timeZone);
 }
 
 export function addDays(day: string, days: number): string {
@@ -15,8 +16,8 @@ export function addDays(day: string, days: number): string {
  * Whole days to read: from `lookbackDays` before the last day fully read (at least the
  * previous bank day, so late-evening credits are not missed) up to today.
  */
-export function readRange(now: Date, utcOffsetMinutes: number, lastReadDay: string | null, lookbackDays: number): DayRange {
-  const today = localDay(now, utcOffsetMinutes);
+export function readRange(now: Date, timeZone: string, lastReadDay: string | null, lookbackDays: number): DayRange {
+  const today = localDay(now, timeZone);
   const anchor = lastReadDay && lastReadDay < today ? lastReadDay : today;
   return { from: addDays(anchor, -Math.max(1, lookbackDays)), to: today };
 }

@@ -4,6 +4,7 @@ import { accountView, BANK_CREDENTIALS_SET, hasBankCredentials } from '../accoun
 import type { AccountDoc } from '../store/models.js';
 import { logIn } from './bank-login.js';
 import { readRange } from './day-range.js';
+import { readUntilStable } from './stable-read.js';
 import type { Lease } from './lease.js';
 import { leaseKey, sessionAccount, type SessionRunner } from './runner.js';
 
@@ -121,9 +122,10 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
             log.info({ accountId, runId }, 'persistent session logged in');
           }
           // Today and the previous bank day: late-evening credits are not missed.
-          const range = readRange(deps.clock.now(), bank.driver.info.utcOffsetMinutes, null, 1);
-          const read = await bank.driver.readTransactions(page, range, { baseUrl: bank.baseUrl });
-          const inserted = await deps.transactions.ingest(accountId, runId ?? 'monitor', read, bank.driver.info.referencesAreUnique);
+          const range = readRange(deps.clock.now(), bank.driver.info.timeZone, null, 1);
+          const opened = page;
+          const read = (await readUntilStable(() => bank.driver.readTransactions(opened, range, { baseUrl: bank.baseUrl }))).transactions;
+          const inserted = await deps.transactions.ingest(accountId, runId ?? 'monitor', read, bank.driver.info);
           await SessionRun.updateOne({ _id: runId }, { $set: { found: read.length }, $inc: { inserted: inserted.length } });
           if (consecutiveFailures > 0) await deps.events({ type: 'recovered', account });
           consecutiveFailures = 0;

@@ -12,6 +12,7 @@ import type { AssistanceService } from './assistance.js';
 import { logIn } from './bank-login.js';
 import type { BrowserPool } from './browser-pool.js';
 import { readRange } from './day-range.js';
+import { readUntilStable } from './stable-read.js';
 import type { SessionAccount, SessionEventSink } from './events.js';
 import type { LeaseManager } from './lease.js';
 
@@ -38,7 +39,7 @@ export type RunnerDeps = {
 };
 
 export type RunResult =
-  | { status: 'ok'; runId: string; found: number; inserted: number }
+  | { status: 'ok'; runId: string; found: number; inserted: number; /** Passes over the bank's list until it was stable. */ passes: number }
   | { status: 'failed'; runId: string; kind: string; fatal: boolean }
   | { status: 'skipped'; reason: 'busy' | 'inactive' | 'blocked' | 'gone' | 'persistent' | 'no_credentials' };
 
@@ -125,12 +126,13 @@ export function createSessionRunner(deps: RunnerDeps) {
           page = await context.newPage();
           try {
             await logIn({ page, bank, account, settings, accounts: deps.accounts, assistance: deps.assistance, progress });
-            const range = readRange(deps.clock.now(), bank.driver.info.utcOffsetMinutes, doc.scrape?.lastReadDay ?? null, Number(settings.lookback_days) || 1);
+            const range = readRange(deps.clock.now(), bank.driver.info.timeZone, doc.scrape?.lastReadDay ?? null, Number(settings.lookback_days) || 1);
             progress(`reading movements from ${range.from} to ${range.to}`);
-            const read = await bank.driver.readTransactions(page, range, { baseUrl: bank.baseUrl });
-            const inserted = await deps.transactions.ingest(accountId, run._id, read, bank.driver.info.referencesAreUnique);
+            const opened = page;
+            const read = await readUntilStable(() => bank.driver.readTransactions(opened, range, { baseUrl: bank.baseUrl }));
+            const inserted = await deps.transactions.ingest(accountId, run._id, read.transactions, bank.driver.info);
             await bank.driver.logout(page, { baseUrl: bank.baseUrl }).catch(() => undefined);
-            return { found: read.length, inserted, lastReadDay: range.to };
+            return { found: read.transactions.length, passes: read.passes, inserted, lastReadDay: range.to };
           } catch (error) {
             await recordFailure({ doc, runId: run._id, error, page, ref, schedule: true });
             throw error;
@@ -143,14 +145,14 @@ export function createSessionRunner(deps: RunnerDeps) {
           { _id: accountId },
           { $set: { 'scrape.failures': 0, 'scrape.lastOkAt': now, 'scrape.lastReadDay': result.lastReadDay, 'scrape.nextRunAt': new Date(now.getTime() + interval * 60_000), 'scrape.queuedAt': null } },
         );
-        log.info({ accountId, runId: run._id, found: result.found, inserted: result.inserted.length }, 'bank session finished');
+        log.info({ accountId, runId: run._id, found: result.found, inserted: result.inserted.length, passes: result.passes }, 'bank session finished');
         if ((doc.scrape?.failures ?? 0) > 0) await deps.events({ type: 'recovered', account });
         await deps.events({ type: 'finished', account, found: result.found, inserted: result.inserted.length, ref });
         if (result.inserted.length > 0) {
           // Stored already; the hook's own failures are its to retry, not a failed session.
           await deps.onTransactions(account, result.inserted).catch((error: unknown) => log.error({ err: error, accountId }, 'transactions-arrived hook failed'));
         }
-        return { status: 'ok', runId: run._id, found: result.found, inserted: result.inserted.length };
+        return { status: 'ok', runId: run._id, found: result.found, inserted: result.inserted.length, passes: result.passes };
       } catch (error) {
         if (!page) await recordFailure({ doc, runId: run._id, error, page: undefined, ref, schedule: true });
         const failure = error instanceof SessionFailure ? error : undefined;

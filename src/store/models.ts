@@ -121,6 +121,8 @@ const bankTransactionSchema = new Schema(
     currency: { type: String, required: true },
     senderName: { type: String, default: null },
     receivedAt: { type: Date, required: true },
+    /** The date-time as the bank printed it ("2026-11-26T14:05"), which the fingerprint hashes. */
+    printedAt: { type: String, default: null },
     description: { type: String, default: '' },
     bankReference: { type: String, default: null },
     runId: { type: String, default: null },

@@ -1,6 +1,17 @@
-import { fingerprintAll } from '../domain/fingerprint.js';
-import type { RawTransaction } from '../banks/driver.js';
+import { fingerprintAll, isInstantFingerprint, printedMinuteAtOffset, rekeyedFingerprint, type BankMovement } from '../domain/fingerprint.js';
+import { isDuplicateKey } from './database.js';
 import type { BankTransactionDoc, Models } from './models.js';
+
+/** How the movements of a source are identified (a bank driver's `info` is one). */
+export type IngestIdentity = {
+  /** The bank's reference identifies a movement on its own. */
+  referencesAreUnique: boolean;
+  /** The source once identified movements by their instant, converted at this fixed offset (see `rekeyLegacy`). */
+  legacyUtcOffsetMinutes?: number | undefined;
+};
+
+/** Fingerprints of the first scheme (`h:`…) sort between these two strings. */
+const INSTANT_FINGERPRINTS = { $gte: 'h:', $lt: 'h;' };
 
 export type StoredTransaction = {
   id: string;
@@ -13,6 +24,8 @@ export type StoredTransaction = {
   bankReference: string | null;
   firstSeenAt: Date;
   usedBy: string | null;
+  /** The date-time as the bank printed it (null for movements stored before it was kept). Optional: other layers build these too. */
+  printedAt?: string | null;
 };
 
 export function toStored(doc: BankTransactionDoc): StoredTransaction {
@@ -27,6 +40,7 @@ export function toStored(doc: BankTransactionDoc): StoredTransaction {
     bankReference: doc.bankReference ?? null,
     firstSeenAt: doc.firstSeenAt,
     usedBy: doc.usedBy ?? null,
+    printedAt: doc.printedAt ?? null,
   };
 }
 
@@ -34,12 +48,46 @@ export type TransactionRepository = ReturnType<typeof createTransactionRepositor
 
 export function createTransactionRepository(deps: { models: Models }) {
   const { BankTransaction } = deps.models;
+  /** Accounts whose first-scheme fingerprints this process has already re-keyed (one query per account per process). */
+  const rekeyed = new Set<string>();
+
+  /**
+   * Migration of stored identities, done lazily per account before its first read that uses
+   * printed-time identities, inside that read's ingest (so under the account's session lease,
+   * which keeps reads of one account from overlapping). Each document is re-keyed by one
+   * conditional single-document update, so an interrupted migration just goes on next time.
+   */
+  async function rekeyLegacy(accountId: string, utcOffsetMinutes: number): Promise<number> {
+    if (rekeyed.has(accountId)) return 0;
+    let count = 0;
+    const legacy = await BankTransaction.find({ accountId, fingerprint: INSTANT_FINGERPRINTS }).lean<BankTransactionDoc[]>();
+    for (const doc of legacy) {
+      if (!isInstantFingerprint(doc.fingerprint)) continue;
+      const printedAt = printedMinuteAtOffset(doc.receivedAt, utcOffsetMinutes);
+      const movement = { ...toStored(doc), printedAt };
+      try {
+        const result = await BankTransaction.updateOne({ _id: doc._id, fingerprint: doc.fingerprint }, { $set: { fingerprint: rekeyedFingerprint(doc.fingerprint, movement), printedAt } });
+        count += result.modifiedCount;
+      } catch (error) {
+        // A document with the new identity exists already: this one stays as it was (never deleted: it may be settled).
+        if (!isDuplicateKey(error)) throw error;
+      }
+    }
+    rekeyed.add(accountId);
+    return count;
+  }
+
   return {
+    rekeyLegacy,
+
     /**
      * Stores each movement once per account (by fingerprint) and returns only the new ones.
      * Upserts with $setOnInsert: a concurrent or repeated read of the same movement is a no-op.
+     * `identity` is a bank driver's info, or just whether references are unique.
      */
-    async ingest(accountId: string, runId: string, transactions: RawTransaction[], referencesAreUnique: boolean): Promise<StoredTransaction[]> {
+    async ingest(accountId: string, runId: string, transactions: BankMovement[], identity: boolean | IngestIdentity): Promise<StoredTransaction[]> {
+      const { referencesAreUnique, legacyUtcOffsetMinutes } = typeof identity === 'boolean' ? { referencesAreUnique: identity, legacyUtcOffsetMinutes: undefined } : identity;
+      if (legacyUtcOffsetMinutes !== undefined) await rekeyLegacy(accountId, legacyUtcOffsetMinutes);
       if (transactions.length === 0) return [];
       const fingerprints = fingerprintAll(transactions, referencesAreUnique);
       const result = await BankTransaction.bulkWrite(

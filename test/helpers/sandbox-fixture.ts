@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { BankDriver } from '../../src/banks/driver.js';
 import { createBankRegistry } from '../../src/banks/registry.js';
 import { createSandboxBank, type SandboxBank } from '../../src/banks/sandbox/bank-server.js';
 import { sandboxDriver } from '../../src/banks/sandbox/driver.js';
@@ -21,7 +22,7 @@ import type { useTestDatabase } from './database.js';
  * With `scheduler`, the session jobs run on a real Agenda (scrape tick, queued scrapes) on
  * the same database, as in the service.
  */
-export function useSandboxSessions(test: ReturnType<typeof useTestDatabase>, settings: Partial<SessionSettings> = {}, options: { scheduler?: { processEveryMs: number } } = {}) {
+export function useSandboxSessions(test: ReturnType<typeof useTestDatabase>, settings: Partial<SessionSettings> = {}, options: { scheduler?: { processEveryMs: number }; driver?: BankDriver } = {}) {
   const capture = capturingLogger();
   const fixture = {
     bank: undefined as unknown as SandboxBank,
@@ -60,7 +61,7 @@ export function useSandboxSessions(test: ReturnType<typeof useTestDatabase>, set
     fixture.services = buildServices(test.db, {
       clock: systemClock,
       log: capture.log,
-      banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: fixture.bank.url }]),
+      banks: createBankRegistry([{ driver: options.driver ?? sandboxDriver, loginUrl: fixture.bank.url }]),
       pool: fixture.pool,
       sent: fixture.sent,
       send: async (ref) => messageRef(ref, String(fixture.sent.length)),

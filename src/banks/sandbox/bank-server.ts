@@ -2,6 +2,7 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenOnLoopback, type Listening } from '../../http/loopback.js';
 import { z } from 'zod';
+import { localDayIn, localMinuteIn, timeZoneProblem } from '../time-zone.js';
 import { homePage, loginPage, movementsPage, otpPage, type MovementRow } from './pages.js';
 
 /**
@@ -16,8 +17,8 @@ export type SandboxConfig = {
   latencyMs: number;
   layout: 'classic' | 'modern';
   pageSize: number;
-  /** The bank shows local time; Uruguay is UTC−3. */
-  utcOffsetMinutes: number;
+  /** The bank shows local time in this IANA zone (Uruguay by default; another for daylight-saving tests). */
+  timeZone: string;
   otpAttemptsPerLogin: number;
 };
 
@@ -52,6 +53,8 @@ type User = z.output<typeof userInput> & {
   logins: number;
 };
 
+type PageHook = { page: number; movements: SandboxMovementInput[]; remaining: number };
+
 type Session = { id: string; username: string; stage: 'otp' | 'ok'; lastSeen: number; otpFailures: number; otpError: boolean; resent: boolean };
 
 export type SandboxBank = {
@@ -65,6 +68,12 @@ export type SandboxBank = {
   currentOtp(username: string): string | null;
   expireSessions(username: string): void;
   stats(username: string): { logins: number; activeSessions: number; maxConcurrentSessions: number; locked: boolean; failedLogins: number };
+  /**
+   * Test hook: right after page `page` of the user's movements has been served, these
+   * movements arrive (`times` serves in a row, default once), as a real bank's would while a
+   * driver is between two pages.
+   */
+  injectAfterPage(username: string, hook: { page: number; movements: SandboxMovementInput[]; times?: number }): void;
 };
 
 const defaults: SandboxConfig = {
@@ -73,7 +82,7 @@ const defaults: SandboxConfig = {
   latencyMs: 0,
   layout: 'classic',
   pageSize: 25,
-  utcOffsetMinutes: -180,
+  timeZone: 'America/Montevideo',
   otpAttemptsPerLogin: 3,
 };
 
@@ -82,18 +91,15 @@ function newCode(length: number, type: 'numeric' | 'alphanumeric'): string {
   return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
 }
 
-function two(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
 /** "26/11/2026 14:05" in the bank's local time. */
-function localDateTime(iso: string, offsetMinutes: number): string {
-  const d = new Date(new Date(iso).getTime() + offsetMinutes * 60_000);
-  return `${two(d.getUTCDate())}/${two(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}`;
+function localDateTime(iso: string, timeZone: string): string {
+  const [day, time] = localMinuteIn(new Date(iso), timeZone).split('T') as [string, string];
+  const [year, month, dayOfMonth] = day.split('-');
+  return `${dayOfMonth}/${month}/${year} ${time}`;
 }
 
-function localDay(iso: string, offsetMinutes: number): string {
-  return new Date(new Date(iso).getTime() + offsetMinutes * 60_000).toISOString().slice(0, 10);
+function localDay(iso: string, timeZone: string): string {
+  return localDayIn(new Date(iso), timeZone);
 }
 
 /** "1500.00" → "1.500,00", as the bank prints it. */
@@ -118,6 +124,7 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
   const config: SandboxConfig = { ...defaults, ...options.config };
   const users = new Map<string, User>();
   const sessions = new Map<string, Session>();
+  const pageHooks = new Map<string, PageHook[]>();
   let listening: Listening | undefined;
   let url = '';
 
@@ -167,6 +174,16 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
   function startOtp(session: Session) {
     const user = userOf(session.username);
     if (user.otp) user.currentOtp = newCode(user.otp.length, user.otp.type);
+  }
+
+  /** Movements that "arrive" once a given page has been served (the driver is between pages). */
+  function runPageHooks(username: string, page: number) {
+    const hooks = pageHooks.get(username) ?? [];
+    for (const hook of hooks.filter((h) => h.page === page && h.remaining > 0)) {
+      hook.remaining -= 1;
+      bank.addMovements(username, hook.movements);
+    }
+    pageHooks.set(username, hooks.filter((h) => h.remaining > 0));
   }
 
   async function handlePortal(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams) {
@@ -243,18 +260,19 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
       return redirect(res, '/login', { 'set-cookie': 'sbx=; Path=/; Max-Age=0' });
     }
     if (req.method === 'GET' && path === '/movements') {
-      const today = localDay(new Date().toISOString(), config.utcOffsetMinutes);
+      const today = localDay(new Date().toISOString(), config.timeZone);
       const from = /^\d{4}-\d{2}-\d{2}$/.test(query.get('from') ?? '') ? (query.get('from') as string) : today;
       const to = /^\d{4}-\d{2}-\d{2}$/.test(query.get('to') ?? '') ? (query.get('to') as string) : today;
       const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
       const inRange = user.movements
         .filter((m) => {
-          const day = localDay(m.at, config.utcOffsetMinutes);
+          const day = localDay(m.at, config.timeZone);
           return day >= from && day <= to;
         })
-        .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+        // Newest first, by instant (`at` may carry any offset); the same instant keeps arrival order.
+        .sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
       const rows: MovementRow[] = inRange.slice((page - 1) * config.pageSize, page * config.pageSize).map((m) => ({
-        date: localDateTime(m.at, config.utcOffsetMinutes),
+        date: localDateTime(m.at, config.timeZone),
         description: m.description,
         sender: m.sender,
         reference: m.reference,
@@ -263,13 +281,15 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
       }));
       const hasNext = page * config.pageSize < inRange.length;
       const nextHref = hasNext ? `/movements?from=${from}&to=${to}&page=${page + 1}` : null;
-      return send(res, 200, movementsPage({ layout: config.layout, rows, nextHref, from, to, page }));
+      send(res, 200, movementsPage({ layout: config.layout, rows, nextHref, from, to, page }));
+      runPageHooks(user.username, page);
+      return;
     }
     return send(res, 404, '<p id="not-found">Página no encontrada</p>');
   }
 
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string) {
-    const userPath = /^\/sandbox\/users\/([^/]+)\/(movements|otp|expire-sessions|stats)$/.exec(path);
+    const userPath = /^\/sandbox\/users\/([^/]+)\/(movements|inject-after-page|otp|expire-sessions|stats)$/.exec(path);
     const body = req.method === 'POST' ? await readBody(req) : '';
     const parsedBody = body ? (JSON.parse(body) as unknown) : {};
     if (req.method === 'POST' && path === '/sandbox/users') {
@@ -287,6 +307,10 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
         case 'movements':
           if (req.method !== 'POST') break;
           bank.addMovements(username, parsedBody as SandboxMovementInput[]);
+          return json(res, 201, { ok: true });
+        case 'inject-after-page':
+          if (req.method !== 'POST') break;
+          bank.injectAfterPage(username, parsedBody as { page: number; movements: SandboxMovementInput[]; times?: number });
           return json(res, 201, { ok: true });
         case 'otp':
           return json(res, 200, { code: bank.currentOtp(username) });
@@ -334,13 +358,19 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
       for (const movement of movements) user.movements.push({ ...movementInput.parse(movement), id: randomUUID() });
     },
     setConfig(patch) {
-      Object.assign(config, z.object({ lockoutAfter: z.number().int().positive(), sessionIdleMs: z.number().int().positive(), latencyMs: z.number().int().min(0), layout: z.enum(['classic', 'modern']), pageSize: z.number().int().positive(), utcOffsetMinutes: z.number().int(), otpAttemptsPerLogin: z.number().int().positive() }).partial().strict().parse(patch));
+      Object.assign(config, z.object({ lockoutAfter: z.number().int().positive(), sessionIdleMs: z.number().int().positive(), latencyMs: z.number().int().min(0), layout: z.enum(['classic', 'modern']), pageSize: z.number().int().positive(), timeZone: z.string().refine((zone) => timeZoneProblem(zone) === undefined, 'must be an IANA time zone'), otpAttemptsPerLogin: z.number().int().positive() }).partial().strict().parse(patch));
     },
     currentOtp(username) {
       return userOf(username).currentOtp;
     },
     expireSessions(username) {
       for (const session of [...sessions.values()]) if (session.username === username) endSession(session.id);
+    },
+    injectAfterPage(username, hook) {
+      userOf(username);
+      const parsed = z.object({ page: z.number().int().positive(), times: z.number().int().positive().default(1) }).parse({ page: hook.page, times: hook.times });
+      for (const movement of hook.movements) movementInput.parse(movement);
+      pageHooks.set(username, [...(pageHooks.get(username) ?? []), { page: parsed.page, movements: hook.movements, remaining: parsed.times }]);
     },
     stats(username) {
       const user = userOf(username);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseLocalAmountToMinor } from '../../domain/money.js';
 import type { RawTransaction } from '../driver.js';
+import { instantIn } from '../time-zone.js';
 
 /** One movement row as the sandbox prints it: strings straight from the page. */
 export const sandboxRowSchema = z.object({
@@ -13,25 +14,24 @@ export const sandboxRowSchema = z.object({
 });
 export type SandboxRow = z.infer<typeof sandboxRowSchema>;
 
-/** "26/11/2026 14:05" at `offsetMinutes` from UTC → the instant. */
-export function parseLocalDateTime(text: string, offsetMinutes: number): Date | undefined {
+/** "26/11/2026 14:05" → "2026-11-26T14:05": the bank's local date-time as printed, in ISO form; undefined if it is no real date. */
+export function printedDateTime(text: string): string | undefined {
   const m = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}):(\d{2})$/.exec(text.trim());
   if (!m) return undefined;
-  const [, day, month, year, hour, minute] = m.map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59) return undefined;
-  const utc = Date.UTC(year, month - 1, day, hour, minute) - offsetMinutes * 60_000;
-  const date = new Date(utc);
-  // Reject 31/02 and the like: the round trip must give back the same day.
-  if (new Date(utc + offsetMinutes * 60_000).getUTCDate() !== day) return undefined;
-  return date;
+  const [day, month, year, hour, minute] = m.slice(1) as [string, string, string, string, string];
+  const [d, mo, y] = [Number(day), Number(month), Number(year)];
+  // Reject 31/02 and the like: the calendar must have that day (day 0 of the next month is this month's last).
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate() || Number(hour) > 23 || Number(minute) > 59) return undefined;
+  return `${year}-${month}-${day}T${hour}:${minute}`;
 }
 
 /** Pure: a row of strings → a normalised transaction, or the reason it cannot be read. */
-export function parseSandboxRow(raw: unknown, offsetMinutes: number): { ok: true; transaction: RawTransaction } | { ok: false; reason: string } {
+export function parseSandboxRow(raw: unknown, timeZone: string): { ok: true; transaction: RawTransaction } | { ok: false; reason: string } {
   const row = sandboxRowSchema.safeParse(raw);
   if (!row.success) return { ok: false, reason: row.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-  const receivedAt = parseLocalDateTime(row.data.date, offsetMinutes);
-  if (!receivedAt) return { ok: false, reason: `date "${row.data.date}" is not a real date` };
+  const printedAt = printedDateTime(row.data.date);
+  const receivedAt = printedAt ? instantIn(printedAt, timeZone) : undefined;
+  if (!printedAt || !receivedAt) return { ok: false, reason: `date "${row.data.date}" is not a real date` };
   const amountMinor = parseLocalAmountToMinor(row.data.amount, row.data.currency, ',');
   if (amountMinor === undefined) return { ok: false, reason: `amount "${row.data.amount}" is not a number the bank prints` };
   const sender = row.data.sender.trim();
@@ -40,6 +40,7 @@ export function parseSandboxRow(raw: unknown, offsetMinutes: number): { ok: true
     ok: true,
     transaction: {
       receivedAt,
+      printedAt,
       amountMinor,
       currency: row.data.currency,
       senderName: sender === '' ? null : sender,
