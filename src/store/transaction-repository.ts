@@ -57,29 +57,25 @@ export function createTransactionRepository(deps: { models: Models }) {
    * which keeps reads of one account from overlapping). Each document is re-keyed by one
    * conditional single-document update, so an interrupted migration just goes on next time.
    */
-  async function rekeyLegacy(accountId: string, utcOffsetMinutes: number): Promise<number> {
-    if (rekeyed.has(accountId)) return 0;
-    let count = 0;
-    const legacy = await BankTransaction.find({ accountId, fingerprint: INSTANT_FINGERPRINTS }).lean<BankTransactionDoc[]>();
-    for (const doc of legacy) {
+  async function rekeyLegacy(accountId: string, utcOffsetMinutes: number): Promise<void> {
+    if (rekeyed.has(accountId)) return;
+    // A cursor: an account may hold many movements of the first scheme, they need not all be in memory.
+    for await (const doc of BankTransaction.find({ accountId, fingerprint: INSTANT_FINGERPRINTS }).lean<BankTransactionDoc[]>().cursor()) {
       if (!isInstantFingerprint(doc.fingerprint)) continue;
       const printedAt = printedMinuteAtOffset(doc.receivedAt, utcOffsetMinutes);
       const movement = { ...toStored(doc), printedAt };
       try {
-        const result = await BankTransaction.updateOne({ _id: doc._id, fingerprint: doc.fingerprint }, { $set: { fingerprint: rekeyedFingerprint(doc.fingerprint, movement), printedAt } });
-        count += result.modifiedCount;
+        await BankTransaction.updateOne({ _id: doc._id, fingerprint: doc.fingerprint }, { $set: { fingerprint: rekeyedFingerprint(doc.fingerprint, movement), printedAt } });
       } catch (error) {
         // A document with the new identity exists already: this one stays as it was (never deleted: it may be settled).
         if (!isDuplicateKey(error)) throw error;
       }
     }
-    rekeyed.add(accountId);
-    return count;
+    // Only once none is left (a cursor over documents being updated may miss one; a duplicate stays): else next read goes on.
+    if (!(await BankTransaction.exists({ accountId, fingerprint: INSTANT_FINGERPRINTS }))) rekeyed.add(accountId);
   }
 
   return {
-    rekeyLegacy,
-
     /**
      * Stores each movement once per account (by fingerprint) and returns only the new ones.
      * Upserts with $setOnInsert: a concurrent or repeated read of the same movement is a no-op.
