@@ -28,15 +28,54 @@ const httpUrl = z
 const secretText = z.string().min(1, 'must not be empty').max(4096, 'must be at most 4096 characters');
 export type AuthType = 'bearer' | 'api_key';
 const authType = z.enum(['bearer', 'api_key'], { error: 'must be bearer or api_key' });
-const jsonValue = z.json();
-const extraFields = z
-  .record(z.string(), jsonValue, { error: 'must be a JSON object' })
+/**
+ * Every JSON setting is a few fields merged into a payload or sent as a body, not a document
+ * store: bounded so that neither validation nor storage can be made to overflow the stack.
+ */
+export const JSON_LIMITS = { depth: 10, bytes: 16 * 1024 } as const;
+const JSON_LIMITS_SENTENCE = `must be JSON at most ${JSON_LIMITS.depth} levels deep and at most ${JSON_LIMITS.bytes / 1024} KB`;
+
+/**
+ * Whether a parsed value stays within the limits. Walked with an explicit stack, and stopped at
+ * the first level or node past the limits, so a value 200,000 levels deep costs no recursion.
+ */
+export function withinJsonLimits(value: unknown, limits: { depth: number; bytes: number } = JSON_LIMITS): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  // Each node takes at least one byte of JSON text: more nodes than bytes cannot fit.
+  let nodes = 0;
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop() as [unknown, number];
+    if (++nodes > limits.bytes) return false;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth + 1 > limits.depth) return false;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) pending.push([child, depth + 1]);
+  }
+  // Bounded in depth now, so stringifying cannot recurse too far.
+  const text = JSON.stringify(value) ?? '';
+  return Buffer.byteLength(text, 'utf8') <= limits.bytes;
+}
+
+/** A JSON setting: the limits first (zod's own JSON check recurses), then its shape. */
+function boundedJson(shape: z.ZodType): z.ZodType {
+  return z
+    .unknown()
+    .transform((value, ctx) => {
+      if (withinJsonLimits(value)) return value;
+      ctx.addIssue({ code: 'custom', message: JSON_LIMITS_SENTENCE });
+      return z.NEVER;
+    })
+    .pipe(shape);
+}
+
+const jsonValue = boundedJson(z.json());
+const extraFields = boundedJson(z
+  .record(z.string(), z.json(), { error: 'must be a JSON object' })
   .superRefine((fields, ctx) => {
     const reserved = Object.keys(fields).filter((key) => (RESERVED_WEBHOOK_KEYS as readonly string[]).includes(key));
     if (reserved.length > 0) {
       ctx.addIssue({ code: 'custom', message: `cannot set reserved key(s) ${reserved.join(', ')} (reserved: ${RESERVED_WEBHOOK_KEYS.join(', ')})` });
     }
-  });
+  }));
 
 type Kind = 'text' | 'secret' | 'url' | 'choice' | 'boolean' | 'integer' | 'json' | 'list';
 

@@ -69,6 +69,46 @@ describe('account settings', () => {
       rejects({ webhook_url: 'x', retry_limit: 'y' }, /webhook_url .*; retry_limit /);
     });
 
+    describe('JSON settings are bounded in depth and size (one sentence, never a stack overflow)', () => {
+      const nested = (depth: number): unknown => {
+        let value: unknown = 1;
+        for (let i = 0; i < depth; i++) value = { a: value };
+        return value;
+      };
+      const limits = /(webhook_extra_fields|polling_body) must be JSON at most 10 levels deep and at most 16 KB\./;
+
+      for (const name of ['webhook_extra_fields', 'polling_body'] as const) {
+        it(`${name}: 2,000 levels (from chat text or typed) is refused with the limits`, () => {
+          let text = '1';
+          for (let i = 0; i < 2000; i++) text = `{"a":${text}}`;
+          rejects({ [name]: settingFromText(name, text) }, limits);
+          rejects({ [name]: nested(2000) }, limits);
+        });
+
+        it(`${name}: 200,000 levels is refused too (the check itself never recurses)`, () => {
+          let deep: unknown = [];
+          for (let i = 0; i < 200_000; i++) deep = [deep];
+          rejects({ [name]: { x: deep } }, limits);
+        });
+
+        it(`${name}: more than 16 KB is refused; 10 levels and 16 KB pass`, () => {
+          rejects({ [name]: { blob: 'x'.repeat(17_000) } }, limits);
+          expect(validateSettingsPatch({ [name]: nested(10) })[name]).to.deep.equal(nested(10));
+          expect(() => validateSettingsPatch({ [name]: nested(11) })).to.throw(UserError, limits);
+          expect(validateSettingsPatch({ [name]: { blob: 'x'.repeat(16_000) } })).to.have.property(name);
+        });
+      }
+
+      it('the refusal is one sentence naming only the field', () => {
+        try {
+          validateSettingsPatch({ webhook_extra_fields: nested(50) });
+          expect.fail('refused');
+        } catch (error) {
+          expect((error as Error).message).to.equal('Invalid setting: webhook_extra_fields must be JSON at most 10 levels deep and at most 16 KB.');
+        }
+      });
+    });
+
     it('an empty value resets a setting to its default; the mask keeps a secret', () => {
       const patch = validateSettingsPatch({ session_type: null, webhook_url: '', auth_token: SECRET_MASK, webhook_auth_token: null });
       expect(patch).to.deep.equal({ session_type: 'one-shot', webhook_url: null, webhook_auth_token: null });
