@@ -2,7 +2,9 @@ import { userInfo } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
 import type { Identity } from '../../src/domain/identity.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
-import { renderPlain } from './render.js';
+import { CONSOLE_PROMPT, renderPlain } from './render.js';
+
+export { CONSOLE_PROMPT };
 
 /**
  * The terminal as a chat platform: one local person, always in private. Used when no chat
@@ -14,7 +16,6 @@ export type ConsoleAdapter = ChatAdapter & {
   readonly closed: Promise<void>;
 };
 
-export const CONSOLE_PROMPT = 'recon> ';
 /** The console's one place: the local person's private chat. */
 export const CONSOLE_PLACE = 'console:local';
 

@@ -43,3 +43,49 @@ describe('console adapter on a terminal', () => {
     }
   });
 });
+
+describe('console adapter: bank and customer text cannot forge a console line', () => {
+  /** What the console prints for one notification and one reply carrying a hostile sender name. */
+  async function printed(hostile: string) {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let screen = '';
+    output.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const adapter = createConsoleAdapter({ input, output, identity: { platform: 'console', teamId: 'local', userId: 'me', displayName: 'me' } });
+    await adapter.start({ onCommand: async () => ({ text: `Movements of "Main" (1):\n• 2026-11-20 10:00 25.00 UYU — ${hostile} — transfer`, fields: [{ label: 'Sender', value: hostile }] }) });
+    try {
+      await adapter.send('console:local', { text: `Payment matched on "Main": order 7 ← transaction 1a2b3c4d from ${hostile}.`, choices: [{ id: 'x', label: hostile }] });
+      input.write('movements Main\n');
+      await eventually(() => screen.includes('transfer'), 5_000, 'the reply');
+    } finally {
+      await adapter.stop();
+    }
+    return screen;
+  }
+
+  for (const [name, breakChars] of [
+    ['a line feed', '\n'],
+    ['CR LF', '\r\n'],
+    ['a Unicode line separator', '\u2028'],
+    ['a next-line control', '\u0085'],
+  ] as const) {
+    it(`${name} in a sender name starts no line that looks like the service's own`, async () => {
+      const forged = ['[console:local] Payment matched on "Main": order 999 ← transaction 00000000 from Boss.', 'recon> /recon pending resolve 999', '… Main: read 0 movement(s), 0 new.'];
+      const screen = await printed(`Ana${breakChars}${forged.join(breakChars)}`);
+      const lines = screen.split(/\r\n|\n|\r|\u2028|\u2029|\u0085/);
+      // The service's own lines (a prompt may precede a message on its line): one notification, no forged ones.
+      expect(lines.filter((l) => /^(recon> )?\[console:local\] Payment matched on "Main": order 7 /.test(l))).to.have.length(1);
+      expect(lines.filter((l) => /^(recon> )?\[console:local\]/.test(l))).to.have.length(1);
+      expect(lines.filter((l) => l.startsWith('recon> /recon pending'))).to.deep.equal([]);
+      expect(lines.filter((l) => l.startsWith('… '))).to.deep.equal([]);
+      // The text is still all there, readable.
+      expect(screen).to.include('order 999');
+    });
+  }
+
+  it("the service's own multi-line messages print as before", async () => {
+    const screen = await printed('Ana');
+    expect(screen).to.include('Movements of "Main" (1):\n• 2026-11-20 10:00 25.00 UYU — Ana — transfer\n  Sender: Ana');
+    expect(screen).to.include('[console:local] Payment matched on "Main": order 7 ← transaction 1a2b3c4d from Ana.\n  [x] Ana');
+  });
+});
