@@ -27,6 +27,13 @@ export class SecretBoxError extends Error {
 }
 
 const PREFIX = 'enc:v1:';
+/**
+ * Pinned, not taken from the value: GCM checks only as many tag bytes as it is given (Node
+ * accepts a 4-byte tag, a 1 in 2^32 forgery), and any IV length but 12 changes how the
+ * counter is derived.
+ */
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 export function isSealed(value: string): boolean {
   return value.startsWith(PREFIX);
@@ -43,14 +50,16 @@ export function createSecretBox(keys: SecretKey[]): SecretBox {
     if (!keyId || iv === undefined || tag === undefined || ciphertext === undefined || rest.length > 0) {
       throw new SecretBoxError('malformed sealed value');
     }
-    return { keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), ciphertext: Buffer.from(ciphertext, 'base64url') };
+    const parts = { keyId, iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), ciphertext: Buffer.from(ciphertext, 'base64url') };
+    if (parts.iv.length !== IV_BYTES || parts.tag.length !== TAG_BYTES) throw new SecretBoxError('malformed sealed value');
+    return parts;
   }
 
   return {
     currentKeyId: current.id,
     seal(plaintext, context) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', current.key, iv);
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', current.key, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
       const tag = cipher.getAuthTag();
@@ -61,7 +70,7 @@ export function createSecretBox(keys: SecretKey[]): SecretBox {
       const key = byId.get(parts.keyId);
       if (!key) throw new SecretBoxError(`no key with id "${parts.keyId}" is configured (SECRET_KEYS)`);
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, parts.iv);
+        const decipher = createDecipheriv('aes-256-gcm', key, parts.iv, { authTagLength: TAG_BYTES });
         decipher.setAAD(Buffer.from(context, 'utf8'));
         decipher.setAuthTag(parts.tag);
         return Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]).toString('utf8');

@@ -1,3 +1,4 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,25 @@ describe('secret box', () => {
       expect(() => box.open(flipCharAt(sealed, index), 'ctx')).to.throw(SecretBoxError, /failed authentication/);
     });
   }
+
+  it('refuses a truncated authentication tag (GCM would check only the bytes given: 4 of 16)', () => {
+    const sealed = box.seal('hunter2', 'ctx');
+    const parts = sealed.split(':');
+    for (const length of [4, 8, 12, 15]) {
+      const cut = [...parts];
+      cut[4] = Buffer.from(parts[4] as string, 'base64url').subarray(0, length).toString('base64url');
+      expect(() => box.open(cut.join(':'), 'ctx'), `${length}-byte tag`).to.throw(SecretBoxError, /malformed/);
+    }
+  });
+
+  it('refuses an IV of any length but 12 bytes, even when the rest is authentic', () => {
+    const iv = randomBytes(16);
+    const cipher = createCipheriv('aes-256-gcm', oldKey.key, iv);
+    cipher.setAAD(Buffer.from('ctx', 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update('hunter2', 'utf8'), cipher.final()]);
+    const forged = `enc:v1:old:${iv.toString('base64url')}:${cipher.getAuthTag().toString('base64url')}:${ciphertext.toString('base64url')}`;
+    expect(() => box.open(forged, 'ctx')).to.throw(SecretBoxError, /malformed/);
+  });
 
   it('refuses a value sealed for another place (context is authenticated)', () => {
     const sealed = box.seal('hunter2', 'account:A:bank_password');
