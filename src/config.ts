@@ -93,6 +93,7 @@ const envSchema = z.object({
   SANDBOX_BANK_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(4010),
   SANDBOX_BANK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), { message: 'must be an http(s) URL' }),
   CHROMIUM_PATH: z.string().trim().min(1).default('/usr/bin/chromium'),
+  CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   BROWSER_MAX_CONTEXTS: positiveInt(4),
   OTP_TIMEOUT_SECONDS: positiveInt(300),
   OTP_MAX_REJECTED: positiveInt(3),
@@ -158,7 +159,8 @@ export type Config = {
   };
   banks: { showSandbox: boolean };
   sandbox: { mode: 'auto' | 'on' | 'off'; port: number; url: string | undefined };
-  browser: { chromiumPath: string; maxContexts: number };
+  /** `sandbox`: auto keeps Chromium's sandbox where the host allows it, on requires it, off never uses it. */
+  browser: { chromiumPath: string; maxContexts: number; sandbox: 'auto' | 'on' | 'off' };
   sessions: {
     otpTimeoutMs: number;
     otpMaxRejected: number;
@@ -246,7 +248,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     banks: { showSandbox: e.SHOW_SANDBOX_BANK },
     sandbox: { mode: e.SANDBOX_BANK, port: e.SANDBOX_BANK_PORT, url: e.SANDBOX_BANK_URL },
-    browser: { chromiumPath: e.CHROMIUM_PATH, maxContexts: e.BROWSER_MAX_CONTEXTS },
+    browser: { chromiumPath: e.CHROMIUM_PATH, maxContexts: e.BROWSER_MAX_CONTEXTS, sandbox: e.CHROMIUM_SANDBOX },
     sessions: {
       otpTimeoutMs: e.OTP_TIMEOUT_SECONDS * 1000,
       otpMaxRejected: e.OTP_MAX_REJECTED,

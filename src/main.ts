@@ -104,7 +104,7 @@ export async function startService(config: Config): Promise<RunningService> {
   const sandbox = await startSandbox(config, log);
   const clock = systemClock;
   const banks = createBankRegistry(config.banks.showSandbox ? [{ driver: sandboxDriver, loginUrl: sandbox.url }] : []);
-  const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, log });
+  const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, sandbox: config.browser.sandbox, log });
 
   const adapters = new Map<string, ChatAdapter>();
   /** The adapter of a stored reference (`slack:T1:C2`, `telegram:42#7`): its platform prefix. */
