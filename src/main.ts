@@ -2,7 +2,6 @@ import path from 'node:path';
 import { ConfigError, loadConfig, readEnvironment, type Config, type SecretKey } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { cacheDir } from './paths.js';
-import { createAccountService } from './accounts/account-service.js';
 import { createBankRegistry } from './banks/registry.js';
 import { sandboxDriver } from './banks/sandbox/driver.js';
 import { createCommandRouter } from './chat/router.js';
@@ -20,6 +19,7 @@ import { POLL_JOB } from './reconcile/index.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import { connectDatabase, redactUri, type Database } from './store/database.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded/index.js';
+import { rotateSealedValues } from './store/sealed-fields.js';
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
@@ -263,14 +263,16 @@ export async function startService(config: Config): Promise<RunningService> {
   return service;
 }
 
+/** Re-seals every registered sealed value (store/sealed-fields.ts) with the newest key; safe to run again. */
 async function rotateSecrets(config: Config): Promise<void> {
   const log = createLogger(config.log);
   const secretBox = createSecretBox(resolveKeys(config, log));
   const { database, embedded } = await openDatabase(config, log);
   try {
-    const accounts = createAccountService({ models: database.models, banks: createBankRegistry([]), secrets: secretBox, clock: systemClock, log });
-    const result = await accounts.rotateSecrets();
-    process.stdout.write(`Re-encrypted ${result.rotated} secret(s) in ${result.accounts} account(s) with key "${secretBox.currentKeyId}".\n`);
+    const result = await rotateSealedValues(database.models, secretBox);
+    const parts = Object.entries(result.byField).map(([field, count]) => `${count} ${field}`);
+    process.stdout.write(`Re-encrypted ${result.rotated} value(s) with key "${secretBox.currentKeyId}" (${parts.join(', ')}).\n`);
+    if (result.skipped > 0) process.stdout.write(`${result.skipped} value(s) changed meanwhile; run rotate-secrets again before removing an old key.\n`);
   } finally {
     await database.close();
     await embedded?.stop();

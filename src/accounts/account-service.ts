@@ -21,6 +21,7 @@ import {
 import { SESSION_FAILURES } from '../domain/session-outcome.js';
 import { isDuplicateKey } from '../store/database.js';
 import type { AccountDoc, Models } from '../store/models.js';
+import { sealedContexts } from '../store/sealed-fields.js';
 import type { SecretBox } from '../store/secret-box.js';
 
 export type AccountSummary = {
@@ -94,10 +95,6 @@ export const BANK_CREDENTIALS_SET = { 'settings.bank_username': { $ne: null }, '
  * it (skip-on-fatal for `missing_credentials`); such a block is lifted when they are saved.
  */
 const MISSING_CREDENTIALS_BLOCK = SESSION_FAILURES.missing_credentials.sentence;
-
-function secretContext(accountId: string, name: SecretSettingName): string {
-  return `account:${accountId}:${name}`;
-}
 
 export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger; allowPrivateUrls?: boolean }) {
   const { Account } = deps.models;
@@ -185,7 +182,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
       const set: Record<string, unknown> = {};
       for (const [name, value] of Object.entries(patch)) {
         if (isSecretSetting(name)) {
-          set[`secrets.${name}`] = value === null ? null : deps.secrets.seal(String(value), secretContext(doc._id, name));
+          set[`secrets.${name}`] = value === null ? null : deps.secrets.seal(String(value), sealedContexts.accountSecret(doc._id, name));
         } else {
           set[`settings.${name}`] = encodeForStore(name, value);
         }
@@ -228,32 +225,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
     /** The same, from a document the caller already holds. */
     revealFrom(doc: AccountDoc, name: SecretSettingName): string | null {
       const sealed = doc.secrets?.[name];
-      return typeof sealed === 'string' ? deps.secrets.open(sealed, secretContext(doc._id, name)) : null;
-    },
-
-    /** Re-seals every secret not sealed with the current key. Safe to run again after an interruption. */
-    async rotateSecrets(): Promise<{ accounts: number; rotated: number }> {
-      let accounts = 0;
-      let rotated = 0;
-      for await (const doc of Account.find({}).lean<AccountDoc[]>().cursor()) {
-        accounts += 1;
-        const set: Record<string, string> = {};
-        for (const name of SECRET_SETTINGS) {
-          const sealed = doc.secrets?.[name];
-          if (typeof sealed === 'string' && deps.secrets.needsRotation(sealed)) {
-            const context = secretContext(doc._id, name as SecretSettingName);
-            set[`secrets.${name}`] = deps.secrets.seal(deps.secrets.open(sealed, context), context);
-          }
-        }
-        const count = Object.keys(set).length;
-        if (count > 0) {
-          // Only if unchanged meanwhile: a concurrent new secret must not be overwritten by an old one.
-          const unchanged = Object.fromEntries(Object.keys(set).map((path) => [path, doc.secrets[path.slice('secrets.'.length)]]));
-          const result = await Account.updateOne({ _id: doc._id, ...unchanged }, { $set: set });
-          if (result.modifiedCount === 1) rotated += count;
-        }
-      }
-      return { accounts, rotated };
+      return typeof sealed === 'string' ? deps.secrets.open(sealed, sealedContexts.accountSecret(doc._id, name)) : null;
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { OtpDescriptor, OtpRequester } from '../banks/driver.js';
 import { isDuplicateKey } from '../store/database.js';
 import type { AccountDoc, AssistanceRequestDoc, Models } from '../store/models.js';
+import { sealedContexts } from '../store/sealed-fields.js';
 import type { SecretBox } from '../store/secret-box.js';
 
 /**
@@ -75,7 +76,7 @@ export function createAssistanceService(deps: {
 }) {
   const { AssistanceRequest, Account } = deps.models;
   const pollMs = deps.pollMs ?? 250;
-  const context = (requestId: string) => `assistance:${requestId}:code`;
+  const context = sealedContexts.assistanceCode;
 
   async function announce(type: AssistanceEvent['type'], doc: AssistanceRequestDoc, account: AssistanceEvent['account']) {
     try {
@@ -208,7 +209,7 @@ export function createAssistanceService(deps: {
       if (!codeFits(trimmed, descriptor)) throw new UserError(`That does not look like the bank's code: it expects a ${describeCode(descriptor)} code.`);
       const stored = await AssistanceRequest.findOneAndUpdate(
         { _id: pending._id, status: 'pending', sealedCode: { $exists: false } },
-        { $set: { sealedCode: deps.secrets.seal(trimmed, context(pending._id)), submittedBy } },
+        { $set: { sealedCode: deps.secrets.seal(trimmed, sealedContexts.assistanceCode(pending._id)), submittedBy } },
         { returnDocument: 'after' },
       ).lean<AssistanceRequestDoc>();
       if (!stored) throw new UserError('A code was already sent for this request and is being checked.');

@@ -1,6 +1,7 @@
 import type { Clock } from '../domain/clock.js';
 import { NotFoundError } from '../domain/errors.js';
 import type { AccountDoc, Models, SigningSecret } from '../store/models.js';
+import { sealedContexts } from '../store/sealed-fields.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { generateSigningSecret } from './signing.js';
 
@@ -12,14 +13,13 @@ import { generateSigningSecret } from './signing.js';
 
 export type SigningSecrets = ReturnType<typeof createSigningSecrets>;
 
-export function signingContext(accountId: string): string {
-  return `account:${accountId}:webhook_signing`;
-}
+/** The signing secrets' sealing context, from the registry of sealed fields (rotation walks it). */
+export const signingContext = sealedContexts.signingSecret;
 
 /** A fresh secret, sealed for the account (pure apart from randomness): for the account's creation. */
 export function newSigningSecret(secrets: SecretBox, accountId: string, now: Date): { plain: string; stored: SigningSecret } {
   const plain = generateSigningSecret();
-  return { plain, stored: { sealed: secrets.seal(plain, signingContext(accountId)), createdAt: now, retiresAt: null } };
+  return { plain, stored: { sealed: secrets.seal(plain, sealedContexts.signingSecret(accountId)), createdAt: now, retiresAt: null } };
 }
 
 export function createSigningSecrets(deps: { models: Models; secrets: SecretBox; clock: Clock; graceMs: number }) {
