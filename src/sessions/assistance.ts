@@ -187,11 +187,21 @@ export function createAssistanceService(deps: {
     },
 
     /**
-     * A code from a person or a service. The first valid code for a pending request wins;
-     * at most 5 submissions per 10 minutes per account, valid or not.
+     * A code from a person or a service. The first valid code for a pending request wins. At
+     * most 5 per 10 minutes per account count, and only well-formed codes for a pending
+     * request: the limit is against guessing, and a DM saying "thanks" while a code is awaited
+     * is no guess (five of them used to block the real code).
      */
     async submit(accountId: string, code: string, submittedBy: string): Promise<AssistanceView> {
       const now = deps.clock.now();
+      const pending = await AssistanceRequest.findOne({ pendingFor: accountId }).lean<AssistanceRequestDoc>();
+      if (!pending) {
+        if (!(await Account.exists({ _id: accountId }))) throw new NotFoundError('Account not found.');
+        throw new UserError('No bank code is being waited for on this account.');
+      }
+      const trimmed = code.trim();
+      const descriptor = view(pending).descriptor;
+      if (!codeFits(trimmed, descriptor)) throw new UserError(`That does not look like the bank's code: it expects a ${describeCode(descriptor)} code.`);
       for (let tries = 0; ; tries++) {
         const account = await Account.findById(accountId, { otpSubmissions: 1 }).lean<Pick<AccountDoc, 'otpSubmissions'>>();
         if (!account) throw new NotFoundError('Account not found.');
@@ -202,11 +212,6 @@ export function createAssistanceService(deps: {
         if (result.modifiedCount === 1) break;
         if (tries > 5) throw new UserError('The account is busy; try again.');
       }
-      const pending = await AssistanceRequest.findOne({ pendingFor: accountId }).lean<AssistanceRequestDoc>();
-      if (!pending) throw new UserError('No bank code is being waited for on this account.');
-      const trimmed = code.trim();
-      const descriptor = view(pending).descriptor;
-      if (!codeFits(trimmed, descriptor)) throw new UserError(`That does not look like the bank's code: it expects a ${describeCode(descriptor)} code.`);
       const stored = await AssistanceRequest.findOneAndUpdate(
         { _id: pending._id, status: 'pending', sealedCode: { $exists: false } },
         { $set: { sealedCode: deps.secrets.seal(trimmed, sealedContexts.assistanceCode(pending._id)), submittedBy } },
