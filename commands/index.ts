@@ -11,7 +11,7 @@ import {
 import { banksCommand } from './banks.js';
 import { doctorCommand } from './doctor.js';
 import { helpCommand } from './help.js';
-import { inviteCommand, linkCommand, membersCommand, setupCommand, whoamiCommand } from './identity.js';
+import { inviteCommand, linkCommand, membersCommand, membersRemoveCommand, membersRoleCommand, setupCommand, whoamiCommand } from './identity.js';
 import { modeCommand } from './mode.js';
 import {
   accountKillCommand,
@@ -36,6 +36,8 @@ export function allCommands(): CommandSpec[] {
     linkCommand,
     inviteCommand,
     membersCommand,
+    membersRemoveCommand,
+    membersRoleCommand,
     banksCommand,
     modeCommand,
     accountAddCommand,

@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import type { ReconcileSettings } from './reconcile/index.js';
 import type { WebhookSettings } from './webhooks/index.js';
+import type { SetupPolicy } from './users/setup-policy.js';
 
 /**
  * The only reader of the process environment. Everything else receives a typed Config.
@@ -52,6 +53,30 @@ const secretKeysFromEnv = z
       keys.push({ id, key });
     }
     return keys.length > 0 ? keys : undefined;
+  })
+  .optional();
+
+/**
+ * Who may run `setup`: `anyone`, `first-owner` (the first person, while no company exists),
+ * `none`, and/or platform user ids (`telegram:12345`, `slack:T0123:U0456`, `discord:1234`).
+ */
+const setupAllowedFromEnv = z
+  .string()
+  .trim()
+  .transform((raw, ctx) => {
+    if (raw === '') return undefined;
+    const policy: SetupPolicy = { anyone: false, firstOwner: false, identities: [] };
+    for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+      if (entry === 'anyone') policy.anyone = true;
+      else if (entry === 'first-owner') policy.firstOwner = true;
+      else if (entry === 'none') continue;
+      else if (/^(telegram|slack|discord|console):[^:\s]+(:[^:\s]+)?$/.test(entry)) policy.identities.push(entry);
+      else {
+        ctx.addIssue({ code: 'custom', message: `"${entry}" is neither anyone, first-owner, none nor a platform user id like telegram:12345 or slack:T0123:U0456` });
+        return z.NEVER;
+      }
+    }
+    return policy;
   })
   .optional();
 
@@ -125,6 +150,7 @@ const envSchema = z.object({
   WEBHOOK_SECRET_GRACE_HOURS: positiveInt(24),
   JOB_POLL_MS: positiveInt(2000),
   INVITE_TTL_HOURS: positiveInt(72),
+  SETUP_ALLOWED: setupAllowedFromEnv,
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
 });
 
@@ -174,6 +200,8 @@ export type Config = {
   webhooks: WebhookSettings;
   jobPollMs: number;
   inviteTtlHours: number;
+  /** Who may create a company with `setup` (default: anyone in development, the first owner only in production). */
+  setup: SetupPolicy;
   shutdownTimeoutMs: number;
 };
 
@@ -280,6 +308,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     jobPollMs: e.JOB_POLL_MS,
     inviteTtlHours: e.INVITE_TTL_HOURS,
+    setup: e.SETUP_ALLOWED ?? (e.NODE_ENV === 'production' ? { anyone: false, firstOwner: true, identities: [] } : { anyone: true, firstOwner: false, identities: [] }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

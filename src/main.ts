@@ -123,6 +123,7 @@ export async function startService(config: Config): Promise<RunningService> {
     clock,
     log,
     inviteTtlHours: config.inviteTtlHours,
+    setup: config.setup,
     pool,
     send: async (ref, message) => adapterFor(ref).send(ref, message),
     edit: async (ref, message) => adapterFor(ref).edit?.(ref, message),

@@ -14,6 +14,7 @@ import { createWebhookServices, type WebhookServices, type WebhookSettings } fro
 import type { Models } from './store/models.js';
 import type { SecretBox } from './store/secret-box.js';
 import { createUserService, type UserService } from './users/user-service.js';
+import type { SetupPolicy } from './users/setup-policy.js';
 
 /** The core services commands (and later the HTTP API) call. */
 export type Services = {
@@ -36,6 +37,8 @@ export type ServiceDeps = {
   clock: Clock;
   log: Logger;
   inviteTtlHours: number;
+  /** Who may create a company with `setup` (SETUP_ALLOWED); anyone when absent. */
+  setup?: SetupPolicy;
   pool: BrowserPool;
   /** Sends a chat message to a stored reference (main routes it to the right adapter). */
   send: ChatSender;
@@ -54,7 +57,7 @@ export type ServiceDeps = {
 };
 
 export function createServices(deps: ServiceDeps): Services {
-  const users = createUserService({ models: deps.models, clock: deps.clock, inviteTtlHours: deps.inviteTtlHours });
+  const users = createUserService({ models: deps.models, clock: deps.clock, inviteTtlHours: deps.inviteTtlHours, log: deps.log, ...(deps.setup ? { setup: deps.setup } : {}) });
   const accounts = createAccountService({ ...deps, allowPrivateUrls: deps.webhookSettings.allowPrivateUrls });
   // Buttons in notifications stay usable for a week.
   const actions = createChatActions({ models: deps.models, clock: deps.clock, ttlMs: 7 * 24 * 3_600_000 });

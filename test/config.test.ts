@@ -37,6 +37,8 @@ describe('config', () => {
     ['a secret key of the wrong size', { SECRET_KEYS: `k1:${Buffer.alloc(16).toString('base64')}` }, /^SECRET_KEYS: key "k1" must be 32 bytes/],
     ['a secret key id used twice', { SECRET_KEYS: `k1:${Buffer.alloc(32).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}` }, /^SECRET_KEYS: key id "k1" appears twice/],
     ['an unknown console mode', { CHAT_CONSOLE: 'sometimes' }, /^CHAT_CONSOLE: /],
+    ['a set-up allow-list entry that is no user id', { SETUP_ALLOWED: 'telegram:1,bob' }, /^SETUP_ALLOWED: "bob" is neither anyone, first-owner, none nor a platform user id/],
+    ['an unknown sandbox mode', { CHROMIUM_SANDBOX: 'maybe' }, /^CHROMIUM_SANDBOX: /],
   ];
   for (const [what, env, expected] of bad) {
     it(`names the variable for ${what}`, () => {
@@ -45,6 +47,18 @@ describe('config', () => {
       expect(problems[0]).to.match(expected);
     });
   }
+
+  it('SETUP_ALLOWED: anyone in development, the first owner only in production, or what it lists', () => {
+    expect(loadConfig({}).setup).to.deep.equal({ anyone: true, firstOwner: false, identities: [] });
+    expect(loadConfig({ NODE_ENV: 'production' }).setup).to.deep.equal({ anyone: false, firstOwner: true, identities: [] });
+    expect(loadConfig({ NODE_ENV: 'production', SETUP_ALLOWED: 'first-owner, telegram:12345,slack:T01:U02' }).setup).to.deep.equal({ anyone: false, firstOwner: true, identities: ['telegram:12345', 'slack:T01:U02'] });
+    expect(loadConfig({ SETUP_ALLOWED: 'none' }).setup).to.deep.equal({ anyone: false, firstOwner: false, identities: [] });
+  });
+
+  it("CHROMIUM_SANDBOX: auto unless set", () => {
+    expect(loadConfig({}).browser.sandbox).to.equal('auto');
+    expect(loadConfig({ CHROMIUM_SANDBOX: 'on' }).browser.sandbox).to.equal('on');
+  });
 
   it('reports every bad variable at once', () => {
     expect(problemsOf({ LOG_LEVEL: 'x', DB_TIMEOUT_MS: '-1' }).map((p) => p.split(':')[0])).to.have.members(['LOG_LEVEL', 'DB_TIMEOUT_MS']);

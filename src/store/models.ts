@@ -19,9 +19,12 @@ const userSchema = new Schema(
     operation_mode: { type: String, enum: [...OPERATION_MODES, null], default: null },
     /** Chat channels bound with `notify here` (stored references): results and alerts go there too. */
     channels: { type: [String], default: [] },
+    /** Set on the company created under SETUP_ALLOWED=first-owner: its unique index lets only one be. */
+    firstOwner: { type: Boolean },
   },
   { timestamps: true, versionKey: false },
 );
+userSchema.index({ firstOwner: 1 }, { unique: true, sparse: true });
 
 const memberSchema = new Schema(
   {

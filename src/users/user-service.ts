@@ -3,9 +3,11 @@ import type { Clock } from '../domain/clock.js';
 import { ForbiddenError, NotFoundError, UserError } from '../domain/errors.js';
 import type { Identity } from '../domain/identity.js';
 import type { OperationMode } from '../domain/operation-mode.js';
-import { canGrant, type Role } from '../domain/roles.js';
+import { canGrant, hasRole, ROLES, type Role } from '../domain/roles.js';
+import type { Logger } from '../log.js';
 import { isDuplicateKey } from '../store/database.js';
 import type { MemberDoc, Models } from '../store/models.js';
+import { listedForSetup, OPEN_SETUP, setupId, type SetupPolicy } from './setup-policy.js';
 
 /** A chat identity acting for a user (tenant) with a role. */
 export type Member = {
@@ -20,6 +22,14 @@ export type Member = {
 export type Tenant = { id: string; name: string; operation_mode: OperationMode | null };
 
 export type UserService = ReturnType<typeof createUserService>;
+
+/** `setup` refused by SETUP_ALLOWED; `id` is how the person would be listed there. */
+export class SetupNotAllowedError extends ForbiddenError {
+  constructor(readonly id: string) {
+    super(`Setting up a new company is not open to you here (SETUP_ALLOWED). Ask an admin of your company for an invite code, or the operator of this service to add ${id} to SETUP_ALLOWED.`);
+    this.name = 'SetupNotAllowedError';
+  }
+}
 
 // No 0/O/1/I/L: codes are read aloud and retyped.
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -41,8 +51,50 @@ function identityFilter(identity: Identity) {
   return { platform: identity.platform, teamId: identity.teamId, platformUserId: identity.userId };
 }
 
-export function createUserService(deps: { models: Models; clock: Clock; inviteTtlHours: number }) {
+export function createUserService(deps: { models: Models; clock: Clock; inviteTtlHours: number; setup?: SetupPolicy; log?: Logger }) {
   const { User, Member: MemberModel, Invite } = deps.models;
+  const setup = deps.setup ?? OPEN_SETUP;
+
+  /** A company for this identity, as SETUP_ALLOWED permits: anyone, listed, or the very first. */
+  async function createCompany(identity: Identity, name: string): Promise<{ _id: string }> {
+    if (setup.anyone || listedForSetup(setup, identity)) return User.create({ name });
+    const refuse = () => {
+      deps.log?.info({ platform: identity.platform, id: setupId(identity) }, 'setup refused: not allowed by SETUP_ALLOWED');
+      return new SetupNotAllowedError(setupId(identity));
+    };
+    if (!setup.firstOwner || (await User.exists({}))) throw refuse();
+    try {
+      // The unique index on firstOwner: of two strangers racing for the first company, one wins.
+      return await User.create({ name, firstOwner: true });
+    } catch (error) {
+      if (isDuplicateKey(error)) throw refuse();
+      throw error;
+    }
+  }
+
+  /** A member of this company named by its short id, `platform:user id`, or display name (case aside). */
+  async function memberByRef(userId: string, ref: string): Promise<MemberDoc> {
+    const wanted = ref.trim();
+    const members = await MemberModel.find({ userId }).lean<MemberDoc[]>();
+    const lower = wanted.toLowerCase();
+    const found = members.filter(
+      (m) => m._id === wanted || (wanted.length >= 6 && m._id.startsWith(lower)) || `${m.platform}:${m.platformUserId}` === wanted || m.displayName.toLowerCase() === lower,
+    );
+    if (found.length === 0) throw new NotFoundError(`No member "${wanted}". List them with: members`);
+    if (found.length > 1) throw new UserError(`Several members are called "${wanted}"; name one by its id: ${found.map((m) => `${m.displayName} [${m._id.slice(0, 8)}]`).join(', ')}.`);
+    return found[0] as MemberDoc;
+  }
+
+  /** Invites made by this member that are still open and grant more than `upTo` allows (all of them without `upTo`). */
+  async function revokeInvites(memberId: string, upTo?: Role): Promise<number> {
+    const above = upTo ? ROLES.filter((role) => !canGrant(upTo, role)) : [...ROLES];
+    const result = await Invite.deleteMany({ createdBy: memberId, usedAt: null, role: { $in: above } });
+    return result.deletedCount;
+  }
+
+  async function owners(userId: string): Promise<number> {
+    return MemberModel.countDocuments({ userId, role: 'owner' });
+  }
 
   async function findMember(identity: Identity): Promise<Member | null> {
     const doc = await MemberModel.findOne(identityFilter(identity)).lean<MemberDoc>();
@@ -67,7 +119,7 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
       if (await findMember(identity)) throw new UserError('This chat identity is already linked to a Reconbanker user.');
       const tenantName = name.trim();
       if (tenantName.length < 1 || tenantName.length > 100) throw new UserError('The name must be 1 to 100 characters.');
-      const user = await User.create({ name: tenantName });
+      const user = await createCompany(identity, tenantName);
       try {
         return await addMember(identity, user._id, 'owner');
       } catch (error) {
@@ -77,12 +129,18 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
       }
     },
 
-    /** Idempotent: the local console's identity owns a tenant from the first start on. */
+    /** Idempotent: the local console's identity owns a tenant from the first start on (SETUP_ALLOWED is for chat). */
     async ensureOwner(identity: Identity, tenantName: string): Promise<Member> {
       const existing = await findMember(identity);
       if (existing) return existing;
       try {
-        return await this.createTenant(identity, tenantName);
+        const user = await User.create({ name: tenantName });
+        try {
+          return await addMember(identity, user._id, 'owner');
+        } catch (error) {
+          await User.deleteOne({ _id: user._id });
+          throw error;
+        }
       } catch (error) {
         const raced = await findMember(identity);
         if (raced) return raced;
@@ -153,6 +211,51 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
         await Invite.updateOne({ _id: invite._id }, { $set: { usedAt: null, usedBy: null } });
         throw error;
       }
+    },
+
+    /**
+     * Unlinks a member: they can no longer act for the company, the invites they made and
+     * nobody used are revoked, and nothing reaches their private chat any more (their DM is
+     * also unbound where they had bound it for results).
+     */
+    async removeMember(by: Member, ref: string): Promise<{ removed: Member; invitesRevoked: number }> {
+      const target = await memberByRef(by.userId, ref);
+      const role = target.role as Role;
+      if (!canGrant(by.role, role)) throw new ForbiddenError(`An ${by.role} cannot remove an ${role}.`);
+      if (role === 'owner' && (await owners(by.userId)) <= 1) throw new UserError(`${target.displayName} is the last owner; make someone else owner first (members role <member> owner).`);
+      const deleted = await MemberModel.deleteOne({ _id: target._id, userId: by.userId });
+      if (deleted.deletedCount !== 1) throw new NotFoundError(`No member "${ref.trim()}". List them with: members`);
+      // Two owners removing each other at once: the last one stays.
+      if (role === 'owner' && (await owners(by.userId)) === 0) {
+        await MemberModel.create({ ...target });
+        throw new UserError(`${target.displayName} is the last owner; make someone else owner first (members role <member> owner).`);
+      }
+      const invitesRevoked = await revokeInvites(target._id);
+      if (target.dmRef) await User.updateOne({ _id: by.userId }, { $pull: { channels: target.dmRef } });
+      deps.log?.info({ userId: by.userId, member: target._id, by: by.id, invitesRevoked }, 'member removed');
+      return { removed: toMember(target), invitesRevoked };
+    },
+
+    /** A new role for a member, at once; invites they made above what the new role may grant are revoked. */
+    async changeRole(by: Member, ref: string, role: Role): Promise<{ member: Member; previous: Role; invitesRevoked: number }> {
+      const target = await memberByRef(by.userId, ref);
+      const previous = target.role as Role;
+      if (!canGrant(by.role, previous)) throw new ForbiddenError(`An ${by.role} cannot change the role of an ${previous}.`);
+      if (!canGrant(by.role, role)) throw new ForbiddenError(`An ${by.role} cannot make someone ${role}.`);
+      if (previous === role) return { member: toMember(target), previous, invitesRevoked: 0 };
+      const lastOwner = () => new UserError(`${target.displayName} is the last owner; make someone else owner first (members role <member> owner).`);
+      const demotesOwner = previous === 'owner' && !hasRole(role, 'owner');
+      if (demotesOwner && (await owners(by.userId)) <= 1) throw lastOwner();
+      const updated = await MemberModel.findOneAndUpdate({ _id: target._id, userId: by.userId, role: previous }, { $set: { role } }, { returnDocument: 'after' }).lean<MemberDoc>();
+      if (!updated) throw new UserError(`${target.displayName}'s role changed meanwhile; look again with: members`);
+      // Two owners demoting each other at once: put this one back rather than leave none.
+      if (demotesOwner && (await owners(by.userId)) === 0) {
+        await MemberModel.updateOne({ _id: target._id, role }, { $set: { role: previous } });
+        throw lastOwner();
+      }
+      const invitesRevoked = await revokeInvites(target._id, role);
+      deps.log?.info({ userId: by.userId, member: target._id, by: by.id, role, previous, invitesRevoked }, 'member role changed');
+      return { member: toMember(updated), previous, invitesRevoked };
     },
 
     /** Housekeeping: used and expired invites older than a day are of no further use. */

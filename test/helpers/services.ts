@@ -12,6 +12,7 @@ import type { MatchFn } from '../../src/reconcile/settlement.js';
 import type { WebhookSettings } from '../../src/webhooks/index.js';
 import type { Database } from '../../src/store/database.js';
 import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
+import type { SetupPolicy } from '../../src/users/setup-policy.js';
 import { manualClock } from './clock.js';
 
 export const TEST_KEY = { id: 'test', key: Buffer.alloc(32, 42) };
@@ -78,6 +79,8 @@ export function buildServices(
     reconcileSettings?: Partial<ReconcileSettings>;
     webhookSettings?: Partial<WebhookSettings>;
     match?: MatchFn;
+    /** SETUP_ALLOWED (anyone when absent). */
+    setup?: SetupPolicy;
   } = {},
 ): Services {
   const log = options.log ?? pino({ level: 'silent' });
@@ -88,6 +91,7 @@ export function buildServices(
     clock: options.clock ?? manualClock(),
     log,
     inviteTtlHours: 72,
+    ...(options.setup ? { setup: options.setup } : {}),
     // A pool launches Chromium only when a session first needs it.
     pool: options.pool ?? createBrowserPool({ executablePath: CHROMIUM_PATH, maxContexts: 2, log }),
     send: async (ref, message) => {
