@@ -1,5 +1,8 @@
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ConfigError, loadConfig, readEnvironment, type Config, type SecretKey } from './config.js';
+import { startReadiness } from './health.js';
+import { healthcheck } from './healthcheck.js';
 import { createLogger, type Logger } from './log.js';
 import { cacheDir } from './paths.js';
 import { createBankRegistry } from './banks/registry.js';
@@ -53,6 +56,10 @@ async function openDatabase(config: Config, log: Logger): Promise<{ database: Da
   if (config.database.uri) {
     log.info({ uri: redactUri(config.database.uri) }, 'connecting to MongoDB');
     return { database: await connectDatabase({ uri: config.database.uri, timeoutMs: config.database.timeoutMs, log }) };
+  }
+  // The embedded engines are for trying out and tests: no replication, no backups, one process.
+  if (config.env === 'production') {
+    throw new ConfigError(['MONGODB_URI: required in production (the embedded database is for trying out and tests only)']);
   }
   const embedded = await startEmbeddedDatabase({
     engine: config.database.embeddedEngine,
@@ -230,6 +237,14 @@ export async function startService(config: Config): Promise<RunningService> {
   if (local) await startPlatform('console', local, 0);
   for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
   log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
+  // For the container health check (`healthcheck`): ready while the database answers.
+  const readiness = startReadiness({
+    dataDir: config.dataDir,
+    log,
+    probe: async () => {
+      await Promise.race([db.admin().ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('the database did not answer a ping in 5 s')), 5_000).unref())]);
+    },
+  });
 
   let stopping: Promise<void> | undefined;
   let resolveStopped: () => void = () => undefined;
@@ -239,6 +254,7 @@ export async function startService(config: Config): Promise<RunningService> {
     stop(reason) {
       stopping ??= (async () => {
         log.info({ reason }, 'shutting down');
+        readiness.stop();
         shuttingDown = true;
         for (const timer of retries.values()) clearTimeout(timer);
         for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
@@ -296,11 +312,13 @@ async function runSandbox(config: Config): Promise<void> {
 
 const USAGE = `Usage: reconbanker <command>
   start            run the service (default)
+  healthcheck      exit 0 when the service on this host is ready (the container's HEALTHCHECK)
   sandbox          run only the sandbox bank (port SANDBOX_BANK_PORT)
   rotate-secrets   re-encrypt every stored secret with the newest key (first in SECRET_KEYS)`;
 
 export async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'start';
+  if (command === 'healthcheck') return healthcheck();
   let config: Config;
   try {
     config = loadConfig(readEnvironment());
@@ -352,7 +370,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('src/main.ts')) {
+// Run as a program (tsx src/main.ts, or node dist/src/main.js compiled), not when imported.
+if (process.argv[1] && (import.meta.url === pathToFileURL(process.argv[1]).href || /src[\\/]main\.[jt]s$/.test(process.argv[1]))) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {

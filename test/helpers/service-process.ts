@@ -25,9 +25,11 @@ export type ServiceProcess = {
 
 const PROMPT = 'recon> ';
 
-export function startServiceProcess(env: Record<string, string>, args: string[] = ['start']): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts'), ...args], {
-    cwd: projectRoot,
+/** `compiled`: the JavaScript of `npm run build` run by node alone, as the container runs it (`cwd`: where a `.env` would be read). */
+export function startServiceProcess(env: Record<string, string>, args: string[] = ['start'], options: { compiled?: boolean; cwd?: string } = {}): ServiceProcess {
+  const entry = options.compiled ? [path.join(projectRoot, 'dist', 'src', 'main.js')] : ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: options.cwd ?? projectRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', CHAT_CONSOLE: 'on', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
