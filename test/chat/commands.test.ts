@@ -100,6 +100,15 @@ describe('chat commands through the router (real database)', () => {
     expect(reply).to.match(/No credentials entered: set them later with \/recon account set "Later" bank_username bank_password/);
   });
 
+  it('a JSON setting nested 2,000 levels is refused in one sentence, not "Something went wrong"', async () => {
+    await run(owner, 'account add Deep sandbox', { forms: scriptedForms([{ status: 'cancelled' }]) });
+    let deep = '1';
+    for (let i = 0; i < 2000; i++) deep = `{"a":${deep}}`;
+    const reply = await run(owner, `account set Deep webhook_extra_fields=${deep}`);
+    expect(reply).to.equal('Invalid setting: webhook_extra_fields must be JSON at most 10 levels deep and at most 16 KB.');
+    expect(capture.text()).not.to.match(/Maximum call stack|command failed/);
+  });
+
   it('refuses a secret typed in a channel: not stored, not logged, not repeated', async () => {
     await run(owner, 'account add Chan sandbox', { forms: scriptedForms([{ status: 'cancelled' }]) });
     const secret = 'typed-in-public-9931';
