@@ -26,7 +26,8 @@ async function askSettings(ctx: CommandContext, account: string, names: SettingN
   const result = await ctx.askPrivately({ title: `Settings of ${account}`, intro, fields });
   if (result.status === 'unreachable') throw new UserError(`I cannot ask you in private: ${result.reason}. Then try again.`);
   if (result.status !== 'submitted') return undefined;
-  return Object.fromEntries(names.map((name) => [name, settingFromText(name, result.values[name] ?? '')]));
+  // A field left out of the submission is unchanged, never cleared ("none" clears).
+  return Object.fromEntries(names.filter((name) => result.values[name] !== undefined).map((name) => [name, settingFromText(name, result.values[name] as string)]));
 }
 
 export const accountAddCommand = defineCommand({
@@ -105,6 +106,12 @@ export const accountSetCommand = defineCommand({
       // it is repeated (a secret with spaces would otherwise come back as "unknown settings").
       throw new UserError(
         `${typedInPublic.join(', ')} is a secret and is never taken in a channel; nothing was saved. Run ${COMMAND_ROOT} account set "${account}" ${typedInPublic.join(' ')} and I will ask for it in private.`,
+      );
+    }
+    // Typed in private, but the message stays in the chat history: gone before it is stored, or refused.
+    if (typedInPublic.length > 0 && !(await ctx.forgetMessage())) {
+      throw new UserError(
+        `I could not delete your message holding ${typedInPublic.join(', ')}, so nothing was saved; delete it yourself. Run ${COMMAND_ROOT} account set "${account}" ${typedInPublic.join(' ')} and I will ask for it in private.`,
       );
     }
     const unknown = [...ask, ...Object.keys(values)].filter((name) => !isSettingName(name));

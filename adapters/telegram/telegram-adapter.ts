@@ -1,12 +1,14 @@
+import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { autoRetry } from '@grammyjs/auto-retry';
-import { Bot, GrammyError, InputFile, webhookCallback, type Context } from 'grammy';
+import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type Context } from 'grammy';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
 import { createKeyedQueue } from '../../src/chat/queue.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
+import { detached } from '../../src/chat/detached.js';
+import { DEFAULT_RETRY_POLICY, withBoundedRetries, type RetryPolicy } from '../../src/chat/outbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { renderHtml, splitForTelegram } from './render.js';
@@ -18,6 +20,12 @@ import { renderHtml, splitForTelegram } from './render.js';
  * concurrently, so a command waiting for a private answer never blocks the next update.
  * Private input is a DM conversation: the bot asks for each field, deletes a message that
  * holds a secret right after reading it, and edits its question to "received".
+ *
+ * Outbound: answers to commands and notifications go out in two queues per chat, so a
+ * notice still being retried never holds up the answer to the person's next command; every
+ * call is retried within one bounded policy (src/chat/outbound.ts). Only getMe is needed to
+ * start: the command menu (setMyCommands) is registered in the background and tried again
+ * later when Telegram, or a Bot API emulator that lacks it, refuses.
  */
 
 export type TelegramOptions = {
@@ -28,8 +36,15 @@ export type TelegramOptions = {
   webhook?: { port: number; path: string; secretToken: string; host?: string };
   /** How long a private form waits for each answer. */
   formTimeoutMs?: number;
+  /** Outbound retries (tests shorten them). */
+  retry?: RetryPolicy;
+  /** The first wait before registering the command menu again after a refusal (doubles, at most an hour). */
+  commandsRetryMs?: number;
   log: Logger;
 };
+
+/** Telegram's own limit for sendPhoto (a larger screenshot goes as text alone). */
+const PHOTO_LIMIT_BYTES = 10 * 1024 * 1024;
 
 export type TelegramAdapter = ChatAdapter & { readonly bot: Bot; webhookUrl(): string | undefined };
 
@@ -44,16 +59,58 @@ const START_TIMEOUT_MS = 15_000;
 
 export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter {
   const log = options.log.child({ component: 'telegram' });
-  const bot = new Bot(options.token, { client: { ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) } });
-  // 429 with retry_after (and passing server or network errors) are waited out and retried,
-  // not dropped. Not the start-up calls: an unreachable Telegram there must fail fast, so the
-  // service reports it and tries the whole start again with its own back-off.
-  const retrying = autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 });
-  const startUpCalls = new Set(['getMe', 'setMyCommands', 'setWebhook', 'deleteWebhook']);
-  bot.api.config.use((call, method, payload, signal) => (startUpCalls.has(method) ? call(method, payload, signal) : retrying(call, method, payload, signal)));
+  const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  const bot = new Bot(options.token, { client: { timeoutSeconds: Math.ceil(policy.attemptTimeoutMs / 1000), ...(options.apiRoot ? { apiRoot: options.apiRoot } : {}) } });
+  /** A refusal that is worth trying again: a 429 (after its retry_after) or a server error. */
+  class Passing extends Error {
+    constructor(readonly response: { ok: false; error_code: number; description: string; parameters?: { retry_after?: number } }) {
+      super(response.description);
+    }
+  }
+  // Start-up calls fail fast (the service reports it and tries the whole start again with its
+  // own back-off); long polling retries on its own; everything else within the bounded policy.
+  const unretried = new Set(['getMe', 'getUpdates', 'setMyCommands', 'setWebhook', 'deleteWebhook']);
+  bot.api.config.use(async (call, method, payload, signal) => {
+    if (unretried.has(method)) return call(method, payload, signal);
+    try {
+      return await withBoundedRetries(
+        {
+          what: `Telegram ${method}`,
+          policy,
+          log,
+          ...(signal ? { signal } : {}),
+          context: { chat: (payload as { chat_id?: unknown } | undefined)?.chat_id },
+          judge: (error) => {
+            if (error instanceof HttpError) return { retry: true, reason: 'network' };
+            if (error instanceof Passing) {
+              const after = error.response.parameters?.retry_after;
+              return { retry: true, ...(after !== undefined ? { afterMs: after * 1000 } : {}), reason: `${error.response.error_code}` };
+            }
+            return { retry: false };
+          },
+        },
+        async () => {
+          const result = await call(method, payload, signal);
+          if (!result.ok && (result.parameters?.retry_after !== undefined || result.error_code >= 500)) throw new Passing(result);
+          return result;
+        },
+      );
+    } catch (error) {
+      // The last refusal goes back to grammY as an answer, so it throws its usual GrammyError.
+      if (error instanceof Passing) return error.response;
+      throw error;
+    }
+  });
   const formTimeoutMs = options.formTimeoutMs ?? 5 * 60_000;
-  /** Per-chat outbound queue: messages to one chat go out one at a time, in order. */
-  const enqueue = createKeyedQueue();
+  /**
+   * Per-chat outbound queues, messages to one chat one at a time, in order: answers (and the
+   * questions of a private form) in one, notifications in the other.
+   */
+  const lanes = { answer: createKeyedQueue(), notice: createKeyedQueue() };
+  type Lane = keyof typeof lanes;
+  const enqueue = lanes.answer;
+  let commandsTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
   /** A private conversation waiting for the person's next message in a DM, by chat id. */
   const replies = createWaits<{ text: string; messageId: number } | null>();
   let server: Server | undefined;
@@ -70,27 +127,63 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     return error instanceof GrammyError && (error.error_code === 403 || (error.error_code === 400 && /chat not found/i.test(error.description)));
   }
 
-  async function post(chatId: string, message: ChatMessage): Promise<number | undefined> {
+  function notReachable(error: unknown, chatId: string): unknown {
+    return unreachable(error) ? new NotReachableError('telegram', `telegram:${chatId}`, 'the person has not started a chat with the bot (press Start in a private chat with it)') : error;
+  }
+
+  /**
+   * The text first (split under Telegram's limit), resolving to its last piece's id; a
+   * screenshot follows in the same queue as a photo, unawaited: a photo Telegram refuses, or
+   * one over its size limit, costs the image (logged), never the text.
+   */
+  async function post(chatId: string, message: ChatMessage, lane: Lane = 'answer'): Promise<number | undefined> {
+    const queue = lanes[lane];
     let last: number | undefined;
     try {
-      if (message.image) {
-        const sent = await enqueue(chatId, () => bot.api.sendPhoto(chatId, new InputFile(message.image!.path), { caption: message.image!.alt.slice(0, 1000) }));
-        last = sent.message_id;
-      }
       const pieces = splitForTelegram(renderHtml(message));
       for (const [i, piece] of pieces.entries()) {
         const keyboard =
           i === pieces.length - 1 && message.choices?.length
             ? { reply_markup: { inline_keyboard: message.choices.map((c) => [{ text: c.label, callback_data: c.id.slice(0, 64) }]) } }
             : {};
-        const sent = await enqueue(chatId, () => bot.api.sendMessage(chatId, piece, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...keyboard }));
+        const sent = await queue(chatId, () => bot.api.sendMessage(chatId, piece, { parse_mode: 'HTML', link_preview_options: { is_disabled: true }, ...keyboard }));
         last = sent.message_id;
       }
     } catch (error) {
-      if (unreachable(error)) throw new NotReachableError('telegram', `telegram:${chatId}`, 'the person has not started a chat with the bot (press Start in a private chat with it)');
-      throw error;
+      throw notReachable(error, chatId);
+    }
+    const image = message.image;
+    if (image) {
+      detached(log, 'could not attach a screenshot to a Telegram message (the text was sent)', () =>
+        queue(chatId, async () => {
+          const size = (await stat(image.path)).size;
+          if (size > PHOTO_LIMIT_BYTES) {
+            log.warn({ chat: chatId, bytes: size }, 'screenshot over Telegram\'s photo limit: the text was sent alone');
+            return;
+          }
+          await bot.api.sendPhoto(chatId, new InputFile(image.path, 'screenshot.png'), { caption: image.alt.slice(0, 1000) });
+        }),
+      );
     }
     return last;
+  }
+
+  /** The command menu, registered in the background: tried again later (doubling, at most an hour) while it is refused. */
+  function registerCommands(delayMs: number): void {
+    void bot.api
+      .setMyCommands([
+        { command: 'recon', description: 'Reconbanker: accounts, sessions, payments (try /recon help)' },
+        { command: 'start', description: 'Start, or link with an invite code' },
+      ])
+      .then(
+        () => log.info('Telegram command menu registered'),
+        (error: unknown) => {
+          if (stopped) return;
+          log.warn({ err: error, retryInSeconds: delayMs / 1000 }, 'could not register the Telegram command menu; /recon works without it; trying again later');
+          commandsTimer = setTimeout(() => registerCommands(Math.min(delayMs * 2, 3_600_000)), delayMs);
+          commandsTimer.unref();
+        },
+      );
   }
 
   /** Handlers go in once, even when start is tried again after the platform was down. */
@@ -118,6 +211,18 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       if (!actor || !chat) return;
       const isPrivate = chat.type === 'private';
       const place = { ref: `telegram:${chat.id}`, kind: isPrivate ? ('dm' as const) : ('channel' as const), private: isPrivate };
+      const messageId = ctx.message?.message_id;
+      // The person's own message, gone from the chat before a secret in it is stored.
+      const forget = async (): Promise<boolean> => {
+        if (messageId === undefined) return true;
+        try {
+          await enqueue(String(chat.id), () => bot.api.deleteMessage(chat.id, messageId));
+          return true;
+        } catch (error) {
+          log.warn({ err: error, chat: chat.id }, 'could not delete a message holding a secret');
+          return false;
+        }
+      };
       // Acknowledge now (return to grammY), handle when a slot is free.
       void handling(async () => {
         try {
@@ -127,6 +232,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
             place,
             text,
             progress: async (message) => void (await post(String(chat.id), message)),
+            forget,
           });
           await post(String(chat.id), reply);
         } catch (error) {
@@ -148,15 +254,11 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       const isPrivate = chat.type === 'private';
       const place = { ref: `telegram:${chat.id}`, kind: isPrivate ? ('dm' as const) : ('channel' as const), private: isPrivate };
       const actionId = ctx.callbackQuery.data;
-      void (async () => {
-        try {
-          if (!(await isFresh(ctx))) return;
-          const reply = await handlers.onAction!({ actor, place, actionId });
-          await post(String(chat.id), reply);
-        } catch (error) {
-          log.error({ err: error, chat: chat.id }, 'could not answer a Telegram button');
-        }
-      })();
+      detached(log, 'could not answer a Telegram button', async () => {
+        if (!(await isFresh(ctx))) return;
+        const reply = await handlers.onAction!({ actor, place, actionId });
+        await post(String(chat.id), reply);
+      });
     });
 
     bot.on('message:text', async (ctx) => {
@@ -199,10 +301,8 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       // grammY retries getMe for as long as Telegram is unreachable: bounded here, so the
       // service can say so and try again with its own back-off.
       await bot.init(AbortSignal.timeout(START_TIMEOUT_MS) as Parameters<typeof bot.init>[0]);
-      await bot.api.setMyCommands([
-        { command: 'recon', description: 'Reconbanker: accounts, sessions, payments (try /recon help)' },
-        { command: 'start', description: 'Start, or link with an invite code' },
-      ]);
+      stopped = false;
+      registerCommands(options.commandsRetryMs ?? 60_000);
       if (options.mode === 'webhook') {
         const hook = options.webhook;
         if (!hook) throw new Error('Telegram webhook mode needs a port, a path and a secret token');
@@ -221,6 +321,8 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     },
 
     async stop() {
+      stopped = true;
+      clearTimeout(commandsTimer);
       replies.settleAll(null);
       if (bot.isRunning()) await bot.stop();
       await polling?.catch(() => undefined);
@@ -228,7 +330,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     },
 
     async send(destination, message) {
-      const id = await post(chatIdOf(destination), message);
+      const id = await post(chatIdOf(destination), message, 'notice');
       return id === undefined ? undefined : messageRef(destination, String(id));
     },
 
@@ -241,7 +343,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       const { place, messageId } = parseMessageRef(ref);
       const chatId = chatIdOf(place);
       const [first] = splitForTelegram(renderHtml(message));
-      await enqueue(chatId, () => bot.api.editMessageText(chatId, Number(messageId), first ?? '', { parse_mode: 'HTML', link_preview_options: { is_disabled: true } }));
+      await lanes.notice(chatId, () => bot.api.editMessageText(chatId, Number(messageId), first ?? '', { parse_mode: 'HTML', link_preview_options: { is_disabled: true } }));
     },
 
     async doctor() {
@@ -250,12 +352,17 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       if (!me.can_read_all_group_messages) {
         findings.push(`Telegram: group privacy mode is on, so in groups write /recon@${me.username} … (or BotFather → /setprivacy → Disable).`);
       }
-      const commands = await bot.api.getMyCommands();
-      if (!commands.some((c) => c.command === 'recon')) findings.push('Telegram: /recon is not registered as a bot command (restart the service, or check the token).');
-      const hook = await bot.api.getWebhookInfo();
-      if (options.mode === 'polling' && hook.url) findings.push(`Telegram: a webhook is set (${hook.url}) while the service uses long polling; remove it with deleteWebhook or set TELEGRAM_MODE=webhook.`);
-      if (options.mode === 'webhook' && !hook.url) findings.push('Telegram: webhook mode, but Telegram has no webhook URL for this bot (call setWebhook with your public URL and the secret token).');
-      if (hook.last_error_message) findings.push(`Telegram: the last webhook delivery failed: ${hook.last_error_message}.`);
+      // Each check on its own: a Bot API (or an emulator) without one of them still gets the others.
+      const commands = await bot.api.getMyCommands().catch(() => undefined);
+      if (!commands) findings.push('Telegram: the registered bot commands could not be read (getMyCommands failed); /recon works without the menu.');
+      else if (!commands.some((c) => c.command === 'recon')) findings.push('Telegram: /recon is not registered as a bot command (restart the service, or check the token).');
+      const hook = await bot.api.getWebhookInfo().catch(() => undefined);
+      if (!hook) findings.push('Telegram: the webhook status could not be read (getWebhookInfo failed).');
+      else {
+        if (options.mode === 'polling' && hook.url) findings.push(`Telegram: a webhook is set (${hook.url}) while the service uses long polling; remove it with deleteWebhook or set TELEGRAM_MODE=webhook.`);
+        if (options.mode === 'webhook' && !hook.url) findings.push('Telegram: webhook mode, but Telegram has no webhook URL for this bot (call setWebhook with your public URL and the secret token).');
+        if (hook.last_error_message) findings.push(`Telegram: the last webhook delivery failed: ${hook.last_error_message}.`);
+      }
       return findings;
     },
 

@@ -15,6 +15,8 @@ export type CommandContext = {
   /** What the platform this command came from finds wrong with its own set-up. */
   platformDoctor?(): Promise<string[]>;
   progress(message: ChatMessage): Promise<void>;
+  /** Removes the person's command message from the chat (it held a secret); false when it is still there. */
+  forgetMessage(): Promise<boolean>;
 };
 
 /** The caller's membership, for commands that require one (the router has checked it). */

@@ -29,6 +29,7 @@ export type Place = { ref: string; kind: 'dm' | 'channel'; private: boolean };
 
 export type FormField = { name: string; label: string; secret: boolean; optional?: boolean };
 export type Form = { title: string; intro?: string; fields: FormField[] };
+/** A submitted form's values by field name: a field absent from `values` was left unanswered (unchanged), never cleared. */
 export type FormResult = { status: 'submitted'; values: Record<string, string> } | { status: 'cancelled' | 'timed_out' } | { status: 'unreachable'; reason: string };
 
 /** A person or place the platform will not let us write to (Telegram: never pressed Start; Discord 50007; Slack without im:write). */
@@ -50,6 +51,12 @@ export type CommandEvent = {
   text: string;
   /** Sends (or updates) progress for long work; the final answer is the handler's result. */
   progress(message: ChatMessage): Promise<void>;
+  /**
+   * Removes the person's message that carried the command from the chat (it held a secret).
+   * Resolves to false when it is still there; absent where a command leaves no message that
+   * others could read (slash commands, the console).
+   */
+  forget?(): Promise<boolean>;
 };
 
 /** A button pressed: `actionId` is the short id the button carried. */

@@ -156,6 +156,7 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
           askPrivately: (form) => adapter.askPrivately(event.actor, form),
           platformDoctor: async () => (adapter.doctor ? await adapter.doctor() : []),
           progress: (message) => event.progress(message),
+          forgetMessage: async () => (event.forget ? await event.forget() : true),
         };
         const reply = await command.handler(ctx, parsed.data);
         // A person who just set up or linked is a member only now.

@@ -1,3 +1,6 @@
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { createTelegramAdapter, type TelegramAdapter } from '../../adapters/telegram/telegram-adapter.js';
 import { renderHtml, splitForTelegram } from '../../adapters/telegram/render.js';
@@ -29,7 +32,7 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     fake = await startFakeTelegram(TOKEN);
     services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
     const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
-    adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', formTimeoutMs: 20_000, log: capture.log });
+    adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', formTimeoutMs: 20_000, retry: { attempts: 3, totalMs: 10_000, baseDelayMs: 2_000, attemptTimeoutMs: 5_000 }, log: capture.log });
     await adapter.start({ onCommand: (event) => router.handle(event, adapter), onAction: (event) => router.handleAction(event, adapter) });
   });
 
@@ -40,8 +43,8 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
 
   const reply = (chatId: number, pattern: RegExp, what: string) => eventually(() => fake.sentTo(chatId).find((text) => pattern.test(text)), 15_000, what);
 
-  it('registers its commands on start', () => {
-    const registered = fake.calls.find((c) => c.method === 'setMyCommands');
+  it('registers its commands on start', async () => {
+    const registered = await eventually(() => fake.calls.find((c) => c.method === 'setMyCommands'), 10_000, 'setMyCommands');
     expect((registered?.params.commands as { command: string }[]).map((c) => c.command)).to.deep.equal(['recon', 'start']);
   });
 
@@ -75,6 +78,27 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     expect(JSON.stringify(fake.calls)).not.to.include('Gr0up-Leak');
     expect(capture.text()).not.to.include('Gr0up-Leak');
     expect(JSON.stringify(await test.db.models.Account.find().lean())).not.to.include('Gr0up-Leak');
+  });
+
+  it('a password typed in a DM with account set: the message is deleted before the value is stored', async () => {
+    const { messageId } = fake.type(ana, '/recon account set Main bank_password=Dm-Typed-Pw1');
+    await reply(ana.id, /^Updated "Main": bank_password\./, 'updated');
+    const deleted = fake.calls.findIndex((c) => c.method === 'deleteMessage' && Number(c.params.message_id) === messageId);
+    expect(deleted, 'the message is gone from the chat').to.be.at.least(0);
+    const answered = fake.calls.findIndex((c) => c.method === 'sendMessage' && /^Updated "Main"/.test(String(c.params.text)));
+    expect(deleted).to.be.below(answered);
+    const userId = (await test.db.models.Member.findOne({ platformUserId: String(ana.id) }).lean())!.userId;
+    expect(await services.accounts.revealSecret((await services.accounts.list(userId))[0]!.id, 'bank_password')).to.equal('Dm-Typed-Pw1');
+  });
+
+  it('a password typed in a DM that cannot be deleted is refused, and nothing is stored', async () => {
+    fake.failNext('deleteMessage', 400, { ok: false, error_code: 400, description: "Bad Request: message can't be deleted" });
+    fake.type(ana, '/recon account set Main bank_password=Undeletable-Pw2');
+    await reply(ana.id, /could not delete your message holding bank_password, so nothing was saved/, 'the refusal');
+    const userId = (await test.db.models.Member.findOne({ platformUserId: String(ana.id) }).lean())!.userId;
+    expect(await services.accounts.revealSecret((await services.accounts.list(userId))[0]!.id, 'bank_password')).to.equal('Dm-Typed-Pw1');
+    expect(JSON.stringify(fake.calls.filter((c) => c.method === 'sendMessage'))).not.to.include('Undeletable-Pw2');
+    expect(capture.text()).not.to.include('Undeletable-Pw2');
   });
 
   it('links a second person with an invite deep link (/start <code>)', async () => {
@@ -147,6 +171,71 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     expect(pieces.length).to.be.greaterThan(1);
     expect(pieces.every((p) => p.length <= 4096)).to.equal(true);
     expect(pieces.join('\n')).to.equal(long);
+  });
+
+  it('a refused photo costs the image, not the text: the notice goes first, the photo after it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-telegram-shot-'));
+    const png = path.join(dir, 'shot.png');
+    writeFileSync(png, Buffer.alloc(2048, 5));
+    fake.failNext('sendPhoto', 400, { ok: false, error_code: 400, description: 'Bad Request: IMAGE_PROCESS_FAILED' });
+    const ref = await adapter.send(`telegram:${GROUP}`, { text: 'Bank session of "Main" failed (refused photo)', image: { path: png, alt: 'The bank page' } });
+    expect(ref).to.match(new RegExp(`^telegram:${GROUP}#\\d+$`));
+    expect(fake.sentTo(GROUP)).to.include('Bank session of "Main" failed (refused photo)');
+    await eventually(() => /could not attach a screenshot to a Telegram message/.test(capture.text()), 10_000, 'the refused photo logged');
+    // Accepted, the photo follows its text.
+    await adapter.send(`telegram:${GROUP}`, { text: 'Bank session of "Main" failed (accepted photo)', image: { path: png, alt: 'The bank page' } });
+    const photo = await eventually(() => { const i = fake.calls.findIndex((c) => c.method === 'sendPhoto' && c.params.caption === 'The bank page' && fake.calls.indexOf(c) > fake.calls.findIndex((t) => t.params.text === 'Bank session of "Main" failed (accepted photo)')); return i >= 0 ? i : undefined; }, 10_000, 'the photo');
+    const text = fake.calls.findIndex((c) => c.params.text === 'Bank session of "Main" failed (accepted photo)');
+    expect(text).to.be.below(photo);
+  });
+
+  it('a screenshot over Telegram\'s photo limit: the text goes alone', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-telegram-big-'));
+    const big = path.join(dir, 'big.png');
+    writeFileSync(big, '');
+    truncateSync(big, 10 * 1024 * 1024 + 1);
+    const photos = fake.calls.filter((c) => c.method === 'sendPhoto').length;
+    await adapter.send(`telegram:${GROUP}`, { text: 'Bank session failed (big screenshot)', image: { path: big, alt: 'big' } });
+    expect(fake.sentTo(GROUP)).to.include('Bank session failed (big screenshot)');
+    await eventually(() => /over Telegram's photo limit/.test(capture.text()), 10_000, 'the skip logged');
+    expect(fake.calls.filter((c) => c.method === 'sendPhoto').length).to.equal(photos);
+  });
+
+  it('a cut upload connection: retried a bounded number of times and the give-up logged; the person\'s next command is answered meanwhile', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-telegram-cut-'));
+    const png = path.join(dir, 'shot.png');
+    writeFileSync(png, Buffer.alloc(2048, 6));
+    fake.cut.add('sendPhoto');
+    try {
+      const before = fake.calls.filter((c) => c.method === 'sendPhoto').length;
+      await adapter.send(`telegram:${ana.id}`, { text: 'Bank session of "Main" failed (cut upload)', image: { path: png, alt: 'cut' } });
+      expect(fake.sentTo(ana.id)).to.include('Bank session of "Main" failed (cut upload)');
+      fake.type(ana, '/recon whoami');
+      await reply(ana.id, /^You are /, 'the next command answered');
+      expect(capture.text(), 'answered before the upload was given up').not.to.match(/"call":"Telegram sendPhoto"/);
+      await eventually(() => capture.lines.find((l) => l.includes('gave up sending a chat message') && l.includes('"call":"Telegram sendPhoto"')), 30_000, 'the give-up logged');
+      expect(fake.calls.filter((c) => c.method === 'sendPhoto').length - before).to.equal(3);
+    } finally {
+      fake.cut.delete('sendPhoto');
+    }
+  });
+
+  it('starts with getMe alone: a refused setMyCommands is logged and tried again later; doctor still answers', async () => {
+    const log = capturingLogger();
+    fake.failNext('setMyCommands', 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+    const registered = fake.calls.filter((c) => c.method === 'setMyCommands').length;
+    const hooked = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'webhook', webhook: { port: 0, path: '/telegram', secretToken: 'right-secret' }, commandsRetryMs: 200, log: log.log });
+    await hooked.start({ onCommand: async () => ({ text: 'ok' }) });
+    try {
+      await eventually(() => fake.calls.filter((c) => c.method === 'setMyCommands').length >= registered + 2, 10_000, 'registered on the second try');
+      expect(log.text()).to.include('could not register the Telegram command menu');
+      fake.failNext('getMyCommands', 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+      fake.failNext('getWebhookInfo', 404, { ok: false, error_code: 404, description: 'Not Found: method not found' });
+      const findings = await hooked.doctor!();
+      expect(findings.join('\n')).to.include('could not be read (getMyCommands failed)').and.include('webhook status could not be read');
+    } finally {
+      await hooked.stop();
+    }
   });
 
   it('a person who never pressed Start is a typed "not reachable", not a crash', async () => {

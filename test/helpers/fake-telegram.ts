@@ -5,7 +5,8 @@ import { listenOnLoopback } from '../../src/http/loopback.js';
  * A fake of the Telegram Bot API on 127.0.0.1 for the real grammY client: real long polling
  * (getUpdates waits for updates or its timeout), sendMessage / editMessageText /
  * deleteMessage / setMyCommands / sendPhoto / answerCallbackQuery recorded, and injected
- * failures (429 with retry_after, 403 for people who never pressed Start).
+ * failures (429 with retry_after, 403 for people who never pressed Start, a connection cut
+ * before any answer).
  */
 
 export type Call = { method: string; params: Record<string, unknown>; at: number };
@@ -36,6 +37,8 @@ export async function startFakeTelegram(token: string, port = 0) {
   const pollers = new Set<() => void>();
   const failures: { method: string; chat?: string; status: number; body: Record<string, unknown> }[] = [];
   const blocked = new Set<string>();
+  /** Methods whose every request is recorded, then has its connection cut without an answer. */
+  const cut = new Set<string>();
   /** Every getUpdates offset, when it arrived: an update below it is acknowledged. */
   const confirmations: { offset: number; at: number }[] = [];
   const bot = { id: 4242, is_bot: true, first_name: 'Reconbanker', username: 'reconbanker_test_bot' };
@@ -48,6 +51,7 @@ export async function startFakeTelegram(token: string, port = 0) {
       const method = match[2] as string;
       const params = await readBody(req);
       if (method !== 'getUpdates') calls.push({ method, params, at: Date.now() });
+      if (cut.has(method)) return req.socket.destroy();
       const failure = failures.findIndex((f) => f.method === method && (f.chat === undefined || f.chat === String(params.chat_id)));
       if (failure >= 0) {
         const [f] = failures.splice(failure, 1);
@@ -126,6 +130,7 @@ export async function startFakeTelegram(token: string, port = 0) {
     apiRoot: listening.url,
     calls,
     blocked,
+    cut,
     confirmations,
     /** The person types `text` in their private chat with the bot, or in a group. */
     type(person: Person, text: string, group?: number): { updateId: number; messageId: number } {
