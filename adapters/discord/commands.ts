@@ -58,9 +58,13 @@ export function commandText(commands: readonly CommandSpec[], chosen: { group: s
   const path = chosen.group ? (chosen.subcommand === HEAD && commands.some((c) => c.path.length === 1 && c.path[0] === chosen.group) ? [chosen.group] : [chosen.group, chosen.subcommand]) : [chosen.subcommand];
   const spec = commands.find((c) => c.path.length === path.length && c.path.every((p, i) => p === path[i]));
   const words = [...path];
-  for (const name of spec?.positionals ?? []) {
+  const names = spec?.positionals ?? [];
+  for (const [i, name] of names.entries()) {
     const value = chosen.values.get(name.toLowerCase());
-    if (value !== undefined) words.push(/\s|"/.test(value) ? `"${value.replace(/"/g, '')}"` : value);
+    if (value === undefined) continue;
+    // A variadic last option holds several words (`account set Main` + `ask: bank_username webhook_url`).
+    if (spec?.variadic && i === names.length - 1) words.push(value);
+    else words.push(/\s|"/.test(value) ? `"${value.replace(/"/g, '')}"` : value);
   }
   const more = chosen.values.get('options');
   if (more) words.push(more);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import {
   ActionRowBuilder,
   ButtonBuilder,
@@ -22,6 +22,8 @@ import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult, Place } 
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
+import { detached } from '../../src/chat/detached.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/chat/outbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandSpec } from '../../src/chat/command.js';
@@ -32,7 +34,8 @@ import { renderDiscord } from './render.js';
  * Discord through discord.js: one gateway connection with the Guilds intent only (slash
  * commands arrive as interactions; no message content is read). `/recon` is registered with
  * sub-commands and options built from the command declarations (guild-scoped when a guild id
- * is configured, global otherwise). Every interaction is deferred as an ephemeral reply at once (inside
+ * is configured, global otherwise; with a guild id the same /recon is also registered for the
+ * bot's DMs, where guild commands do not exist and bank codes are given). Every interaction is deferred as an ephemeral reply at once (inside
  * Discord's 3 seconds) and answered by editing it. Places: `discord:<guild>:<channel>`, and
  * `discord:dm:<channel>` for a private chat.
  */
@@ -48,6 +51,22 @@ export type DiscordOptions = {
 };
 
 const INTERACTION_TTL_MS = 14 * 60_000;
+/** Text inputs a Discord modal holds: a longer form is asked in parts, one modal each. */
+export const MODAL_FIELDS = 5;
+/** What a bot may attach by default; a larger screenshot is left out (the text still goes). */
+const UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+/** Interaction contexts: a command in the bot's DMs only. */
+const BOT_DM = 1;
+
+type PendingForm = { userId: string; form: Form; page: number; values: Record<string, string> };
+
+function pageOf(form: Form, page: number) {
+  return form.fields.slice(page * MODAL_FIELDS, (page + 1) * MODAL_FIELDS);
+}
+
+function pagesOf(form: Form): number {
+  return Math.max(1, Math.ceil(form.fields.length / MODAL_FIELDS));
+}
 
 function channelOf(place: string): string {
   const [platform, scope, channel] = place.split(':');
@@ -72,13 +91,25 @@ function actorOf(user: { id: string; globalName: string | null; username: string
 export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   const log = options.log.child({ component: 'discord' });
   /** The command interaction each person is answering (its token allows follow-ups for 15 minutes). */
-  const current = new Map<string, { interaction: ChatInputCommandInteraction; at: number }>();
+  const current = new Map<string, { interaction: ChatInputCommandInteraction | ButtonInteraction; at: number }>();
   /** Private forms waiting: the button opens the modal, the modal's submission resolves the form. */
-  const forms = new Map<string, { userId: string; form: Form }>();
+  const forms = new Map<string, PendingForm>();
   const submissions = createWaits<FormResult>();
   const formTimeoutMs = 10 * 60_000;
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { makeRequest: viaNodeFetchForUploads, ...(options.api ? { api: options.api } : {}) } });
+  // Bounded like every platform's sends (src/chat/outbound.ts): a few retries of a failed or
+  // hung request, and a rate limit longer than the whole budget is refused, not waited out.
+  const policy = DEFAULT_RETRY_POLICY;
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: {
+      makeRequest: viaNodeFetchForUploads,
+      retries: policy.attempts - 1,
+      timeout: policy.attemptTimeoutMs,
+      rejectOnRateLimit: (limit) => limit.retryAfter > policy.totalMs,
+      ...(options.api ? { api: options.api } : {}),
+    },
+  });
   // Without this, an exception in a handler would end the process.
   client.on('error', (error) => log.error({ err: error }, 'Discord client error'));
 
@@ -87,13 +118,23 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
     return { ref: isDm ? `discord:dm:${interaction.channelId}` : `discord:${interaction.guildId}:${interaction.channelId}`, kind: isDm ? ('dm' as const) : ('channel' as const), private: isDm };
   }
 
-  /** Posts (split under 2000 characters; a screenshot attached to the first piece); resolves to the last piece's id. */
+  function notReachable(error: unknown, channelId: string): unknown {
+    if (error instanceof DiscordAPIError && (error.code === 50007 || error.code === 50001 || error.code === 10003)) {
+      return new NotReachableError('discord', channelId, error.code === 50007 ? 'the person does not accept messages from the bot (Discord 50007)' : `Discord says ${error.message}`);
+    }
+    return error;
+  }
+
+  /**
+   * Posts the text (split under 2000 characters), resolving to the last piece's id; a
+   * screenshot follows as a message of its own, unawaited: an upload Discord refuses, or one
+   * over its limit, costs the image (logged), never the text.
+   */
   async function post(channelId: string, message: ChatMessage): Promise<string | undefined> {
+    let last: string | undefined;
     try {
       // Straight to REST: a stored channel id needs no cache (the Guilds intent brings no DMs).
       const { pieces, embeds } = renderDiscord(message);
-      const image = message.image ? await readFile(message.image.path).catch(() => undefined) : undefined;
-      let last: string | undefined;
       for (const [i, piece] of pieces.entries()) {
         const isLast = i === pieces.length - 1;
         const buttons = isLast && message.choices?.length ? message.choices.slice(0, 25) : [];
@@ -101,18 +142,27 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
         for (let at = 0; at < buttons.length; at += 5) {
           components.push({ type: 1, components: buttons.slice(at, at + 5).map((c) => ({ type: 2, style: 2, custom_id: `act:${c.id}`.slice(0, 100), label: c.label.slice(0, 80) })) });
         }
-        // A fixed file name: nothing of the path (or the account) travels with the image.
-        const files = i === 0 && image ? [{ name: 'screenshot.png', data: image }] : undefined;
-        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(isLast && embeds.length ? { embeds: embeds.slice(0, 10) } : {}), ...(components.length ? { components } : {}) }, ...(files ? { files } : {}) })) as { id?: string };
+        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: { content: piece, allowed_mentions: { parse: [] }, ...(isLast && embeds.length ? { embeds: embeds.slice(0, 10) } : {}), ...(components.length ? { components } : {}) } })) as { id?: string };
         last = sent.id;
       }
-      return last;
     } catch (error) {
-      if (error instanceof DiscordAPIError && (error.code === 50007 || error.code === 50001 || error.code === 10003)) {
-        throw new NotReachableError('discord', channelId, error.code === 50007 ? 'the person does not accept messages from the bot (Discord 50007)' : `Discord says ${error.message}`);
-      }
-      throw error;
+      const typed = notReachable(error, channelId);
+      if (!(typed instanceof NotReachableError)) log.warn({ err: error, channel: channelId }, 'gave up sending a chat message');
+      throw typed;
     }
+    const image = message.image;
+    if (image) {
+      detached(log, 'could not attach a screenshot to a Discord message (the text was sent)', async () => {
+        const size = (await stat(image.path)).size;
+        if (size > UPLOAD_LIMIT_BYTES) {
+          log.warn({ channel: channelId, bytes: size }, "screenshot over Discord's upload limit: the text was sent alone");
+          return;
+        }
+        // A fixed file name: nothing of the path (or the account) travels with the image.
+        await client.rest.post(Routes.channelMessages(channelId), { body: { allowed_mentions: { parse: [] } }, files: [{ name: 'screenshot.png', data: await readFile(image.path) }] });
+      });
+    }
+    return last;
   }
 
   /** The deferred reply edited with the answer; what does not fit follows as more ephemeral messages (never cut). */
@@ -129,56 +179,70 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   /** Every interaction: private-form buttons and modals, notification buttons, and /recon itself. */
   function listen(handlers: ChatHandlers): void {
     client.on(Events.InteractionCreate, (interaction) => {
-      // The button of a private form: the modal must be this interaction's first answer.
+      // The button of a private form: the modal (of the form's current part) must be this
+      // interaction's first answer.
       if (interaction.isButton() && interaction.customId.startsWith('form:')) {
         const pending = forms.get(interaction.customId.slice(5));
-        void (async () => {
+        detached(log, 'could not open a Discord modal', async () => {
           if (!pending || pending.userId !== interaction.user.id) {
-            await interaction.reply({ content: 'This form is not yours, or it has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
+            await interaction.reply({ content: 'This form is not yours, or it has expired.', flags: MessageFlags.Ephemeral });
             return;
           }
-          const modal = new ModalBuilder().setCustomId(interaction.customId).setTitle(pending.form.title.slice(0, 45));
-          for (const field of pending.form.fields.slice(0, 5)) {
+          const pages = pagesOf(pending.form);
+          const title = pages > 1 ? `${pending.form.title.slice(0, 36)} (${pending.page + 1}/${pages})` : pending.form.title.slice(0, 45);
+          const modal = new ModalBuilder().setCustomId(interaction.customId).setTitle(title);
+          for (const field of pageOf(pending.form, pending.page)) {
             modal.addComponents(
               new ActionRowBuilder<TextInputBuilder>().addComponents(new TextInputBuilder().setCustomId(field.name).setLabel(field.label.slice(0, 45)).setStyle(TextInputStyle.Short).setRequired(field.optional !== true)),
             );
           }
-          await interaction.showModal(modal).catch((error: unknown) => log.error({ err: error }, 'could not open a Discord modal'));
-        })();
+          await interaction.showModal(modal);
+        });
         return;
       }
       if (interaction.isModalSubmit() && interaction.customId.startsWith('form:')) {
         const id = interaction.customId.slice(5);
         const pending = forms.get(id);
-        void (async () => {
-          await interaction.reply({ content: pending ? 'Received.' : 'This form has expired.', flags: MessageFlags.Ephemeral }).catch(() => undefined);
-          if (!pending || pending.userId !== interaction.user.id) return;
-          forms.delete(id);
-          const values: Record<string, string> = {};
-          for (const field of pending.form.fields) {
-            const value = interaction.fields.getTextInputValue(field.name);
-            if (value) values[field.name] = value;
+        detached(log, 'could not take a Discord form submission', async () => {
+          if (!pending || pending.userId !== interaction.user.id) {
+            await interaction.reply({ content: 'This form is not yours, or it has expired.', flags: MessageFlags.Ephemeral });
+            return;
           }
-          submissions.settle(id, { status: 'submitted', values });
-        })();
+          // Only the inputs this part asked for, and only those submitted with a value: a
+          // field missing from the submission stays unchanged.
+          for (const field of pageOf(pending.form, pending.page)) {
+            const input = interaction.fields.fields.get(field.name);
+            const value = input && 'value' in input ? input.value : undefined;
+            if (typeof value === 'string' && value !== '') pending.values[field.name] = value;
+          }
+          pending.page += 1;
+          const pages = pagesOf(pending.form);
+          if (pending.page < pages) {
+            const next = new ButtonBuilder().setCustomId(interaction.customId).setLabel(`Continue (${pending.page + 1}/${pages})`).setStyle(ButtonStyle.Primary);
+            await interaction.reply({ content: `Part ${pending.page} of ${pages} received.`, components: [new ActionRowBuilder<ButtonBuilder>().addComponents(next)], flags: MessageFlags.Ephemeral });
+            return;
+          }
+          forms.delete(id);
+          submissions.settle(id, { status: 'submitted', values: pending.values });
+          await interaction.reply({ content: 'Received.', flags: MessageFlags.Ephemeral });
+        });
         return;
       }
       if (interaction.isButton() && interaction.customId.startsWith('act:') && handlers.onAction) {
         const actor = actorOf(interaction.user);
-        void (async () => {
-          try {
-            await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-            const reply = await handlers.onAction!({ actor, place: placeOf(interaction), actionId: interaction.customId.slice(4) });
-            await answer(interaction, reply);
-          } catch (error) {
-            log.error({ err: error }, 'could not answer a Discord button');
-          }
-        })();
+        detached(log, 'could not answer a Discord button', async () => {
+          await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+          // A stored action may ask in private (a bank code from the prompt's button): its form opens from this press.
+          current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
+          const reply = await handlers.onAction!({ actor, place: placeOf(interaction), actionId: interaction.customId.slice(4) });
+          await answer(interaction, reply);
+        });
         return;
       }
       if (!interaction.isChatInputCommand() || interaction.commandName !== 'recon') return;
       // Deferred at once (the acknowledgement); the handling waits its turn.
       const deferred = interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      deferred.catch(() => undefined); // awaited (and its failure logged) in the handling below
       void handling(async () => {
         try {
           await deferred;
@@ -221,11 +285,17 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
       await client.login(options.token);
       await ready;
-      const definition = [discordDefinition(options.commands)];
+      const definition = discordDefinition(options.commands);
       const appId = client.application?.id;
       if (!appId) throw new Error('Discord did not say which application this bot is');
-      await client.rest.put(options.guildId ? `/applications/${appId}/guilds/${options.guildId}/commands` : `/applications/${appId}/commands`, { body: definition });
-      log.info({ bot: client.user?.tag, scope: options.guildId ? 'guild' : 'global' }, 'Discord connected; /recon registered');
+      if (options.guildId) {
+        await client.rest.put(Routes.applicationGuildCommands(appId, options.guildId), { body: [definition] });
+        // Guild commands do not exist in DMs, where bank codes and signing secrets are given.
+        await client.rest.put(Routes.applicationCommands(appId), { body: [{ ...definition, contexts: [BOT_DM] }] });
+      } else {
+        await client.rest.put(Routes.applicationCommands(appId), { body: [definition] });
+      }
+      log.info({ bot: client.user?.tag, scope: options.guildId ? 'guild, and DMs' : 'global' }, 'Discord connected; /recon registered');
     },
 
     async stop() {
@@ -235,9 +305,11 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
     async doctor() {
       const appId = client.application?.id;
       if (!appId) return ['Discord: not connected.'];
-      const route = options.guildId ? Routes.applicationGuildCommands(appId, options.guildId) : Routes.applicationCommands(appId);
-      const commands = (await client.rest.get(route)) as { name: string }[];
-      return commands.some((c) => c.name === 'recon') ? [] : [`Discord: /recon is not registered${options.guildId ? ' in the configured server' : ''} (restart the service; check the bot's applications.commands scope).`];
+      const registered = async (route: `/${string}`) => ((await client.rest.get(route)) as { name: string }[]).some((c) => c.name === 'recon');
+      const findings: string[] = [];
+      if (options.guildId && !(await registered(Routes.applicationGuildCommands(appId, options.guildId)))) findings.push("Discord: /recon is not registered in the configured server (restart the service; check the bot's applications.commands scope).");
+      if (!(await registered(Routes.applicationCommands(appId)))) findings.push(`Discord: /recon is not registered${options.guildId ? ' for DMs' : ''} (restart the service; check the bot's applications.commands scope).`);
+      return findings;
     },
 
     async send(destination, message) {
@@ -265,9 +337,10 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       const live = current.get(`${actor.teamId}:${actor.userId}`);
       if (!live || Date.now() - live.at > INTERACTION_TTL_MS) return { status: 'unreachable', reason: 'a private form opens from a command; run the command again' };
       const id = randomUUID();
-      forms.set(id, { userId: actor.userId, form });
+      forms.set(id, { userId: actor.userId, form, page: 0, values: {} });
       const result = submissions.wait(id, formTimeoutMs, { status: 'timed_out' }).finally(() => forms.delete(id));
-      const button = new ButtonBuilder().setCustomId(`form:${id}`).setLabel('Open the private form').setStyle(ButtonStyle.Primary);
+      const pages = pagesOf(form);
+      const button = new ButtonBuilder().setCustomId(`form:${id}`).setLabel(pages > 1 ? `Open the private form (1/${pages})` : 'Open the private form').setStyle(ButtonStyle.Primary);
       await live.interaction.followUp({
         content: `${form.title}${form.intro ? `\n${form.intro}` : ''}`,
         components: [new ActionRowBuilder<ButtonBuilder>().addComponents(button)],

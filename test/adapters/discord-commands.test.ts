@@ -22,6 +22,8 @@ describe('Discord /recon from the command declarations (pure)', () => {
   it('turns the chosen options back into the text the router reads', () => {
     expect(commandText(commands, { group: 'pending', subcommand: 'list', values: new Map([['account', 'Main UYU'], ['options', 'status=ambiguous limit=5']]) })).to.equal('pending "Main UYU" status=ambiguous limit=5');
     expect(commandText(commands, { group: 'pending', subcommand: 'resolve', values: new Map([['account', 'Main'], ['request', 'A-1'], ['transaction', '1a2b3c4d']]) })).to.equal('pending resolve Main A-1 1a2b3c4d');
+    // The variadic last option holds several words: each is a word of the command.
+    expect(commandText(commands, { group: 'account', subcommand: 'set', values: new Map([['account', 'Main UYU'], ['ask', 'bank_username webhook_url']]) })).to.equal('account set "Main UYU" bank_username webhook_url');
     expect(commandText(commands, { group: null, subcommand: 'otp', values: new Map([['code', '123456'], ['account', 'Main']]) })).to.equal('otp Main 123456');
   });
 });

@@ -25,12 +25,15 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
   const GUILD = '500000000000000001';
   const CHANNEL = '500000000000000002';
 
+  let services: ReturnType<typeof buildServices>;
+  const dm = { dm: '600000000000000001' };
+
   before(async () => {
     fake = await startFakeDiscord();
-    const services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
+    services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
     const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
     adapter = createDiscordAdapter({ token: 'discord-test-token', commands: router.commands, api: fake.api, guildId: GUILD, log: capture.log });
-    await adapter.start({ onCommand: (event) => router.handle(event, adapter) });
+    await adapter.start({ onCommand: (event) => router.handle(event, adapter), onAction: (event) => router.handleAction(event, adapter) });
   });
 
   after(async () => {
@@ -52,6 +55,12 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     expect(pending?.options[0]?.name).to.equal('list');
     expect(recon!.options.length).to.be.at.most(25);
     for (const option of recon!.options) expect(option.options.length, option.name).to.be.at.most(25);
+    // Guild commands do not exist in DMs: the same /recon is registered for the bot's DMs.
+    const forDms = fake.calls.find((c) => c.method === 'PUT' && c.path === `/applications/${APP_ID}/commands`);
+    const [dmRecon] = forDms?.body as unknown as { name: string; contexts?: number[]; options: unknown[] }[];
+    expect(dmRecon?.name).to.equal('recon');
+    expect(dmRecon?.contexts).to.deep.equal([1]);
+    expect(dmRecon?.options).to.deep.equal(recon!.options);
   });
 
   it('defers every command as an ephemeral reply, then edits it with the answer; an unlinked person is refused', async () => {
@@ -85,6 +94,58 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     await eventually(() => fake.calls.find((c) => c.path === `/interactions/${other.id}/${other.token}/callback` && /not yours/.test(JSON.stringify(c.body))), 10_000, 'refused');
   });
 
+  /** An answer as a person reads it (Discord shows escaped markdown without its backslashes). */
+  const shown = (token: string) => fake.answers(token).map((a) => a.replace(/\\([\\*_`~|[\]>#-])/g, '$1'));
+
+  /** Presses the latest private-form button of a command (or of the Continue reply), waits for its modal, returns the modal's inputs. */
+  async function openForm(from: { id: string; token: string }): Promise<{ customId: string; inputs: string[]; title: string }> {
+    const replies = () => fake.calls.filter((c) => c.path === `/interactions/${from.id}/${from.token}/callback`).map((c) => (c.body as { data?: Record<string, unknown> }).data ?? {});
+    const offer = await eventually(() => [...fake.followUps(from.token), ...replies()].findLast((f) => Array.isArray(f.components)), 10_000, 'the form button');
+    const customId = (offer.components as { components: { custom_id: string }[] }[])[0]?.components[0]?.custom_id as string;
+    const pressed = fake.press(ana, customId, dm);
+    const modal = await eventually(() => fake.calls.find((c) => c.path === `/interactions/${pressed.id}/${pressed.token}/callback` && (c.body as { type?: number }).type === 9), 10_000, 'the modal');
+    const data = (modal.body as { data: { title: string; components: { components: { custom_id: string }[] }[] } }).data;
+    return { customId, title: data.title, inputs: data.components.map((row) => row.components[0]?.custom_id as string) };
+  }
+
+  it('a form of more than 5 fields is asked in parts of at most 5 (Discord\'s limit); every value is taken', async () => {
+    // Six settings named in the `ask` option, asked in private.
+    const six = fake.command(ana, { group: 'account', sub: 'set', values: { account: 'Main', ask: 'bank_username auth_token webhook_url retry_limit lookback_days scrape_interval_minutes' } }, dm);
+    const first = await openForm(six);
+    expect(first.inputs).to.deep.equal(['bank_username', 'auth_token', 'webhook_url', 'retry_limit', 'lookback_days']);
+    expect(first.title).to.match(/\(1\/2\)$/);
+    const part1 = fake.submitModal(ana, first.customId, { bank_username: 'ana2', auth_token: 'Tok-Six-1', webhook_url: 'http://127.0.0.1:9/hook', retry_limit: '5', lookback_days: '7' }, dm);
+    const second = await openForm(part1);
+    expect(second.inputs).to.deep.equal(['scrape_interval_minutes']);
+    fake.submitModal(ana, second.customId, { scrape_interval_minutes: '30' }, dm);
+    const updated = await eventually(() => shown(six.token).find((a) => /^Updated "Main"/.test(a)), 10_000, 'updated');
+    for (const name of ['bank_username', 'auth_token', 'webhook_url', 'retry_limit', 'lookback_days', 'scrape_interval_minutes']) expect(updated).to.include(name);
+    const account = (await test.db.models.Account.findOne({ name: 'Main' }).lean())!;
+    expect(account.settings).to.deep.include({ retry_limit: 5, lookback_days: 7, scrape_interval_minutes: 30 });
+    expect(JSON.stringify(fake.calls) + capture.text()).not.to.include('Tok-Six-1');
+  });
+
+  it('a field missing from a submission is unchanged, never cleared (a secret included)', async () => {
+    const run = fake.command(ana, { group: 'account', sub: 'set', values: { account: 'Main', ask: 'bank_username bank_password' } }, dm);
+    const form = await openForm(run);
+    expect(form.inputs).to.deep.equal(['bank_username', 'bank_password']);
+    fake.submitModal(ana, form.customId, { bank_username: 'ana3' }, dm);
+    await eventually(() => shown(run.token).find((a) => /^Updated "Main": bank_username\.$/.test(a)), 10_000, 'only the username updated');
+    const account = (await test.db.models.Account.findOne({ name: 'Main' }).lean())!;
+    expect(await services.accounts.revealSecret(String(account._id), 'bank_password')).to.equal('D1scord-Pw-5');
+  });
+
+  it('a button whose action asks in private opens the private form from the press itself', async () => {
+    const account = (await test.db.models.Account.findOne({ name: 'Main' }).lean())!;
+    const actionId = await services.actions.create(account.userId, 'account set Main lookback_days');
+    await adapter.send('discord:dm:600000000000000001', { text: 'Change the look-back?', choices: [{ id: actionId, label: 'Change it' }] });
+    const pressed = fake.press(ana, `act:${actionId}`, dm);
+    const form = await openForm(pressed);
+    expect(form.inputs).to.deep.equal(['lookback_days']);
+    fake.submitModal(ana, form.customId, { lookback_days: '9' }, dm);
+    await eventually(() => shown(pressed.token).find((a) => /^Updated "Main": lookback_days\.$/.test(a)), 10_000, 'updated from the button');
+  });
+
   it('doctor finds /recon registered', async () => {
     const run = fake.command(ana, { sub: 'doctor' }, { dm: '600000000000000001' });
     const report = await eventually(() => fake.answers(run.token).find((a) => /look at|No problems/.test(a)), 10_000, 'the doctor report');
@@ -92,19 +153,37 @@ describe('Discord adapter (real discord.js against a fake gateway and REST API)'
     expect(report).not.to.include('could not be checked');
   });
 
-  it('attaches a failure screenshot to its message under a fixed file name; edits a message it posted', async () => {
+  it('a failure notice: its text first, the screenshot after it under a fixed file name; edits a message it posted', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'rb-discord-shot-'));
     const png = path.join(dir, 'run-acct-secretive-name.png');
     writeFileSync(png, Buffer.alloc(1024, 3));
     const ref = await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: 'Bank session failed', image: { path: png, alt: 'The bank page' } });
-    const posted = fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`).at(-1);
-    expect(posted?.body?.attachedFiles).to.deep.equal(['screenshot.png']);
-    expect(posted?.body?.content).to.equal('Bank session failed');
+    const posts = () => fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${CHANNEL}/messages`);
+    const text = posts().findIndex((c) => c.body?.content === 'Bank session failed');
+    expect(text).to.be.at.least(0);
+    const image = await eventually(() => { const i = posts().findIndex((c, at) => at > text && Array.isArray(c.body?.attachedFiles) && (c.body.attachedFiles as string[]).length > 0); return i >= 0 ? i : undefined; }, 10_000, 'the screenshot');
+    expect(posts()[image]?.body?.attachedFiles).to.deep.equal(['screenshot.png']);
+    expect(JSON.stringify(fake.calls)).not.to.include('secretive');
     expect(ref).to.match(new RegExp(`^discord:${GUILD}:${CHANNEL}#\\d+$`));
     await adapter.edit!(ref!, { text: 'Closed: answered elsewhere' });
     const edit = fake.calls.filter((c) => c.method === 'PATCH').at(-1);
     expect(edit?.path).to.equal(`/channels/${CHANNEL}/messages/${ref!.split('#')[1]}`);
     expect(edit?.body).to.deep.include({ content: 'Closed: answered elsewhere', components: [] });
+  });
+
+  it('an upload Discord refuses costs the screenshot, never the text', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rb-discord-refused-'));
+    const png = path.join(dir, 'shot.png');
+    writeFileSync(png, Buffer.alloc(1024, 4));
+    fake.uploads.refuse = true;
+    try {
+      const ref = await adapter.send(`discord:${GUILD}:${CHANNEL}`, { text: 'Bank session failed (upload refused)', image: { path: png, alt: 'page' } });
+      expect(ref).to.match(/#\d+$/);
+      expect(fake.calls.some((c) => c.method === 'POST' && c.body?.content === 'Bank session failed (upload refused)')).to.equal(true);
+      await eventually(() => capture.text().includes('could not attach a screenshot to a Discord message'), 10_000, 'the refused upload logged');
+    } finally {
+      fake.uploads.refuse = false;
+    }
   });
 
   it('posts to channels with mentions disabled and bank strings escaped; long text is split', async () => {

@@ -37,6 +37,8 @@ export async function startFakeDiscord() {
   const identified: Record<string, unknown>[] = [];
   const registered = new Map<string, Record<string, unknown>[]>();
   const limited: { path: RegExp; retryAfter: number }[] = [];
+  /** When set, every upload (a multipart message) is answered 413, as Discord does over a bot's limit. */
+  const uploads = { refuse: false };
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -48,6 +50,9 @@ export async function startFakeDiscord() {
         return reply(200, { url: `ws://127.0.0.1:${address.port}`, shards: 1, session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 } });
       }
       calls.push({ method: req.method ?? '', path, body, at: performance.now() });
+      if (uploads.refuse && (req.headers['content-type'] ?? '').includes('multipart/form-data')) {
+        return reply(413, { message: 'Request entity too large', code: 40005 });
+      }
       const limit = limited.findIndex((l) => l.path.test(path));
       if (limit >= 0) {
         const [l] = limited.splice(limit, 1);
@@ -143,6 +148,7 @@ export async function startFakeDiscord() {
     api: `${listening.url}/api`,
     calls,
     identified,
+    uploads,
     /** Someone runs `/recon [group] <sub-command> [options]` in a guild channel, or in their DM with the bot. */
     command(person: Person, chosen: { group?: string; sub: string; values?: Record<string, string> }, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
       const leaf = { name: chosen.sub, type: 1, options: Object.entries(chosen.values ?? {}).map(([name, value]) => ({ name, type: 3, value })) };
