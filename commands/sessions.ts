@@ -87,16 +87,27 @@ export const accountStatusCommand = defineCommand({
 
 export const otpCommand = defineCommand({
   path: ['otp'],
-  usage: 'otp <account> <code>',
-  summary: 'give the bank code a login is waiting for (in private only)',
+  usage: 'otp <account> [code]',
+  summary: 'give the bank code a login is waiting for (in private only; without the code, asked in a private form)',
   access: 'operator',
   positionals: ['account', 'code'],
-  args: z.object({ account: accountRef, code: z.string({ error: 'the code is required' }).min(1).max(32, 'the code is at most 32 characters') }).strict(),
+  args: z.object({ account: accountRef, code: z.string().min(1).max(32, 'the code is at most 32 characters').optional() }).strict(),
   async handler(ctx, { account, code }) {
     if (!ctx.place.private) throw new UserError('Bank codes are only accepted in a private chat with me; this one was not used. Send it in a DM.');
     const member = memberOf(ctx);
     const view = await ctx.services.accounts.show(member.userId, account);
-    await ctx.services.sessions.assistance.submit(view.id, code, `${member.platform}:${member.id}`);
+    // Typed in the chat: the message goes (where the platform keeps one), the code is used either way.
+    if (code !== undefined) await ctx.forgetMessage();
+    let given = code;
+    if (given === undefined) {
+      // The prompt's button, or the command without a code: a private form, as for a password.
+      if (!(await ctx.services.sessions.assistance.pending(view.id))) return { text: `No bank code is being waited for on "${view.name}".` };
+      const result = await ctx.askPrivately({ title: `Bank code for ${view.name}`.slice(0, 45), fields: [{ name: 'code', label: 'Bank code', secret: true }] });
+      if (result.status === 'unreachable') throw new UserError(`I cannot ask you in private: ${result.reason}. Or send: ${COMMAND_ROOT} otp "${view.name}" <code>`);
+      given = result.status === 'submitted' ? result.values.code?.trim() : undefined;
+      if (!given) return { text: 'No code given; nothing was sent to the bank.' };
+    }
+    await ctx.services.sessions.assistance.submit(view.id, given, `${member.platform}:${member.id}`);
     return { text: `Code received for "${view.name}"; typing it into the bank.` };
   },
 });

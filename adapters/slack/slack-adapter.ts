@@ -8,6 +8,8 @@ import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/c
 import { createWaits } from '../../src/chat/waits.js';
 import { createKeyedQueue } from '../../src/chat/queue.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
+import { detached } from '../../src/chat/detached.js';
+import { DEFAULT_RETRY_POLICY, withBoundedRetries, type RetryPolicy } from '../../src/chat/outbound.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { createAckFirstReceiver } from './ack-first-receiver.js';
@@ -26,11 +28,28 @@ export type SlackOptions = {
   botToken: string;
   /** Web API root (tests point it at a fake). */
   apiUrl?: string;
-  /** 0 in tests: a dead fake must not be retried for half an hour. */
+  /** Retries of a failed request (network, server); 0 in tests. Never more than the policy's attempts. */
   retries?: number;
+  /** Outbound retries (tests shorten them). */
+  retry?: RetryPolicy;
   formTimeoutMs?: number;
   log: Logger;
-} & ({ mode?: 'http'; signingSecret: string; port: number; host?: string; path?: string } | { mode: 'socket'; appToken: string });
+} & (
+  | {
+      mode?: 'http';
+      signingSecret: string;
+      port: number;
+      host?: string;
+      path?: string;
+      /** How long one request may take to arrive whole (its headers within at most 10 s): a slow sender is cut off. */
+      requestTimeoutMs?: number;
+    }
+  | { mode: 'socket'; appToken: string }
+);
+
+/** A request's headers and its whole body must arrive within these (Node's defaults are minutes). */
+const REQUEST_TIMEOUT_MS = 15_000;
+const HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * Bolt's and the Socket Mode client's logs go to ours at warn and above only: their debug
@@ -59,7 +78,16 @@ const START_TIMEOUT_MS = 15_000;
 
 export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   const log = options.log.child({ component: 'slack' });
-  const clientOptions = { ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}), retryConfig: { retries: options.retries ?? 10 } };
+  const policy = options.retry ?? DEFAULT_RETRY_POLICY;
+  // Bounded (src/chat/outbound.ts): a hung request ends at the attempt timeout, failures are
+  // retried a few times within the budget, and a 429 is handed to us (rejectRateLimitedCalls)
+  // instead of pausing every call of the client for as long as Slack asks.
+  const clientOptions = {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    timeout: policy.attemptTimeoutMs,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: Math.min(options.retries ?? policy.attempts - 1, policy.attempts - 1), factor: 2, minTimeout: policy.baseDelayMs, maxRetryTime: policy.totalMs },
+  };
   const logger = boltLogger(log);
   const http = options.mode === 'socket' ? undefined : { ...options, path: options.path ?? '/slack/events' };
   const httpReceiver = http ? createAckFirstReceiver({ signingSecret: http.signingSecret, path: http.path, log }) : undefined;
@@ -92,18 +120,21 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   /** Messages to one channel go out one at a time, in order, honouring Retry-After. */
   const enqueue = createKeyedQueue();
 
-  /** One Web API call, retried after the Retry-After of a 429 (a few times at most). */
+  /** One Web API call, tried again after the Retry-After of a 429 while it fits in the policy. */
   async function withRetryAfter<T>(channel: string, call: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        const wait = retryAfterOf(error);
-        if (wait === undefined || attempt >= 5) throw error;
-        log.warn({ channel, retryAfter: wait }, 'Slack rate limit: waiting before sending again');
-        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
-      }
-    }
+    return withBoundedRetries(
+      {
+        what: 'Slack Web API call',
+        policy,
+        log,
+        context: { channel },
+        judge: (error) => {
+          const wait = retryAfterOf(error);
+          return wait === undefined ? { retry: false } : { retry: true, afterMs: wait * 1000, reason: 'rate limited' };
+        },
+      },
+      call,
+    );
   }
 
   /**
@@ -123,17 +154,17 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   async function post(channel: string, message: ChatMessage): Promise<string | undefined> {
     const { text, blocks } = renderBlocks(message);
     try {
-      const sent = await enqueue(channel, async () => {
-        const posted = await withRetryAfter(channel, () => app.client.chat.postMessage({ channel, text, blocks: blocks as never }));
-        if (message.image) await attach(channel, message.image);
-        return posted;
-      });
+      const sent = await enqueue(channel, () => withRetryAfter(channel, () => app.client.chat.postMessage({ channel, text, blocks: blocks as never })));
+      // The screenshot follows in the same queue, unawaited: it never holds up the text's sender.
+      const image = message.image;
+      if (image) detached(log, 'could not attach a screenshot', () => enqueue(channel, () => attach(channel, image)));
       return sent.ts;
     } catch (error) {
       const code = (error as { data?: { error?: string } }).data?.error;
       if (code === 'channel_not_found' || code === 'not_in_channel' || code === 'missing_scope' || code === 'cannot_dm_bot' || code === 'user_not_found') {
         throw new NotReachableError('slack', `slack:${channel}`, code === 'missing_scope' ? 'the app lacks the im:write or chat:write scope' : `Slack says ${code}`);
       }
+      if (retryAfterOf(error) === undefined) log.warn({ channel, code: code ?? (error as { code?: string }).code }, 'gave up sending a chat message');
       throw error;
     }
   }
@@ -193,15 +224,13 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
       const team = body.team?.id ?? body.user.team_id ?? 'unknown';
       const channel = body.channel?.id ?? '';
       const actor: Identity = { platform: 'slack', teamId: team, userId: body.user.id, displayName: body.user.name ?? body.user.id };
+      // A stored action may ask in private (a bank code from the prompt's button): the press's trigger opens the modal.
+      triggers.set(`${team}:${body.user.id}`, { id: body.trigger_id, at: Date.now() });
       const isDm = channel.startsWith('D');
-      void (async () => {
-        try {
-          const reply = await handlers.onAction!({ actor, place: { ref: `slack:${team}:${channel}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId });
-          await post(channel, reply);
-        } catch (error) {
-          log.error({ err: error }, 'could not answer a Slack button');
-        }
-      })();
+      detached(log, 'could not answer a Slack button', async () => {
+        const reply = await handlers.onAction!({ actor, place: { ref: `slack:${team}:${channel}`, kind: isDm ? 'dm' : 'channel', private: isDm }, actionId });
+        await post(channel, reply);
+      });
     });
     app.error(async (error) => log.error({ err: error }, 'Slack event failed'));
   }
@@ -228,7 +257,12 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
         log.info('Slack connected in Socket Mode');
         return;
       }
-      server = createServer(httpReceiver!.requestListener);
+      const requestTimeout = http!.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+      server = createServer(
+        { requestTimeout, headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout), connectionsCheckingInterval: Math.min(1_000, requestTimeout) },
+        httpReceiver!.requestListener,
+      );
+      server.keepAliveTimeout = 5_000;
       await new Promise<void>((resolve) => server!.listen(http!.port, http!.host ?? '127.0.0.1', resolve));
       log.info({ url: this.url() }, 'Slack HTTP endpoint listening');
     },
@@ -272,7 +306,9 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
     async doctor() {
       const auth = await app.client.auth.test();
-      const scopes = new Set(auth.response_metadata?.scopes ?? []);
+      // Slack lists the scopes in a header; an API (or emulator) that does not cannot be checked.
+      if (!auth.response_metadata?.scopes) return ["Slack: the app's scopes could not be checked (auth.test listed none)."];
+      const scopes = new Set(auth.response_metadata.scopes);
       const missing = REQUIRED_SCOPES.filter((scope) => !scopes.has(scope));
       return missing.length > 0 ? [`Slack: the app lacks the scope(s) ${missing.join(', ')} (add them under OAuth & Permissions, then reinstall the app).`] : [];
     },

@@ -91,7 +91,12 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
       }
       // Interrupted: the new request's own prompt follows at once; editing the old ones is enough.
       if (event.type === 'interrupted') return [];
-      const posted = await toMembers(event.account.userId, 'operator', { text: texts[event.type] });
+      // A prompt carries a button that asks for the code in a private form (Slack and Discord
+      // modals, a DM question on Telegram): a code can be given from the prompt itself, even
+      // where /recon is not registered in DMs.
+      const asks = event.type === 'requested' || event.type === 'rejected';
+      const choices = asks && deps.actions ? [{ id: await deps.actions.create(event.account.userId, `otp ${quote(event.account.name)}`), label: 'Enter the code' }] : [];
+      const posted = await toMembers(event.account.userId, 'operator', { text: texts[event.type], ...(choices.length ? { choices } : {}) });
       return event.type === 'requested' || event.type === 'rejected' ? posted : [];
     },
 

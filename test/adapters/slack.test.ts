@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -77,6 +78,50 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     expect((await postSigned(adapter.url()!, SECRET, body, FORM, { timestamp: Math.floor(Date.now() / 1000) - 600 })).status).to.equal(401);
   });
 
+  it('refuses a timestamp more than 5 minutes in the future, as in the past', async () => {
+    const body = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'whoami', responseUrl: fake.responseUrl(998) });
+    expect((await postSigned(adapter.url()!, SECRET, body, FORM, { timestamp: Math.floor(Date.now() / 1000) + 600 })).status).to.equal(401);
+    expect((await postSigned(adapter.url()!, SECRET, body, FORM, { timestamp: Math.floor(Date.now() / 1000) + 60 })).status, 'a minute of clock skew is fine').to.equal(200);
+  });
+
+  it('refuses a body over the limit before verifying it (413), whether its length is declared or not', async () => {
+    const big = slashCommand({ team: 'T1', user: 'UANA', userName: 'ana', channel: 'DANA', text: 'x'.repeat(1024 * 1024), responseUrl: fake.responseUrl(997) });
+    expect((await postSigned(adapter.url()!, SECRET, big, FORM)).status).to.equal(413);
+    // Chunked, without a length: cut off at the limit.
+    const chunked = await new Promise<string>((resolve, reject) => {
+      const { port } = new URL(adapter.url()!);
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${FORM}\r\nTransfer-Encoding: chunked\r\nX-Slack-Request-Timestamp: ${Math.floor(Date.now() / 1000)}\r\nX-Slack-Signature: v0=00\r\n\r\n`);
+        const chunk = 'y'.repeat(64 * 1024);
+        for (let i = 0; i < 8; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+      });
+      let answer = '';
+      socket.on('data', (data) => (answer += data.toString('latin1')));
+      socket.on('error', () => resolve(answer));
+      socket.on('close', () => resolve(answer));
+      setTimeout(() => reject(new Error(`no answer: ${answer}`)), 10_000).unref();
+    });
+    expect(chunked).to.match(/^HTTP\/1\.1 413/);
+  });
+
+  it('a request that never finishes arriving is cut off (server timeouts)', async () => {
+    const slow = createSlackAdapter({ botToken: 'xoxb-test', signingSecret: SECRET, apiUrl: fake.apiUrl, port: 0, retries: 0, requestTimeoutMs: 1_500, log: capture.log });
+    await slow.start({ onCommand: async () => ({ text: 'never' }) });
+    try {
+      const { port } = new URL(slow.url()!);
+      const closed = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write('POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n'));
+        let answer = '';
+        socket.on('data', (data) => (answer += data.toString('latin1')));
+        socket.on('close', () => resolve(answer));
+        setTimeout(() => reject(new Error('the half-sent request was still open after 10 s')), 10_000).unref();
+      });
+      expect(closed).to.match(/^(HTTP\/1\.1 408|$)/);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('asks for credentials in a modal; the submitted password is stored sealed and shown nowhere', async () => {
     await command('UANA', 'DANA', 'account add Main sandbox');
     const opened = await eventually(() => fake.calls.find((c) => c.method === 'views.open'), 10_000, 'the modal');
@@ -116,6 +161,20 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     expect(fake.calls.some((c) => c.method === 'conversations.open' && c.params.users === 'UCARLA')).to.equal(true);
   });
 
+  it('a button whose action asks in private opens a modal with the press\'s trigger id', async () => {
+    const member = (await test.db.models.Member.findOne({ platformUserId: 'UANA' }).lean())!;
+    const actionId = await services.actions.create(member.userId, 'account set Main lookback_days');
+    const opened = fake.calls.filter((c) => c.method === 'views.open').length;
+    const res = await postSigned(adapter.url()!, SECRET, buttonPress({ team: 'T1', user: 'UANA', channel: 'DANA', value: actionId }), FORM);
+    expect(res.status).to.equal(200);
+    const call = await eventually(() => fake.calls.filter((c) => c.method === 'views.open')[opened], 10_000, 'the modal');
+    expect(call.params.trigger_id).to.equal('trigger-button');
+    const view = call.params.view as { private_metadata: string; blocks: { block_id?: string }[] };
+    expect(view.blocks.map((b) => b.block_id).filter(Boolean)).to.deep.equal(['lookback_days']);
+    await postSigned(adapter.url()!, SECRET, viewSubmission({ team: 'T1', user: 'UANA', privateMetadata: view.private_metadata, values: { lookback_days: '8' } }), FORM);
+    await eventually(() => fake.calls.find((c) => c.method === 'chat.postMessage' && c.params.channel === 'DANA' && /^Updated "Main": lookback_days\.$/.test(String(c.params.text))), 10_000, 'updated from the button');
+  });
+
   it('a 429 with Retry-After delays the message, then delivers it', async () => {
     fake.rateLimitNext('chat.postMessage', 1);
     const started = Date.now();
@@ -129,10 +188,14 @@ describe('Slack adapter (real Bolt, HTTP mode, against a fake Web API)', functio
     const png = path.join(dir, 'run-acct-secretive-name.png');
     writeFileSync(png, Buffer.alloc(2048, 7));
     await adapter.send('slack:T1:CFIN', { text: 'Bank session failed', image: { path: png, alt: 'The bank page' } });
+    // The text first; the screenshot follows without holding up the sender.
+    const text = fake.calls.findIndex((c) => c.method === 'chat.postMessage' && c.params.text === 'Bank session failed');
+    expect(text).to.be.at.least(0);
+    const completed = await eventually(() => fake.calls.find((c) => c.method === 'files.completeUploadExternal'), 10_000, 'the upload completed');
     const asked = fake.calls.find((c) => c.method === 'files.getUploadURLExternal');
+    expect(fake.calls.indexOf(asked!)).to.be.above(text);
     expect(asked?.params).to.deep.include({ filename: 'screenshot.png', length: '2048' });
     expect(fake.uploads.at(-1)?.bytes, 'the file went to the upload URL').to.be.at.least(2048);
-    const completed = fake.calls.find((c) => c.method === 'files.completeUploadExternal');
     expect(completed?.params.channel_id).to.equal('CFIN');
     expect(JSON.stringify(fake.calls.filter((c) => c.method.startsWith('files.')))).not.to.include('secretive');
   });
