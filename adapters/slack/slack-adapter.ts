@@ -321,7 +321,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
       triggers.delete(`${actor.teamId}:${actor.userId}`);
       const id = randomUUID();
       const result = forms.wait(id, formTimeoutMs, { status: 'timed_out' });
-      await app.client.views.open({
+      const opened = app.client.views.open({
         trigger_id: trigger.id,
         view: {
           type: 'modal',
@@ -343,6 +343,15 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
           ] as never),
         },
       });
+      try {
+        await opened;
+      } catch (error) {
+        forms.settle(id, { status: 'cancelled' });
+        // Slack refuses a trigger id that came too late (about 3 seconds after the command).
+        const code = (error as { data?: { error?: string } }).data?.error;
+        if (code === 'invalid_trigger_id' || code === 'expired_trigger_id' || code === 'trigger_exchanged') return { status: 'unreachable', reason: 'Slack did not let the private form open in time; run the command again' };
+        throw error;
+      }
       return result;
     },
   };
