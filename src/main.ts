@@ -105,6 +105,9 @@ export async function startService(config: Config): Promise<RunningService> {
   const logFile = config.log.file ?? (withConsole && process.stdout.isTTY ? path.join(config.dataDir, 'reconbanker.log') : undefined);
   const log = createLogger({ ...config.log, file: logFile });
   if (logFile && withConsole) process.stdout.write(`Reconbanker is starting; logs go to ${logFile}\n`);
+  // A promise rejected with nobody to catch it is a bug to log, not a reason to stop every account.
+  const onUnhandled = (reason: unknown) => log.error({ err: reason }, 'unhandled promise rejection (a bug): logged, the service goes on');
+  process.on('unhandledRejection', onUnhandled);
 
   const secretBox = createSecretBox(resolveKeys(config, log));
   const { database, embedded } = await openDatabase(config, log);
@@ -269,6 +272,7 @@ export async function startService(config: Config): Promise<RunningService> {
         await sandbox.bank?.stop();
         await database.close();
         await embedded?.stop();
+        process.off('unhandledRejection', onUnhandled);
         log.info('stopped cleanly');
         log.flush();
         resolveStopped();

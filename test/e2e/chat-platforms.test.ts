@@ -175,3 +175,71 @@ for (const [name, makeDriver] of platforms) {
     });
   });
 }
+
+/**
+ * The reported crash: on Discord a private form of more than 5 fields (`account set` naming six
+ * settings) ended the process. It is asked in parts now; and a promise rejected with no
+ * handler (planted here through a preloaded module, on SIGUSR2) is logged while the service
+ * goes on answering.
+ */
+describe('the service on Discord survives a form of more than 5 fields and a stray rejection (process, fake Discord API)', function () {
+  this.timeout(180_000);
+  let driver: ChatDriver;
+  let service: ServiceProcess | undefined;
+
+  before(async () => {
+    driver = await discordDriver();
+  });
+
+  after(async () => {
+    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
+    await driver?.close();
+  });
+
+  it('asks six settings in two modals, logs the planted rejection, answers the next command, stops cleanly', async () => {
+    const planted = `process.on('SIGUSR2',()=>{Promise.reject(new Error('planted rejection'))})`;
+    service = startServiceProcess({
+      MONGODB_URI: freshDatabaseUri('chatdiscordsurvives'),
+      SECRET_KEYS: `ci:${Buffer.alloc(32, 9).toString('base64')}`,
+      SANDBOX_BANK_URL: 'http://127.0.0.1:9',
+      CHAT_CONSOLE: 'off',
+      ALLOW_PRIVATE_URLS: 'true',
+      SCRAPE_TICK_SECONDS: '3600',
+      POLL_INTERVAL_MINUTES: '600',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'rb-discord-survives-')),
+      NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(planted)}`,
+      ...driver.env(),
+    });
+    await service.waitForLog(/"msg":"Reconbanker is ready"/, 60_000);
+    await driver.connected(service);
+    const alive = () => {
+      if (service!.child.exitCode !== null) throw new Error(`the service process ended (exit code ${service!.child.exitCode}): ${service!.stderr().split('\n').filter(Boolean).at(-1)?.slice(0, 300)}`);
+    };
+    const said = (pattern: RegExp, what: string) =>
+      eventually(() => {
+        alive();
+        return driver.seen('ana').find((text) => pattern.test(text));
+      }, 30_000, what);
+
+    await driver.command('ana', 'setup ACME', 'dm');
+    await said(/Created "ACME" with you as owner/, 'setup');
+    await driver.command('ana', 'account add Bank sandbox', 'dm');
+    await driver.fillForm('ana', { bank_username: 'ana', bank_password: 'Six-Fields-Pw-1' });
+    await said(/Credentials saved \(encrypted\)/, 'credentials saved');
+
+    await driver.command('ana', 'account set Bank bank_username retry_limit lookback_days polling_method notify_on_expired scrape_interval_minutes', 'dm');
+    await driver.fillForm('ana', { bank_username: 'ana2', retry_limit: '4', lookback_days: '5', polling_method: 'POST', notify_on_expired: 'true', scrape_interval_minutes: '20' });
+    const updated = await said(/^Updated "Bank": /, 'six settings updated');
+    for (const name of ['bank_username', 'retry_limit', 'lookback_days', 'polling_method', 'notify_on_expired', 'scrape_interval_minutes']) expect(updated).to.include(name);
+
+    service.child.kill('SIGUSR2');
+    await service.waitForLog(/unhandled promise rejection \(a bug\): logged, the service goes on/, 30_000);
+    await driver.command('ana', 'whoami', 'dm');
+    await said(/^You are discord user ana .*owner of "ACME"/, 'answered after the rejection');
+
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code, 'a clean shutdown').to.equal(0);
+    expect(service.stdout() + service.stderr()).not.to.include('Six-Fields-Pw-1');
+  });
+});

@@ -22,7 +22,7 @@ export type ChatDriver = {
   connected(service: ServiceProcess): Promise<void>;
   /** The person runs `/recon <text>` in their private chat with the bot, or in the team's channel. */
   command(who: Who, text: string, where: Where): Promise<void>;
-  /** Gives a bank code in private: typed as is where the platform lets the bot read DMs (Telegram), `/recon otp` elsewhere. */
+  /** Gives a bank code in private: typed as is where the platform lets the bot read DMs (Telegram); elsewhere the prompt's button, then its private form. */
   answerCode(who: Who, account: string, code: string): Promise<void>;
   /** Everything the person has been shown in private or as answers only they see. */
   seen(who: Who): string[];
@@ -161,7 +161,17 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
       const payload = slashCommandPayload(fields);
       await deliver('slash_commands', payload, new URLSearchParams(payload).toString());
     },
-    answerCode: (who, account, code) => driver.command(who, `otp ${account} ${code}`, 'dm'),
+    async answerCode(who, _account, code) {
+      // The prompt's button (in the person's DM), whose private form takes the code.
+      const value = await eventually(() => {
+        const prompt = postsTo(people[who].dm).filter((c) => /^Bank code needed|^The bank rejected the code/.test(String(c.params.text))).at(-1);
+        const actions = (prompt?.params.blocks as { type: string; elements?: { value: string }[] }[] | undefined)?.find((b) => b.type === 'actions');
+        return actions?.elements?.[0]?.value;
+      }, 30_000, 'the button on the code prompt');
+      const fields = { team: 'T1', user: people[who].user, channel: people[who].dm, value };
+      await deliver('interactive', buttonPressPayload(fields), buttonPress(fields));
+      await driver.fillForm(who, { code });
+    },
     seen: (who) => [
       ...fake.responses.filter((r) => askedBy.get(Number(r.responseTo)) === who).map((r) => String(r.text)),
       ...postsTo(people[who].dm).map((c) => String(c.params.text)),
@@ -214,7 +224,12 @@ function discordChoice(text: string): { group?: string; sub: string; values: Rec
   const rest = words.slice(spec.path.length);
   const values: Record<string, string> = {};
   const positional = rest.filter((w) => !w.includes('='));
-  for (const [i, name] of (spec.positionals ?? []).entries()) if (positional[i] !== undefined) values[name.toLowerCase()] = positional[i] as string;
+  const names = spec.positionals ?? [];
+  for (const [i, name] of names.entries()) {
+    // A variadic last positional takes every remaining word, as Discord's option of that name does.
+    if (spec.variadic && i === names.length - 1 && positional.length > i) values[name.toLowerCase()] = positional.slice(i).join(' ');
+    else if (positional[i] !== undefined) values[name.toLowerCase()] = positional[i] as string;
+  }
   const options = rest.filter((w) => w.includes('='));
   if (options.length > 0) values.options = options.join(' ');
   if (!grouped) return { sub: spec.path[0] as string, values };
@@ -230,6 +245,8 @@ export async function discordDriver(): Promise<ChatDriver> {
   const dmOf = (who: Who) => `3${people[who].id.slice(1)}`;
   const whereOf = (who: Who, where: Where) => (where === 'dm' ? { dm: dmOf(who) } : { guild: GUILD, channel: CHANNEL });
   const tokens = new Map<string, { who: Who; where: Where }>();
+  /** Private forms already answered (their button's custom id): the next form is one not among them. */
+  const filled = new Set<string>();
   const postsTo = (channel: string) => fake.calls.filter((c) => c.method === 'POST' && c.path === `/channels/${channel}/messages`);
   // Read as a person sees it: Discord shows escaped markdown without its backslashes.
   const unescape = (text: string) => text.replace(/\\([\\*_`~|[\]>#-])/g, '$1');
@@ -241,7 +258,16 @@ export async function discordDriver(): Promise<ChatDriver> {
       const { token } = fake.command(people[who], discordChoice(text), whereOf(who, where));
       tokens.set(token, { who, where });
     },
-    answerCode: (who, account, code) => driver.command(who, `otp ${account} ${code}`, 'dm'),
+    async answerCode(who, _account, code) {
+      // The prompt's button in the DM; its press offers the private form, whose modal takes the code.
+      const customId = await eventually(() => {
+        const prompt = postsTo(dmOf(who)).filter((c) => /^Bank code needed|^The bank rejected the code/.test(String(c.body?.content ?? ''))).at(-1);
+        return (prompt?.body?.components as { components: { custom_id: string }[] }[] | undefined)?.[0]?.components[0]?.custom_id;
+      }, 30_000, 'the button on the code prompt');
+      const { token } = fake.press(people[who], customId, whereOf(who, 'dm'));
+      tokens.set(token, { who, where: 'dm' });
+      await driver.fillForm(who, { code });
+    },
     seen: (who) => [
       ...[...tokens].filter(([, t]) => t.who === who).flatMap(([token]) => [...fake.answers(token), ...fake.followUps(token).map((f) => String(f.content ?? ''))]),
       ...postsTo(dmOf(who)).map((c) => String(c.body?.content ?? '')),
@@ -254,15 +280,23 @@ export async function discordDriver(): Promise<ChatDriver> {
         for (const [token, asked] of [...tokens].reverse()) {
           if (asked.who !== who) continue;
           const rows = fake.followUps(token).flatMap((f) => (f.components as { components: { custom_id: string }[] }[] | undefined) ?? []);
-          const button = rows.flatMap((r) => r.components).find((c) => c.custom_id.startsWith('form:'));
+          const button = rows.flatMap((r) => r.components).find((c) => c.custom_id.startsWith('form:') && !filled.has(c.custom_id));
           if (button) return button.custom_id;
         }
         return undefined;
       }, 30_000, 'the private form button');
+      filled.add(customId);
       const where = [...tokens].reverse().find(([, t]) => t.who === who)![1].where;
-      const press = fake.press(people[who], customId, whereOf(who, where));
-      await eventually(() => fake.calls.some((c) => c.path.startsWith(`/interactions/${press.id}/`) && c.body?.type === 9), 30_000, 'the modal shown');
-      fake.submitModal(people[who], customId, values, whereOf(who, where));
+      // A form of more than 5 fields comes in parts: each modal takes its own inputs, and a
+      // Continue button under the part's receipt opens the next.
+      for (let part = 1; ; part++) {
+        const press = fake.press(people[who], customId, whereOf(who, where));
+        const modal = await eventually(() => fake.calls.find((c) => c.path.startsWith(`/interactions/${press.id}/`) && c.body?.type === 9), 30_000, `the modal shown (part ${part})`);
+        const inputs = ((modal.body as { data: { components: { components: { custom_id: string }[] }[] } }).data.components).map((row) => row.components[0]?.custom_id as string);
+        const submitted = fake.submitModal(people[who], customId, Object.fromEntries(inputs.filter((name) => values[name] !== undefined).map((name) => [name, values[name] as string])), whereOf(who, where));
+        const receipt = await eventually(() => fake.calls.find((c) => c.path.startsWith(`/interactions/${submitted.id}/`)), 30_000, `the receipt of part ${part}`);
+        if (!Array.isArray((receipt.body as { data?: { components?: unknown[] } }).data?.components)) return;
+      }
     },
     async pressFirstChoice(who) {
       const customId = await eventually(() => {
