@@ -45,7 +45,11 @@ export const accountAddCommand = defineCommand({
     if (values) {
       const entered = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null));
       if (Object.keys(entered).length > 0) await ctx.services.accounts.configure(member.userId, account.id, entered);
-      lines.push(Object.keys(entered).length === 2 ? 'Credentials saved (encrypted).' : 'Credentials incomplete: set them with ' + `${COMMAND_ROOT} account set "${account.name}" bank_username bank_password`);
+      lines.push(
+        Object.keys(entered).length === 2
+          ? `Credentials saved (encrypted). The first session starts by itself shortly; to read the bank at once: ${COMMAND_ROOT} account scrape "${account.name}"`
+          : 'Credentials incomplete: set them with ' + `${COMMAND_ROOT} account set "${account.name}" bank_username bank_password`,
+      );
     } else {
       lines.push(`No credentials entered: set them later with ${COMMAND_ROOT} account set "${account.name}" bank_username bank_password`);
     }

@@ -28,6 +28,9 @@ const optionalText = z
 const positiveInt = (fallback: number) =>
   z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number above 0').default(fallback);
 
+const nonNegativeInt = (fallback: number) =>
+  z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').min(0, 'expected 0 or more').default(fallback);
+
 /** `kid:base64key` pairs, comma separated; the first one encrypts, all of them decrypt. */
 const secretKeysFromEnv = z
   .string()
@@ -122,6 +125,7 @@ const envSchema = z.object({
   BROWSER_MAX_CONTEXTS: positiveInt(4),
   OTP_TIMEOUT_SECONDS: positiveInt(300),
   OTP_MAX_REJECTED: positiveInt(3),
+  FIRST_SESSION_DELAY_SECONDS: nonNegativeInt(60),
   PERSISTENT_POLL_SECONDS: positiveInt(3),
   SCRAPE_TICK_SECONDS: positiveInt(15),
   RETRY_BASE_SECONDS: positiveInt(60),
@@ -190,6 +194,7 @@ export type Config = {
   sessions: {
     otpTimeoutMs: number;
     otpMaxRejected: number;
+    firstSessionDelayMs: number;
     persistentPollMs: number;
     scrapeTickSeconds: number;
     retryBaseMs: number;
@@ -280,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sessions: {
       otpTimeoutMs: e.OTP_TIMEOUT_SECONDS * 1000,
       otpMaxRejected: e.OTP_MAX_REJECTED,
+      firstSessionDelayMs: e.FIRST_SESSION_DELAY_SECONDS * 1000,
       persistentPollMs: e.PERSISTENT_POLL_SECONDS * 1000,
       scrapeTickSeconds: e.SCRAPE_TICK_SECONDS,
       retryBaseMs: e.RETRY_BASE_SECONDS * 1000,

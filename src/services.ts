@@ -58,7 +58,7 @@ export type ServiceDeps = {
 
 export function createServices(deps: ServiceDeps): Services {
   const users = createUserService({ models: deps.models, clock: deps.clock, inviteTtlHours: deps.inviteTtlHours, log: deps.log, ...(deps.setup ? { setup: deps.setup } : {}) });
-  const accounts = createAccountService({ ...deps, allowPrivateUrls: deps.webhookSettings.allowPrivateUrls });
+  const accounts = createAccountService({ ...deps, allowPrivateUrls: deps.webhookSettings.allowPrivateUrls, firstSessionDelayMs: deps.sessionSettings.firstSessionDelayMs ?? 0 });
   // Buttons in notifications stay usable for a week.
   const actions = createChatActions({ models: deps.models, clock: deps.clock, ttlMs: 7 * 24 * 3_600_000 });
   const notifier = createChatNotifier({ users, actions, send: deps.send, ...(deps.edit ? { edit: deps.edit } : {}), log: deps.log });

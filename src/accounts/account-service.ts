@@ -96,7 +96,7 @@ export const BANK_CREDENTIALS_SET = { 'settings.bank_username': { $ne: null }, '
  */
 const MISSING_CREDENTIALS_BLOCK = SESSION_FAILURES.missing_credentials.sentence;
 
-export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger; allowPrivateUrls?: boolean }) {
+export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger; allowPrivateUrls?: boolean; firstSessionDelayMs?: number }) {
   const { Account } = deps.models;
 
   async function load(userId: string, ref: string): Promise<AccountDoc> {
@@ -107,13 +107,14 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
   }
 
   /**
-   * Credentials were just saved: the account is due now (the scrape tick picks it up), and a
-   * block that only said they were missing is lifted. Any other block stays for "restart".
+   * Credentials were just saved: the account is due after `firstSessionDelayMs` (the scrape tick
+   * picks it up; the person may still be setting the account up), and a block that only said
+   * they were missing is lifted. Any other block stays for "restart".
    */
   async function scheduleWithCredentials(doc: AccountDoc): Promise<AccountDoc> {
     const now = deps.clock.now();
     await Account.updateOne({ _id: doc._id, scrapeBlockedReason: MISSING_CREDENTIALS_BLOCK }, { $set: { scrapeBlockedAt: null, scrapeBlockedReason: null, 'scrape.failures': 0 } });
-    await Account.updateOne({ _id: doc._id }, { $set: { 'scrape.nextRunAt': now } });
+    await Account.updateOne({ _id: doc._id }, { $set: { 'scrape.nextRunAt': new Date(now.getTime() + (deps.firstSessionDelayMs ?? 0)) } });
     deps.log.info({ accountId: doc._id }, 'bank credentials saved; the account is scheduled');
     return reload(doc._id);
   }

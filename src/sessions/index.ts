@@ -25,6 +25,11 @@ export type SessionSettings = {
   artifactsDir: string;
   artifactsKept: number;
   leaseTtlMs: number;
+  /**
+   * How long after its credentials are saved an account's first session starts: time to finish
+   * setting it up (login mode, endpoints) before a login runs. "Scrape now" does not wait.
+   */
+  firstSessionDelayMs?: number;
 };
 
 export type SessionServices = {

@@ -140,3 +140,18 @@ describe('account service (real database)', () => {
     expect(await onlyNew.accounts.revealSecret(account.id, 'notification_auth_token')).to.equal('rot-tok');
   });
 });
+
+describe('first session after credentials are saved (real database)', () => {
+  const test = useTestDatabase('firstsession');
+
+  it('is due FIRST_SESSION_DELAY_SECONDS after the credentials are saved, so the account can be finished first', async () => {
+    const { manualClock } = await import('../helpers/clock.js');
+    const clock = manualClock(new Date('2026-12-01T10:00:00Z'));
+    const services = buildServices(test.db, { clock, sessionSettings: { firstSessionDelayMs: 60_000 } });
+    const { userId } = await services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'c', displayName: 'C' }, 'C');
+    const account = await services.accounts.create(userId, { name: 'Later', bank: 'sandbox' });
+    await services.accounts.configure(userId, account.id, { bank_username: 'ana', bank_password: 'pw-first-session' });
+    const doc = await test.db.models.Account.findById(account.id).lean();
+    expect(doc?.scrape?.nextRunAt?.toISOString()).to.equal('2026-12-01T10:01:00.000Z');
+  });
+});
