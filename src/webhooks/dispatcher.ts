@@ -13,13 +13,18 @@ import { signatureHeader } from './signing.js';
 /**
  * Delivery of outbox events (SPEC §5). Per account and lane (result webhook, notification
  * endpoint) events go out one at a time in creation order: the oldest pending one is the
- * head, and nothing behind it is sent before it is delivered or given up. A delivery is
- * sent by the one worker holding its lane's lease, which simply runs out if the worker
- * dies, so a crash mid-delivery means a retry with the same `webhook-id`, never a lost event. 2xx = delivered; any other
- * answer, a timeout or a connection error = a failed attempt, retried on the schedule (with
- * jitter) for at least 24 hours, then parked as failed and operators are told; 410 Gone
- * stops deliveries to that URL until it changes or an admin resumes them. Every attempt is
- * logged.
+ * head, and nothing behind it is sent before it is delivered or given up. The dispatcher
+ * schedules lanes by their heads, never single events: a lane starts only when its head is
+ * due, so events queued behind a head that waits (a receiver that is down, a 410, no
+ * webhook_url yet) neither restart their lane nor crowd other accounts out of a scan. A
+ * delivery is sent by the one worker holding its lane's lease, which simply runs out if the
+ * worker dies, so a crash mid-delivery means a retry with the same `webhook-id`, never a lost
+ * event; a lane whose lease another worker holds is left alone for a while (doubling pauses).
+ * 2xx = delivered; any other answer, a timeout or a connection error = a failed attempt,
+ * retried on the schedule (jitter only ever lengthens a delay, so retries last at least as
+ * long as the schedule adds up to: ≥ 24 h, config.ts checks it), then parked as failed and
+ * operators are told; 410 Gone stops deliveries to that URL until it changes or an admin
+ * resumes them. Every attempt is logged.
  */
 
 export type DispatcherSettings = {
@@ -37,6 +42,8 @@ export type DeliveryTrouble =
 export type Outcome = 'delivered' | 'retry' | 'failed' | 'gone' | 'waiting';
 
 export type Dispatcher = ReturnType<typeof createDispatcher>;
+
+type Lane = 'webhook' | 'notification';
 
 /** The URL as it may be logged and shown: no query string, no credentials. */
 export function safeTarget(url: string): string {
@@ -71,7 +78,12 @@ export function createDispatcher(deps: {
   const { settings } = deps;
   // Long enough for one delivery (the HTTP timeout) and its writes; a dead worker's lease runs out soon after.
   const lockMs = settings.timeoutMs * 2 + 5_000;
-  const lanes = new Map<string, Promise<void>>();
+  const lanes = new Map<string, Promise<unknown>>();
+  /** Lanes left alone until `until` (wall clock): held by another worker, or their run failed. */
+  const backoff = new Map<string, { misses: number; until: number }>();
+  const BACKOFF_MIN_MS = 1_000;
+  /** For tests and benches: how often the dispatcher scanned, started lanes, and found one held elsewhere. */
+  const stats = { scans: 0, laneRuns: 0, leaseMisses: 0 };
   let timer: NodeJS.Timeout | undefined;
   let stopping = true; // until start(): a nudge before then (tests, tools) does nothing
   let scanning: Promise<void> | undefined;
@@ -199,9 +211,13 @@ export function createDispatcher(deps: {
    * worker's lease runs out, and the event it was sending is sent again with the same id).
    * The queue is read in batches: one query per batch, one write per delivery.
    */
-  async function runLane(accountId: string, lane: 'webhook' | 'notification'): Promise<void> {
+  async function runLane(accountId: string, lane: Lane): Promise<'done' | 'busy'> {
+    stats.laneRuns += 1;
     const lease = await deps.leases.acquire(`webhooks:${accountId}:${lane}`, 'webhooks', lockMs);
-    if (!lease) return;
+    if (!lease) {
+      stats.leaseMisses += 1;
+      return 'busy';
+    }
     let renewed = Date.now();
     let context: AccountContext | undefined;
     const delivered: Settlement[] = [];
@@ -211,54 +227,78 @@ export function createDispatcher(deps: {
     try {
       while (!stopping) {
         const batch = await OutboxEvent.find({ accountId, lane, 'webhook.state': 'pending' }).sort({ seq: 1, _id: 1 }).limit(LANE_BATCH).lean<OutboxEventDoc[]>();
-        if (batch.length === 0) return;
+        if (batch.length === 0) return 'done';
         for (const event of batch) {
-          if (stopping) return;
-          if (event.webhook.nextAttemptAt && event.webhook.nextAttemptAt > deps.clock.now()) return;
+          if (stopping) return 'done';
+          if (event.webhook.nextAttemptAt && event.webhook.nextAttemptAt > deps.clock.now()) return 'done';
           if (Date.now() - renewed > lockMs / 3) {
-            if (!(await lease.renew())) return;
+            // Lost to another worker (we were too slow to renew): it has the lane now.
+            if (!(await lease.renew())) return 'busy';
             renewed = Date.now();
           }
           if (!context || Date.now() - context.loadedAt > CONTEXT_TTL_MS) context = await loadContext(accountId);
           const outcome = await deliver(event, context, delivered);
           if (delivered.length >= SETTLE_BATCH) await flush();
-          if (outcome !== 'delivered' && outcome !== 'failed') return;
+          if (outcome !== 'delivered' && outcome !== 'failed') return 'done';
         }
         // The next batch query must not see these as pending.
         await flush();
       }
+      return 'done';
     } finally {
       await flush().catch((error: unknown) => log.warn({ err: error, accountId }, 'could not record deliveries; they will be sent again (same ids)'));
       await lease.release().catch(() => undefined);
     }
   }
 
+  type LaneKey = { accountId: string; lane: Lane };
+  const keyOf = (head: LaneKey) => `${head.accountId}|${head.lane}`;
+
+  /**
+   * Every lane with pending events and when its head is due: one aggregation, one row per
+   * lane (not per event), so a lane with a thousand events queued behind a waiting head is one
+   * row that says "not yet", and never hides another account's lane.
+   */
+  async function heads(): Promise<(LaneKey & { due: Date | null })[]> {
+    const rows = await OutboxEvent.aggregate<{ _id: { accountId: string; lane: Lane }; due: Date | null }>([
+      { $match: { 'webhook.state': 'pending' } },
+      { $project: { _id: 1, accountId: 1, lane: 1, seq: 1, due: '$webhook.nextAttemptAt' } },
+      { $sort: { accountId: 1, lane: 1, seq: 1, _id: 1 } },
+      { $group: { _id: { accountId: '$accountId', lane: { $ifNull: ['$lane', 'webhook'] } }, due: { $first: '$due' } } },
+    ]);
+    return rows.map((row) => ({ accountId: row._id.accountId, lane: row._id.lane, due: row.due ?? null }));
+  }
+
+  /** Starts the lanes whose head is due, longest-due first, up to the concurrency; skips lanes running here or backing off. */
   async function scan(): Promise<void> {
     if (stopping) return;
-    const now = deps.clock.now();
-    const due = await OutboxEvent.find(
-      {
-        'webhook.state': 'pending',
-        'webhook.nextAttemptAt': { $lte: now },
-      },
-      { accountId: 1, lane: 1 },
-    )
-      .sort({ seq: 1 })
-      // The oldest due events name the lanes to start; a lane then goes through its whole queue.
-      .limit(200)
-      .lean<Pick<OutboxEventDoc, '_id' | 'accountId' | 'lane'>[]>();
-    for (const event of due) {
-      const key = `${event.accountId}|${event.lane ?? 'webhook'}`;
-      if (lanes.has(key) || lanes.size >= settings.concurrency) continue;
-      const running = runLane(event.accountId, event.lane ?? 'webhook')
-        .catch((error: unknown) => log.error({ err: error, accountId: event.accountId }, 'webhook lane failed; retried on the next scan'))
+    stats.scans += 1;
+    const now = deps.clock.now().getTime();
+    const due = (await heads()).filter((head) => head.due === null || head.due.getTime() <= now).sort((a, b) => (a.due?.getTime() ?? 0) - (b.due?.getTime() ?? 0));
+    for (const head of due) {
+      if (lanes.size >= settings.concurrency) break;
+      const key = keyOf(head);
+      if (lanes.has(key) || (backoff.get(key)?.until ?? 0) > Date.now()) continue;
+      const running = runLane(head.accountId, head.lane)
+        .then((ended) => (ended === 'busy' ? backOff(key) : backoff.delete(key)))
+        .catch((error: unknown) => {
+          backOff(key);
+          log.error({ err: error, accountId: head.accountId }, 'webhook lane failed; tried again after a pause');
+        })
         .finally(() => {
           lanes.delete(key);
-          // A lane that ended frees a slot, and may have more due work behind it.
+          // A slot is free: another lane may be due. (This lane's own head, if it waits, is not.)
           nudge();
         });
       lanes.set(key, running);
     }
+  }
+
+  /** A lane another worker holds (or one that failed): left alone for a while, doubling up to half a lease. */
+  function backOff(key: string): void {
+    const misses = (backoff.get(key)?.misses ?? 0) + 1;
+    const pause = Math.min(BACKOFF_MIN_MS * 2 ** (misses - 1), Math.max(BACKOFF_MIN_MS, lockMs / 2));
+    backoff.set(key, { misses, until: Date.now() + pause });
   }
 
   function nudge(): void {
@@ -298,6 +338,7 @@ export function createDispatcher(deps: {
       const all = Promise.all([...lanes.values(), scanning]);
       await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
     },
+    stats: () => ({ ...stats }),
     /** For tests and benches: resolves when nothing is being delivered or scanned right now. */
     async idle(): Promise<void> {
       while (lanes.size > 0 || scanning) await Promise.all([...lanes.values(), scanning]);
