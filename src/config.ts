@@ -25,6 +25,16 @@ const optionalText = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+/** Seconds as a person reads them: "2 h", "1 min 40 s". */
+function duration(seconds: number): string {
+  const parts: [number, string][] = [
+    [Math.floor(seconds / 3600), 'h'],
+    [Math.floor((seconds % 3600) / 60), 'min'],
+    [Math.round((seconds % 60) * 1000) / 1000, 's'],
+  ];
+  return parts.filter(([n]) => n > 0).map(([n, unit]) => `${n} ${unit}`).join(' ') || '0 s';
+}
+
 const positiveInt = (fallback: number) =>
   z.coerce.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number above 0').default(fallback);
 
@@ -146,6 +156,12 @@ const envSchema = z.object({
       const delays = raw.split(',').map((part) => Number(part.trim()));
       if (delays.length === 0 || delays.some((d) => !Number.isFinite(d) || d <= 0)) {
         ctx.addIssue({ code: 'custom', message: 'expected seconds before each retry, comma separated (e.g. 10,30,60)' });
+        return z.NEVER;
+      }
+      // SPEC §5: retries go on for at least 24 hours. The dispatcher's jitter only lengthens a delay, so the sum is the shortest span.
+      const total = delays.reduce((sum, d) => sum + d, 0);
+      if (total < 86_400) {
+        ctx.addIssue({ code: 'custom', message: `retries must go on for at least 24 hours (these delays add up to ${duration(total)}); add delays or make them longer` });
         return z.NEVER;
       }
       return delays.map((d) => d * 1000);

@@ -6,7 +6,7 @@ import type { LeaseManager } from '../sessions/lease.js';
 import type { AccountDoc, DeliveryAttempt, Models, OutboxEventDoc } from '../store/models.js';
 import { notificationAuthorization, webhookAuthorization } from './auth.js';
 import type { HttpClient, PostResult } from './http-client.js';
-import { eventPayload, type NotificationType } from './payloads.js';
+import { eventPayload, webhookWithheld } from './payloads.js';
 import type { SigningSecrets } from './signing-secrets.js';
 import { signatureHeader } from './signing.js';
 
@@ -58,8 +58,9 @@ export function safeTarget(url: string): string {
 export function retryDelay(scheduleMs: number[], failedAttempts: number, random: () => number = Math.random): number | undefined {
   const base = scheduleMs[failedAttempts - 1];
   if (base === undefined) return undefined;
-  // ±20 %: receivers that fail together are not hit together again.
-  return Math.round(base * (0.8 + 0.4 * random()));
+  // Up to +20 %, never less: receivers that fail together are not hit together again, and the
+  // retries never end sooner than the schedule adds up to (SPEC §5: at least 24 hours).
+  return Math.round(base * (1 + 0.2 * random()));
 }
 
 export function createDispatcher(deps: {
@@ -105,11 +106,10 @@ export function createDispatcher(deps: {
 
   function target(event: OutboxEventDoc, account: AccountDoc): { url: string; authorization: string | undefined; extras: Record<string, unknown> | null } | { wait: string } | { skip: string } {
     const s = plainSettings(account);
+    const withheld = webhookWithheld(event, s);
+    if (withheld) return { skip: withheld };
     if (event.lane === 'notification') {
-      const type = event.type.slice('notification.'.length) as NotificationType;
-      if (!s.notification_endpoint_url) return { skip: 'no notification endpoint is set' };
-      if (!s.notification_events.includes(type)) return { skip: `${type} is not among notification_events` };
-      return { url: s.notification_endpoint_url, authorization: notificationAuthorization(s, deps.accounts.revealFrom(account, 'notification_auth_token')), extras: null };
+      return { url: s.notification_endpoint_url as string, authorization: notificationAuthorization(s, deps.accounts.revealFrom(account, 'notification_auth_token')), extras: null };
     }
     if (!s.webhook_url) return { wait: 'no webhook_url is set; events wait until one is' };
     if (account.webhookGone?.url && account.webhookGone.url === s.webhook_url) return { wait: 'the receiver answered 410 Gone; deliveries wait until the URL changes or an admin resumes them' };
@@ -165,7 +165,8 @@ export function createDispatcher(deps: {
     }
     const { account } = context;
     // Settings and tokens are read once per context, not per delivery (decrypting is not free).
-    const key = event.lane === 'notification' ? event.type : 'webhook';
+    // Whether an event is withheld depends on its type; where it goes, on its lane.
+    const key = event.type;
     let where = context.targets.get(key);
     if (!where) context.targets.set(key, (where = target(event, account)));
     const now = deps.clock.now();

@@ -11,7 +11,7 @@ import type { SecretBox } from '../store/secret-box.js';
 import { createDispatcher, safeTarget, type DeliveryTrouble, type Dispatcher } from './dispatcher.js';
 import { webhookAuthorization } from './auth.js';
 import { createHttpClient } from './http-client.js';
-import { testPayload, type NotificationType } from './payloads.js';
+import { testPayload, webhookWithheld, type NotificationType } from './payloads.js';
 import { createSigningSecrets, type SigningSecrets } from './signing-secrets.js';
 
 /**
@@ -156,6 +156,15 @@ export function createWebhookServices(deps: {
       const event = await findEvent(userId, eventRef);
       if (event.webhook.state === 'pending') throw new UserError(`${event._id} is already waiting to be delivered (attempt ${event.webhook.attempts + 1} next).`);
       const account = await Account.findById(event.accountId).lean<AccountDoc>();
+      // Only what the docs define is sent again: never a `failed` status, never an `expired` that notify_on_expired withholds.
+      const withheld = account ? webhookWithheld(event, plainSettings(account)) : undefined;
+      if (withheld && account) {
+        throw new UserError(
+          event.type === 'conciliation.expired'
+            ? `${event._id} was not sent because notify_on_expired is off for "${account.name}". To send expired results: account set "${account.name}" notify_on_expired=true, then replay it.`
+            : `${event._id} is not sent: ${withheld}.`,
+        );
+      }
       const url = account ? plainSettings(account).webhook_url : null;
       if (event.lane === 'webhook' && account?.webhookGone?.url && account.webhookGone.url === url) {
         throw new UserError(`Deliveries to ${safeTarget(url ?? '')} are stopped (410 Gone). Fix the receiver, then: webhook resume "${account.name}"`);

@@ -1,4 +1,4 @@
-import { RESERVED_WEBHOOK_KEYS } from '../domain/account-settings.js';
+import { RESERVED_WEBHOOK_KEYS, type AccountSettings } from '../domain/account-settings.js';
 import { minorToNumber } from '../domain/money.js';
 import type { OutboxEventDoc } from '../store/models.js';
 
@@ -29,13 +29,37 @@ export const NOTIFICATION_STATUS = {
 } as const;
 export type NotificationType = keyof typeof NOTIFICATION_STATUS;
 
+/**
+ * Why an event has no webhook to send under an account's settings now, or undefined when it
+ * has one. One rule for the dispatcher (which marks such an event `not_sent`) and for replay
+ * (which refuses it): result webhooks carry only the documented statuses, `expired` only with
+ * `notify_on_expired`, and notifications only when subscribed and an endpoint is set.
+ */
+export function webhookWithheld(event: Pick<OutboxEventDoc, 'type'>, settings: Pick<AccountSettings, 'notify_on_expired' | 'notification_endpoint_url' | 'notification_events'>): string | undefined {
+  switch (event.type) {
+    case 'conciliation.failed':
+      return 'conciliation.failed is reported in chat only; result webhooks carry matched, ambiguous and expired';
+    case 'conciliation.expired':
+      return settings.notify_on_expired ? undefined : 'notify_on_expired is off';
+    case 'notification.assistance_required':
+    case 'notification.login_failed':
+    case 'notification.scrape_failed': {
+      const type = event.type.slice('notification.'.length) as NotificationType;
+      if (!settings.notification_endpoint_url) return 'no notification endpoint is set';
+      return settings.notification_events.includes(type) ? undefined : `${type} is not among notification_events`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** The body for an event that has a webhook (see `webhookWithheld`). */
 export function eventPayload(event: Pick<OutboxEventDoc, 'type' | 'data' | 'accountId' | 'occurredAt'>, extras: Record<string, unknown> | null): Payload {
   const d = event.data;
   switch (event.type) {
     case 'conciliation.matched':
     case 'conciliation.ambiguous':
     case 'conciliation.expired':
-    case 'conciliation.failed':
       return withExtras(
         {
           external_id: d.external_id,
@@ -69,6 +93,9 @@ export function eventPayload(event: Pick<OutboxEventDoc, 'type' | 'data' | 'acco
         occurred_at: event.occurredAt.toISOString(),
       };
     }
+    case 'conciliation.failed':
+      // Not a documented webhook status: never sent (webhookWithheld says so first).
+      throw new Error(`no webhook body is defined for ${event.type}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { expect } from 'chai';
 import { systemClock } from '../../src/domain/clock.js';
-import { movementEvent } from '../../src/reconcile/result-events.js';
+import { expiredEvent, failedEvent, movementEvent } from '../../src/reconcile/result-events.js';
 import type { Services } from '../../src/services.js';
 import type { OutboxEventDoc } from '../../src/store/models.js';
 import type { StoredTransaction } from '../../src/store/transaction-repository.js';
@@ -168,6 +168,42 @@ describe('webhook delivery (real database, real receivers on 127.0.0.1)', functi
       // A delivered event can be replayed too (a receiver that lost it).
       await services.webhooks.replay(userId, event!._id);
       await eventually(() => receiver.received.length === 6, 10_000, 'second replay delivered');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a not_sent event is replayed only as the docs define it: never a failed status, never an expired that notify_on_expired withholds', async () => {
+    const receiver = await startReceiver();
+    try {
+      const created = await account('Withheld', `${receiver.url}/hook`);
+      const facts = { _id: `req-${created.id}`, accountId: created.id, userId, externalId: 'W-1', amountMinor: 5000, currency: 'UYU', name: 'Ana', registeredAt: new Date() };
+      const [failed] = await services.reconcile.outbox.record([failedEvent(facts, 3, 'the matcher failed', new Date())]);
+      const [expired] = await services.reconcile.outbox.record([expiredEvent(facts, false, new Date())]);
+      expect([failed!.webhook.state, expired!.webhook.state]).to.deep.equal(['not_sent', 'not_sent']);
+      for (const [event, message] of [
+        [failed!, /conciliation\.failed is reported in chat only; result webhooks carry matched, ambiguous and expired/],
+        [expired!, /not sent because notify_on_expired is off for "Withheld"/],
+      ] as const) {
+        try {
+          await services.webhooks.replay(userId, event._id);
+          expect.fail(`replayed ${event.type}`);
+        } catch (error) {
+          expect((error as Error).message).to.match(message);
+        }
+        expect((await state(event._id)).webhook.state).to.equal('not_sent');
+      }
+      // Even made pending behind the replay's back (an older version's replay did that), the dispatcher does not send them.
+      await test.db.models.OutboxEvent.updateMany({ _id: { $in: [failed!._id, expired!._id] } }, { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': new Date() } });
+      services.webhooks.dispatcher.nudge();
+      await eventually(async () => (await state(failed!._id)).webhook.state === 'not_sent' && (await state(expired!._id)).webhook.state === 'not_sent', 10_000, 'withheld again');
+      // With notify_on_expired on, the expired result can be sent: status "expired", the documented shape.
+      await services.accounts.configure(userId, created.id, { notify_on_expired: true });
+      await services.webhooks.replay(userId, expired!._id);
+      const delivery = await eventually(() => receiver.received[0], 10_000, 'the expired result');
+      expect(delivery.id).to.equal(expired!._id);
+      expect(delivery.json).to.deep.equal({ external_id: 'W-1', status: 'expired', amount: 50, currency: 'UYU', name: 'Ana' });
+      expect(receiver.received.map((r) => (r.json as { status?: string }).status)).to.not.include('failed');
     } finally {
       await receiver.close();
     }

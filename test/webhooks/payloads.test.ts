@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import type { OutboxEventDoc } from '../../src/store/models.js';
 import { notificationAuthorization, webhookAuthorization } from '../../src/webhooks/auth.js';
 import { retryDelay, safeTarget } from '../../src/webhooks/dispatcher.js';
+import { loadConfig } from '../../src/config.js';
 import { eventPayload } from '../../src/webhooks/payloads.js';
 import { generateSigningSecret, signatureHeader, verifySignature } from '../../src/webhooks/signing.js';
 import { guardedLookup, isPrivateAddress, literalUrlProblem } from '../../src/webhooks/url-safety.js';
@@ -72,13 +73,26 @@ describe('webhook payloads, auth, signing and URL safety (pure)', () => {
     expect(verifySignature(secret, 'evt_2', timestamp, body, both['webhook-signature'])).to.equal(false);
   });
 
-  it('retries back off on the schedule with ±20 % jitter, then stop', () => {
+  it('retries back off on the schedule with up to +20 % jitter (never shorter), then stop', () => {
     const schedule = [10_000, 60_000];
-    expect(retryDelay(schedule, 1, () => 0)).to.equal(8_000);
+    expect(retryDelay(schedule, 1, () => 0)).to.equal(10_000);
     expect(retryDelay(schedule, 1, () => 0.999999)).to.be.closeTo(12_000, 1);
-    expect(retryDelay(schedule, 2, () => 0.5)).to.equal(60_000);
+    expect(retryDelay(schedule, 2, () => 0.5)).to.equal(66_000);
     expect(retryDelay(schedule, 3)).to.equal(undefined);
     expect(safeTarget('https://user:pw@hooks.example.com:8443/in?token=secret')).to.equal('https://hooks.example.com:8443/in');
+  });
+
+  it('with the default schedule, retries last at least 24 hours whatever the jitter draws (SPEC §5)', () => {
+    const schedule = loadConfig({}).webhooks.retryScheduleMs;
+    for (const draw of [() => 0, () => 0.5, () => 0.999999, Math.random]) {
+      let total = 0;
+      for (let attempt = 1; ; attempt++) {
+        const delay = retryDelay(schedule, attempt, draw);
+        if (delay === undefined) break;
+        total += delay;
+      }
+      expect(total / 3_600_000, 'hours from the first attempt to the last').to.be.at.least(24);
+    }
   });
 
   it('private, loopback, link-local and metadata addresses are refused unless allowed', async () => {
