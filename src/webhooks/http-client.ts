@@ -3,12 +3,14 @@ import { guardedLookup, literalUrlProblem, PrivateAddressError } from './url-saf
 
 /**
  * One POST to a receiver, with everything a delivery needs and nothing it must not do: a
- * timeout for the whole exchange, no redirects (a 3xx is a failed attempt), the response
- * body read only up to a cap (for the log), private addresses refused at connection time.
+ * timeout for the whole exchange, no redirects (a 3xx is a failed attempt), private
+ * addresses refused at connection time. The answer is its status and latency: the response
+ * body is drained (up to a cap, so the connection can be reused) and dropped, never kept or
+ * shown — a receiver that echoes the request would hand our token back to whoever reads it.
  * Every failure is a plain sentence; a token in the URL's query never reaches it.
  */
 
-export type PostResult = { status: number | null; latencyMs: number; error: string | null; body: string };
+export type PostResult = { status: number | null; latencyMs: number; error: string | null };
 
 export type HttpClient = { post(url: string, headers: Record<string, string>, body: string): Promise<PostResult>; close(): Promise<void> };
 
@@ -25,13 +27,11 @@ export function createHttpClient(options: { timeoutMs: number; maxResponseBytes:
       const started = performance.now();
       const elapsed = () => Math.round(performance.now() - started);
       const problem = literalUrlProblem(url, options.allowPrivate);
-      if (problem) return { status: null, latencyMs: 0, error: `the URL ${problem}`, body: '' };
+      if (problem) return { status: null, latencyMs: 0, error: `the URL ${problem}` };
       try {
         const response = await request(url, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.timeout(options.timeoutMs) });
-        let text = '';
         let size = 0;
         for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          if (size < options.maxResponseBytes) text += chunk.subarray(0, options.maxResponseBytes - size).toString('utf8');
           size += chunk.length;
           if (size >= options.maxResponseBytes) {
             response.body.destroy();
@@ -40,9 +40,9 @@ export function createHttpClient(options: { timeoutMs: number; maxResponseBytes:
         }
         const status = response.statusCode;
         const error = status >= 200 && status < 300 ? null : status >= 300 && status < 400 ? `the receiver answered ${status} (a redirect, not followed)` : `the receiver answered ${status}`;
-        return { status, latencyMs: elapsed(), error, body: text };
+        return { status, latencyMs: elapsed(), error };
       } catch (error) {
-        return { status: null, latencyMs: elapsed(), error: describe(error, options.timeoutMs), body: '' };
+        return { status: null, latencyMs: elapsed(), error: describe(error, options.timeoutMs) };
       }
     },
     async close() {

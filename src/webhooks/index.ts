@@ -44,7 +44,7 @@ export type WebhookServices = {
   events(userId: string, accountRef: string, filter: { state?: DeliveryState; limit: number }): Promise<{ account: string; items: EventView[] }>;
   attempts(eventId: string): Promise<DeliveryAttempt[]>;
   replay(userId: string, eventRef: string): Promise<EventView>;
-  test(userId: string, accountRef: string): Promise<{ account: string; url: string; status: number | null; latencyMs: number; error: string | null; body: string }>;
+  test(userId: string, accountRef: string): Promise<{ account: string; url: string; status: number | null; latencyMs: number; error: string | null }>;
   rotateSecret(userId: string, accountRef: string): Promise<{ account: string; secret: string; previousRetireAt: Date | null }>;
   resume(userId: string, accountRef: string): Promise<{ account: string; wasStopped: boolean }>;
 };
@@ -190,7 +190,7 @@ export function createWebhookServices(deps: {
       const id = eventId(`test:${account.id}:${now.toISOString()}:${Math.random()}`);
       const result = await dispatcher.sendNow(account.id, id, s.webhook_url, webhookAuthorization(s, { webhook: webhookToken, polling: pollingToken }), JSON.stringify(testPayload(account.id, now)));
       deps.log.info({ accountId: account.id, status: result.status, latencyMs: result.latencyMs, error: result.error }, 'webhook test sent');
-      return { account: account.name, url: safeTarget(s.webhook_url), ...result, body: result.body.slice(0, 300) };
+      return { account: account.name, url: safeTarget(s.webhook_url), status: result.status, latencyMs: result.latencyMs, error: result.error };
     },
 
     async rotateSecret(userId, accountRef) {

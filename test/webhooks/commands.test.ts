@@ -9,6 +9,7 @@ import { useTestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
 import { capturingLogger } from '../helpers/log-capture.js';
 import { buildServices, type SentMessage } from '../helpers/services.js';
+import { startEndpoint } from '../helpers/http-endpoint.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
 describe('webhook and notify commands (real database, real receiver)', function () {
@@ -67,6 +68,24 @@ describe('webhook and notify commands (real database, real receiver)', function 
     expect(await run('webhook replay evt_nothere')).to.equal('No event "evt_nothere" on your accounts.');
     expect(await run('webhook replay 123')).to.match(/Name the event by its id/);
     expect(await run('webhook events Main state=bogus')).to.match(/state must be one of pending, delivered, failed, not_sent/);
+  });
+
+  it('webhook test shows the status and latency only: a receiver that echoes the request never shows our token in chat', async () => {
+    const echo = await startEndpoint((request, res) => res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ youSent: request.headers })));
+    try {
+      const account = await test.db.models.Account.findOne({ name: 'Main' }).lean();
+      await services.accounts.configure(account!.userId, account!._id, { webhook_url: `${echo.url}/echo`, webhook_auth_token: 'echoed-token-Q7' });
+      const answer = await run('webhook test Main');
+      expect(echo.requests.at(-1)?.headers.authorization, 'the receiver got our token').to.equal('Bearer echoed-token-Q7');
+      expect(answer).to.match(/: answered 500 in \d+ ms\. Real deliveries would be retried\.$/);
+      expect(answer).not.to.include('echoed-token-Q7');
+      expect(answer).not.to.include('youSent');
+      expect(capture.text()).not.to.include('echoed-token-Q7');
+    } finally {
+      await echo.close();
+      const account = await test.db.models.Account.findOne({ name: 'Main' }).lean();
+      await services.accounts.configure(account!.userId, account!._id, { webhook_url: `${receiver.url}/in`, webhook_auth_token: '' });
+    }
   });
 
   it('notify here sends results to the channel as well as to operators', async () => {

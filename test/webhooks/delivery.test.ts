@@ -243,6 +243,7 @@ describe('webhook delivery (real database, real receivers on 127.0.0.1)', functi
       const created = await account('Tested', `${receiver.url}/hook?token=in-query`);
       const result = await services.webhooks.test(userId, 'Tested');
       expect(result).to.deep.include({ status: 202, url: `${receiver.url}/hook`, error: null });
+      expect(Object.keys(result).sort(), "status and latency only, never the receiver's body").to.deep.equal(['account', 'error', 'latencyMs', 'status', 'url']);
       const delivery = receiver.received[0] as Received;
       expect(receiver.verify(delivery, created.signingSecret)).to.deep.include({ type: 'webhook.test', account_id: created.id });
       const rotated = await services.webhooks.rotateSecret(userId, 'Tested');
