@@ -11,7 +11,13 @@ import { parseDecimalToMinor } from '../domain/money.js';
  * cancelled or changed because of it.
  */
 
-export type PendingOrder = { externalId: string; amountMinor: number; currency: string; name: string };
+/**
+ * `externalId` is the order's key, as text: 108 and "108" are the same order (one request per
+ * account), so an endpoint that changes how it writes an id never makes a second request.
+ * `externalIdType` is how the endpoint wrote it, so webhooks give it back the same way.
+ */
+export type PendingOrder = { externalId: string; externalIdType: ExternalIdType; amountMinor: number; currency: string; name: string };
+export type ExternalIdType = 'string' | 'number';
 export type SkippedOrder = { index: number; externalId: string | null; reason: string };
 export type PollResult = { ok: true; orders: PendingOrder[]; skipped: SkippedOrder[] } | { ok: false; error: string };
 
@@ -30,7 +36,7 @@ export function authorizationHeader(type: 'bearer' | 'api_key' | null, token: st
 }
 
 const orderSchema = z.object({
-  external_id: z.union([z.string().trim().min(1, 'external_id is empty'), z.number().int('external_id must be a whole number or a string')], { error: 'external_id is missing' }),
+  external_id: z.union([z.string().trim().min(1, 'external_id is empty'), z.number()], { error: 'external_id is missing' }),
   amount: z.union([z.number(), z.string().trim().min(1)], { error: 'amount is missing' }),
   currency: z.string({ error: 'currency is missing' }).trim().regex(/^[A-Za-z]{3}$/, 'currency must be a 3-letter ISO code'),
   name: z.string({ error: 'name is missing' }).trim().min(1, 'name is empty'),
@@ -58,13 +64,23 @@ export function parsePendingOrders(json: unknown): PollResult {
       skipped.push({ index, externalId, reason: `amount ${JSON.stringify(parsed.data.amount)} is not a positive amount in ${currency} (at most its decimals, no rounding)` });
       return;
     }
-    const id = String(parsed.data.external_id);
+    const rawExternalId = parsed.data.external_id;
+    if (typeof rawExternalId === 'number' && !Number.isInteger(rawExternalId)) {
+      skipped.push({ index, externalId, reason: 'external_id must be a whole number or a string' });
+      return;
+    }
+    if (typeof rawExternalId === 'number' && !Number.isSafeInteger(rawExternalId)) {
+      // JSON parsing already rounded it: taken as is, it could name another order.
+      skipped.push({ index, externalId, reason: `external_id ${String(rawExternalId)} is too large to be read exactly as a number; send it as a string` });
+      return;
+    }
+    const id = String(rawExternalId);
     if (seen.has(id)) {
       skipped.push({ index, externalId: id, reason: 'external_id appears more than once in the response' });
       return;
     }
     seen.add(id);
-    orders.push({ externalId: id, amountMinor, currency, name: parsed.data.name });
+    orders.push({ externalId: id, externalIdType: typeof rawExternalId === 'number' ? 'number' : 'string', amountMinor, currency, name: parsed.data.name });
   });
   return { ok: true, orders, skipped };
 }

@@ -1,5 +1,5 @@
 import { isOpen, type RequestStatus } from '../domain/request-status.js';
-import type { PendingOrder } from './pending-orders.js';
+import type { ExternalIdType, PendingOrder } from './pending-orders.js';
 
 /**
  * What a successful poll changes (SPEC §4 "Cancellation"), decided purely so the rules are
@@ -13,6 +13,8 @@ import type { PendingOrder } from './pending-orders.js';
 export type KnownRequest = {
   id: string;
   externalId: string;
+  /** How the endpoint wrote the id last time (absent: a string, stored before it was kept). */
+  externalIdType?: ExternalIdType;
   status: RequestStatus;
   amountMinor: number;
   currency: string;
@@ -28,6 +30,8 @@ export type PollPlan = {
   update: { id: string; order: PendingOrder }[];
   cancel: string[];
   reopen: { id: string; order: PendingOrder }[];
+  /** Known orders the endpoint now writes the other way (108 ↔ "108"): same order, its webhooks follow. */
+  retype: { id: string; externalIdType: ExternalIdType }[];
   /** Ids listed by this poll (their `listedLastPoll` becomes true, the others' false). */
   listed: string[];
   heldEmpty: boolean;
@@ -36,7 +40,7 @@ export type PollPlan = {
 
 export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: PollMemory): PollPlan {
   const byExternalId = new Map(known.map((k) => [k.externalId, k]));
-  const plan: PollPlan = { create: [], update: [], cancel: [], reopen: [], listed: [], heldEmpty: false, memory: { lastCount: polled.length, emptyHeld: false } };
+  const plan: PollPlan = { create: [], update: [], cancel: [], reopen: [], retype: [], listed: [], heldEmpty: false, memory: { lastCount: polled.length, emptyHeld: false } };
 
   const suspicious = polled.length === 0 && (memory.lastCount ?? 0) > 0 && !memory.emptyHeld;
   if (suspicious) {
@@ -59,6 +63,7 @@ export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: 
     const changed = existing.amountMinor !== order.amountMinor || existing.currency !== order.currency || existing.name !== order.name;
     if (isOpen(existing.status) && changed) plan.update.push({ id: existing.id, order });
     else if ((existing.status === 'cancelled' || existing.status === 'expired') && !existing.listedLastPoll) plan.reopen.push({ id: existing.id, order });
+    else if ((existing.externalIdType ?? 'string') !== order.externalIdType) plan.retype.push({ id: existing.id, externalIdType: order.externalIdType });
   }
   for (const existing of known) {
     if (!seen.has(existing.externalId) && isOpen(existing.status)) plan.cancel.push(existing.id);

@@ -71,11 +71,11 @@ export function createPoller(deps: {
     const polledIds = orders.map((o) => o.externalId);
     const known = await ConciliationRequest.find(
       { accountId: doc._id, $or: [{ status: { $in: OPEN_STATUSES } }, { externalId: { $in: polledIds } }] },
-      { externalId: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 },
+      { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 },
     ).lean<ConciliationRequestDoc[]>();
     const memory = { lastCount: doc.polling?.lastCount ?? null, emptyHeld: doc.polling?.emptyHeld ?? false };
     const plan = planPoll(
-      known.map((k) => ({ id: k._id, externalId: k.externalId, status: k.status, amountMinor: k.amountMinor, currency: k.currency, name: k.name, listedLastPoll: k.listedLastPoll !== false })),
+      known.map((k) => ({ id: k._id, externalId: k.externalId, externalIdType: k.externalIdType ?? 'string', status: k.status, amountMinor: k.amountMinor, currency: k.currency, name: k.name, listedLastPoll: k.listedLastPoll !== false })),
       orders,
       memory,
     );
@@ -83,7 +83,7 @@ export function createPoller(deps: {
     if (plan.create.length > 0) {
       try {
         const created = await ConciliationRequest.insertMany(
-          plan.create.map((o) => ({ accountId: doc._id, userId: doc.userId, externalId: o.externalId, amountMinor: o.amountMinor, currency: o.currency, name: o.name, registeredAt: now, status: 'pending', statusChangedAt: now, listedLastPoll: true })),
+          plan.create.map((o) => ({ accountId: doc._id, userId: doc.userId, externalId: o.externalId, externalIdType: o.externalIdType, amountMinor: o.amountMinor, currency: o.currency, name: o.name, registeredAt: now, status: 'pending', statusChangedAt: now, listedLastPoll: true })),
           { ordered: false },
         );
         touched.push(...created.map((c) => String(c._id)));
@@ -97,17 +97,19 @@ export function createPoller(deps: {
     for (const { id, order } of plan.update) {
       const result = await ConciliationRequest.updateOne(
         { _id: id, status: { $in: OPEN_STATUSES } },
-        { $set: { amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, candidates: [], errorCount: 0, retryAt: null } },
+        { $set: { externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, candidates: [], errorCount: 0, retryAt: null } },
       );
       if (result.modifiedCount === 1) touched.push(id);
     }
+    // Rare (an endpoint that changed how it writes ids): one write each, nothing else about the order changes.
+    for (const { id, externalIdType } of plan.retype) await ConciliationRequest.updateOne({ _id: id }, { $set: { externalIdType } });
     if (plan.cancel.length > 0) {
       await ConciliationRequest.updateMany({ _id: { $in: plan.cancel }, status: { $in: OPEN_STATUSES } }, { $set: { status: 'cancelled', statusChangedAt: now, candidates: [], processingFrom: null, processingSince: null } });
     }
     for (const { id, order } of plan.reopen) {
       const result = await ConciliationRequest.updateOne(
         { _id: id, status: { $in: ['cancelled', 'expired'] } },
-        { $set: { amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, registeredAt: now, candidates: [], errorCount: 0, retryAt: null, match: null } },
+        { $set: { externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, registeredAt: now, candidates: [], errorCount: 0, retryAt: null, match: null } },
       );
       if (result.modifiedCount === 1) touched.push(id);
     }

@@ -11,10 +11,12 @@ import type { StoredTransaction } from '../store/transaction-repository.js';
 
 export type CandidateFacts = { id: string; sender_name: string | null; received_at: string };
 
-type RequestFacts = Pick<ConciliationRequestDoc, '_id' | 'accountId' | 'userId' | 'externalId' | 'amountMinor' | 'currency' | 'name'>;
+type RequestFacts = Pick<ConciliationRequestDoc, '_id' | 'accountId' | 'userId' | 'externalId' | 'externalIdType' | 'amountMinor' | 'currency' | 'name'>;
 
+/** The order's values as polled: a numeric external_id stays a number (it was read as a safe integer). */
 function orderData(request: RequestFacts, status: string): Record<string, unknown> {
-  return { request_id: request._id, external_id: request.externalId, status, amount_minor: request.amountMinor, currency: request.currency, name: request.name };
+  const externalId = request.externalIdType === 'number' ? Number(request.externalId) : request.externalId;
+  return { request_id: request._id, external_id: externalId, status, amount_minor: request.amountMinor, currency: request.currency, name: request.name };
 }
 
 export function matchedEvent(request: RequestFacts, attempt: number, match: RequestMatch, at: Date): PendingEvent {

@@ -164,7 +164,10 @@ const conciliationRequestSchema = new Schema(
     _id: uuid,
     accountId: { type: String, required: true },
     userId: { type: String, required: true },
+    /** The order's key, as text: 108 and "108" are one order. */
     externalId: { type: String, required: true },
+    /** How the endpoint last wrote the id (a JSON number or a string): webhooks give it back the same way. */
+    externalIdType: { type: String, enum: ['string', 'number'], default: 'string' },
     amountMinor: { type: Number, required: true },
     currency: { type: String, required: true },
     name: { type: String, required: true },
@@ -375,6 +378,8 @@ export type ConciliationRequestDoc = {
   accountId: string;
   userId: string;
   externalId: string;
+  /** Absent on requests stored before it was kept: those were strings. */
+  externalIdType?: 'string' | 'number';
   amountMinor: number;
   currency: string;
   name: string;

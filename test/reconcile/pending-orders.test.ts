@@ -20,8 +20,8 @@ describe('pending orders: parsing (pure)', () => {
       { external_id: 42, amount: '99.9', currency: 'usd', name: ' Ana ' },
     ];
     const expected = [
-      { externalId: 'ORDER-1', amountMinor: 150000, currency: 'UYU', name: 'Juan Perez' },
-      { externalId: '42', amountMinor: 9990, currency: 'USD', name: 'Ana' },
+      { externalId: 'ORDER-1', externalIdType: 'string', amountMinor: 150000, currency: 'UYU', name: 'Juan Perez' },
+      { externalId: '42', externalIdType: 'number', amountMinor: 9990, currency: 'USD', name: 'Ana' },
     ];
     expect(parsePendingOrders(orders)).to.deep.equal({ ok: true, orders: expected, skipped: [] });
     expect(parsePendingOrders({ data: orders })).to.deep.equal({ ok: true, orders: expected, skipped: [] });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { RequestStatus } from '../../src/domain/request-status.js';
 import { planPoll, type KnownRequest } from '../../src/reconcile/poll-plan.js';
 
-const order = (externalId: string, amountMinor = 100, name = 'Ana') => ({ externalId, amountMinor, currency: 'UYU', name });
+const order = (externalId: string, amountMinor = 100, name = 'Ana') => ({ externalId, externalIdType: 'string' as const, amountMinor, currency: 'UYU', name });
 const known = (externalId: string, status: RequestStatus, over: Partial<KnownRequest> = {}): KnownRequest => ({
   id: `id-${externalId}`,
   externalId,

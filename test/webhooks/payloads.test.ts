@@ -5,6 +5,7 @@ import type { OutboxEventDoc } from '../../src/store/models.js';
 import { notificationAuthorization, webhookAuthorization } from '../../src/webhooks/auth.js';
 import { retryDelay, safeTarget } from '../../src/webhooks/dispatcher.js';
 import { loadConfig } from '../../src/config.js';
+import { ambiguousEvent, expiredEvent, matchedEvent } from '../../src/reconcile/result-events.js';
 import { eventPayload } from '../../src/webhooks/payloads.js';
 import { generateSigningSecret, signatureHeader, verifySignature } from '../../src/webhooks/signing.js';
 import { guardedLookup, isPrivateAddress, literalUrlProblem } from '../../src/webhooks/url-safety.js';
@@ -93,6 +94,18 @@ describe('webhook payloads, auth, signing and URL safety (pure)', () => {
       }
       expect(total / 3_600_000, 'hours from the first attempt to the last').to.be.at.least(24);
     }
+  });
+
+  it('a numeric external_id travels as a number, a string one as a string: the order as polled', () => {
+    const request = { _id: 'r-1', accountId: 'acc-1', userId: 'u-1', amountMinor: 150000, currency: 'UYU', name: 'Ana' };
+    const match = { transactionId: 't-1', amountMinor: 150000, currency: 'UYU', senderName: 'ANA', receivedAt: at, score: 1, by: 'matcher' as const, at };
+    const numeric = matchedEvent({ ...request, externalId: '108', externalIdType: 'number' }, 1, match, at);
+    expect(JSON.stringify(eventPayload(event('conciliation.matched', numeric.data), null))).to.equal('{"external_id":108,"status":"matched","amount":1500,"currency":"UYU","name":"Ana"}');
+    const text = expiredEvent({ ...request, externalId: '108', externalIdType: 'string', registeredAt: at }, true, at);
+    expect(eventPayload(event('conciliation.expired', text.data), null)).to.include({ external_id: '108' });
+    // Requests stored before the type was kept are strings, as they were.
+    const legacy = ambiguousEvent({ ...request, externalId: 'A-1' }, 1, [], 0, at);
+    expect(eventPayload(event('conciliation.ambiguous', legacy.data), null)).to.include({ external_id: 'A-1' });
   });
 
   it('private, loopback, link-local and metadata addresses are refused unless allowed', async () => {
