@@ -80,9 +80,14 @@ export function createDispatcher(deps: {
   // Long enough for one delivery (the HTTP timeout) and its writes; a dead worker's lease runs out soon after.
   const lockMs = settings.timeoutMs * 2 + 5_000;
   const lanes = new Map<string, Promise<unknown>>();
-  /** Lanes left alone until `until` (wall clock): held by another worker, or their run failed. */
-  const backoff = new Map<string, { misses: number; until: number }>();
+  /**
+   * Lanes not to start again before `until` (wall clock): one whose head waits (until the head
+   * is due, but at most RECHECK_MS: another process may have changed it meanwhile, e.g. a
+   * replay), one held by another worker or whose run failed (doubling pauses).
+   */
+  const notBefore = new Map<string, { misses: number; until: number }>();
   const BACKOFF_MIN_MS = 1_000;
+  const RECHECK_MS = 30_000;
   /** For tests and benches: how often the dispatcher scanned, started lanes, and found one held elsewhere. */
   const stats = { scans: 0, laneRuns: 0, leaseMisses: 0 };
   let timer: NodeJS.Timeout | undefined;
@@ -158,10 +163,10 @@ export function createDispatcher(deps: {
    * One attempt. A success may be recorded later by the caller, with others in one write
    * (`later`): a crash before that write only means those events are sent again, same ids.
    */
-  async function deliver(event: OutboxEventDoc, context: AccountContext | undefined, later?: Settlement[]): Promise<Outcome> {
+  async function deliver(event: OutboxEventDoc, context: AccountContext | undefined, later?: Settlement[]): Promise<{ outcome: Outcome; next?: Date }> {
     if (!context) {
       await settle(event, { 'webhook.state': 'failed', 'webhook.lastError': 'the account was deleted' });
-      return 'failed';
+      return { outcome: 'failed' };
     }
     const { account } = context;
     // Settings and tokens are read once per context, not per delivery (decrypting is not free).
@@ -172,11 +177,12 @@ export function createDispatcher(deps: {
     const now = deps.clock.now();
     if ('skip' in where) {
       await settle(event, { 'webhook.state': 'not_sent', 'webhook.lastError': where.skip });
-      return 'failed';
+      return { outcome: 'failed' };
     }
     if ('wait' in where) {
-      await settle(event, { 'webhook.nextAttemptAt': new Date(now.getTime() + 60_000), 'webhook.lastError': where.wait });
-      return 'waiting';
+      const next = new Date(now.getTime() + 60_000);
+      await settle(event, { 'webhook.nextAttemptAt': next, 'webhook.lastError': where.wait });
+      return { outcome: 'waiting', next };
     }
     const body = JSON.stringify(eventPayload(event, where.extras));
     const result = await send(context.secrets, event._id, where.url, where.authorization, body);
@@ -196,15 +202,20 @@ export function createDispatcher(deps: {
       await settle(event, { ...common, 'webhook.state': 'failed', 'webhook.lastError': 'the receiver answered 410 Gone' }, entry);
       if (event.lane === 'webhook') await Account.updateOne({ _id: account._id }, { $set: { webhookGone: { url: where.url, at: after } } });
     } else if (outcome === 'failed') await settle(event, { ...common, 'webhook.state': 'failed' }, entry);
-    else await settle(event, { ...common, 'webhook.nextAttemptAt': new Date(after.getTime() + (delay as number)) }, entry);
+    const next = outcome === 'retry' ? new Date(after.getTime() + (delay as number)) : undefined;
+    if (next) await settle(event, { ...common, 'webhook.nextAttemptAt': next }, entry);
     (outcome === 'delivered' ? log.debug.bind(log) : log.warn.bind(log))(
       { eventId: event._id, accountId: account._id, attempt, status: result.status, latencyMs: result.latencyMs, error: result.error, outcome, url: safeTarget(where.url) },
       'webhook attempt',
     );
     if (outcome === 'gone') await deps.trouble({ kind: 'gone', event, accountName: account.name, url: safeTarget(where.url) }).catch(() => undefined);
     if (outcome === 'failed') await deps.trouble({ kind: 'parked', event, accountName: account.name, reason: result.error ?? 'failed' }).catch(() => undefined);
-    return outcome;
+    return next ? { outcome, next } : { outcome };
   }
+
+  /** How a lane run ended: its queue is empty or may go on (idle), its head waits until a time, or another worker holds it. */
+  type LaneEnd = { ended: 'idle' } | { ended: 'waits'; until: Date } | { ended: 'busy' };
+  const IDLE: LaneEnd = { ended: 'idle' };
 
   /**
    * Delivers one account lane's due events, oldest first, until one has to wait. The lane is
@@ -212,12 +223,12 @@ export function createDispatcher(deps: {
    * worker's lease runs out, and the event it was sending is sent again with the same id).
    * The queue is read in batches: one query per batch, one write per delivery.
    */
-  async function runLane(accountId: string, lane: Lane): Promise<'done' | 'busy'> {
+  async function runLane(accountId: string, lane: Lane): Promise<LaneEnd> {
     stats.laneRuns += 1;
     const lease = await deps.leases.acquire(`webhooks:${accountId}:${lane}`, 'webhooks', lockMs);
     if (!lease) {
       stats.leaseMisses += 1;
-      return 'busy';
+      return { ended: 'busy' };
     }
     let renewed = Date.now();
     let context: AccountContext | undefined;
@@ -228,24 +239,26 @@ export function createDispatcher(deps: {
     try {
       while (!stopping) {
         const batch = await OutboxEvent.find({ accountId, lane, 'webhook.state': 'pending' }).sort({ seq: 1, _id: 1 }).limit(LANE_BATCH).lean<OutboxEventDoc[]>();
-        if (batch.length === 0) return 'done';
+        if (batch.length === 0) return IDLE;
         for (const event of batch) {
-          if (stopping) return 'done';
-          if (event.webhook.nextAttemptAt && event.webhook.nextAttemptAt > deps.clock.now()) return 'done';
+          if (stopping) return IDLE;
+          // The head waits (a retry, a 410, no URL yet): so does everything behind it.
+          if (event.webhook.nextAttemptAt && event.webhook.nextAttemptAt > deps.clock.now()) return { ended: 'waits', until: event.webhook.nextAttemptAt };
           if (Date.now() - renewed > lockMs / 3) {
             // Lost to another worker (we were too slow to renew): it has the lane now.
-            if (!(await lease.renew())) return 'busy';
+            if (!(await lease.renew())) return { ended: 'busy' };
             renewed = Date.now();
           }
           if (!context || Date.now() - context.loadedAt > CONTEXT_TTL_MS) context = await loadContext(accountId);
-          const outcome = await deliver(event, context, delivered);
+          const { outcome, next } = await deliver(event, context, delivered);
           if (delivered.length >= SETTLE_BATCH) await flush();
-          if (outcome !== 'delivered' && outcome !== 'failed') return 'done';
+          if (next) return { ended: 'waits', until: next };
+          if (outcome !== 'delivered' && outcome !== 'failed') return IDLE;
         }
         // The next batch query must not see these as pending.
         await flush();
       }
-      return 'done';
+      return IDLE;
     } finally {
       await flush().catch((error: unknown) => log.warn({ err: error, accountId }, 'could not record deliveries; they will be sent again (same ids)'));
       await lease.release().catch(() => undefined);
@@ -256,53 +269,58 @@ export function createDispatcher(deps: {
   const keyOf = (head: LaneKey) => `${head.accountId}|${head.lane}`;
 
   /**
-   * Every lane with pending events and when its head is due: one aggregation, one row per
-   * lane (not per event), so a lane with a thousand events queued behind a waiting head is one
-   * row that says "not yet", and never hides another account's lane.
+   * The lanes holding due events, one row per lane (not per event), longest-due first. A lane
+   * whose head waits has its followers here too (they are due by their own time): the first
+   * run finds the head waiting and the lane is then left alone (`notBefore`) until the head is
+   * due, so a thousand events behind a waiting head cost one row, never a restart per scan,
+   * and never hide another account's lane.
    */
-  async function heads(): Promise<(LaneKey & { due: Date | null })[]> {
-    const rows = await OutboxEvent.aggregate<{ _id: { accountId: string; lane: Lane }; due: Date | null }>([
-      { $match: { 'webhook.state': 'pending' } },
-      { $project: { _id: 1, accountId: 1, lane: 1, seq: 1, due: '$webhook.nextAttemptAt' } },
-      { $sort: { accountId: 1, lane: 1, seq: 1, _id: 1 } },
-      { $group: { _id: { accountId: '$accountId', lane: { $ifNull: ['$lane', 'webhook'] } }, due: { $first: '$due' } } },
+  async function dueLanes(): Promise<LaneKey[]> {
+    const rows = await OutboxEvent.aggregate<{ _id: { accountId: string; lane: Lane }; since: Date }>([
+      { $match: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': { $lte: deps.clock.now() } } },
+      { $group: { _id: { accountId: '$accountId', lane: { $ifNull: ['$lane', 'webhook'] } }, since: { $min: '$webhook.nextAttemptAt' } } },
     ]);
-    return rows.map((row) => ({ accountId: row._id.accountId, lane: row._id.lane, due: row.due ?? null }));
+    return rows.sort((a, b) => a.since.getTime() - b.since.getTime()).map((row) => ({ accountId: row._id.accountId, lane: row._id.lane }));
   }
 
-  /** Starts the lanes whose head is due, longest-due first, up to the concurrency; skips lanes running here or backing off. */
+  /** Starts due lanes up to the concurrency; skips lanes running here or left alone for now. */
   async function scan(): Promise<void> {
     if (stopping) return;
     stats.scans += 1;
-    const now = deps.clock.now().getTime();
-    const due = (await heads()).filter((head) => head.due === null || head.due.getTime() <= now).sort((a, b) => (a.due?.getTime() ?? 0) - (b.due?.getTime() ?? 0));
-    for (const head of due) {
+    for (const head of await dueLanes()) {
       if (lanes.size >= settings.concurrency) break;
       const key = keyOf(head);
-      if (lanes.has(key) || (backoff.get(key)?.until ?? 0) > Date.now()) continue;
+      if (lanes.has(key) || (notBefore.get(key)?.until ?? 0) > Date.now()) continue;
       const running = runLane(head.accountId, head.lane)
-        .then((ended) => (ended === 'busy' ? backOff(key) : backoff.delete(key)))
+        .then((end) => remember(key, end))
         .catch((error: unknown) => {
-          backOff(key);
+          remember(key, { ended: 'busy' });
           log.error({ err: error, accountId: head.accountId }, 'webhook lane failed; tried again after a pause');
         })
         .finally(() => {
           lanes.delete(key);
-          // A slot is free: another lane may be due. (This lane's own head, if it waits, is not.)
+          // A slot is free: another lane may be due. (This one, if its head waits, is left alone.)
           nudge();
         });
       lanes.set(key, running);
     }
   }
 
-  /** A lane another worker holds (or one that failed): left alone for a while, doubling up to half a lease. */
-  function backOff(key: string): void {
-    const misses = (backoff.get(key)?.misses ?? 0) + 1;
-    const pause = Math.min(BACKOFF_MIN_MS * 2 ** (misses - 1), Math.max(BACKOFF_MIN_MS, lockMs / 2));
-    backoff.set(key, { misses, until: Date.now() + pause });
+  function remember(key: string, end: LaneEnd): void {
+    if (end.ended === 'idle') notBefore.delete(key);
+    else if (end.ended === 'waits') {
+      const wait = Math.max(0, end.until.getTime() - deps.clock.now().getTime());
+      notBefore.set(key, { misses: 0, until: Date.now() + Math.min(wait, RECHECK_MS) });
+    } else {
+      // Held by another worker (or the run failed): doubling pauses, up to half a lease.
+      const misses = (notBefore.get(key)?.misses ?? 0) + 1;
+      notBefore.set(key, { misses, until: Date.now() + Math.min(BACKOFF_MIN_MS * 2 ** (misses - 1), Math.max(BACKOFF_MIN_MS, lockMs / 2)) });
+    }
   }
 
-  function nudge(): void {
+  /** Scans soon. With an account: its lanes are looked at again at once (a replay, a resume changed them). */
+  function nudge(accountId?: string): void {
+    if (accountId) for (const lane of ['webhook', 'notification'] as const) notBefore.delete(keyOf({ accountId, lane }));
     if (stopping) return;
     if (scanning) {
       rescan = true;

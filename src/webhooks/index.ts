@@ -176,7 +176,7 @@ export function createWebhookServices(deps: {
       ).lean<OutboxEventDoc>();
       if (!updated) throw new UserError(`${event._id} changed meanwhile; try again.`);
       deps.log.info({ eventId: event._id, accountId: event.accountId }, 'webhook replay requested');
-      dispatcher.nudge();
+      dispatcher.nudge(event.accountId);
       return view(updated);
     },
 
@@ -212,7 +212,7 @@ export function createWebhookServices(deps: {
         );
         await OutboxEvent.updateMany({ accountId: account.id, lane: 'webhook', 'webhook.state': 'pending' }, { $set: { 'webhook.nextAttemptAt': now } });
       }
-      dispatcher.nudge();
+      dispatcher.nudge(account.id);
       return { account: account.name, wasStopped: result.modifiedCount === 1 };
     },
   };
