@@ -233,8 +233,8 @@ const outboxEventSchema = new Schema(
 );
 outboxEventSchema.index({ accountId: 1, createdAt: 1, _id: 1 });
 outboxEventSchema.index({ accountId: 1, lane: 1, 'webhook.state': 1, seq: 1 });
-// The dispatcher's scan: pending events grouped by lane in order, each lane's head first (its due time read from the index).
-outboxEventSchema.index({ 'webhook.state': 1, accountId: 1, lane: 1, seq: 1, 'webhook.nextAttemptAt': 1 });
+// The dispatcher's scan: due pending events, grouped per lane.
+outboxEventSchema.index({ 'webhook.state': 1, 'webhook.nextAttemptAt': 1 });
 
 
 outboxEventSchema.index({ 'chat.state': 1, occurredAt: 1 });
