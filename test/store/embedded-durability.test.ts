@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { MongoClient } from 'mongodb';
+import { cacheDir } from '../../src/paths.js';
+import { startJavaServer, type RunningServer } from '../../src/store/embedded/java-server.js';
+
+/**
+ * Issue 13 item 11: a write the database has acknowledged survives `kill -9` of the database
+ * process. The real mongo-java-server with its H2 file, killed by SIGKILL the moment the last
+ * acknowledgement arrives, then started again on the same file. Before the fix H2 committed
+ * every 200 ms, so nearly every round lost its last writes.
+ */
+describe('embedded database durability (real mongo-java-server, kill -9, restart)', function () {
+  // Ten JVM starts on a loaded 2-core machine; every wait inside has its own deadline.
+  this.timeout(240_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'rb-durable-'));
+  const h2File = path.join(dir, 'durable.h2');
+  let server: RunningServer | undefined;
+
+  after(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function withClient<T>(uri: string, work: (client: MongoClient) => Promise<T>): Promise<T> {
+    const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      return await work(client);
+    } finally {
+      await client.close(true);
+    }
+  }
+
+  async function killHard(running: RunningServer): Promise<void> {
+    if (!running.pid) throw new Error('the database runs in this process; nothing to kill');
+    process.kill(running.pid, 'SIGKILL');
+    await running.exited;
+  }
+
+  it('every acknowledged write of ten rounds survives a kill -9 right after its acknowledgement', async () => {
+    const rounds = 10;
+    const expectedDocs: number[] = [];
+    let port = 0;
+    for (let round = 1; round <= rounds; round++) {
+      server = await startJavaServer({ cacheDir, port, h2File });
+      port = Number(new URL(server.uri).port);
+      await withClient(server.uri, async (client) => {
+        const db = client.db('durable');
+        // What a round found of every earlier round's writes (each was acknowledged before the kill).
+        const account = await db.collection<{ _id: string; status: string; round: number }>('accounts').findOne({ _id: 'acct' });
+        const docs = (await db.collection<{ _id: number }>('movements').find({}).sort({ _id: 1 }).toArray()).map((doc) => doc._id);
+        if (round > 1) {
+          expect(account, `round ${round}: the account written in round ${round - 1}`).to.deep.equal({ _id: 'acct', status: round % 2 === 0 ? 'paused' : 'active', round: round - 1 });
+          expect(docs, `round ${round}: movements acknowledged before each kill`).to.deep.equal(expectedDocs);
+        }
+        // The writes of this round, each acknowledged; the last one is the "pause" of the report.
+        const movements = Array.from({ length: 8 }, (_, i) => round * 100 + i);
+        await Promise.all(movements.map((id) => db.collection<{ _id: number }>('movements').insertOne({ _id: id })));
+        expectedDocs.push(...movements);
+        await db.collection<{ _id: number }>('movements').deleteOne({ _id: round * 100 });
+        expectedDocs.splice(expectedDocs.indexOf(round * 100), 1);
+        await db.collection<{ _id: string }>('accounts').updateOne({ _id: 'acct' }, { $set: { status: round % 2 === 1 ? 'paused' : 'active', round } }, { upsert: true });
+        // Killed the moment the acknowledgement is in: no clean shutdown, no chance to flush.
+        await killHard(server as RunningServer);
+      });
+    }
+    server = await startJavaServer({ cacheDir, port, h2File });
+    const final = await withClient(server.uri, async (client) => ({
+      account: await client.db('durable').collection('accounts').findOne({ _id: 'acct' as never }),
+      docs: (await client.db('durable').collection<{ _id: number }>('movements').find({}).sort({ _id: 1 }).toArray()).map((doc) => doc._id),
+    }));
+    expect(final.account).to.deep.equal({ _id: 'acct', status: 'active', round: rounds });
+    expect(final.docs).to.deep.equal(expectedDocs);
+  });
+});
