@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type LogFn, type Logger, type LoggerOptions } from 'pino';
+import { repeatLimiter } from './log-limit.js';
 
 export type { Logger };
 
@@ -195,7 +196,24 @@ function prettyStream(destination: DestinationStream | NodeJS.WritableStream, co
 }
 
 export function createLogger(options: LogOptions, destination?: DestinationStream): Logger {
-  const base: LoggerOptions = { level: options.level, ...logSafety };
+  // A warning repeated by a failing loop is let through ten times a minute, then counted; what
+  // is let through is made safe as every line is.
+  const limiter = repeatLimiter({ perWindow: 10, windowMs: 60_000 });
+  const safe = logSafety.hooks?.logMethod;
+  const base: LoggerOptions = {
+    level: options.level,
+    ...logSafety,
+    hooks: {
+      logMethod(args, method, level) {
+        const emit = safe
+          ? (function (this: Logger, ...passed: Parameters<LogFn>) {
+              safe.call(this, passed, method, level);
+            } as LogFn)
+          : method;
+        limiter.call(this, args, emit, level);
+      },
+    },
+  };
   if (destination) {
     const pretty = options.format === 'pretty' ? prettyStream(destination, false) : undefined;
     return pino(base, pretty ?? destination);

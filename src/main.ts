@@ -21,8 +21,12 @@ import { SCRAPE_JOB } from './sessions/index.js';
 import { POLL_JOB } from './reconcile/index.js';
 import type { Scheduler } from './jobs/scheduler.js';
 import { connectDatabase, redactUri, type Database } from './store/database.js';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded/index.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase, type StepReporter } from './store/embedded/index.js';
+import { describeExit } from './store/embedded/supervisor.js';
 import { rotateSealedValues } from './store/sealed-fields.js';
+import { createOperatorAlerts, type OperatorAlerts } from './notify/operator-alerts.js';
+import type { ChatSender } from './notify/chat-notifier.js';
+import type { UserService } from './users/user-service.js';
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
@@ -52,9 +56,10 @@ function resolveKeys(config: Config, log: Logger): SecretKey[] {
   return local.keys;
 }
 
-async function openDatabase(config: Config, log: Logger): Promise<{ database: Database; embedded?: EmbeddedDatabase }> {
+async function openDatabase(config: Config, log: Logger, step: StepReporter = () => undefined): Promise<{ database: Database; embedded?: EmbeddedDatabase }> {
   if (config.database.uri) {
     log.info({ uri: redactUri(config.database.uri) }, 'connecting to MongoDB');
+    step(`Connecting to MongoDB at ${redactUri(config.database.uri)}…`);
     return { database: await connectDatabase({ uri: config.database.uri, timeoutMs: config.database.timeoutMs, log }) };
   }
   // The embedded engines are for trying out and tests: no replication, no backups, one process.
@@ -68,9 +73,11 @@ async function openDatabase(config: Config, log: Logger): Promise<{ database: Da
     memoFile: path.join(config.dataDir, 'embedded-engine.json'),
     cacheDir,
     log,
+    step,
   });
   try {
     const database = await connectDatabase({ uri: embedded.uri, dbName: 'reconbanker', timeoutMs: config.database.timeoutMs, log });
+    step(`Embedded database: ready (${embedded.engine === 'java' ? 'mongo-java-server' : 'mongod'}).`);
     return { database, embedded };
   } catch (error) {
     await embedded.stop();
@@ -78,7 +85,12 @@ async function openDatabase(config: Config, log: Logger): Promise<{ database: Da
   }
 }
 
-export type RunningService = { stop(reason: string): Promise<void>; stopped: Promise<void> };
+export type RunningService = {
+  stop(reason: string): Promise<void>;
+  stopped: Promise<void>;
+  /** Set when the service stopped because it cannot go on (its embedded database is lost): one sentence. */
+  readonly failure: string | undefined;
+};
 
 /** The sandbox bank inside the service (dev/embedded mode), or an external one by URL. */
 async function startSandbox(config: Config, log: Logger): Promise<{ url: string; bank?: SandboxBank }> {
@@ -99,6 +111,30 @@ async function startSandbox(config: Config, log: Logger): Promise<{ url: string;
   return { url: bank.url, bank };
 }
 
+/**
+ * The embedded database this process started is watched: when it ends on its own it is started
+ * again with back-off, operators are told once (and again when it is back), and if it cannot
+ * come back `lost` stops the service.
+ */
+async function superviseEmbedded(
+  embedded: EmbeddedDatabase,
+  deps: { users: UserService; send: ChatSender; log: Logger; lost: (sentence: string) => void },
+): Promise<OperatorAlerts> {
+  const alerts = createOperatorAlerts({ places: () => deps.users.operatorDms(), send: deps.send, log: deps.log, refreshMs: 60_000 });
+  await alerts.refresh();
+  embedded.supervise({
+    down: (exit) => void alerts.tell({ text: `The embedded database stopped unexpectedly (${describeExit(exit)}); restarting it. Until it is back, commands answer "temporarily unavailable".` }),
+    back: ({ downForMs }) => {
+      void alerts.tell({ text: `The embedded database is running again (it was down ${Math.max(1, Math.round(downForMs / 1000))} s).` });
+      void alerts.refresh();
+    },
+    lost: (sentence) => {
+      void alerts.tell({ text: `Reconbanker is stopping: ${sentence}.` }).finally(() => deps.lost(sentence));
+    },
+  });
+  return alerts;
+}
+
 export async function startService(config: Config): Promise<RunningService> {
   const withConsole = consoleWanted(config);
   // The console owns an interactive terminal: logs go to a file there, to stderr otherwise.
@@ -108,9 +144,15 @@ export async function startService(config: Config): Promise<RunningService> {
   // A promise rejected with nobody to catch it is a bug to log, not a reason to stop every account.
   const onUnhandled = (reason: unknown) => log.error({ err: reason }, 'unhandled promise rejection (a bug): logged, the service goes on');
   process.on('unhandledRejection', onUnhandled);
+  // Each slow start-up step is shown as it begins (the first run resolves and compiles the
+  // embedded database), on the console's terminal when there is one, and in the log.
+  const step: StepReporter = (text) => {
+    log.info({ step: text }, 'start-up');
+    if (withConsole) process.stdout.write(`${text}\n`);
+  };
 
   const secretBox = createSecretBox(resolveKeys(config, log));
-  const { database, embedded } = await openDatabase(config, log);
+  const { database, embedded } = await openDatabase(config, log, step);
   const sandbox = await startSandbox(config, log);
   const clock = systemClock;
   const banks = createBankRegistry(config.banks.showSandbox ? [{ driver: sandboxDriver, loginUrl: sandbox.url }] : []);
@@ -239,6 +281,11 @@ export async function startService(config: Config): Promise<RunningService> {
   const local = adapters.get('console');
   if (local) await startPlatform('console', local, 0);
   for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
+  let failure: string | undefined;
+  const alerts = embedded ? await superviseEmbedded(embedded, { users, send: (ref, message) => adapterFor(ref).send(ref, message), log, lost: (sentence) => {
+    failure = sentence;
+    void service.stop('the embedded database is lost');
+  } }) : undefined;
   log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
   // For the container health check (`healthcheck`): ready while the database answers.
   const readiness = startReadiness({
@@ -254,11 +301,15 @@ export async function startService(config: Config): Promise<RunningService> {
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   const service: RunningService = {
     stopped,
+    get failure() {
+      return failure;
+    },
     stop(reason) {
       stopping ??= (async () => {
         log.info({ reason }, 'shutting down');
         readiness.stop();
         shuttingDown = true;
+        alerts?.stop();
         for (const timer of retries.values()) clearTimeout(timer);
         for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
         // Let commands already running finish their writes.
@@ -351,6 +402,10 @@ export async function main(argv: string[]): Promise<number> {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         await service.stopped;
+        if (service.failure) {
+          process.stderr.write(`Reconbanker stopped: ${service.failure}.\n`);
+          return 1;
+        }
         return 0;
       }
       case 'rotate-secrets':

@@ -181,6 +181,12 @@ export function createUserService(deps: { models: Models; clock: Clock; inviteTt
       await MemberModel.updateOne({ _id: memberId }, { $set: { dmRef: ref } });
     },
 
+    /** Where to reach every operator (and above) of every user privately: for alerts about the service itself. */
+    async operatorDms(): Promise<string[]> {
+      const docs = await MemberModel.find({ role: { $in: ROLES.filter((role) => hasRole(role, 'operator')) }, dmRef: { $ne: null } }, { dmRef: 1 }).lean<Array<{ dmRef: string }>>();
+      return [...new Set(docs.map((doc) => doc.dmRef))];
+    },
+
     async listMembers(userId: string): Promise<Member[]> {
       const docs = await MemberModel.find({ userId }).sort({ createdAt: 1 }).lean<MemberDoc[]>();
       return docs.map(toMember);

@@ -102,7 +102,16 @@ public class Launcher {
         }
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Throwable e) {
+            // Netty's threads would keep a JVM whose main thread died alive, listening nowhere.
+            fail("ERROR " + e.getClass().getSimpleName() + ": " + oneLine(String.valueOf(e.getMessage())), 1);
+        }
+    }
+
+    static void run(String[] args) throws Exception {
         int port = args.length > 0 ? Integer.parseInt(args[0]) : 0;
         String file = args.length > 1 ? args[1] : null;
         boolean periodic = args.length > 2 && args[2].equals("--periodic-commit");
@@ -120,7 +129,8 @@ public class Launcher {
         MongoServer server = new MongoServer(backend);
         try {
             server.bind(new InetSocketAddress("127.0.0.1", port));
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            // Netty rethrows the checked BindException undeclared.
             if (h2 != null) h2.close();
             if (causedBy(e, BindException.class)) fail("ERROR port " + port + " on 127.0.0.1 is in use", 1);
             fail("ERROR cannot listen on 127.0.0.1:" + port + ": " + oneLine(String.valueOf(e.getMessage())), 1);
@@ -172,6 +182,7 @@ public class Launcher {
     static void fail(String line, int code) {
         System.out.println(line);
         System.out.flush();
-        System.exit(code);
+        // halt, not exit: no shutdown hook may wait on a server that never started.
+        Runtime.getRuntime().halt(code);
     }
 }

@@ -1,0 +1,136 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { eventually } from '../helpers/eventually.js';
+import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
+
+/** The embedded server the service started last, from its log line. */
+function embeddedServer(service: ServiceProcess): { pid: number; port: number } {
+  const lines = service.stderr().split('\n').filter((line) => line.includes('"msg":"embedded database started"'));
+  const last = JSON.parse(lines.at(-1) ?? '{}') as { serverPid?: number; uri?: string };
+  if (!last.serverPid || !last.uri) throw new Error('no "embedded database started" line with a pid yet');
+  return { pid: last.serverPid, port: Number(new URL(last.uri).port) };
+}
+
+function count(text: string, pattern: RegExp): number {
+  return text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+}
+
+const held = new Set<Socket>();
+
+/** Listens on `port` as soon as it is free (the killed server's socket is released as it dies); answers nothing. */
+async function occupy(port: number): Promise<Server> {
+  return eventually(
+    () =>
+      new Promise<Server | undefined>((resolve) => {
+        // The service's driver connects here and waits: its sockets are closed with the server.
+        const server = createServer((socket) => held.add(socket));
+        server.once('error', () => resolve(undefined));
+        server.listen(port, '127.0.0.1', () => resolve(server));
+      }),
+    10_000,
+    `port ${port} to be free`,
+    20,
+  );
+}
+
+/**
+ * Issue 13 items 11–12 through the real service: its own mongo-java-server (H2 file in the data
+ * folder) killed with SIGKILL, a second service on the same folder, the service itself killed.
+ */
+describe('the embedded database under the service (process, kill -9)', function () {
+  // Whole processes (JVMs and Node) on a loaded 2-core machine; every wait inside has its own deadline.
+  this.timeout(240_000);
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'rb-embedded-'));
+  const started: ServiceProcess[] = [];
+  let blocker: Server | undefined;
+  const start = () => {
+    const service = startServiceProcess({ DATA_DIR: dataDir });
+    started.push(service);
+    return service;
+  };
+  let first: ServiceProcess;
+
+  after(async () => {
+    for (const service of started) if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGKILL');
+    if (blocker) {
+      const closed = new Promise((resolve) => blocker?.close(resolve));
+      for (const socket of held) socket.destroy();
+      await closed;
+    }
+  });
+
+  it('a second start on the same data folder says it is in use, by which pid, in one line', async () => {
+    first = start();
+    expect(await first.command('/recon account add Keep sandbox', { input: ['ana', 'pw-embedded-keep'], timeoutMs: 120_000 })).to.match(/Account "Keep" added/);
+    const second = start();
+    expect((await second.exited).code).to.equal(1);
+    const said = second.stderr().trim().split('\n').at(-1);
+    expect(said).to.equal(
+      `Reconbanker could not start: the data folder is in use by another Reconbanker (pid ${first.child.pid}): ${dataDir}. Stop that one first, or give this one another DATA_DIR.`,
+    );
+    expect(second.stderr()).not.to.match(/\bat [\w$.]+\(|Exception/);
+    // The first one is untouched.
+    expect(await first.command('/recon account list')).to.match(/• Keep — sandbox, active/);
+  });
+
+  it('kill -9 of the database right after a write is answered: restarted, operators told once, the write kept', async () => {
+    const before = embeddedServer(first);
+    expect(await first.command('/recon account pause Keep')).to.match(/Account "Keep" is now inactive\./);
+    process.kill(before.pid, 'SIGKILL');
+
+    await first.waitForOutput(/\[console:local\] The embedded database stopped unexpectedly \(killed by SIGKILL\); restarting it\./, { timeoutMs: 30_000 });
+    await first.waitForOutput(/\[console:local\] The embedded database is running again \(it was down \d+ s\)\./, { timeoutMs: 90_000 });
+    const after = embeddedServer(first);
+    expect(after.pid).not.to.equal(before.pid);
+    expect(after.port).to.equal(before.port);
+    // The driver finds the new server by itself; commands meanwhile may still say "unavailable".
+    await eventually(async () => /• Keep — sandbox, inactive/.test(await first.command('/recon account list')), 60_000, 'the paused account after the restart', 200);
+    expect(count(first.stdout(), /The embedded database stopped unexpectedly/)).to.equal(1);
+    expect(count(first.stdout(), /The embedded database is running again/)).to.equal(1);
+    expect(first.stderr()).to.match(/"msg":"the embedded database \(mongo-java-server\) stopped unexpectedly; restarting it"/);
+  });
+
+  it('after the service itself is killed, the next start takes the folder over and finds the data', async () => {
+    const server = embeddedServer(first);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // Its JVM sees its input close and exits by itself.
+    await eventually(
+      () => {
+        try {
+          process.kill(server.pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      30_000,
+      'the killed service\'s database to exit',
+    );
+    first = start();
+    expect(await first.command('/recon account list', { timeoutMs: 120_000 })).to.match(/• Keep — sandbox, inactive/);
+  });
+
+  it('a database that cannot come back: the service says so once, in chat and in one sentence, and exits non-zero', async () => {
+    const server = embeddedServer(first);
+    process.kill(server.pid, 'SIGKILL');
+    // Something else takes its port: every restart fails.
+    blocker = await occupy(server.port);
+    const exit = await first.exited;
+    expect(exit.code).to.equal(1);
+    const lines = first.stderr().trim().split('\n');
+    expect(lines.at(-1)).to.match(
+      new RegExp(
+        `^Reconbanker stopped: the embedded database \\(mongo-java-server\\) stopped \\(killed by SIGKILL\\) and could not be restarted: 5 attempts in \\d+ s failed, the last with: mongo-java-server could not start: port ${server.port} on 127\\.0\\.0\\.1 is in use\\.$`,
+      ),
+    );
+    expect(count(first.stdout(), /The embedded database stopped unexpectedly/)).to.equal(1);
+    expect(count(first.stdout(), /\[console:local\] Reconbanker is stopping: the embedded database \(mongo-java-server\) stopped/)).to.equal(1);
+    expect(first.stderr()).not.to.match(/\bat [\w$.]+\(|Exception in/);
+    // Each failed attempt is one log line, not a stream of them.
+    expect(count(first.stderr(), /"msg":"the embedded database \(mongo-java-server\) did not restart"/)).to.equal(5);
+  });
+});
