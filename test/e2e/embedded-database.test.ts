@@ -46,8 +46,11 @@ describe('the embedded database under the service (process, kill -9)', function 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rb-embedded-'));
   const started: ServiceProcess[] = [];
   let blocker: Server | undefined;
+  // A mongod version no cache holds, from a host that never resolves (RFC 2606): the first start
+  // finds mongodb-memory-server unusable, as offline, on any machine, and uses mongo-java-server.
+  const offline = { MONGOMS_VERSION: '8.2.99', MONGOMS_DOWNLOAD_MIRROR: 'https://fastdl.invalid' };
   const start = () => {
-    const service = startServiceProcess({ DATA_DIR: dataDir });
+    const service = startServiceProcess({ DATA_DIR: dataDir, ...offline });
     started.push(service);
     return service;
   };
@@ -62,8 +65,31 @@ describe('the embedded database under the service (process, kill -9)', function 
     }
   });
 
-  it('a second start on the same data folder says it is in use, by which pid, in one line', async () => {
+  it('a first start shows each step as it happens, and skips a download that cannot work', async () => {
     first = start();
+    const { end } = await first.waitForOutput(/recon> /, { timeoutMs: 120_000 });
+    const steps = first.stdout().slice(0, end).trim().split('\n');
+    const expected = [
+      /^Embedded database: first start, choosing the engine \(mongodb-memory-server if a mongod can be had, else mongo-java-server\)…$/,
+      /^Embedded database: mongodb-memory-server is not usable here \(mongod 8\.2\.99 is not cached and its download host fastdl\.invalid cannot be resolved \(offline\?\)\); using mongo-java-server\.$/,
+      /^Embedded database: starting mongo-java-server \(data in .*mongo-java-server\.h2\)…$/,
+      // Only where this machine has not resolved or compiled them before:
+      /^Embedded database: resolving the mongo-java-server classpath with Maven \(first run only, ~30 s\)…$/,
+      /^Embedded database: compiling the mongo-java-server launcher \(first run only\)…$/,
+      /^Embedded database: ready \(mongo-java-server\)\.$/,
+    ];
+    const optional = new Set([3, 4]);
+    let at = 0;
+    for (const [index, pattern] of expected.entries()) {
+      if (steps[at] !== undefined && pattern.test(steps[at] as string)) at += 1;
+      else if (!optional.has(index)) expect.fail(`start-up line ${at + 1} should match ${pattern}; the lines were:\n${steps.join('\n')}`);
+    }
+    expect(steps[at]).to.equal('recon>');
+    // The library's own download (three tries with back-off) never ran.
+    expect(first.stderr()).not.to.match(/Download failed/);
+  });
+
+  it('a second start on the same data folder says it is in use, by which pid, in one line', async () => {
     expect(await first.command('/recon account add Keep sandbox', { input: ['ana', 'pw-embedded-keep'], timeoutMs: 120_000 })).to.match(/Account "Keep" added/);
     const second = start();
     expect((await second.exited).code).to.equal(1);
