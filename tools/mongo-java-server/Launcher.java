@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -32,8 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Durability: every command that changed data is committed to the H2 file before its answer is
  * sent, so an acknowledged write survives kill -9 of this process (the bytes are in the file;
  * like H2's own commit, no fsync, so a power cut can still lose the latest ones). Writes run one
- * at a time and commit at their end, and H2 never commits on its own, so the file only ever holds
- * whole commands. {@code --periodic-commit} restores the former behaviour (a commit every 200 ms)
+ * at a time, commits run between them (one commit for all the writes waiting), and H2 never
+ * commits on its own, so the file only ever holds whole commands. {@code --periodic-commit} restores the former behaviour (a commit every 200 ms)
  * and exists only so bench/ can measure what durability costs.
  */
 public class Launcher {
@@ -43,15 +44,25 @@ public class Launcher {
         public int getWireVersion() { return 13; }
     };
 
+    static final int WORKER_THREADS = 16;
+
     /** Commands that change data (lower case); any other command that did is committed too. */
     static final Set<String> WRITES = Set.of(
         "insert", "update", "delete", "findandmodify", "create", "createindexes", "drop",
         "dropdatabase", "dropindexes", "renamecollection", "collmod", "bulkwrite");
 
-    /** H2 backend whose answers to writes leave the server only once the write is in the file. */
+    /**
+     * H2 backend whose answers to writes leave the server only once the write is in the file.
+     * Writes and commits take turns under one lock, so a commit never sees half a write; a
+     * commit covers every write applied before it, so concurrent writers share commits.
+     */
     static final class DurableH2Backend extends H2Backend {
         private final MVStore store;
-        private final ReentrantLock writes = new ReentrantLock();
+        /** Fair: a writer that applied and now wants its commit queues behind writers waiting to apply, so one commit covers them all. */
+        private final ReentrantLock turns = new ReentrantLock(true);
+        /** Writes applied so far, and how many of them are in the file (changed under `turns`). */
+        private final AtomicLong applied = new AtomicLong();
+        private volatile long durable;
 
         DurableH2Backend(MVStore store) {
             super(store);
@@ -65,39 +76,44 @@ public class Launcher {
                     return super.handleCommand(channel, database, command, query);
                 } finally {
                     // A read that created something (a database's catalogue, an aggregation's $out).
-                    if (store.hasUnsavedChanges()) commitAlone();
+                    if (store.hasUnsavedChanges()) commitAppliedWrites(Long.MAX_VALUE);
                 }
             }
-            writes.lock();
+            long ticket;
+            turns.lock();
             try {
                 return super.handleCommand(channel, database, command, query);
             } finally {
                 // Also after a failed write: what it did change (an ordered insert's first
                 // documents) is reported to the client as done.
-                try {
-                    store.commit();
-                } finally {
-                    writes.unlock();
-                }
+                ticket = applied.incrementAndGet();
+                turns.unlock();
+                commitAppliedWrites(ticket);
             }
         }
 
-        void commitAlone() {
-            writes.lock();
+        /** Returns once write number `ticket` is in the file, committing it (and all before it) if no one has. */
+        private void commitAppliedWrites(long ticket) {
+            if (durable >= ticket) return;
+            turns.lock();
             try {
-                store.commit();
+                if (durable < ticket && store.hasUnsavedChanges()) {
+                    long upTo = applied.get();
+                    store.commit();
+                    durable = upTo;
+                }
             } finally {
-                writes.unlock();
+                turns.unlock();
             }
         }
 
         /** H2's background compaction is off with its auto-commit; this does it between writes. */
         void compactIfSparse() {
-            writes.lock();
+            turns.lock();
             try {
                 if (store.getFillRate() < 50 && store.compact(50, 8 << 20)) store.commit();
             } finally {
-                writes.unlock();
+                turns.unlock();
             }
         }
     }
@@ -128,7 +144,9 @@ public class Launcher {
         MongoBackend backend = (h2 != null ? h2 : new MemoryBackend()).version(REPORTED);
         MongoServer server = new MongoServer(backend);
         try {
-            server.bind(new InetSocketAddress("127.0.0.1", port));
+            // A worker thread waits for its write's commit; enough of them let concurrent
+            // writers share commits (Netty's default is two per core).
+            server.bind(new InetSocketAddress("127.0.0.1", port), 1, WORKER_THREADS);
         } catch (Exception e) {
             // Netty rethrows the checked BindException undeclared.
             if (h2 != null) h2.close();
