@@ -76,7 +76,8 @@ async function openDatabase(config: Config, log: Logger, step: StepReporter = ()
     step,
   });
   try {
-    const database = await connectDatabase({ uri: embedded.uri, dbName: 'reconbanker', timeoutMs: config.database.timeoutMs, log });
+    // mongod acknowledges before its journal is flushed (every 100 ms) unless asked; mongo-java-server commits each write anyway.
+    const database = await connectDatabase({ uri: embedded.uri, dbName: 'reconbanker', timeoutMs: config.database.timeoutMs, log, journaled: embedded.engine === 'memory-server' });
     step(`Embedded database: ready (${embedded.engine === 'java' ? 'mongo-java-server' : 'mongod'}).`);
     return { database, embedded };
   } catch (error) {

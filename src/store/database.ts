@@ -19,10 +19,18 @@ export function redactUri(uri: string): string {
  * models and builds their indexes. While running, the driver reconnects by itself; operations
  * meanwhile fail after `timeoutMs` and surface as UnavailableError.
  */
-export async function connectDatabase(options: { uri: string; dbName?: string | undefined; timeoutMs: number; log: Logger }): Promise<Database> {
+export async function connectDatabase(options: {
+  uri: string;
+  dbName?: string | undefined;
+  timeoutMs: number;
+  log: Logger;
+  /** Writes are acknowledged only once in the server's journal (a mongod we started: kill -9 then loses nothing answered). */
+  journaled?: boolean;
+}): Promise<Database> {
   const { log } = options;
   const connection = mongoose.createConnection(options.uri, {
     ...(options.dbName ? { dbName: options.dbName } : {}),
+    ...(options.journaled ? { writeConcern: { w: 1, journal: true } } : {}),
     serverSelectionTimeoutMS: options.timeoutMs,
     bufferCommands: false,
     autoIndex: false,
