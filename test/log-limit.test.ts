@@ -47,6 +47,18 @@ describe('log: repeated lines are limited (issue 13 item 12: 770 lines a minute 
     expect(lines.filter((line) => line.msg === 'b')).to.have.length(4);
   });
 
+  it('never holds back ordinary activity (below warn), nor the same message from another component', () => {
+    const { log, lines } = loggerWith({ perWindow: 2, windowMs: 60_000, now: () => 0 });
+    for (let i = 0; i < 30; i++) {
+      log.info({ command: `account list ${i}` }, 'command handled');
+      log.warn({ component: 'jobs' }, 'tick failed');
+      log.warn({ component: 'webhooks' }, 'tick failed');
+    }
+    expect(lines.filter((line) => line.msg === 'command handled')).to.have.length(30);
+    expect(lines.filter((line) => line.msg === 'tick failed' && line.component === 'jobs')).to.have.length(2);
+    expect(lines.filter((line) => line.msg === 'tick failed' && line.component === 'webhooks')).to.have.length(2);
+  });
+
   it('is part of the product logger, with redaction kept', () => {
     const lines: string[] = [];
     const stream = new Writable({
