@@ -205,24 +205,27 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       await next();
     });
 
+    /** The person's own message, gone from the chat before a secret in it is stored (false: it is still there). */
+    const forgetter =
+      (chatId: number, messageId: number | undefined) =>
+      async (): Promise<boolean> => {
+        if (messageId === undefined) return true;
+        try {
+          await enqueue(String(chatId), () => bot.api.deleteMessage(chatId, messageId));
+          return true;
+        } catch (error) {
+          log.warn({ err: error, chat: chatId }, 'could not delete a message holding a secret');
+          return false;
+        }
+      };
+
     const runCommand = (ctx: Context, text: string) => {
       const actor = identityOf(ctx);
       const chat = ctx.chat;
       if (!actor || !chat) return;
       const isPrivate = chat.type === 'private';
       const place = { ref: `telegram:${chat.id}`, kind: isPrivate ? ('dm' as const) : ('channel' as const), private: isPrivate };
-      const messageId = ctx.message?.message_id;
-      // The person's own message, gone from the chat before a secret in it is stored.
-      const forget = async (): Promise<boolean> => {
-        if (messageId === undefined) return true;
-        try {
-          await enqueue(String(chat.id), () => bot.api.deleteMessage(chat.id, messageId));
-          return true;
-        } catch (error) {
-          log.warn({ err: error, chat: chat.id }, 'could not delete a message holding a secret');
-          return false;
-        }
-      };
+      const forget = forgetter(chat.id, ctx.message?.message_id);
       // Acknowledge now (return to grammY), handle when a slot is free.
       void handling(async () => {
         try {
@@ -271,9 +274,11 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       if (!actor || !handlers.onReply || ctx.message.text.startsWith('/')) return;
       const chatId = ctx.chat.id;
       const text = ctx.message.text;
+      // A bank code typed as is goes from the chat like one sent with /recon otp.
+      const forget = forgetter(chatId, ctx.message.message_id);
       void handling(async () => {
         try {
-          const reply = await handlers.onReply!({ actor, place: { ref: `telegram:${chatId}`, kind: 'dm', private: true }, text });
+          const reply = await handlers.onReply!({ actor, place: { ref: `telegram:${chatId}`, kind: 'dm', private: true }, text, forget });
           if (reply) await post(String(chatId), reply);
         } catch (error) {
           log.error({ err: error }, 'could not answer a Telegram message');

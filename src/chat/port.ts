@@ -62,8 +62,11 @@ export type CommandEvent = {
 /** A button pressed: `actionId` is the short id the button carried. */
 export type ActionEvent = { actor: Identity; place: Place; actionId: string };
 
-/** A plain message in a private chat that was not a command (a bank code typed as is, say). */
-export type ReplyEvent = { actor: Identity; place: Place; text: string };
+/**
+ * A plain message in a private chat that was not a command (a bank code typed as is, say).
+ * `forget` removes it from the chat, as CommandEvent's does (absent where nothing stays).
+ */
+export type ReplyEvent = { actor: Identity; place: Place; text: string; forget?(): Promise<boolean> };
 
 export type ChatHandlers = {
   onCommand(event: CommandEvent): Promise<ChatMessage>;

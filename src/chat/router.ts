@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { UnavailableError, UserError } from '../domain/errors.js';
 import { hasRole } from '../domain/roles.js';
 import type { Services } from '../services.js';
+import { codeFits, type AssistanceView } from '../sessions/assistance.js';
 import { isUnavailable } from '../store/database.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import type { ActionEvent, ChatAdapter, ChatMessage, CommandEvent, ReplyEvent } from './port.js';
@@ -89,13 +90,17 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
       try {
         const member = await services.users.findMember(event.actor);
         if (!member) return undefined;
-        const waiting = [];
+        const waiting: { name: string; request: AssistanceView }[] = [];
         for (const account of await services.accounts.list(member.userId)) {
-          if (await services.sessions.assistance.pending(account.id)) waiting.push(account.name);
+          const request = await services.sessions.assistance.pending(account.id);
+          if (request) waiting.push({ name: account.name, request });
         }
-        if (waiting.length === 0) return undefined;
-        if (waiting.length > 1) return { text: `Several accounts are waiting for a bank code (${waiting.join(', ')}); say which: ${COMMAND_ROOT} otp <account> <code>` };
-        return await router.handle({ actor: event.actor, place: event.place, text: `otp "${waiting[0]}" ${code}`, progress: async () => undefined }, adapter);
+        const [only] = waiting;
+        if (!only) return undefined;
+        if (waiting.length > 1) return { text: `Several accounts are waiting for a bank code (${waiting.map((w) => w.name).join(', ')}); say which: ${COMMAND_ROOT} otp <account> <code>` };
+        // A code for the request leaves the chat as `otp` typed in full does; a "thanks" stays.
+        const forget = event.forget && codeFits(code, only.request.descriptor) ? { forget: event.forget } : {};
+        return await router.handle({ actor: event.actor, place: event.place, text: `otp "${only.name}" ${code}`, progress: async () => undefined, ...forget }, adapter);
       } catch (error) {
         log.warn({ err: error, platform: event.actor.platform }, 'could not handle a private message');
         return undefined;

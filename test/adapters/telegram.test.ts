@@ -33,7 +33,7 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     services = buildServices(test.db, { clock: systemClock, log: capture.log, send: (ref, message) => adapter.send(ref, message) });
     const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
     adapter = createTelegramAdapter({ token: TOKEN, apiRoot: fake.apiRoot, mode: 'polling', formTimeoutMs: 20_000, retry: { attempts: 3, totalMs: 10_000, baseDelayMs: 2_000, attemptTimeoutMs: 5_000 }, log: capture.log });
-    await adapter.start({ onCommand: (event) => router.handle(event, adapter), onAction: (event) => router.handleAction(event, adapter) });
+    await adapter.start({ onCommand: (event) => router.handle(event, adapter), onAction: (event) => router.handleAction(event, adapter), onReply: (event) => router.handleReply(event, adapter) });
   });
 
   after(async () => {
@@ -99,6 +99,26 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     expect(await services.accounts.revealSecret((await services.accounts.list(userId))[0]!.id, 'bank_password')).to.equal('Dm-Typed-Pw1');
     expect(JSON.stringify(fake.calls.filter((c) => c.method === 'sendMessage'))).not.to.include('Undeletable-Pw2');
     expect(capture.text()).not.to.include('Undeletable-Pw2');
+  });
+
+  it('a bank code typed as is in the DM leaves the chat before it is used, like /recon otp; a "thanks" stays', async () => {
+    const userId = (await test.db.models.Member.findOne({ platformUserId: String(ana.id) }).lean())!.userId;
+    const main = (await services.accounts.list(userId))[0]!;
+    const request = await test.db.models.AssistanceRequest.create({ accountId: main.id, descriptor: { length: 6, type: 'numeric' }, status: 'pending', pendingFor: main.id, expiresAt: new Date(Date.now() + 600_000) });
+    try {
+      const chatty = fake.type(ana, 'thanks');
+      await reply(ana.id, /does not look like the bank's code/, 'the chatty message answered');
+      const typed = fake.type(ana, '482913');
+      await reply(ana.id, /^Code received for "Main"/, 'the code taken');
+      const deletes = fake.calls.filter((c) => c.method === 'deleteMessage').map((c) => Number(c.params.message_id));
+      expect(deletes, 'the code is gone from the chat').to.include(typed.messageId);
+      expect(deletes, 'a message that is no code stays').not.to.include(chatty.messageId);
+      const deleted = fake.calls.findIndex((c) => c.method === 'deleteMessage' && Number(c.params.message_id) === typed.messageId);
+      const answered = fake.calls.findIndex((c) => c.method === 'sendMessage' && /^Code received for "Main"/.test(String(c.params.text)));
+      expect(deleted).to.be.below(answered);
+    } finally {
+      await test.db.models.AssistanceRequest.deleteOne({ _id: request._id });
+    }
   });
 
   it('links a second person with an invite deep link (/start <code>)', async () => {
