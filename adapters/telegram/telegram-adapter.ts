@@ -10,7 +10,7 @@ import { memoryFirstTime } from '../../src/chat/inbound.js';
 import { detached } from '../../src/chat/detached.js';
 import { DEFAULT_RETRY_POLICY, withBoundedRetries, type RetryPolicy } from '../../src/chat/outbound.js';
 import type { Identity } from '../../src/domain/identity.js';
-import type { Logger } from '../../src/log.js';
+import { safeUrl, type Logger } from '../../src/log.js';
 import { renderHtml, splitForTelegram } from './render.js';
 
 /**
@@ -364,7 +364,8 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
       const hook = await bot.api.getWebhookInfo().catch(() => undefined);
       if (!hook) findings.push('Telegram: the webhook status could not be read (getWebhookInfo failed).');
       else {
-        if (options.mode === 'polling' && hook.url) findings.push(`Telegram: a webhook is set (${hook.url}) while the service uses long polling; remove it with deleteWebhook or set TELEGRAM_MODE=webhook.`);
+        // The report goes to chat: the URL without what may be a secret (a bot token in its path, a query).
+        if (options.mode === 'polling' && hook.url) findings.push(`Telegram: a webhook is set (${safeUrl(hook.url)}) while the service uses long polling; remove it with deleteWebhook or set TELEGRAM_MODE=webhook.`);
         if (options.mode === 'webhook' && !hook.url) findings.push('Telegram: webhook mode, but Telegram has no webhook URL for this bot (call setWebhook with your public URL and the secret token).');
         if (hook.last_error_message) findings.push(`Telegram: the last webhook delivery failed: ${hook.last_error_message}.`);
       }

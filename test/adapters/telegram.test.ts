@@ -173,6 +173,14 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     expect(report).not.to.include('not registered');
   });
 
+  it('doctor names a webhook left set without the secrets its URL may carry (the report goes to chat)', async () => {
+    fake.failNext('getWebhookInfo', 200, { ok: true, result: { url: `https://bots.example.com/tg/bot${TOKEN}/hook?secret=Hook-Query-Secret`, has_custom_certificate: false, pending_update_count: 0 } });
+    const findings = (await adapter.doctor!()).join('\n');
+    expect(findings).to.include('a webhook is set (https://bots.example.com/tg/…/hook)');
+    expect(findings).not.to.include(TOKEN.split(':')[1]!);
+    expect(findings).not.to.include('Hook-Query-Secret');
+  });
+
   it('honours 429 retry_after: the message waits, then is delivered', async () => {
     fake.failNext('sendMessage', 429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 1', parameters: { retry_after: 1 } });
     const started = Date.now();
