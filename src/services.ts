@@ -63,23 +63,24 @@ export function createServices(deps: ServiceDeps): Services {
   const actions = createChatActions({ models: deps.models, clock: deps.clock, ttlMs: 7 * 24 * 3_600_000 });
   const notifier = createChatNotifier({ users, actions, send: deps.send, ...(deps.edit ? { edit: deps.edit } : {}), log: deps.log });
   // Bound below: sessions hand new transactions to reconciliation, which reads them through
-  // the sessions' repository; session alerts also become notification-endpoint events.
+  // the sessions' repository; session alerts also become notification-endpoint events. The
+  // event is recorded first: chat sends may take their bounded retries (up to half a minute
+  // per person), which must neither delay the endpoint's event nor risk it in a crash.
   const late: { reconcile?: ReconcileServices; webhooks?: WebhookServices } = {};
   const alerting: ChatNotifier = {
     ...notifier,
     async session(event) {
-      await notifier.session(event);
       if (event.type === 'failed') {
         const type = event.stage === 'login' || event.stage === 'otp' ? 'login_failed' : 'scrape_failed';
         await late.webhooks?.notify(event.account.id, type, `run:${event.runId}`, event.sentence).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
       }
+      await notifier.session(event);
     },
     async assistance(event) {
-      const prompts = await notifier.assistance(event);
       if (event.type === 'requested') {
         await late.webhooks?.notify(event.account.id, 'assistance_required', `assistance:${event.request.id}`).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
       }
-      return prompts;
+      return notifier.assistance(event);
     },
   };
   const sessions = createSessionServices({

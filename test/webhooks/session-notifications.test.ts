@@ -1,7 +1,11 @@
 import { expect } from 'chai';
+import { systemClock } from '../../src/domain/clock.js';
+import { createBrowserPool } from '../../src/sessions/browser-pool.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
+import { capturingLogger } from '../helpers/log-capture.js';
 import { useSandboxSessions } from '../helpers/sandbox-fixture.js';
+import { buildServices } from '../helpers/services.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
 /** Real bank sessions (Chromium on the sandbox bank) → the notification endpoint, for subscribed events only. */
@@ -44,5 +48,41 @@ describe('notification endpoint events from real bank sessions', function () {
     expect(await test.db.models.OutboxEvent.countDocuments({ accountId: quiet.id }), 'login_failed is not subscribed').to.equal(0);
     expect(receiver.received.filter((r) => (r.json as { account_id?: string }).account_id === quiet.id)).to.have.length(0);
     expect(f.capture.text()).not.to.include('ops-secret-77');
+  });
+});
+
+/**
+ * The notification endpoint's event is recorded before the chat notice is sent: a chat
+ * platform that takes its time (bounded retries run up to half a minute per person) must
+ * neither delay it nor, if the process dies meanwhile, lose it. No browser is needed: a
+ * Chromium that cannot start fails the session at launch (scrape_failed).
+ */
+describe('notification events are recorded before the chat notice is sent', function () {
+  this.timeout(60_000);
+  const test = useTestDatabase('sessnotiforder');
+
+  it('a failed session whose chat notice hangs still has its scrape_failed event at once', async () => {
+    const capture = capturingLogger();
+    const hanging: (() => void)[] = [];
+    let holding = true;
+    const services = buildServices(test.db, {
+      clock: systemClock,
+      log: capture.log,
+      pool: createBrowserPool({ executablePath: '/nonexistent/chromium', maxContexts: 1, log: capture.log }),
+      send: () => (holding ? new Promise<undefined>((resolve) => hanging.push(() => resolve(undefined))) : Promise.resolve(undefined)),
+    });
+    const owner = await services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' }, 'Order');
+    await services.users.rememberDm(owner.id, 'console:local');
+    const account = await services.accounts.create(owner.userId, { name: 'NoBrowser', bank: 'sandbox' });
+    await services.accounts.configure(owner.userId, account.id, { bank_username: 'u', bank_password: 'p', notification_endpoint_url: 'http://127.0.0.1:9/ops', notification_events: ['scrape_failed'] });
+    const run = services.sessions.runner.runOneShot(account.id, 'manual');
+    try {
+      await eventually(() => hanging.length > 0, 20_000, 'the failure notice on its way to chat');
+      await eventually(async () => (await test.db.models.OutboxEvent.countDocuments({ accountId: account.id, type: 'notification.scrape_failed' })) === 1, 5_000, 'the event recorded while the chat notice is still being sent');
+    } finally {
+      holding = false;
+      for (const release of hanging.splice(0)) release();
+    }
+    expect(await run).to.deep.include({ status: 'failed', kind: 'browser_failed' });
   });
 });
