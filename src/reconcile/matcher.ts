@@ -1,4 +1,5 @@
-import { CLEAR_MARGIN, MIN_SCORE, nameKey, nameTokens, scoreTokens } from './names.js';
+import { createAmountIndex, createNameTable, FLOOR, SEARCH_BUDGET, type AmountIndex, type Found, type NameTable } from './name-search.js';
+import { CLEAR_MARGIN, MIN_SCORE } from './names.js';
 
 /**
  * The matching engine (SPEC §4), pure: open requests against the account's unused bank
@@ -29,30 +30,12 @@ export type MatchDecision =
   | { requestId: string; result: 'ambiguous'; candidates: readonly string[]; reason: string }
   | { requestId: string; result: 'not_found'; reason: string };
 
-const keyCache = new Map<string, string>();
-function keyOf(name: string | null): string {
-  if (!name) return '';
-  let key = keyCache.get(name);
-  if (key === undefined) {
-    key = nameKey(nameTokens(name));
-    if (keyCache.size > 200_000) keyCache.clear();
-    keyCache.set(name, key);
-  }
-  return key;
-}
-
 /**
  * Candidates recorded for an ambiguous request (the count is in the reason). Past this many,
  * which ones are recorded follows the input's order.
  */
 export const MAX_RECORDED_CANDIDATES = 10;
 
-/**
- * Positions `0..count-1` ordered stably by (`major`, `minor`): LSD radix sort, 11 bits a pass
- * (2048 buckets: the scattered writes of a pass stay within the cache),
- * on non-negative safe integers. Linear, and no hashing: sorting both sides and walking them
- * together is cheaper than a million random lookups in a hash table.
- */
 /**
  * Stable counting sort of element indexes by `key[element]`, a small integer in
  * [0, buckets); elements with a negative key are left out.
@@ -87,6 +70,12 @@ function identity(count: number): Int32Array {
 const RADIX_BITS = 11;
 const RADIX = 2 ** RADIX_BITS;
 
+/**
+ * Positions `0..count-1` ordered stably by (`major`, `minor`): LSD radix sort, 11 bits a pass
+ * (2048 buckets: the scattered writes of a pass stay within the cache), on non-negative safe
+ * integers. Linear, and no hashing: sorting both sides and walking them together is cheaper
+ * than a million random lookups in a hash table.
+ */
 function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int32Array {
   let order: Int32Array = identity(count);
   let max = 0;
@@ -128,9 +117,10 @@ function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int3
  * out so that each amount is a contiguous run of groups, one group per sender name in
  * ascending id order, each group newest first.
  */
-function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[]) {
+function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable) {
   const n = transactions.length;
-  const currencyIds = new Map<string, number>();
+  const currencyIds = new Map<string, number>(); // as written and upper-cased → id
+  let currencies = 0;
   const currencyOf = (code: string, create: boolean): number => {
     let id = currencyIds.get(code);
     if (id === undefined) {
@@ -138,16 +128,13 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
       id = currencyIds.get(upper);
       if (id === undefined) {
         if (!create) return -1;
-        id = new Set(currencyIds.values()).size;
+        id = currencies++;
         currencyIds.set(upper, id);
       }
       currencyIds.set(code, id);
     }
     return id;
   };
-  const nameIds = new Map<string, number>(); // name key → id
-  const nameKeys: string[] = [];
-  const rawNameIds = new Map<string, number>(); // sender name as written → id (−1: no usable name)
   const txCurrency = new Int32Array(n);
   const txName = new Int32Array(n);
   const txTime = new Float64Array(n);
@@ -167,26 +154,13 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     if (t.amountMinor < lowest) lowest = t.amountMinor;
     txTime[i] = t.receivedAtMs;
     txId[i] = t.id;
-    const raw = t.senderName ?? '';
-    let name = rawNameIds.get(raw);
-    if (name === undefined) {
-      const key = keyOf(raw);
-      if (key === '') name = -1;
-      else {
-        name = nameIds.get(key);
-        if (name === undefined) {
-          name = nameKeys.length;
-          nameIds.set(key, name);
-          nameKeys.push(key);
-        }
-      }
-      rawNameIds.set(raw, name);
-    }
+    const name = names.id(t.senderName);
     txName[i] = name;
     // A transaction without a sender name is never a match (nothing confirms the payer), but
     // it still counts for "the amount exists".
     if (name >= 0) named += 1;
   }
+  const senderNames = names.nameCount();
   const m = requests.length;
   const reqCurrency = new Int32Array(m);
   for (let r = 0; r < m; r++) {
@@ -245,7 +219,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
 
   // Stable counting sort by name (transactions without one left out), then by amount:
   // (amount, name) runs in ascending order, each amount's run starting at bucketFirst.
-  const byName = countingSort(identity(n), n, txName, nameKeys.length).order;
+  const byName = countingSort(identity(n), n, txName, senderNames).order;
   const { order, starts: bucketFirst } = countingSort(byName, named, txAmount, amountCount);
 
   // Groups: maximal runs of one (amount, name); each sorted newest first (ties by id).
@@ -286,178 +260,37 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const time = new Float64Array(named);
   for (let k = 0; k < named; k++) time[k] = txTime[order[k] as number] as number;
   return {
-    nameKeys,
     txId,
     requestOrder,
     requestAmount,
     latest: Float64Array.from(latestList),
     bucketGroups,
     groupStart,
-    groupName,
+    groupName: groupName.subarray(0, groups),
     order,
     time,
   };
 }
 
-type Related = {
-  /** Related sender names, best first, with their scores. */
-  names: Int32Array;
-  scores: Float64Array;
-  /** The same, by ascending name id, to look a name's score up. */
-  byId: Int32Array;
-  byIdScores: Float64Array;
-};
-
-/** A payer name as the matcher uses it: its words, their ids among the sender names' words, and its related names once asked. */
-type Payer = { key: string; tokens: string[]; ids: Int32Array; hasInitial: boolean; related: Related | undefined };
-
-/**
- * Scores payer names against sender names. Two ways, same numbers: a direct score of one
- * pair (shared word ids counted on sorted arrays; the full scoreTokens when an initial is
- * involved), used when an amount has few sender names; and, per payer name, the list of
- * every sender name that could score ≥ MIN − margin, best first (memoised), used when an
- * amount has many.
- */
-function payerScorer(nameKeys: string[]) {
-  const tokensOf = nameKeys.map((key) => key.split(' '));
-  const index = new Map<string, number[]>();
-  const add = (key: string, name: number) => {
-    const list = index.get(key);
-    if (list) list.push(name);
-    else index.set(key, [name]);
-  };
-  const tokenIds = new Map<string, number>();
-  const tokenStart = new Int32Array(nameKeys.length + 1);
-  for (let name = 0; name < tokensOf.length; name++) tokenStart[name + 1] = (tokenStart[name] as number) + (tokensOf[name] as string[]).length;
-  const tokenPool = new Int32Array(tokenStart[nameKeys.length] as number);
-  tokensOf.forEach((tokens, name) => {
-    const from = tokenStart[name] as number;
-    tokens.forEach((token, k) => {
-      let id = tokenIds.get(token);
-      if (id === undefined) tokenIds.set(token, (id = tokenIds.size));
-      tokenPool[from + k] = id;
-      add(`t:${token}`, name);
-      if (token.length > 1) add(`f:${token[0]}`, name);
-      else add(`i:${token}`, name);
-    });
-    tokenPool.subarray(from, from + tokens.length).sort();
-  });
-  const floor = MIN_SCORE - CLEAR_MARGIN;
-  const memo = new Map<string, Related>();
-  const byRaw = new Map<string, Payer>();
-  const hasInitial = Uint8Array.from(tokensOf, (tokens) => (tokens.some((t) => t.length === 1) ? 1 : 0));
-  const shared = new Int32Array(nameKeys.length); // words in common with the payer name being scored
-  const fully = new Uint8Array(nameKeys.length); // needs the full scoring (an initial may pair)
-  const compute = (requestKey: string): Related => {
-    const tokens = requestKey === '' ? [] : requestKey.split(' ');
-    const payerHasInitial = tokens.some((t) => t.length === 1);
-    const touched: number[] = [];
-    for (const token of tokens) {
-      for (const name of index.get(`t:${token}`) ?? []) {
-        if (shared[name] === 0 && fully[name] === 0) touched.push(name);
-        shared[name] = (shared[name] as number) + 1;
-      }
-      for (const name of index.get(token.length > 1 ? `i:${token[0]}` : `f:${token}`) ?? []) {
-        if (shared[name] === 0 && fully[name] === 0) touched.push(name);
-        fully[name] = 1;
-      }
-    }
-    const found: { name: number; score: number }[] = [];
-    for (const name of touched) {
-      const other = tokensOf[name] as string[];
-      let score: number;
-      if (payerHasInitial || fully[name] === 1 || hasInitial[name] === 1) score = scoreTokens(tokens, other);
-      else {
-        // No initials on either side: the score is the shared words' coverage, as scoreTokens computes it.
-        const matched = shared[name] as number;
-        const short = Math.min(tokens.length, other.length);
-        const long = Math.max(tokens.length, other.length);
-        score = (matched / short + matched / long) / 2;
-      }
-      shared[name] = 0;
-      fully[name] = 0;
-      if (score >= floor) found.push({ name, score });
-    }
-    found.sort((a, b) => b.score - a.score || ((nameKeys[a.name] as string) < (nameKeys[b.name] as string) ? -1 : 1));
-    const sortedById = [...found].sort((a, b) => a.name - b.name);
-    return {
-      names: Int32Array.from(found, (f) => f.name),
-      scores: Float64Array.from(found, (f) => f.score),
-      byId: Int32Array.from(sortedById, (f) => f.name),
-      byIdScores: Float64Array.from(sortedById, (f) => f.score),
-    };
-  };
-  return {
-    payer(rawName: string | null): Payer {
-      const raw = rawName ?? '';
-      let payer = byRaw.get(raw);
-      if (payer) return payer;
-      const key = keyOf(raw);
-      const tokens = key === '' ? [] : key.split(' ');
-      const ids = Int32Array.from(tokens.map((t) => tokenIds.get(t) ?? -1).filter((id) => id >= 0)).sort();
-      payer = { key, tokens, ids, hasInitial: tokens.some((t) => t.length === 1), related: undefined };
-      if (byRaw.size > 200_000) byRaw.clear();
-      byRaw.set(raw, payer);
-      return payer;
-    },
-    related(payer: Payer): Related {
-      if (payer.related) return payer.related;
-      let related = memo.get(payer.key);
-      if (!related) {
-        related = compute(payer.key);
-        memo.set(payer.key, related);
-      }
-      payer.related = related;
-      return related;
-    },
-    /** The pair's score, or −1 below MIN − margin (such a name is never a candidate). */
-    score(payer: Payer, name: number): number {
-      const from = tokenStart[name] as number;
-      const to = tokenStart[name + 1] as number;
-      let score: number;
-      if (payer.hasInitial || hasInitial[name] === 1) score = scoreTokens(payer.tokens, tokensOf[name] as string[]);
-      else {
-        const ids = payer.ids;
-        let matched = 0;
-        for (let a = 0, b = from; a < ids.length && b < to; ) {
-          const x = ids[a] as number;
-          const y = tokenPool[b] as number;
-          if (x === y) {
-            matched += 1;
-            a += 1;
-            b += 1;
-          } else if (x < y) a += 1;
-          else b += 1;
-        }
-        const short = Math.min(payer.tokens.length, to - from);
-        const long = Math.max(payer.tokens.length, to - from);
-        score = short === 0 ? 0 : (matched / short + matched / long) / 2;
-      }
-      return score >= floor ? score : -1;
-    },
-  };
-}
-
-/** Amounts with at most this many sender names are scanned name by name (no related list needed). */
+/** Amounts with at most this many sender names are scanned name by name (no index needed). */
 const FEW_NAMES = 8;
 
-/** Position of `value` in the ascending `list[from, to)`, or −1. */
-function binarySearch(list: Int32Array, from: number, to: number, value: number): number {
+/** How many of `time[from, to)` (descending) are ≥ `at`. */
+function countFrom(time: Float64Array, from: number, to: number, at: number): number {
   let lo = from;
-  let hi = to - 1;
-  while (lo <= hi) {
+  let hi = to;
+  while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const at = list[mid] as number;
-    if (at === value) return mid;
-    if (at < value) lo = mid + 1;
-    else hi = mid - 1;
+    if ((time[mid] as number) >= at) lo = mid + 1;
+    else hi = mid;
   }
-  return -1;
+  return lo - from;
 }
 
 const NO_AMOUNT = 'no unused bank transaction with this exact amount and currency';
 const TOO_OLD = 'transactions with this amount arrived more than 5 days before the request';
 const NO_NAME = 'no transaction with this amount has a sender name like the payer';
+const BOUND_REASON = `too many sender names with this amount resemble the payer to rule out a rival (more than ${SEARCH_BUDGET} steps of search): decide by hand`;
 
 const countReasons: string[] = [];
 function countReason(count: number): string {
@@ -482,33 +315,34 @@ const NOT_FOUND_SCORE = 3;
 const MATCHED = 4;
 const AMBIGUOUS = 5;
 const SHARED = 6;
+const BOUND = 7;
 
 export function matchRequests(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
-  const index = indexTransactions(transactions, requests);
-  const scorer = payerScorer(index.nameKeys);
-  const { bucketGroups, groupStart, groupName, order, time, latest, nameKeys, requestOrder, requestAmount, txId } = index;
+  const names = createNameTable();
+  const index = indexTransactions(transactions, requests, names);
+  const { bucketGroups, groupStart, groupName, order, time, latest, requestOrder, requestAmount, txId } = index;
   const m = requests.length;
   // What the decisions need from each request, read once in input order (the walk below goes in amount order).
   const windowStart = new Float64Array(m);
-  const payerOf: Payer[] = new Array(m);
+  const payerOf = new Int32Array(m).fill(-1);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
     windowStart[r] = request.registeredAtMs - WINDOW_MS;
-    if ((requestAmount[r] as number) >= 0) payerOf[r] = scorer.payer(request.name);
+    if ((requestAmount[r] as number) >= 0) payerOf[r] = names.id(request.name);
   }
   // The same, laid out in walk order by one gather loop (independent loads, cheap) so the
   // walk itself reads them in sequence.
   const walkAmount = new Int32Array(m);
   const walkFrom = new Float64Array(m);
-  const walkPayer: Payer[] = new Array(m);
+  const walkPayer = new Int32Array(m);
   for (let k = 0; k < m; k++) {
     const r = requestOrder[k] as number;
     walkAmount[k] = requestAmount[r] as number;
     walkFrom[k] = windowStart[r] as number;
-    walkPayer[k] = payerOf[r] as Payer;
+    walkPayer[k] = payerOf[r] as number;
   }
   const outcome = new Uint8Array(m);
-  const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS: candidate list id
+  const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS, BOUND: candidate list id
   const value = new Float64Array(m); // MATCHED / NOT_FOUND_SCORE: best score; AMBIGUOUS: candidate count
   let recorded: Int32Array = new Int32Array(1024); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
@@ -523,6 +357,10 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
   // Plausible groups of the current request (reused: no allocation per request).
   let plausibleGroups: Int32Array = new Int32Array(64);
   let plausibleScores: Float64Array = new Float64Array(64);
+  // The amount being walked: its name index and the searches made in it, by payer name.
+  let indexedAmount = -1;
+  let amountIndex: AmountIndex | undefined;
+  const searches = new Map<number, Found>();
 
   // Requests in amount order: each amount's transactions are read while they are in cache.
   for (let k = 0; k < m; k++) {
@@ -537,25 +375,25 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
       outcome[r] = NOT_FOUND_OLD;
       continue;
     }
-    const payer = walkPayer[k] as Payer;
+    const payer = walkPayer[k] as number;
+    if (payer < 0) {
+      outcome[r] = NOT_FOUND_NAME;
+      continue;
+    }
     const gFrom = bucketGroups[amount] as number;
     const gTo = bucketGroups[amount + 1] as number;
 
     // The sender names of this amount with a transaction inside the window and a score within
-    // the margin of the best: found by scanning the amount's names, or, when the amount has
-    // more names than the payer has related names, by looking each related name up.
+    // the margin of the best, best first (ties by name): by scanning an amount with few
+    // names, or from the search of the amount's name index for this payer name.
     let bestScore = -1;
     let count = 0;
-    const rel = gTo - gFrom <= FEW_NAMES ? undefined : scorer.related(payer);
-    if (!rel || gTo - gFrom <= rel.names.length) {
+    let complete = true;
+    if (gTo - gFrom <= FEW_NAMES) {
       for (let g = gFrom; g < gTo; g++) {
         if ((time[groupStart[g] as number] as number) < from) continue;
-        let score: number;
-        if (rel) {
-          const at = binarySearch(rel.byId, 0, rel.byId.length, groupName[g] as number);
-          score = at < 0 ? -1 : (rel.byIdScores[at] as number);
-        } else score = scorer.score(payer, groupName[g] as number);
-        if (score < 0) continue;
+        const score = names.score(payer, groupName[g] as number);
+        if (score < FLOOR) continue;
         if (score > bestScore) bestScore = score;
         if (count === plausibleGroups.length) {
           plausibleGroups = growInt(plausibleGroups);
@@ -565,7 +403,6 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
         plausibleScores[count] = score;
         count += 1;
       }
-      // Keep those within the margin, best names first (ties by name), as the related walk orders them.
       let kept = 0;
       for (let c = 0; c < count; c++) {
         if ((plausibleScores[c] as number) > bestScore - CLEAR_MARGIN) {
@@ -575,14 +412,25 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
         }
       }
       count = kept;
-      if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, nameKeys);
+      if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
     } else {
-      for (let c = 0; c < rel.names.length; c++) {
-        const score = rel.scores[c] as number;
-        if (bestScore >= 0 && score <= bestScore - CLEAR_MARGIN) break;
-        const g = binarySearch(groupName, gFrom, gTo, rel.names[c] as number);
-        if (g < 0 || (time[groupStart[g] as number] as number) < from) continue;
+      if (amount !== indexedAmount) {
+        indexedAmount = amount;
+        amountIndex = createAmountIndex(names, groupName, gFrom, gTo);
+        searches.clear();
+      }
+      let found = searches.get(payer);
+      if (!found) {
+        found = (amountIndex as AmountIndex).search(payer);
+        searches.set(payer, found);
+      }
+      complete = found.complete;
+      for (let c = 0; c < found.groups.length; c++) {
+        const g = found.groups[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        const score = found.scores[c] as number;
         if (bestScore < 0) bestScore = score;
+        else if (score <= bestScore - CLEAR_MARGIN) break;
         if (count === plausibleGroups.length) {
           plausibleGroups = growInt(plausibleGroups);
           plausibleScores = growFloat(plausibleScores);
@@ -592,15 +440,15 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
         count += 1;
       }
     }
-    if (bestScore < MIN_SCORE) {
+    if (complete && bestScore < MIN_SCORE) {
       outcome[r] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
       value[r] = bestScore;
       continue;
     }
     // One in-window transaction in one group: a clear best. Otherwise all of them are plausible.
-    const g0 = plausibleGroups[0] as number;
-    const first = groupStart[g0] as number;
-    if (count === 1 && (first + 1 >= (groupStart[g0 + 1] as number) || (time[first + 1] as number) < from)) {
+    const g0 = count > 0 ? (plausibleGroups[0] as number) : -1;
+    const first = g0 >= 0 ? (groupStart[g0] as number) : -1;
+    if (complete && count === 1 && (first + 1 >= (groupStart[g0 + 1] as number) || (time[first + 1] as number) < from)) {
       const i = order[first] as number;
       outcome[r] = MATCHED;
       chosen[r] = i;
@@ -620,20 +468,19 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
     }
     // Best names first, newest first within a name.
     if (recordedLength + MAX_RECORDED_CANDIDATES > recorded.length) recorded = growInt(recorded);
-    outcome[r] = AMBIGUOUS;
+    outcome[r] = complete ? AMBIGUOUS : BOUND;
     let total = 0;
     let kept = 0;
     for (let c = 0; c < count; c++) {
       const g = plausibleGroups[c] as number;
-      const end = groupStart[g + 1] as number;
-      for (let at = groupStart[g] as number; at < end && (time[at] as number) >= from; at++) {
-        total += 1;
-        if (kept < MAX_RECORDED_CANDIDATES) recorded[recordedLength + kept++] = order[at] as number;
-      }
+      const start = groupStart[g] as number;
+      const inWindow = countFrom(time, start, groupStart[g + 1] as number, from);
+      total += inWindow;
+      for (let at = start; at < start + inWindow && kept < MAX_RECORDED_CANDIDATES; at++) recorded[recordedLength + kept++] = order[at] as number;
     }
     value[r] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
-    const previous = lastList[g0] as number;
+    const previous = g0 >= 0 ? (lastList[g0] as number) : -1;
     if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
     else {
       if (lists === listStart.length) {
@@ -642,7 +489,7 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
       }
       listStart[lists] = recordedLength;
       listLength[lists] = kept;
-      lastList[g0] = lists;
+      if (g0 >= 0) lastList[g0] = lists;
       chosen[r] = lists;
       lists += 1;
       recordedLength += kept;
@@ -660,6 +507,17 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
 
   const decisions: MatchDecision[] = new Array(m);
   const listIds: (readonly string[] | undefined)[] = new Array(lists); // candidate ids by list, made once
+  const candidatesOf = (list: number): readonly string[] => {
+    let candidates = listIds[list];
+    if (!candidates) {
+      const from = listStart[list] as number;
+      const ids: string[] = new Array(listLength[list] as number);
+      for (let c = 0; c < ids.length; c++) ids[c] = txId[recorded[from + c] as number] as string;
+      candidates = Object.freeze(ids);
+      listIds[list] = candidates;
+    }
+    return candidates;
+  };
   for (let r = 0; r < m; r++) {
     const requestId = (requests[r] as MatchRequest).id;
     switch (outcome[r]) {
@@ -680,19 +538,12 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
         decisions[r] = { requestId, result: 'matched', transactionId: txId[chosen[r] as number] as string, score, reason: scoreReason(score) };
         break;
       }
-      case AMBIGUOUS: {
-        const list = chosen[r] as number;
-        let candidates = listIds[list];
-        if (!candidates) {
-          const from = listStart[list] as number;
-          const ids: string[] = new Array(listLength[list] as number);
-          for (let c = 0; c < ids.length; c++) ids[c] = txId[recorded[from + c] as number] as string;
-          candidates = Object.freeze(ids);
-          listIds[list] = candidates;
-        }
-        decisions[r] = { requestId, result: 'ambiguous', candidates, reason: countReason(value[r] as number) };
+      case AMBIGUOUS:
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(value[r] as number) };
         break;
-      }
+      case BOUND:
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: BOUND_REASON };
+        break;
       default:
         decisions[r] = {
           requestId,
@@ -722,16 +573,16 @@ function growFloat(list: Float64Array): Float64Array {
   return bigger;
 }
 
-/** Insertion sort of the first `count` groups by score (desc), then name (asc): the lists are short. */
-function sortGroups(groups: Int32Array, scores: Float64Array, count: number, groupName: Int32Array, nameKeys: string[]): void {
+/** Insertion sort of the first `count` groups by score (desc), then name key (asc): the lists are short. */
+function sortGroups(groups: Int32Array, scores: Float64Array, count: number, groupName: Int32Array, names: NameTable): void {
   for (let k = 1; k < count; k++) {
     const g = groups[k] as number;
     const s = scores[k] as number;
-    const key = nameKeys[groupName[g] as number] as string;
+    const key = names.key(groupName[g] as number);
     let j = k - 1;
     while (j >= 0) {
       const sj = scores[j] as number;
-      if (sj > s || (sj === s && (nameKeys[groupName[groups[j] as number] as number] as string) <= key)) break;
+      if (sj > s || (sj === s && names.key(groupName[groups[j] as number] as number) <= key)) break;
       groups[j + 1] = groups[j] as number;
       scores[j + 1] = sj;
       j -= 1;

@@ -1,80 +1,429 @@
+import anyAscii from 'any-ascii';
+
 /**
- * Payer names, compared the way a person would (SPEC §4): accents, case and word order do
- * not matter, punctuation separates words, abbreviation dots vanish ("S.A." is "SA"),
- * company suffixes are ignored and an initial stands for a name ("J. Pérez" ~ "Juan Pérez").
+ * Payer names, compared the way a person would (SPEC §4), in any script.
  *
- * Scoring, in [0, 1]. Tokens are paired one to one: equal tokens count 1, an initial against
- * a word it begins counts 0.9. With m the paired weight, s and l the token counts of the
- * shorter and longer name, the score is the mean of both coverages: (m/s + m/l) / 2. So the
- * same name in any order scores 1, "J. Pérez" ~ "Juan Pérez" 0.95, "Juan Pérez" against
- * "Juan Carlos Pérez Gómez" 0.75 (a match), "Juan Pérez" against "Juana Pérez" 0.5 and
- * "ACME" against "ACME Holdings Uruguay Group" 0.625 (no match: one shared word of four).
- * The minimum is 0.7. There is no fuzzy spelling tolerance on purpose: a
- * different word is a different person when money is at stake, and the operator decides.
+ * Words are runs of Unicode letters and digits (a combining mark stays with its letter), so
+ * ø, ł, ß, æ, đ, þ and every non-Latin script stay whole words. Punctuation separates
+ * words; single letters joined by dots or a slash are one abbreviation ("S.A.", "A/S" are
+ * "sa", "as"); apostrophes vanish ("O'Brien" is "obrien"); a "?" or "\uFFFD" between letters,
+ * which banks print for a letter they cannot encode, stays inside its word ("S?ren" is one
+ * word, equal only to itself). Han and Hangul names are written without spaces, so a space
+ * between two of their characters is ignored ("王 小明" is "王小明").
+ *
+ * Each word has two forms. Its own form: Latin words folded to ASCII (any-ascii: accents
+ * gone, ø → o, ł → l, ß → ss, æ → ae, ı and İ → i); Greek and Cyrillic words lower-cased
+ * without accents; other scripts lower-cased as written; hiragana as katakana. Its
+ * transliteration (any-ascii; a Han or Hangul name as its first character — the family
+ * name — and the rest, as pinyin and Korean romanisation write them). A name's tokens are
+ * its words' own forms; a name is Latin when all of them are ASCII. Two names are scored on
+ * their own forms and, when one of them is Latin and the other is not, also on their
+ * transliterations; the better score counts. Two non-Latin names are compared in their own
+ * script only: transliteration loses distinctions (王小明 and 汪晓鸣 are both "wangxiaoming").
+ *
+ * An initial is a word of exactly one cased letter standing alone ("J." or "J", "И."); a
+ * single Han character, a digit or a piece of a longer word never is. Company suffixes (S.A.,
+ * SRL, LTDA, Inc, GmbH, A/S, ООО …) are ignored unless nothing else is left.
+ *
+ * Scoring, in [0, 1]. Equal tokens pair first (1 each); then initials pair with words they
+ * begin, either way round, as many pairs as possible (0.9 each). With m the paired weight, s
+ * and l the token counts of the shorter and longer name, the score is the mean of both
+ * coverages: (m/s + m/l) / 2. So the same name in any order scores 1, "J. Pérez" ~ "Juan
+ * Pérez" 0.95, "Juan Pérez" against "Juan Carlos Pérez Gómez" 0.75 (a match), "Juan Pérez"
+ * against "Juana Pérez" 0.5 and "ACME" against "ACME Holdings Uruguay Group" 0.625 (no
+ * match: one shared word of four). The minimum is 0.7. There is no fuzzy spelling tolerance
+ * on purpose: a different word is a different person when money is at stake, and the
+ * operator decides.
  */
 
 export const MIN_SCORE = 0.7;
 /** A best candidate is clear only if the next one scores at least this much less. */
 export const CLEAR_MARGIN = 0.15;
+/** Weight of an initial paired with a word it begins. */
+export const INITIAL_WEIGHT = 0.9;
 
-const COMPANY_SUFFIXES = new Set(['sa', 'srl', 'ltda', 'inc', 'llc', 'ltd', 'sas', 'sac', 'saic', 'sl', 'gmbh', 'corp', 'cia', 'co']);
+/** Company suffixes, in their ASCII form. */
+export const COMPANY_SUFFIXES: ReadonlySet<string> = new Set([
+  'sa', 'srl', 'ltda', 'inc', 'llc', 'ltd', 'sas', 'sac', 'saic', 'sl', 'gmbh', 'corp', 'cia', 'co',
+  'ag', 'ab', 'as', 'aps', 'oy', 'bv', 'nv', 'spa', 'sro', 'plc', 'pty', 'ooo', 'oao', 'zao', 'pao', 'tov',
+]);
 
-const cache = new Map<string, string[]>();
+/** A name as the matcher compares it; every field follows from `tokens`. */
+export type ParsedName = {
+  /** Own-form tokens, sorted (code units), unique; an initial ends with ".". */
+  readonly tokens: readonly string[];
+  /** Transliterated tokens, sorted, unique (the same array as `tokens` for a Latin name). */
+  readonly latin: readonly string[];
+  /** Every token is ASCII. */
+  readonly isLatin: boolean;
+  /** `tokens` joined by spaces: equal keys, equal names. */
+  readonly key: string;
+};
 
-/** Normalised, sorted, de-duplicated tokens of a name (cached: payer names repeat a lot). */
-export function nameTokens(name: string | null | undefined): string[] {
-  if (!name) return [];
-  let tokens = cache.get(name);
-  if (tokens === undefined) {
-    const words = name
-      .normalize('NFD')
-      .replace(/[\u0300-\u036f]/g, '')
-      .toLowerCase()
-      .replace(/\./g, '')
-      .split(/[^a-z0-9]+/)
-      .filter((w) => w.length > 0);
-    const meaningful = words.filter((w) => !COMPANY_SUFFIXES.has(w));
-    tokens = [...new Set(meaningful.length > 0 ? meaningful : words)].sort();
-    if (cache.size > 200_000) cache.clear();
-    cache.set(name, tokens);
+const EMPTY: ParsedName = Object.freeze({ tokens: [], latin: [], isLatin: true, key: '' });
+
+const APOSTROPHES = /['\u2018\u2019\u02bc`\u00b4]/g;
+const ABBREVIATION = /(?<![\p{L}\p{M}\p{N}])\p{L}\p{M}*(?:[./]\p{L}\p{M}*)+(?![\p{L}\p{M}\p{N}])/gu;
+const ABBREVIATION_JOINERS = /[./]/g;
+const UNKNOWN_LETTER = /(?<=[\p{L}\p{M}\p{N}])[?\uFFFD]+(?=[\p{L}\p{N}])/gu;
+const HAN_SPACE = /(?<=[\p{sc=Han}\p{sc=Hangul}]\p{M}*)\s+(?=[\p{sc=Han}\p{sc=Hangul}])/gu;
+const WORD =
+  /(?:[\p{sc=Han}\p{sc=Hangul}]\p{M}*)+|(?:[\p{sc=Hiragana}\p{sc=Katakana}\u30fc]\p{M}*)+|(?:(?![\p{sc=Han}\p{sc=Hangul}\p{sc=Hiragana}\p{sc=Katakana}])[\p{L}\p{N}])(?:(?![\p{sc=Han}\p{sc=Hangul}\p{sc=Hiragana}\p{sc=Katakana}\u30fc])[\p{L}\p{M}\p{N}\uFFFD])*/gu;
+const HAN_HANGUL_START = /^[\p{sc=Han}\p{sc=Hangul}]/u;
+const KANA_START = /^[\p{sc=Hiragana}\p{sc=Katakana}\u30fc]/u;
+const LATIN_WORD = /^[\p{sc=Latin}\p{N}\uFFFD]+$/u;
+const GREEK_OR_CYRILLIC = /[\p{sc=Greek}\p{sc=Cyrillic}]/u;
+const MARKS = /\p{M}/gu;
+const ONE_LETTER = /^\p{L}\p{M}*$/u;
+const NOT_ASCII_WORD = /[^a-z0-9?]/g;
+const ASCII = /^[\p{ASCII}]*$/u;
+
+/** ASCII form of a word, lower case, letters and digits only (a "\uFFFD" becomes "?"). */
+function ascii(word: string): string {
+  return anyAscii(word.replace(/\uFFFD/g, '?')).toLowerCase().replace(NOT_ASCII_WORD, '');
+}
+
+function kanaAsKatakana(word: string): string {
+  let out = '';
+  for (const ch of word) {
+    const code = ch.codePointAt(0) as number;
+    out += code >= 0x3041 && code <= 0x3096 ? String.fromCodePoint(code + 0x60) : ch;
   }
-  return tokens;
+  return out;
+}
+
+type Word = { own: string; latin: string[]; suffix: boolean };
+
+function word(raw: string): Word | undefined {
+  if (HAN_HANGUL_START.test(raw)) {
+    const chars = [...raw];
+    const latin = [ascii(chars[0] as string), ascii(chars.slice(1).join(''))].filter((w) => w !== '');
+    return { own: raw, latin, suffix: false };
+  }
+  if (KANA_START.test(raw)) {
+    const own = kanaAsKatakana(raw);
+    const latin = ascii(own);
+    return { own, latin: latin === '' ? [] : [latin], suffix: false };
+  }
+  const initial = ONE_LETTER.test(raw) && raw.toLowerCase() !== raw.toUpperCase();
+  const lower = raw.toLowerCase();
+  const bare = lower.normalize('NFD').replace(MARKS, '');
+  let own: string;
+  let latin: string;
+  if (LATIN_WORD.test(bare)) {
+    own = ascii(bare);
+    if (own === '') return undefined;
+    latin = own;
+  } else {
+    own = (GREEK_OR_CYRILLIC.test(bare) ? bare : lower).normalize('NFC').replace(/ς/g, 'σ');
+    latin = ascii(own);
+  }
+  if (initial) return { own: `${own}.`, latin: latin === '' ? [] : [`${latin}.`], suffix: false };
+  return { own, latin: latin === '' ? [] : [latin], suffix: COMPANY_SUFFIXES.has(latin) };
+}
+
+function sortedUnique(list: string[]): string[] {
+  list.sort();
+  let kept = 0;
+  for (let k = 0; k < list.length; k++) if (k === 0 || list[k] !== list[kept - 1]) list[kept++] = list[k] as string;
+  list.length = kept;
+  return list;
+}
+
+/** Parses a name without the cache or the fast path (exported for the test that compares them). */
+export function parseSlow(name: string): ParsedName {
+  const text = name
+    .normalize('NFKC')
+    .replace(APOSTROPHES, '')
+    .replace(ABBREVIATION, (abbreviation) => abbreviation.replace(ABBREVIATION_JOINERS, ''))
+    .replace(UNKNOWN_LETTER, '\uFFFD')
+    .replace(HAN_SPACE, '');
+  const words: Word[] = [];
+  for (const match of text.matchAll(WORD)) {
+    const w = word(match[0]);
+    if (w) words.push(w);
+  }
+  return finish(words);
+}
+
+/**
+ * The common case, names written with Latin letters below U+0250 that have no compatibility
+ * form, parsed in one pass over the characters with a table of folded letters: the same
+ * result as `parse` (test/reconcile/names.test.ts compares them on random names), several
+ * times faster, which counts when a poll brings a million distinct names.
+ */
+const FAST_LIMIT = 0x250;
+const Kind = {
+  Other: 0,
+  Letter: 1,
+  Digit: 2,
+  Apostrophe: 3,
+  Joiner: 4, // "." or "/"
+  Unknown: 5, // "?"
+  Dropped: 6, // a joiner inside an abbreviation
+  Unusable: 255, // a character the fast path leaves to `parseSlow`
+} as const;
+const kindOf = new Uint8Array(FAST_LIMIT);
+const foldOf: string[] = new Array<string>(FAST_LIMIT).fill('');
+const casedOf = new Uint8Array(FAST_LIMIT);
+let fastUsable = true;
+for (let code = 0; code < FAST_LIMIT; code++) {
+  const ch = String.fromCharCode(code);
+  if (ch.normalize('NFKC') !== ch.normalize('NFC')) kindOf[code] = Kind.Unusable;
+  else if (/\p{L}/u.test(ch)) {
+    kindOf[code] = Kind.Letter;
+    foldOf[code] = ascii(ch.toLowerCase().normalize('NFD').replace(MARKS, ''));
+    casedOf[code] = ch.toLowerCase() !== ch.toUpperCase() ? 1 : 0;
+    if (!LATIN_WORD.test(ch)) fastUsable = false;
+  } else if (/\p{N}/u.test(ch)) {
+    kindOf[code] = Kind.Digit;
+    foldOf[code] = ascii(ch);
+  } else if (/\p{M}/u.test(ch)) kindOf[code] = Kind.Unusable;
+  else if (ch === "'" || ch === '`') kindOf[code] = Kind.Apostrophe;
+  else if (ch === '.' || ch === '/') kindOf[code] = Kind.Joiner;
+  else if (ch === '?') kindOf[code] = Kind.Unknown;
+}
+
+function isWordKind(kind: number): boolean {
+  return kind === Kind.Letter || kind === Kind.Digit;
+}
+
+let scratchKinds = new Uint8Array(256);
+let scratchCodes = new Uint16Array(256);
+let scratchPositions = new Int32Array(256);
+
+/** `parse` for names the fast path handles, or undefined. */
+function parseFast(name: string): ParsedName | undefined {
+  if (!fastUsable) return undefined;
+  // Characters, apostrophes dropped (as `parse` does first).
+  const n = name.length;
+  if (n > scratchKinds.length) {
+    scratchKinds = new Uint8Array(n * 2);
+    scratchCodes = new Uint16Array(n * 2);
+    scratchPositions = new Int32Array(n * 2);
+  }
+  const positions = scratchPositions;
+  const kinds = scratchKinds;
+  const codes = scratchCodes;
+  let length = 0;
+  for (let k = 0; k < n; k++) {
+    const code = name.charCodeAt(k);
+    if (code >= FAST_LIMIT) return undefined;
+    const kind = kindOf[code] as number;
+    if (kind === Kind.Unusable) return undefined;
+    if (kind === Kind.Apostrophe) continue;
+    kinds[length] = kind;
+    codes[length] = code;
+    positions[length] = k;
+    length += 1;
+  }
+  // Abbreviations: single letters joined by "." or "/", standing alone, lose their joiners.
+  for (let k = 0; k < length; k++) {
+    if (kinds[k] !== Kind.Letter || (k > 0 && isWordKind(kinds[k - 1] as number))) continue;
+    let last = k;
+    while (last + 2 < length && kinds[last + 1] === Kind.Joiner && kinds[last + 2] === Kind.Letter) last += 2;
+    if (last + 1 < length && isWordKind(kinds[last + 1] as number)) last -= 2;
+    if (last > k) {
+      for (let j = k + 1; j < last; j += 2) kinds[j] = Kind.Dropped;
+      k = last;
+    } else {
+      // Not an abbreviation: skip the rest of this word.
+      while (k + 1 < length && isWordKind(kinds[k + 1] as number)) k++;
+    }
+  }
+  // Words: runs of letters and digits; "?" between them stays inside; dropped joiners are skipped.
+  const tokens: string[] = [];
+  let suffixes = 0;
+  let k = 0;
+  while (k < length) {
+    if (!isWordKind(kinds[k] as number)) {
+      k++;
+      continue;
+    }
+    let own = '';
+    let chars = 0;
+    let lastCode = 0;
+    // A word of ASCII letters and digits written in one piece is sliced from the name (one flat string).
+    const first = k;
+    let plain = true;
+    while (k < length) {
+      const kind = kinds[k] as number;
+      if (isWordKind(kind)) {
+        const code = codes[k] as number;
+        if (plain && (code >= 128 || (positions[k] as number) !== (positions[first] as number) + (k - first))) {
+          plain = false;
+          for (let j = first; j < k; j++) if (kinds[j] !== Kind.Dropped) own += foldOf[codes[j] as number] as string;
+        }
+        if (!plain) own += foldOf[code] as string;
+        chars += 1;
+        lastCode = code;
+        k++;
+      } else if (kind === Kind.Dropped) {
+        if (plain) {
+          plain = false;
+          for (let j = first; j < k; j++) own += foldOf[codes[j] as number] as string;
+        }
+        k++;
+      } else if (kind === Kind.Unknown) {
+        let to = k;
+        while (to < length && kinds[to] === Kind.Unknown) to++;
+        if (to < length && isWordKind(kinds[to] as number)) {
+          if (plain) {
+            plain = false;
+            for (let j = first; j < k; j++) own += foldOf[codes[j] as number] as string;
+          }
+          own += '?';
+          chars += 2; // never a single letter
+          k = to;
+        } else break;
+      } else break;
+    }
+    if (plain) own = name.slice(positions[first] as number, (positions[first] as number) + (k - first)).toLowerCase();
+    if (own === '') continue;
+    if (chars === 1 && kinds[k - 1] === Kind.Letter && casedOf[lastCode] === 1) tokens.push(`${own}.`);
+    else {
+      if (COMPANY_SUFFIXES.has(own)) {
+        suffixes += 1;
+        own = SUFFIX_MARK + own;
+      }
+      tokens.push(own);
+    }
+  }
+  if (suffixes > 0 && suffixes < tokens.length) {
+    let kept = 0;
+    for (const token of tokens) if (!token.startsWith(SUFFIX_MARK)) tokens[kept++] = token;
+    tokens.length = kept;
+  } else if (suffixes > 0) for (let t = 0; t < tokens.length; t++) tokens[t] = (tokens[t] as string).replace(SUFFIX_MARK, '');
+  if (tokens.length === 0) return EMPTY;
+  sortedUnique(tokens);
+  return { tokens, latin: tokens, isLatin: true, key: tokens.length === 1 ? (tokens[0] as string) : tokens.join(' ') };
+}
+
+/** Marks a company suffix while the fast path collects words (never part of a word). */
+const SUFFIX_MARK = '\u0000';
+
+function finish(words: Word[]): ParsedName {
+  const kept = words.some((w) => w.suffix) && !words.every((w) => w.suffix) ? words.filter((w) => !w.suffix) : words;
+  if (kept.length === 0) return EMPTY;
+  const tokens = sortedUnique(kept.map((w) => w.own));
+  const isLatin = tokens.every((t) => ASCII.test(t));
+  const latin = isLatin ? tokens : sortedUnique(kept.flatMap((w) => w.latin));
+  return { tokens, latin, isLatin, key: tokens.join(' ') };
+}
+
+const cache = new Map<string, ParsedName>();
+
+/** A name parsed, without the cache (for callers that keep their own, such as the matcher). */
+export function parseNameUncached(name: string | null | undefined): ParsedName {
+  if (!name) return EMPTY;
+  return parseFast(name) ?? parseSlow(name);
+}
+
+/** A name parsed (cached: payer names repeat a lot). */
+export function parseName(name: string | null | undefined): ParsedName {
+  if (!name) return EMPTY;
+  let parsed = cache.get(name);
+  if (parsed === undefined) {
+    parsed = parseFast(name) ?? parseSlow(name);
+    if (cache.size > 200_000) cache.clear();
+    cache.set(name, parsed);
+  }
+  return parsed;
+}
+
+/** Own-form tokens of a name, sorted and unique; an initial ends with ".". */
+export function nameTokens(name: string | null | undefined): string[] {
+  return parseName(name).tokens as string[];
 }
 
 /** Two names are the same key when their tokens are equal. */
-export function nameKey(tokens: string[]): string {
+export function nameKey(tokens: readonly string[]): string {
   return tokens.join(' ');
 }
 
-export function scoreTokens(a: string[], b: string[]): number {
+/** Whether a token is an initial ("j.", "zh."). */
+export function isInitial(token: string): boolean {
+  return token.endsWith('.');
+}
+
+/** An initial `initial` ("j.") begins `word` ("juan"): a longer word, not an initial itself. */
+export function initialBegins(initial: string, word: string): boolean {
+  const letters = initial.length - 1;
+  return word.length > letters && !word.endsWith('.') && word.startsWith(initial.slice(0, letters));
+}
+
+/**
+ * Score of two token lists (each sorted and unique). Equal tokens first, then the largest
+ * pairing of the remaining initials with words they begin (augmenting paths: the lists are
+ * short, and only tokens that could pair take part).
+ */
+export function scoreTokens(a: readonly string[], b: readonly string[]): number {
   if (a.length === 0 || b.length === 0) return 0;
-  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
-  const used = new Uint8Array(long.length);
-  let matched = 0;
-  const unpaired: string[] = [];
-  // Equal words first (both lists are sorted and unique).
-  for (const token of short) {
-    const index = long.indexOf(token);
-    if (index >= 0 && used[index] === 0) {
-      used[index] = 1;
-      matched += 1;
-    } else unpaired.push(token);
-  }
-  // Then initials, either way round.
-  for (const token of unpaired) {
-    for (let i = 0; i < long.length; i++) {
-      if (used[i] === 1) continue;
-      const other = long[i] as string;
-      if ((token.length === 1 && other.length > 1 && other[0] === token) || (other.length === 1 && token.length > 1 && token[0] === other)) {
-        used[i] = 1;
-        matched += 0.9;
-        break;
-      }
+  let equal = 0;
+  const restA: string[] = [];
+  const restB: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x !== undefined && x === y) {
+      equal += 1;
+      i += 1;
+      j += 1;
+    } else if (y === undefined || (x !== undefined && x < y)) {
+      restA.push(x as string);
+      i += 1;
+    } else {
+      restB.push(y);
+      j += 1;
     }
   }
-  return (matched / short.length + matched / long.length) / 2;
+  const initials = restA.length > 0 && restB.length > 0 ? pairInitials(restA, restB) : 0;
+  const matched = equal + INITIAL_WEIGHT * initials;
+  const short = Math.min(a.length, b.length);
+  const long = Math.max(a.length, b.length);
+  return (matched / short + matched / long) / 2;
+}
+
+function compatible(x: string, y: string): boolean {
+  return isInitial(x) ? initialBegins(x, y) : isInitial(y) && initialBegins(y, x);
+}
+
+/** Size of a maximum one-to-one pairing of `left` with `right` by `compatible`. */
+function pairInitials(left: string[], right: string[]): number {
+  if (!left.some(isInitial) && !right.some(isInitial)) return 0;
+  const owner = new Int32Array(right.length).fill(-1);
+  let pairs = 0;
+  for (let l = 0; l < left.length; l++) {
+    const seen = new Uint8Array(right.length);
+    const augment = (x: number): boolean => {
+      for (let r = 0; r < right.length; r++) {
+        if (seen[r] === 1 || !compatible(left[x] as string, right[r] as string)) continue;
+        seen[r] = 1;
+        if (owner[r] === -1 || augment(owner[r] as number)) {
+          owner[r] = x;
+          return true;
+        }
+      }
+      return false;
+    };
+    if (augment(l)) pairs += 1;
+  }
+  return pairs;
+}
+
+/** Whether two parsed names are also compared by transliteration (exactly one is Latin). */
+export function bridged(a: ParsedName, b: ParsedName): boolean {
+  return a.isLatin !== b.isLatin;
+}
+
+export function scoreParsed(a: ParsedName, b: ParsedName): number {
+  const own = scoreTokens(a.tokens, b.tokens);
+  if (!bridged(a, b)) return own;
+  return Math.max(own, scoreTokens(a.latin, b.latin));
 }
 
 export function scoreNames(a: string | null | undefined, b: string | null | undefined): number {
-  return scoreTokens(nameTokens(a), nameTokens(b));
+  return scoreParsed(parseName(a), parseName(b));
 }

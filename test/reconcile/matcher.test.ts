@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { parseDecimalToMinor, parseLocalAmountToMinor } from '../../src/domain/money.js';
 import { matchRequests, WINDOW_MS, type MatchRequest, type MatchTransaction } from '../../src/reconcile/matcher.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const DAY = 86_400_000;
 const REGISTERED = Date.parse('2026-11-20T12:00:00Z');
@@ -90,6 +91,41 @@ describe('matcher (pure)', () => {
     const again = matchRequests([...requests].reverse(), [...txs].reverse());
     const byId = (ds: typeof first) => Object.fromEntries(ds.map((d) => [d.requestId, d]));
     expect(byId(again)).to.deep.equal(byId(first));
+  });
+});
+
+describe('matcher: names in any script (issue #13 item 7)', () => {
+  it('an order from a Danish payer is not matched with another person\'s transfer', () => {
+    expect(one(request({ name: 'Søren Hansen' }), [tx('t1', { senderName: 'Steen Hansen' })]).result).to.equal('not_found');
+  });
+  it('the same Danish payer, written without ø, matches', () => {
+    expect(one(request({ name: 'Søren Hansen' }), [tx('t1', { senderName: 'SOREN HANSEN' })])).to.deep.include({ result: 'matched', transactionId: 't1' });
+  });
+  it('two identical Cyrillic names match', () => {
+    expect(one(request({ name: 'Иван Петров' }), [tx('t1', { senderName: 'Иван Петров' })])).to.deep.include({ result: 'matched', transactionId: 't1', score: 1 });
+  });
+  it('a Cyrillic name matches its transliteration; another Cyrillic name does not', () => {
+    expect(one(request({ name: 'Иван Петров' }), [tx('t1', { senderName: 'IVAN PETROV' }), tx('t2', { senderName: 'Иван Сидоров' })])).to.deep.include({ result: 'matched', transactionId: 't1' });
+  });
+  it('two Chinese names that sound the same are not the same payer', () => {
+    expect(one(request({ name: '王小明' }), [tx('t1', { senderName: '汪晓鸣' })]).result).to.equal('not_found');
+  });
+});
+
+describe('matcher: bounded search (issue #17)', () => {
+  it('past the search bound a request is left ambiguous, never matched', () => {
+    // One amount, 3,000 different long names from a small pool of words: every name shares
+    // words with every other, so ruling out a rival would mean comparing with all of them.
+    const pool = Array.from({ length: 60 }, (_, k) => `w${k}x`);
+    const random = mulberry32(3);
+    const longName = () => Array.from({ length: 30 }, () => pool[Math.floor(random() * pool.length)]).join(' ');
+    const payer = longName();
+    const txs = [tx('own', { senderName: payer }), ...Array.from({ length: 3000 }, (_, k) => tx(`t${k}`, { senderName: longName() }))];
+    const decision = one(request({ name: payer }), txs);
+    expect(decision.result).to.equal('ambiguous');
+    expect(decision.reason).to.match(/rule out a rival/);
+    // With few names in the amount the same payer is matched.
+    expect(one(request({ name: payer }), txs.slice(0, 20))).to.deep.include({ result: 'matched', transactionId: 'own' });
   });
 });
 

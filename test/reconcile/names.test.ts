@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { MIN_SCORE, nameTokens, scoreNames } from '../../src/reconcile/names.js';
+import { MIN_SCORE, nameTokens, parseNameUncached, parseSlow, scoreNames } from '../../src/reconcile/names.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 describe('payer name scoring', () => {
   it('normalises accents, case, punctuation, abbreviations and company suffixes', () => {
@@ -43,5 +44,78 @@ describe('payer name scoring', () => {
 
   it('is symmetric', () => {
     expect(scoreNames('J. Pérez', 'Juan Pérez')).to.equal(scoreNames('Juan Pérez', 'J. Pérez'));
+  });
+});
+
+describe('payer names in any script (issue #13 item 7)', () => {
+  const same: [string, string, string][] = [
+    ['Nordic', 'Søren Kjær', 'SOREN KJAER'],
+    ['Nordic', 'Åse Ødegård', 'Ase Odegard'],
+    ['Icelandic', 'Þórunn Jónsdóttir', 'THORUNN JONSDOTTIR'],
+    ['Polish', 'Łukasz Wiśniewski', 'LUKASZ WISNIEWSKI'],
+    ['German', 'Günther Groß', 'GUNTHER GROSS'],
+    ['Turkish', 'Işık Yılmaz', 'ISIK YILMAZ'],
+    ['Turkish', 'IŞIK YILMAZ', 'Işık Yılmaz'],
+    ['Turkish', 'İsmail Şahin', 'ISMAIL SAHIN'],
+    ['Vietnamese', 'Nguyễn Văn Đức', 'NGUYEN VAN DUC'],
+    ['Cyrillic', 'Иван Петров', 'Иван Петров'],
+    ['Cyrillic', 'Иван Петров', 'ИВАН ПЕТРОВ'],
+    ['Cyrillic', 'Пётр Иванов', 'ПЕТР ИВАНОВ'],
+    ['Cyrillic, transliterated', 'Иван Петров', 'Ivan Petrov'],
+    ['Greek (final sigma, accents)', 'Νίκος Παππάς', 'ΝΙΚΟΣ ΠΑΠΠΑΣ'],
+    ['Greek, transliterated', 'Ελένη Παπαδοπούλου', 'Eleni Papadopoyloy'],
+    ['Chinese, with or without a space', '王小明', '王 小明'],
+    ['Chinese, transliterated', '王小明', 'Wang Xiaoming'],
+    ['Japanese kanji', '山田 太郎', '山田太郎'],
+    ['Japanese hiragana and katakana', 'ヤマダ タロウ', 'やまだ たろう'],
+    ['Japanese half-width katakana', 'ﾔﾏﾀﾞ ﾀﾛｳ', 'ヤマダ タロウ'],
+    ['Japanese, transliterated', 'ヤマダ タロウ', 'YAMADA TAROU'],
+    ['Korean, transliterated', '김민수', 'Gim Minsu'],
+    ['apostrophes', "O'Brien", 'OBrien'],
+    ['Danish company', 'Novo Nordisk A/S', 'NOVO NORDISK'],
+    ['Russian company', 'ООО Ромашка', 'Ромашка'],
+  ];
+  for (const [script, a, b] of same) it(`${script}: "${a}" = "${b}"`, () => expect(scoreNames(a, b)).to.equal(1));
+
+  const close: [string, string, string, number][] = [
+    ['Polish initial', 'Ł. Wiśniewski', 'Łukasz Wiśniewski', 0.95],
+    ['Cyrillic initial', 'И. Петров', 'Иван Петров', 0.95],
+    ['Cyrillic initial, transliterated', 'I. Petrov', 'Иван Петров', 0.95],
+  ];
+  for (const [script, a, b, expected] of close) it(`${script}: "${a}" ~ "${b}" scores ${expected}`, () => expect(scoreNames(a, b)).to.be.closeTo(expected, 1e-9));
+
+  const different: [string, string, string][] = [
+    // The reported defect: "Søren" split into "s" + "ren", and "s" paired with "Steen" as an initial (0.79, a match).
+    ['Danish, another person', 'Søren Hansen', 'Steen Hansen'],
+    ['an unprintable letter is not an initial', 'S?ren Hansen', 'Steen Hansen'],
+    ['Vietnamese, another person', 'Nguyễn Văn Đức', 'Nguyễn Văn Đạt'],
+    ['Cyrillic, another person', 'Иван Петров', 'Иван Сидоров'],
+    // Transliteration loses distinctions: two Chinese names are compared in their own script.
+    ['Chinese homophones', '王小明', '汪晓鸣'],
+    ['Chinese, another given name', '王小明', '王小红'],
+  ];
+  for (const [script, a, b] of different) it(`${script}: "${a}" is not "${b}"`, () => expect(scoreNames(a, b)).to.be.below(MIN_SCORE));
+
+  it('keeps letters without a decomposition whole and never makes an initial of a fragment', () => {
+    expect(nameTokens('Søren Kjær')).to.deep.equal(['kjaer', 'soren']);
+    expect(nameTokens('Paweł Łoś')).to.deep.equal(['los', 'pawel']);
+    expect(nameTokens('S?ren')).to.deep.equal(['s?ren']);
+    expect(nameTokens('Иван Петров')).to.deep.equal(['иван', 'петров']);
+    expect(nameTokens('王')).to.deep.equal(['王']);
+    // Initials stand alone, in any script.
+    expect(nameTokens('J.-P. Sartre')).to.deep.equal(['j.', 'p.', 'sartre']);
+    expect(nameTokens('И. Петров')).to.deep.equal(['и.', 'петров']);
+    expect(nameTokens('J.Pérez')).to.deep.equal(['j.', 'perez']);
+  });
+
+  it('the fast path for Latin names parses exactly as the general one (random names)', () => {
+    const random = mulberry32(5);
+    const alphabet = ['a', 'B', 'é', 'Ñ', 'ø', 'ł', 'ß', 'İ', 'ı', 'j', 'S', 'A', '.', '/', ' ', ' ', '?', "'", '-', ',', '1', 'x', 'Æ', '(', '`', 'ǅ', 'ª'];
+    for (let i = 0; i < 20_000; i++) {
+      let name = '';
+      const length = 1 + Math.floor(random() * 12);
+      for (let k = 0; k < length; k++) name += alphabet[Math.floor(random() * alphabet.length)];
+      expect(parseNameUncached(name), JSON.stringify(name)).to.deep.equal(parseSlow(name));
+    }
   });
 });
