@@ -14,11 +14,12 @@ import { CLEAR_MARGIN, MIN_SCORE, parseNameUncached, scoreTokens, type ParsedNam
 export const FLOOR = MIN_SCORE - CLEAR_MARGIN;
 
 /**
- * Posting entries read plus tokens compared while looking for one payer name's candidates
- * in one amount. Past it, the search stops and the requests asking it are left ambiguous for
- * an operator (never matched, never not_found): see README "Matching".
+ * Work allowed to search one payer name's candidates in one amount: posting entries read,
+ * then (separately) tokens compared while scoring the names found. Past either, the search
+ * stops, and the requests asking it are left ambiguous for an operator (never matched, never
+ * not_found), with the best names it scored as candidates: see README "Matching".
  */
-export const SEARCH_BUDGET = 4096;
+export const SEARCH_BUDGET = 1024;
 
 /** Initials are at most this many letters ("shch." from Щ). */
 const MAX_INITIAL = 4;
@@ -102,9 +103,12 @@ export function createNameTable() {
     return list;
   }
 
+  let shared: ScratchOwner | undefined;
   return {
     id,
     score,
+    /** Scratch shared by the amounts of one run, indexed one at a time. */
+    scratch: (): ScratchOwner => (shared ??= createScratchOwner()),
     initialsBeginning,
     key: (name: number) => (parsed[name] as ParsedName).key,
     isLatin: (name: number) => (parsed[name] as ParsedName).isLatin,
@@ -140,61 +144,25 @@ function overlapScore(a: Int32Array, b: Int32Array): number {
   return short === 0 ? 0 : (matched / short + matched / long) / 2;
 }
 
-/**
- * Postings of one amount's sender names in one token space (own forms, or transliterations
- * of the non-Latin names): for each token, the names holding it, by ascending length; and
- * for each initial token, the names holding a word it begins.
- */
-type Postings = {
-  /** local slot of a token id in `starts` (−1: none), shared scratch reset after use */
-  exactStart: Map<number, number>;
-  begunStart: Map<number, number>;
-  starts: Int32Array; // slot → first entry; slot + 1 → end
-  groups: Int32Array;
-  lengths: Int32Array;
-};
+export type Found = { groups: Int32Array; scores: Float64Array; complete: boolean };
 
-function buildPostings(pairs: { token: number[]; group: number[]; length: number[]; begun: boolean[] }): Postings {
-  // Slots: one per (token, exact|begun), numbered in first-seen order.
-  const exactStart = new Map<number, number>();
-  const begunStart = new Map<number, number>();
-  const n = pairs.token.length;
-  const slotOf = new Int32Array(n);
-  let slots = 0;
-  let maxLength = 0;
-  for (let k = 0; k < n; k++) {
-    const map = pairs.begun[k] ? begunStart : exactStart;
-    const token = pairs.token[k] as number;
-    let slot = map.get(token);
-    if (slot === undefined) map.set(token, (slot = slots++));
-    slotOf[k] = slot;
-    if ((pairs.length[k] as number) > maxLength) maxLength = pairs.length[k] as number;
+/** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
+function scoreCost(a: number, b: number): number {
+  return 1 + ((a + b) >> 2);
+}
+
+/** Whether ascending `ids` holds `id`. */
+function holds(ids: Int32Array, id: number): boolean {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = ids[mid] as number;
+    if (at === id) return true;
+    if (at < id) lo = mid + 1;
+    else hi = mid - 1;
   }
-  // Counting sort by length, then (stable) by slot.
-  const byLength = new Int32Array(maxLength + 2);
-  for (let k = 0; k < n; k++) byLength[(pairs.length[k] as number) + 1] = (byLength[(pairs.length[k] as number) + 1] as number) + 1;
-  for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-  const lengthOrder = new Int32Array(n);
-  for (let k = 0; k < n; k++) {
-    const l = pairs.length[k] as number;
-    lengthOrder[byLength[l] as number] = k;
-    byLength[l] = (byLength[l] as number) + 1;
-  }
-  const starts = new Int32Array(slots + 1);
-  for (let k = 0; k < n; k++) starts[(slotOf[k] as number) + 1] = (starts[(slotOf[k] as number) + 1] as number) + 1;
-  for (let s = 0; s < slots; s++) starts[s + 1] = (starts[s + 1] as number) + (starts[s] as number);
-  const fill = starts.slice(0, slots);
-  const groups = new Int32Array(n);
-  const lengths = new Int32Array(n);
-  for (let o = 0; o < n; o++) {
-    const k = lengthOrder[o] as number;
-    const s = slotOf[k] as number;
-    const at = fill[s] as number;
-    groups[at] = pairs.group[k] as number;
-    lengths[at] = pairs.length[k] as number;
-    fill[s] = at + 1;
-  }
-  return { exactStart, begunStart, starts, groups, lengths };
+  return false;
 }
 
 /** First position in `lengths[from, to)` (ascending) holding a value ≥ `value`. */
@@ -209,126 +177,411 @@ function lowerBound(lengths: Int32Array, from: number, to: number, value: number
   return lo;
 }
 
-export type Found = { groups: Int32Array; scores: Float64Array; complete: boolean };
+/**
+ * Postings of one amount's sender names in one token space (own forms, or transliterations
+ * of the non-Latin names): for each token, the names holding it, by ascending length; and
+ * for each initial token, the names holding a word it begins. A token's slot is found through
+ * scratch arrays indexed by token id (one amount is indexed at a time: the matcher walks
+ * amounts in order), reset when the next amount is indexed.
+ */
+type Postings = {
+  exactSlot: Int32Array; // token id → slot, or −1
+  begunSlot: Int32Array;
+  starts: Int32Array; // slot → first entry; slot + 1 → end
+  groups: Int32Array;
+  lengths: Int32Array;
+  /** Token ids given a slot, to reset the scratch arrays. */
+  touched: number[];
+};
+
+function grownInt(list: Int32Array, size: number, fill?: number): Int32Array {
+  if (list.length >= size) return list;
+  const bigger = new Int32Array(Math.max(size, list.length * 2));
+  if (fill !== undefined) bigger.fill(fill);
+  bigger.set(list);
+  return bigger;
+}
+
+/** Scratch kept across amounts of one matching run (see Postings). */
+type Scratch = {
+  exactSlot: Int32Array[];
+  begunSlot: Int32Array[];
+  token: Int32Array;
+  group: Int32Array;
+  length: Int32Array;
+  slot: Int32Array;
+  candidates: Int32Array;
+  ranges: Int32Array;
+  rangeFrom: Int32Array;
+  sizes: Float64Array;
+  order: Int32Array;
+  foundGroups: Int32Array;
+  foundScores: Float64Array;
+};
+
+/** Scratch arrays and the postings whose token slots are set in them. */
+export type ScratchOwner = { scratch: Scratch; held: Postings[] };
+
+export function createScratchOwner(): ScratchOwner {
+  return { scratch: createScratch(), held: [] };
+}
+
+function release(owner: ScratchOwner): void {
+  for (const postings of owner.held) {
+    for (const token of postings.touched) {
+      postings.exactSlot[token] = -1;
+      postings.begunSlot[token] = -1;
+    }
+  }
+  owner.held.length = 0;
+}
+
+function createScratch(): Scratch {
+  return {
+    exactSlot: [new Int32Array(0), new Int32Array(0)],
+    begunSlot: [new Int32Array(0), new Int32Array(0)],
+    token: new Int32Array(1024),
+    group: new Int32Array(1024),
+    length: new Int32Array(1024),
+    slot: new Int32Array(1024),
+    candidates: new Int32Array(1024),
+    ranges: new Int32Array(256),
+    rangeFrom: new Int32Array(64),
+    sizes: new Float64Array(64),
+    order: new Int32Array(64),
+    foundGroups: new Int32Array(256),
+    foundScores: new Float64Array(256),
+  };
+}
 
 /**
  * One amount's sender-name groups (`groupName[g]` for g in [from, to), ascending name ids),
- * searched for payer names. Built once per amount, on first use.
+ * searched for payer names. Built on first use of the amount; valid until the next amount
+ * of the same run is indexed.
  */
-export function createAmountIndex(names: NameTable, groupName: Int32Array, from: number, to: number) {
-  const build = (space: 'own' | 'latin'): Postings => {
-    const pairs = { token: [] as number[], group: [] as number[], length: [] as number[], begun: [] as boolean[] };
+export function createAmountIndex(names: NameTable, groupName: Int32Array, from: number, to: number, owner: ScratchOwner = names.scratch()) {
+  const scratch = owner.scratch;
+  const tokenCount = names.tokenCount();
+
+  const build = (space: 0 | 1): Postings => {
+    // Entries (token, group, length, exact|begun) into scratch arrays.
+    let n = 0;
+    const push = (token: number, g: number, length: number): void => {
+      if (n === scratch.token.length) {
+        scratch.token = grownInt(scratch.token, n + 1);
+        scratch.group = grownInt(scratch.group, n + 1);
+        scratch.length = grownInt(scratch.length, n + 1);
+        scratch.slot = grownInt(scratch.slot, n + 1);
+      }
+      scratch.token[n] = token;
+      scratch.group[n] = g;
+      scratch.length[n] = length;
+      n += 1;
+    };
+    let maxLength = 0;
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
-      if (space === 'latin' && names.isLatin(name)) continue;
-      const tokens = space === 'own' ? names.own(name) : names.latin(name);
-      for (const token of tokens) {
-        pairs.token.push(token);
-        pairs.group.push(g);
-        pairs.length.push(tokens.length);
-        pairs.begun.push(false);
-        for (const initial of names.initialsBeginning(token)) {
-          pairs.token.push(initial);
-          pairs.group.push(g);
-          pairs.length.push(tokens.length);
-          pairs.begun.push(true);
-        }
+      if (space === 1 && names.isLatin(name)) continue;
+      const tokens = space === 0 ? names.own(name) : names.latin(name);
+      if (tokens.length > maxLength) maxLength = tokens.length;
+      for (let k = 0; k < tokens.length; k++) {
+        const token = tokens[k] as number;
+        push(token, g, tokens.length);
+        const beginning = names.initialsBeginning(token);
+        for (let b = 0; b < beginning.length; b++) push(-1 - (beginning[b] as number), g, tokens.length); // a begun entry
       }
     }
-    return buildPostings(pairs);
+    let exactSlot = scratch.exactSlot[space] as Int32Array;
+    let begunSlot = scratch.begunSlot[space] as Int32Array;
+    if (exactSlot.length < tokenCount) {
+      exactSlot = grownInt(exactSlot, tokenCount, -1);
+      begunSlot = grownInt(begunSlot, tokenCount, -1);
+      exactSlot.fill(-1);
+      begunSlot.fill(-1);
+      scratch.exactSlot[space] = exactSlot;
+      scratch.begunSlot[space] = begunSlot;
+    }
+    const touched: number[] = [];
+    let slots = 0;
+    const slotOf = scratch.slot;
+    for (let k = 0; k < n; k++) {
+      const coded = scratch.token[k] as number;
+      const begun = coded < 0;
+      const token = begun ? -1 - coded : coded;
+      const table = begun ? begunSlot : exactSlot;
+      let slot = table[token] as number;
+      if (slot < 0) {
+        slot = slots++;
+        table[token] = slot;
+        touched.push(token);
+      }
+      slotOf[k] = slot;
+    }
+    // Counting sort by length, then (stable) by slot.
+    const byLength = new Int32Array(maxLength + 2);
+    for (let k = 0; k < n; k++) byLength[(scratch.length[k] as number) + 1] = (byLength[(scratch.length[k] as number) + 1] as number) + 1;
+    for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
+    const lengthOrder = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const l = scratch.length[k] as number;
+      lengthOrder[byLength[l] as number] = k;
+      byLength[l] = (byLength[l] as number) + 1;
+    }
+    const starts = new Int32Array(slots + 1);
+    for (let k = 0; k < n; k++) starts[(slotOf[k] as number) + 1] = (starts[(slotOf[k] as number) + 1] as number) + 1;
+    for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
+    const fill = starts.slice(0, slots);
+    const groups = new Int32Array(n);
+    const lengths = new Int32Array(n);
+    for (let o = 0; o < n; o++) {
+      const k = lengthOrder[o] as number;
+      const x = slotOf[k] as number;
+      const at = fill[x] as number;
+      groups[at] = scratch.group[k] as number;
+      lengths[at] = scratch.length[k] as number;
+      fill[x] = at + 1;
+    }
+    return { exactSlot, begunSlot, starts, groups, lengths, touched };
   };
-  const ownPostings = build('own');
-  let latinPostings: Postings | undefined;
+  // The previous amount's slots are cleared before this one's are set.
+  release(owner);
+  const own = build(0);
+  let latin: Postings | undefined;
   let hasNonLatin = false;
   for (let g = from; g < to; g++) if (!names.isLatin(groupName[g] as number)) hasNonLatin = true;
+  owner.held.push(own);
   const seen = new Int32Array(to - from);
+  const hits = new Int32Array(to - from); // payer tokens a candidate pairs with, as far as probed
   let stamp = 0;
+  let candidateCount = 0;
 
-  /** Ranges [start, end) of the postings that can pair with payer token `token`. */
-  function rangesOf(postings: Postings, token: number, out: number[]): void {
-    const add = (slot: number | undefined) => {
-      if (slot !== undefined) out.push(postings.starts[slot] as number, postings.starts[slot + 1] as number);
-    };
-    add(postings.exactStart.get(token));
-    if (names.isInitial(token)) add(postings.begunStart.get(token));
-    else for (const initial of names.initialsBeginning(token)) add(postings.exactStart.get(initial));
+  /** Appends to scratch.ranges the [start, end) ranges of the postings that can pair with `token`; returns the new length. */
+  function addRanges(postings: Postings, token: number, at: number): number {
+    if (token >= postings.exactSlot.length) return at;
+    const beginning = names.isInitial(token) ? EMPTY_IDS : names.initialsBeginning(token);
+    if (at + 4 + 2 * beginning.length > scratch.ranges.length) scratch.ranges = grownInt(scratch.ranges, at + 4 + 2 * beginning.length);
+    const ranges = scratch.ranges;
+    const starts = postings.starts;
+    let slot = postings.exactSlot[token] as number;
+    if (slot >= 0) {
+      ranges[at++] = starts[slot] as number;
+      ranges[at++] = starts[slot + 1] as number;
+    }
+    if (names.isInitial(token)) {
+      slot = postings.begunSlot[token] as number;
+      if (slot >= 0) {
+        ranges[at++] = starts[slot] as number;
+        ranges[at++] = starts[slot + 1] as number;
+      }
+    }
+    for (let b = 0; b < beginning.length; b++) {
+      slot = postings.exactSlot[beginning[b] as number] as number;
+      if (slot >= 0) {
+        ranges[at++] = starts[slot] as number;
+        ranges[at++] = starts[slot + 1] as number;
+      }
+    }
+    return at;
   }
 
   /**
-   * Adds to `candidates` every group not yet seen whose name could score ≥ FLOOR against the
-   * payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
+   * Adds to scratch.candidates every group not yet seen whose name could score ≥ FLOOR
+   * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
    */
-  function probe(postings: Postings, tokens: Int32Array, candidates: number[], budget: number): number {
+  function probe(postings: Postings, tokens: Int32Array, budget: number, counting: boolean, tokensOf: (name: number) => Int32Array): number {
     const p = tokens.length;
     if (p === 0) return 0;
-    const ranges: number[][] = [];
-    const sizes: number[] = [];
-    for (const token of tokens) {
-      const r: number[] = [];
-      rangesOf(postings, token, r);
-      let size = 0;
-      for (let k = 0; k < r.length; k += 2) size += (r[k + 1] as number) - (r[k] as number);
-      ranges.push(r);
-      sizes.push(size);
+    if (p + 1 > scratch.rangeFrom.length) {
+      scratch.rangeFrom = new Int32Array(p * 2 + 2);
+      scratch.sizes = new Float64Array(p * 2 + 2);
+      scratch.order = new Int32Array(p * 2 + 2);
     }
-    // Rarest first.
-    const order = Array.from({ length: p }, (_, k) => k).sort((x, y) => (sizes[x] as number) - (sizes[y] as number));
+    const { rangeFrom, sizes, order } = scratch;
+    let at = 0;
+    for (let k = 0; k < p; k++) {
+      rangeFrom[k] = at;
+      at = addRanges(postings, tokens[k] as number, at);
+      let size = 0;
+      for (let x = rangeFrom[k] as number; x < at; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
+      sizes[k] = size;
+      // Rarest first (insertion sort: a name has few tokens).
+      let j = k - 1;
+      while (j >= 0 && (sizes[order[j] as number] as number) > size) {
+        order[j + 1] = order[j] as number;
+        j -= 1;
+      }
+      order[j + 1] = k;
+    }
+    rangeFrom[p] = at;
+    const ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
     const lo = Math.max(1, Math.ceil(p * (2 * FLOOR - 1) - eps));
-    for (let i = 0; i < p; i++) {
-      // A name not found by the tokens probed so far pairs with at most r of the payer's tokens.
-      const r = p - i;
-      if (lo > r) break;
+    // Longest name that can pair with r of the payer's p tokens and still reach the floor.
+    const hiOf = (r: number) => {
       const denominator = 2 * FLOOR - r / p;
-      const hi = denominator <= 0 ? Number.MAX_SAFE_INTEGER : Math.floor(r / denominator + eps);
-      const list = ranges[order[i] as number] as number[];
-      for (let k = 0; k < list.length; k += 2) {
-        const start = lowerBound(postings.lengths, list[k] as number, list[k + 1] as number, lo);
-        const end = hi >= Number.MAX_SAFE_INTEGER ? (list[k + 1] as number) : lowerBound(postings.lengths, start, list[k + 1] as number, hi + 1);
+      return denominator <= 0 ? 0x7fffffff : Math.floor(r / denominator + eps);
+    };
+    const widest = hiOf(p);
+    const lengths = postings.lengths;
+    for (let i = 0; i < p; i++) {
+      // A name not found by the tokens probed so far pairs with at most r of the payer's
+      // tokens, so only lengths [lo, fresh] can bring new candidates.
+      const r = p - i;
+      const fresh = lo <= r ? hiOf(r) : lo - 1;
+      if (fresh < lo && (!counting || candidateCount === 0)) break;
+      const k = order[i] as number;
+      const token = tokens[k] as number;
+      let longer = 0; // entries of longer names (already candidates, if ever): counted, never new
+      for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
+        const rangeEnd = ranges[x + 1] as number;
+        const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
+        const end = fresh >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, fresh + 1);
+        if (counting) longer += (widest >= 0x7fffffff ? rangeEnd : lowerBound(lengths, end, rangeEnd, widest + 1)) - end;
         work += 2 + end - start;
         if (work > budget) return -1;
-        for (let at = start; at < end; at++) {
-          const g = postings.groups[at] as number;
+        if (candidateCount + (end - start) > scratch.candidates.length) scratch.candidates = grownInt(scratch.candidates, candidateCount + (end - start));
+        const candidates = scratch.candidates;
+        for (let e = start; e < end; e++) {
+          const g = postings.groups[e] as number;
           if (seen[g - from] !== stamp) {
             seen[g - from] = stamp;
-            candidates.push(g);
+            hits[g - from] = 1;
+            candidates[candidateCount++] = g;
+          } else hits[g - from] = (hits[g - from] as number) + 1;
+        }
+      }
+      if (!counting || candidateCount === 0 || longer === 0) continue;
+      // Count this token for the candidates longer than `fresh`: by walking those entries, or
+      // by looking the token up in each candidate, whichever is less work.
+      if (longer <= candidateCount) {
+        work += longer;
+        if (work > budget) return -1;
+        for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
+          const rangeEnd = ranges[x + 1] as number;
+          const start = lowerBound(lengths, ranges[x] as number, rangeEnd, fresh + 1);
+          const end = widest >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, widest + 1);
+          for (let e = start; e < end; e++) {
+            const g = postings.groups[e] as number;
+            if (seen[g - from] === stamp) hits[g - from] = (hits[g - from] as number) + 1;
           }
+        }
+      } else {
+        work += candidateCount;
+        if (work > budget) return -1;
+        const initial = names.isInitial(token);
+        const beginning = initial ? EMPTY_IDS : names.initialsBeginning(token);
+        const candidates = scratch.candidates;
+        for (let c = 0; c < candidateCount; c++) {
+          const g = candidates[c] as number;
+          const held = tokensOf(groupName[g] as number);
+          if (held.length <= fresh) continue; // counted above
+          // An initial may pair with many words: counted as if it did (an upper bound).
+          let pairs = initial || holds(held, token);
+          for (let b = 0; !pairs && b < beginning.length; b++) pairs = holds(held, beginning[b] as number);
+          if (pairs) hits[g - from] = (hits[g - from] as number) + 1;
         }
       }
     }
     return work;
   }
 
+  /** Orders scratch.candidates by hits, most first (counting sort; stable). */
+  function rankByHits(): void {
+    const candidates = scratch.candidates;
+    let most = 0;
+    for (let c = 0; c < candidateCount; c++) most = Math.max(most, hits[(candidates[c] as number) - from] as number);
+    const starts = new Int32Array(most + 2);
+    for (let c = 0; c < candidateCount; c++) {
+      const h = most - (hits[(candidates[c] as number) - from] as number);
+      starts[h + 1] = (starts[h + 1] as number) + 1;
+    }
+    for (let h = 0; h <= most; h++) starts[h + 1] = (starts[h + 1] as number) + (starts[h] as number);
+    const ranked = new Int32Array(candidateCount);
+    for (let c = 0; c < candidateCount; c++) {
+      const g = candidates[c] as number;
+      const h = most - (hits[g - from] as number);
+      ranked[starts[h] as number] = g;
+      starts[h] = (starts[h] as number) + 1;
+    }
+    candidates.set(ranked);
+  }
+
   /** The groups scoring ≥ FLOOR against payer name `payer`, best first (ties by name key). */
   function search(payer: number): Found {
     stamp += 1;
-    const candidates: number[] = [];
-    let work = probe(ownPostings, names.own(payer), candidates, SEARCH_BUDGET);
-    const payerLatin = names.isLatin(payer);
-    if (work >= 0 && payerLatin && hasNonLatin) {
-      latinPostings ??= build('latin');
-      const more = probe(latinPostings, names.own(payer), candidates, SEARCH_BUDGET - work);
-      work = more < 0 ? -1 : work + more;
-    } else if (work >= 0 && !payerLatin) {
-      const more = probe(ownPostings, names.latin(payer), candidates, SEARCH_BUDGET - work);
+    candidateCount = 0;
+    const payerOwn = names.own(payer);
+    // One token space only (the common case): the counts bound each candidate's score, and
+    // those that cannot reach the floor are not scored.
+    const oneSpace = names.isLatin(payer) && !hasNonLatin;
+    let work = probe(own, payerOwn, SEARCH_BUDGET, oneSpace, names.own);
+    if (work >= 0 && names.isLatin(payer)) {
+      if (hasNonLatin) {
+        if (!latin) {
+          latin = build(1);
+          owner.held.push(latin);
+        }
+        const more = probe(latin, payerOwn, SEARCH_BUDGET - work, false, names.latin);
+        work = more < 0 ? -1 : work + more;
+      }
+    } else if (work >= 0) {
+      const more = probe(own, names.latin(payer), SEARCH_BUDGET - work, false, names.own);
       work = more < 0 ? -1 : work + more;
     }
-    const found: { g: number; score: number; key: string }[] = [];
+    if (work >= 0 && oneSpace) {
+      // Keep the candidates whose counted pairs could reach the floor.
+      const p = payerOwn.length;
+      let kept = 0;
+      const candidates = scratch.candidates;
+      for (let c = 0; c < candidateCount; c++) {
+        const g = candidates[c] as number;
+        const l = names.own(groupName[g] as number).length;
+        const w = Math.min(hits[g - from] as number, l, p);
+        if ((w / Math.min(p, l) + w / Math.max(p, l)) / 2 >= FLOOR - 1e-9) candidates[kept++] = g;
+      }
+      candidateCount = kept;
+    }
     let complete = work >= 0;
-    if (!complete) work = 0; // the names found so far are still scored, within a budget of their own
-    for (const g of candidates) {
+    // Scoring has a budget of its own. If the candidates would exceed it (or probing stopped
+    // early), the ones sharing most tokens with the payer are scored first.
+    let cost = 0;
+    for (let c = 0; c < candidateCount && cost <= SEARCH_BUDGET; c++) cost += scoreCost(payerOwn.length, names.own(groupName[scratch.candidates[c] as number] as number).length);
+    if (!complete || cost > SEARCH_BUDGET) rankByHits();
+    work = 0;
+    let count = 0;
+    const candidates = scratch.candidates;
+    for (let c = 0; c < candidateCount; c++) {
+      const g = candidates[c] as number;
       const name = groupName[g] as number;
-      work += names.own(payer).length + names.own(name).length;
+      work += scoreCost(payerOwn.length, names.own(name).length);
       if (work > SEARCH_BUDGET) {
         complete = false;
         break;
       }
       const score = names.score(payer, name);
-      if (score >= FLOOR) found.push({ g, score, key: names.key(name) });
+      if (score < FLOOR) continue;
+      if (count === scratch.foundGroups.length) {
+        scratch.foundGroups = grownInt(scratch.foundGroups, count + 1);
+        const scores = new Float64Array(count * 2);
+        scores.set(scratch.foundScores);
+        scratch.foundScores = scores;
+      }
+      // Insertion by score (desc), then name key (asc).
+      const key = names.key(name);
+      let j = count - 1;
+      while (j >= 0) {
+        const sj = scratch.foundScores[j] as number;
+        if (sj > score || (sj === score && names.key(groupName[scratch.foundGroups[j] as number] as number) <= key)) break;
+        scratch.foundGroups[j + 1] = scratch.foundGroups[j] as number;
+        scratch.foundScores[j + 1] = sj;
+        j -= 1;
+      }
+      scratch.foundGroups[j + 1] = g;
+      scratch.foundScores[j + 1] = score;
+      count += 1;
     }
-    found.sort((a, b) => b.score - a.score || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { groups: Int32Array.from(found, (f) => f.g), scores: Float64Array.from(found, (f) => f.score), complete };
+    return { groups: scratch.foundGroups.slice(0, count), scores: scratch.foundScores.slice(0, count), complete };
   }
 
   return { search };

@@ -63,14 +63,14 @@ export function shapes(sizes: ShapeSizes = BENCH_SIZES): Shape[] {
       amounts: () => 20,
     },
     { name: 'one amount, one name (all ambiguous)', payer: () => 'María Pérez', amounts: () => 1 },
-    { name: 'amounts n/2, many currencies', payer: (pick) => fullName(pick), amounts: (n) => Math.max(1, Math.floor(n / 2)), currencies: (n) => Math.max(2, Math.floor(n / 20)) },
+    { name: 'amounts n/2, many currencies', payer: (pick) => fullName(pick), amounts: (n) => Math.max(1, Math.floor(n / 2)), currencies: (n) => Math.max(2, Math.floor(n / 4)) },
     { name: 'three-word names, 20 amounts (contrast)', payer: (pick) => `${pick(FIRST)} ${pick(LAST)} ${pick(LAST)}`, amounts: () => 20 },
   ];
 }
 
 function currencyCode(k: number): string {
   let code = '';
-  for (let c = 0; c < 3; c++) {
+  for (let c = 0; c < 4; c++) {
     code += String.fromCharCode(65 + (k % 26));
     k = Math.floor(k / 26);
   }
