@@ -1,5 +1,6 @@
 import { createAmountIndex, createNameTable, createScratchOwner, FLOOR, SEARCH_BUDGET, type AmountIndex, type Found, type NameTable } from './name-search.js';
-import { CLEAR_MARGIN, MIN_SCORE } from './names.js';
+import { CLEAR_MARGIN, MIN_SCORE, scoreNames } from './names.js';
+import { findReferences } from './references.js';
 
 /**
  * The matching engine (SPEC §4), pure: open requests against the account's unused bank
@@ -22,13 +23,22 @@ import { CLEAR_MARGIN, MIN_SCORE } from './names.js';
 
 export const WINDOW_MS = 5 * 24 * 60 * 60 * 1000;
 
-export type MatchRequest = { id: string; amountMinor: number; currency: string; name: string | null; registeredAtMs: number };
-export type MatchTransaction = { id: string; amountMinor: number; currency: string; senderName: string | null; receivedAtMs: number };
+/** `externalId`: the customer's id of the order, looked for in transactions' reference text. */
+export type MatchRequest = { id: string; amountMinor: number; currency: string; name: string | null; registeredAtMs: number; externalId?: string | null };
+/** `reference`: the movement's reference text (remittance information, end-to-end id, description), if any. */
+export type MatchTransaction = { id: string; amountMinor: number; currency: string; senderName: string | null; receivedAtMs: number; reference?: string | null };
+
+/**
+ * What a decision rests on, for callers to show: the external id found in the transaction's
+ * reference text (null when the names decided), and the name score of the matched
+ * transaction, or the best one considered (null when no name was scored).
+ */
+export type MatchEvidence = { readonly reference: string | null; readonly nameScore: number | null };
 
 export type MatchDecision =
-  | { requestId: string; result: 'matched'; transactionId: string; score: number; reason: string }
-  | { requestId: string; result: 'ambiguous'; candidates: readonly string[]; reason: string }
-  | { requestId: string; result: 'not_found'; reason: string };
+  | { requestId: string; result: 'matched'; transactionId: string; score: number; reason: string; evidence?: MatchEvidence }
+  | { requestId: string; result: 'ambiguous'; candidates: readonly string[]; reason: string; evidence?: MatchEvidence }
+  | { requestId: string; result: 'not_found'; reason: string; evidence?: MatchEvidence };
 
 /**
  * Candidates recorded for an ambiguous request (the count is in the reason). Past this many,
@@ -340,7 +350,7 @@ const AMBIGUOUS = 5;
 const SHARED = 6;
 const BOUND = 7;
 
-export function matchRequests(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
+function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
   const index = indexTransactions(transactions, requests, names);
   const { bucketGroups, groupStart, groupName, order, time, latest, requestOrder, requestAmount, txId } = index;
@@ -367,6 +377,7 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
   const outcome = new Uint8Array(m);
   const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS, BOUND: candidate list id
   const value = new Float64Array(m); // MATCHED / NOT_FOUND_SCORE: best score; AMBIGUOUS: candidate count
+  const best = new Float64Array(m).fill(-1); // best name score considered (−1: none)
   let recorded: Int32Array = new Int32Array(1024); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
   // Candidate lists: slices of `recorded`, by list id; per first plausible group, its latest list.
@@ -503,6 +514,7 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
         count += 1;
       }
     }
+    best[r] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
       outcome[r] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
       value[r] = bestScore;
@@ -581,31 +593,40 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
     }
     return candidates;
   };
+  const evidenceOf = new Map<number, MatchEvidence>(); // by best score: shared, frozen
+  const NO_SCORE: MatchEvidence = Object.freeze({ reference: null, nameScore: null });
+  const evidence = (score: number): MatchEvidence => {
+    if (score < 0) return NO_SCORE;
+    let e = evidenceOf.get(score);
+    if (!e) evidenceOf.set(score, (e = Object.freeze({ reference: null, nameScore: score })));
+    return e;
+  };
   for (let r = 0; r < m; r++) {
     const requestId = (requests[r] as MatchRequest).id;
+    const e = evidence(best[r] as number);
     switch (outcome[r]) {
       case NOT_FOUND_AMOUNT:
-        decisions[r] = { requestId, result: 'not_found', reason: NO_AMOUNT };
+        decisions[r] = { requestId, result: 'not_found', reason: NO_AMOUNT, evidence: NO_SCORE };
         break;
       case NOT_FOUND_OLD:
-        decisions[r] = { requestId, result: 'not_found', reason: TOO_OLD };
+        decisions[r] = { requestId, result: 'not_found', reason: TOO_OLD, evidence: NO_SCORE };
         break;
       case NOT_FOUND_NAME:
-        decisions[r] = { requestId, result: 'not_found', reason: NO_NAME };
+        decisions[r] = { requestId, result: 'not_found', reason: NO_NAME, evidence: NO_SCORE };
         break;
       case NOT_FOUND_SCORE:
-        decisions[r] = { requestId, result: 'not_found', reason: `sender names do not match the payer well enough (best ${(value[r] as number).toFixed(2)} < ${MIN_SCORE})` };
+        decisions[r] = { requestId, result: 'not_found', reason: `sender names do not match the payer well enough (best ${(value[r] as number).toFixed(2)} < ${MIN_SCORE})`, evidence: e };
         break;
       case MATCHED: {
         const score = value[r] as number;
-        decisions[r] = { requestId, result: 'matched', transactionId: txId[chosen[r] as number] as string, score, reason: scoreReason(score) };
+        decisions[r] = { requestId, result: 'matched', transactionId: txId[chosen[r] as number] as string, score, reason: scoreReason(score), evidence: e };
         break;
       }
       case AMBIGUOUS:
-        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(value[r] as number) };
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(value[r] as number), evidence: e };
         break;
       case BOUND:
-        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: BOUND_REASON };
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: BOUND_REASON, evidence: e };
         break;
       default:
         decisions[r] = {
@@ -613,6 +634,7 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
           result: 'ambiguous',
           candidates: [txId[chosen[r] as number] as string],
           reason: `the same transaction is the best match for ${value[r] as number} requests`,
+          evidence: e,
         };
     }
   }
@@ -653,4 +675,68 @@ function sortGroups(groups: Int32Array, scores: Float64Array, count: number, gro
     groups[j + 1] = g;
     scores[j + 1] = s;
   }
+}
+
+/**
+ * A reference beats a name (SPEC §4): a transaction whose reference text holds an open
+ * request's external id as a whole token, with the same amount and currency and inside the
+ * request's window, is that request's match whatever the payer's name. A transaction that
+ * references two requests leaves them ambiguous, and so does a request referenced by two
+ * transactions. Those requests and transactions are then left out of matching by name, which
+ * decides the rest exactly as without references.
+ */
+export function matchRequests(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
+  const links = findReferences(requests, transactions, WINDOW_MS);
+  if (links.length === 0) return matchByName(requests, transactions);
+  const byTransaction = new Map<number, number[]>();
+  const byRequest = new Map<number, number[]>();
+  for (const [r, t] of links) {
+    byTransaction.set(t, [...(byTransaction.get(t) ?? []), r]);
+    byRequest.set(r, [...(byRequest.get(r) ?? []), t]);
+  }
+  const decided = new Map<number, MatchDecision>();
+  const idOf = (r: number) => (requests[r] as MatchRequest).externalId as string;
+  const score = (r: number, t: number) => scoreNames((requests[r] as MatchRequest).name, (transactions[t] as MatchTransaction).senderName);
+  // A transaction referencing several requests: none of them is picked.
+  for (const [t, rs] of byTransaction) {
+    if (rs.length < 2) continue;
+    for (const r of rs) {
+      decided.set(r, {
+        requestId: (requests[r] as MatchRequest).id,
+        result: 'ambiguous',
+        candidates: [(transactions[t] as MatchTransaction).id],
+        reason: `the transaction's reference names ${rs.length} requests (${rs.map(idOf).join(', ')})`,
+        evidence: { reference: idOf(r), nameScore: score(r, t) },
+      });
+    }
+  }
+  for (const [r, ts] of byRequest) {
+    if (decided.has(r)) continue;
+    const request = requests[r] as MatchRequest;
+    if (ts.length > 1) {
+      const ordered = [...ts].sort((a, b) => (transactions[b] as MatchTransaction).receivedAtMs - (transactions[a] as MatchTransaction).receivedAtMs || ((transactions[a] as MatchTransaction).id < (transactions[b] as MatchTransaction).id ? -1 : 1));
+      decided.set(r, {
+        requestId: request.id,
+        result: 'ambiguous',
+        candidates: ordered.slice(0, MAX_RECORDED_CANDIDATES).map((t) => (transactions[t] as MatchTransaction).id),
+        reason: `${ts.length} transactions reference ${idOf(r)}`,
+        evidence: { reference: idOf(r), nameScore: Math.max(...ts.map((t) => score(r, t))) },
+      });
+      continue;
+    }
+    const t = ts[0] as number;
+    const nameScore = score(r, t);
+    decided.set(r, {
+      requestId: request.id,
+      result: 'matched',
+      transactionId: (transactions[t] as MatchTransaction).id,
+      score: nameScore,
+      reason: `reference ${idOf(r)} in the transaction's reference text (name score ${nameScore.toFixed(2)})`,
+      evidence: { reference: idOf(r), nameScore },
+    });
+  }
+  const restRequests = requests.filter((_, r) => !decided.has(r));
+  const restTransactions = transactions.filter((_, t) => !byTransaction.has(t));
+  const byName = new Map(matchByName(restRequests, restTransactions).map((d) => [d.requestId, d]));
+  return requests.map((request, r) => decided.get(r) ?? (byName.get(request.id) as MatchDecision));
 }

@@ -192,9 +192,16 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
           amountMinor: { $in: [...new Set(rivals.map((r) => r.amountMinor))] },
           receivedAt: { $gte: new Date(earliest) },
         }).lean<BankTransactionDoc[]>();
-        const transactions: MatchTransaction[] = docs.map((t) => ({ id: t._id, amountMinor: t.amountMinor, currency: t.currency, senderName: t.senderName ?? null, receivedAtMs: t.receivedAt.getTime() }));
+        const transactions: MatchTransaction[] = docs.map((t) => ({
+          id: t._id,
+          amountMinor: t.amountMinor,
+          currency: t.currency,
+          senderName: t.senderName ?? null,
+          receivedAtMs: t.receivedAt.getTime(),
+          reference: [t.description, t.bankReference].filter(Boolean).join(' ') || null,
+        }));
         const decisions = match(
-          rivals.map((r) => ({ id: r._id, amountMinor: r.amountMinor, currency: r.currency, name: r.name, registeredAtMs: r.registeredAt.getTime() })),
+          rivals.map((r) => ({ id: r._id, amountMinor: r.amountMinor, currency: r.currency, name: r.name, registeredAtMs: r.registeredAt.getTime(), externalId: r.externalId })),
           transactions,
         );
         const decisionOf = new Map(decisions.map((d) => [d.requestId, d]));

@@ -129,6 +129,51 @@ describe('matcher: bounded search (issue #17)', () => {
   });
 });
 
+describe('matcher: a reference beats a name (SPEC §4)', () => {
+  const order = (over: Partial<MatchRequest> = {}) => request({ id: 'req', externalId: 'O-1042', name: 'Juan Estudiante', ...over });
+  const cases: [string, Partial<MatchTransaction>, 'matched' | 'not_found'][] = [
+    ['the id in the remittance text, another payer (a parent paying)', { senderName: 'María González', reference: 'Pago O-1042 matrícula' }, 'matched'],
+    ['the id in any case', { senderName: 'María González', reference: 'pago o-1042' }, 'matched'],
+    ['the id between punctuation', { senderName: 'ACME SA', reference: 'REF:O-1042/2026' }, 'matched'],
+    ['a longer token that ends with the id', { senderName: 'María González', reference: 'XO-1042' }, 'not_found'],
+    ['a longer token that begins with the id', { senderName: 'María González', reference: 'Pago O-10421' }, 'not_found'],
+    ['the id with another amount', { senderName: 'María González', reference: 'Pago O-1042', amountMinor: 150001 }, 'not_found'],
+    ['the id with another currency', { senderName: 'María González', reference: 'Pago O-1042', currency: 'USD' }, 'not_found'],
+    ['the id, more than 5 days before', { senderName: 'María González', reference: 'Pago O-1042', receivedAtMs: REGISTERED - WINDOW_MS - 60_000 }, 'not_found'],
+  ];
+  for (const [what, t, result] of cases) {
+    it(`${result === 'matched' ? 'matches' : 'does not match'}: ${what}`, () => expect(one(order(), [tx('t1', t)]).result).to.equal(result));
+  }
+
+  it('the reference wins over a weaker name, and records its evidence', () => {
+    const decision = one(order({ name: 'José Pérez' }), [tx('by-name', { senderName: 'J. Pérez' }), tx('by-ref', { senderName: 'Empresa del Padre SRL', reference: 'Cuota O-1042' })]);
+    expect(decision).to.deep.include({ result: 'matched', transactionId: 'by-ref', evidence: { reference: 'O-1042', nameScore: 0 } });
+    expect(decision.reason).to.equal("reference O-1042 in the transaction's reference text (name score 0.00)");
+  });
+
+  it('the transaction a reference claimed is not offered to another request by name', () => {
+    const decisions = matchRequests([order(), request({ id: 'other', externalId: 'O-7', name: 'María González' })], [tx('t1', { senderName: 'María González', reference: 'Pago O-1042' })]);
+    expect(decisions.map((d) => d.result)).to.deep.equal(['matched', 'not_found']);
+  });
+
+  it('one movement referencing two requests → both ambiguous, none picked', () => {
+    const decisions = matchRequests([order(), request({ id: 'req2', externalId: 'O-1043' })], [tx('t1', { senderName: 'María González', reference: 'O-1042 y O-1043' })]);
+    for (const d of decisions) expect(d).to.deep.include({ result: 'ambiguous', candidates: ['t1'] });
+    expect(decisions[0]!.reason).to.equal("the transaction's reference names 2 requests (O-1042, O-1043)");
+  });
+
+  it('a request referenced by two movements → ambiguous, newest first', () => {
+    const decision = one(order(), [tx('older', { reference: 'O-1042', receivedAtMs: REGISTERED - DAY }), tx('newer', { reference: 'O-1042', receivedAtMs: REGISTERED })]);
+    expect(decision).to.deep.include({ result: 'ambiguous', candidates: ['newer', 'older'], reason: '2 transactions reference O-1042' });
+  });
+
+  it('without references every decision is the name rule\'s, with its name score as evidence', () => {
+    const decision = one(request({ externalId: 'O-1042', name: 'J. Pérez' }), [tx('t1', { senderName: 'José Pérez', reference: null })]);
+    expect(decision).to.deep.include({ result: 'matched', transactionId: 't1', evidence: { reference: null, nameScore: 0.95 } });
+    expect(one(request({ externalId: 'O-1042' }), [tx('t1', { senderName: 'Ana Ruiz' })])).to.deep.include({ result: 'not_found', evidence: { reference: null, nameScore: null } });
+  });
+});
+
 describe('matcher reasons', () => {
   it('says when the best name is close but below the minimum', () => {
     // "Juan Pérez" against six words holding both: (2/2 + 2/6) / 2 ≈ 0.67, between the floor and the minimum.
