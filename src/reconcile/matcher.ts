@@ -1,4 +1,4 @@
-import { createAmountIndex, createNameTable, createScratchOwner, FLOOR, SEARCH_BUDGET, type AmountIndex, type Found, type NameTable } from './name-search.js';
+import { createAmountIndex, createNameTable, createScratchOwner, FLOOR, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
 import { CLEAR_MARGIN, MIN_SCORE, scoreNames } from './names.js';
 import { findReferences } from './references.js';
 
@@ -395,6 +395,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let indexedAmount = -1;
   let amountIndex: AmountIndex | undefined;
   const searches = new Map<number, Found>();
+  const topSearches = new Map<number, Found>(); // names within the margin of a perfect score
   // Payer names asked in many amounts with many names: searched once among all sender names.
   const senderNames = index.senderNames;
   const amountsAsked = new Int32Array(names.nameCount());
@@ -480,8 +481,26 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         indexedAmount = amount;
         amountIndex = createAmountIndex(names, groupName, gFrom, gTo);
         searches.clear();
+        topSearches.clear();
       }
-      let found = searches.get(payer);
+      // A perfect score in the window leaves as rivals only names within the margin of 1:
+      // a narrower, cheaper search, enough whenever the payer's own name paid in the window.
+      const many = (amountsAsked[payer] as number) >= MANY_AMOUNTS;
+      let top = many ? undefined : topSearches.get(payer);
+      if (!many && !top) {
+        top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
+        topSearches.set(payer, top);
+      }
+      let settled = false;
+      if (top && top.complete) {
+        for (let c = 0; c < top.groups.length; c++) {
+          const g = top.groups[c] as number;
+          if ((time[groupStart[g] as number] as number) < from) continue;
+          settled = (top.scores[c] as number) >= 1 - 1e-12;
+          break;
+        }
+      }
+      let found = settled ? top : searches.get(payer);
       if (!found) {
         const all = (amountsAsked[payer] as number) >= MANY_AMOUNTS ? relatedOf(payer) : undefined;
         if (all && all.complete) {
@@ -720,7 +739,7 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
         result: 'ambiguous',
         candidates: ordered.slice(0, MAX_RECORDED_CANDIDATES).map((t) => (transactions[t] as MatchTransaction).id),
         reason: `${ts.length} transactions reference ${idOf(r)}`,
-        evidence: { reference: idOf(r), nameScore: Math.max(...ts.map((t) => score(r, t))) },
+        evidence: { reference: idOf(r), nameScore: ts.reduce((most, t) => Math.max(most, score(r, t)), 0) },
       });
       continue;
     }

@@ -13,6 +13,9 @@ import { CLEAR_MARGIN, MIN_SCORE, parseNameUncached, scoreTokens, type ParsedNam
 /** Names within the margin of the minimum: nothing below can be a candidate. */
 export const FLOOR = MIN_SCORE - CLEAR_MARGIN;
 
+/** Names a perfect score (1) leaves as rivals: within the margin of it. */
+export const TOP_FLOOR = 1 - CLEAR_MARGIN;
+
 /**
  * Work allowed to search one payer name's candidates in one amount: posting entries read,
  * then (separately) tokens compared while scoring the names found. Past either, the search
@@ -149,6 +152,12 @@ export type Found = { groups: Int32Array; scores: Float64Array; complete: boolea
 /** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
 function scoreCost(a: number, b: number): number {
   return 1 + ((a + b) >> 2);
+}
+
+/** Longest name that can pair with r of a payer's p tokens and still score `floor` (0x7fffffff: any). */
+function longestReaching(r: number, p: number, floor: number): number {
+  const denominator = 2 * floor - r / p;
+  return denominator <= 0 ? 0x7fffffff : Math.floor(r / denominator + 1e-9);
 }
 
 /** Whether ascending `ids` holds `id`. */
@@ -385,10 +394,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   }
 
   /**
-   * Adds to scratch.candidates every group not yet seen whose name could score ≥ FLOOR
+   * Adds to scratch.candidates every group not yet seen whose name could score ≥ floor
    * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
    */
-  function probe(postings: Postings, tokens: Int32Array, budget: number, counting: boolean, tokensOf: (name: number) => Int32Array): number {
+  function probe(postings: Postings, tokens: Int32Array, budget: number, counting: boolean, tokensOf: (name: number) => Int32Array, floor: number): number {
     const p = tokens.length;
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
@@ -416,19 +425,14 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
-    const lo = Math.max(1, Math.ceil(p * (2 * FLOOR - 1) - eps));
-    // Longest name that can pair with r of the payer's p tokens and still reach the floor.
-    const hiOf = (r: number) => {
-      const denominator = 2 * FLOOR - r / p;
-      return denominator <= 0 ? 0x7fffffff : Math.floor(r / denominator + eps);
-    };
-    const widest = hiOf(p);
+    const lo = Math.max(1, Math.ceil(p * (2 * floor - 1) - eps));
+    const widest = longestReaching(p, p, floor);
     const lengths = postings.lengths;
     for (let i = 0; i < p; i++) {
       // A name not found by the tokens probed so far pairs with at most r of the payer's
       // tokens, so only lengths [lo, fresh] can bring new candidates.
       const r = p - i;
-      const fresh = lo <= r ? hiOf(r) : lo - 1;
+      const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
       if (fresh < lo && (!counting || candidateCount === 0)) break;
       const k = order[i] as number;
       const token = tokens[k] as number;
@@ -507,26 +511,26 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     candidates.set(ranked);
   }
 
-  /** The groups scoring ≥ FLOOR against payer name `payer`, best first (ties by name key). */
-  function search(payer: number): Found {
+  /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by name key). */
+  function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
     const payerOwn = names.own(payer);
     // One token space only (the common case): the counts bound each candidate's score, and
     // those that cannot reach the floor are not scored.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
-    let work = probe(own, payerOwn, SEARCH_BUDGET, oneSpace, names.own);
+    let work = probe(own, payerOwn, SEARCH_BUDGET, oneSpace, names.own, floor);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = probe(latin, payerOwn, SEARCH_BUDGET - work, false, names.latin);
+        const more = probe(latin, payerOwn, SEARCH_BUDGET - work, false, names.latin, floor);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = probe(own, names.latin(payer), SEARCH_BUDGET - work, false, names.own);
+      const more = probe(own, names.latin(payer), SEARCH_BUDGET - work, false, names.own, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace) {
@@ -538,7 +542,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         const g = candidates[c] as number;
         const l = names.own(groupName[g] as number).length;
         const w = Math.min(hits[g - from] as number, l, p);
-        if ((w / Math.min(p, l) + w / Math.max(p, l)) / 2 >= FLOOR - 1e-9) candidates[kept++] = g;
+        if ((w / Math.min(p, l) + w / Math.max(p, l)) / 2 >= floor - 1e-9) candidates[kept++] = g;
       }
       candidateCount = kept;
     }
@@ -560,7 +564,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         break;
       }
       const score = names.score(payer, name);
-      if (score < FLOOR) continue;
+      if (score < floor) continue;
       if (count === scratch.foundGroups.length) {
         scratch.foundGroups = grownInt(scratch.foundGroups, count + 1);
         const scores = new Float64Array(count * 2);
