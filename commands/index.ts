@@ -24,6 +24,7 @@ import {
   otpCommand,
 } from './sessions.js';
 import { notifyHereCommand, notifyOffCommand, webhookEventsCommand, webhookReplayCommand, webhookResumeCommand, webhookSecretCommand, webhookTestCommand } from './webhooks.js';
+import { statementImportCommand, statementImportsCommand, statementPresetsCommand, statementPreviewCommand } from './statements.js';
 import { accountPollCommand, pendingListCommand, pendingRematchCommand, pendingResolveCommand, pendingShowCommand } from './reconcile.js';
 
 /** Every chat command, declared once; each adapter delivers them natively. */
@@ -67,6 +68,10 @@ export function allCommands(): CommandSpec[] {
     webhookResumeCommand,
     notifyHereCommand,
     notifyOffCommand,
+    statementImportCommand,
+    statementPreviewCommand,
+    statementImportsCommand,
+    statementPresetsCommand,
     doctorCommand,
   );
   return commands;

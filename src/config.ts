@@ -141,6 +141,9 @@ const envSchema = z.object({
   RETRY_BASE_SECONDS: positiveInt(60),
   RETRY_MAX_SECONDS: positiveInt(3600),
   ARTIFACTS_KEEP: positiveInt(20),
+  STATEMENTS_DIR: optionalText,
+  STATEMENT_SCAN_SECONDS: positiveInt(30),
+  STATEMENT_MAX_MB: positiveInt(50),
   POLL_INTERVAL_MINUTES: positiveInt(10),
   POLL_TICK_SECONDS: positiveInt(30),
   POLL_TIMEOUT_SECONDS: positiveInt(15),
@@ -217,6 +220,7 @@ export type Config = {
     retryMaxMs: number;
     artifactsKept: number;
   };
+  statements: { dir: string; scanSeconds: number; maxBytes: number };
   reconcile: ReconcileSettings;
   webhooks: WebhookSettings;
   jobPollMs: number;
@@ -307,6 +311,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryBaseMs: e.RETRY_BASE_SECONDS * 1000,
       retryMaxMs: e.RETRY_MAX_SECONDS * 1000,
       artifactsKept: e.ARTIFACTS_KEEP,
+    },
+    statements: {
+      dir: path.resolve(e.STATEMENTS_DIR ?? path.join(e.DATA_DIR, 'statements')),
+      scanSeconds: e.STATEMENT_SCAN_SECONDS,
+      maxBytes: e.STATEMENT_MAX_MB * 1024 * 1024,
     },
     reconcile: {
       pollIntervalMs: e.POLL_INTERVAL_MINUTES * 60_000,

@@ -6,6 +6,7 @@ import { healthcheck } from './healthcheck.js';
 import { createLogger, type Logger } from './log.js';
 import { cacheDir } from './paths.js';
 import { createBankRegistry } from './banks/registry.js';
+import { STATEMENT_BANK } from './statements/statement-bank.js';
 import { sandboxDriver } from './banks/sandbox/driver.js';
 import { createCommandRouter } from './chat/router.js';
 import type { ActionEvent, ChatAdapter, ChatHandlers, CommandEvent, ReplyEvent } from './chat/port.js';
@@ -156,7 +157,7 @@ export async function startService(config: Config): Promise<RunningService> {
   const { database, embedded } = await openDatabase(config, log, step);
   const sandbox = await startSandbox(config, log);
   const clock = systemClock;
-  const banks = createBankRegistry(config.banks.showSandbox ? [{ driver: sandboxDriver, loginUrl: sandbox.url }] : []);
+  const banks = createBankRegistry(config.banks.showSandbox ? [{ driver: sandboxDriver, loginUrl: sandbox.url }] : [], [STATEMENT_BANK]);
   const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, sandbox: config.browser.sandbox, log });
 
   const adapters = new Map<string, ChatAdapter>();
@@ -192,13 +193,14 @@ export async function startService(config: Config): Promise<RunningService> {
     maxConcurrentSessions: config.browser.maxContexts,
     reconcileSettings: config.reconcile,
     webhookSettings: config.webhooks,
+    statementSettings: config.statements,
   });
   const { users } = services;
   const router = createCommandRouter({ commands: allCommands(), services, log });
 
   const db = database.connection.db;
   if (!db) throw new UnavailableError('the database connection has no database handle');
-  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, log }), ...services.sessions.jobs(), ...services.reconcile.jobs()] });
+  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, log }), ...services.sessions.jobs(), ...services.reconcile.jobs(), ...services.statements.jobs()] });
   late.scheduler = scheduler;
   await scheduler.start();
   // After the scheduler: interrupted one-shot sessions are queued again.

@@ -13,6 +13,7 @@ import { createLeaseManager } from './sessions/lease.js';
 import { createWebhookServices, type WebhookServices, type WebhookSettings } from './webhooks/index.js';
 import type { Models } from './store/models.js';
 import type { SecretBox } from './store/secret-box.js';
+import { createStatementServices, type StatementServices, type StatementSettings } from './statements/index.js';
 import { createUserService, type UserService } from './users/user-service.js';
 import type { SetupPolicy } from './users/setup-policy.js';
 
@@ -26,6 +27,7 @@ export type Services = {
   sessions: SessionServices;
   reconcile: ReconcileServices;
   webhooks: WebhookServices;
+  statements: StatementServices;
   actions: ChatActions;
   inbound: InboundLedger;
 };
@@ -51,6 +53,7 @@ export type ServiceDeps = {
   sessionSettings: SessionSettings;
   reconcileSettings: ReconcileSettings;
   webhookSettings: WebhookSettings;
+  statementSettings: StatementSettings;
   /** Tests replace the matcher to exercise failures; the product always uses the real one. */
   match?: MatchFn;
   maxConcurrentSessions: number;
@@ -126,6 +129,16 @@ export function createServices(deps: ServiceDeps): Services {
     trouble: (report) => notifier.delivery(report),
   });
   late.webhooks = webhooks;
+  const statements = createStatementServices({
+    models: deps.models,
+    accounts,
+    transactions: sessions.transactions,
+    onTransactions: (accountId, transactions) => reconcile.transactionsArrived(accountId, transactions),
+    notifier,
+    clock: deps.clock,
+    log: deps.log,
+    settings: deps.statementSettings,
+  });
   const inbound = createInboundLedger({ models: deps.models, clock: deps.clock, log: deps.log });
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, actions, inbound };
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, statements, actions, inbound };
 }

@@ -30,6 +30,7 @@ export function benchServices(
     enqueuePoll: async () => undefined,
     reconcileSettings: config.reconcile,
     webhookSettings: config.webhooks,
+    statementSettings: config.statements,
     sessionSettings: { otpTimeoutMs: 300_000, otpMaxRejected: 3, persistentPollMs: 3_000, monitorTickMs: 2_000, scrapeTickSeconds: 15, retryBaseMs: 60_000, retryMaxMs: 3_600_000, artifactsDir: '/tmp/rb-bench-artifacts', artifactsKept: 5, leaseTtlMs: 60_000, ...sessionSettings },
     maxConcurrentSessions: 1,
     ...rest,

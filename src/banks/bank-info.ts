@@ -5,6 +5,8 @@ export type BankInfo = {
   name: string;
   loginUrl: string;
   status: 'active' | 'inactive';
+  /** How the service reads it: logging into its portal, or statement files people send. */
+  source: 'portal' | 'statement';
   country: string;
   currencies: string[];
   twoFactorKinds: ('numeric' | 'alphanumeric')[];

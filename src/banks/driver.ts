@@ -47,7 +47,7 @@ export type ReadPass = { transactions: RawTransaction[]; pages: number };
 /** Whole local days, inclusive, as the bank's own filters take them (YYYY-MM-DD). */
 export type DayRange = { from: string; to: string };
 
-export type DriverInfo = Omit<BankInfo, 'loginUrl' | 'status'> & {
+export type DriverInfo = Omit<BankInfo, 'loginUrl' | 'status' | 'source'> & {
   /** The bank's IANA time zone ("America/Montevideo"), never a fixed offset: its printed times follow its daylight-saving rules. */
   timeZone: string;
   /**

@@ -15,24 +15,26 @@ export type BankRegistry = {
 
 function infoOf(entry: BankEntry): BankInfo {
   const { timeZone: _zone, legacyUtcOffsetMinutes: _legacy, referencesAreUnique: _refs, sessionSurvivesPageClose: _tabs, ...info } = entry.driver.info;
-  return { ...info, loginUrl: entry.loginUrl, status: 'active' };
+  return { ...info, loginUrl: entry.loginUrl, status: 'active', source: 'portal' };
 }
 
-export function createBankRegistry(entries: BankEntry[]): BankRegistry {
+/**
+ * The banks of this service: portal banks with their drivers, and banks read without a browser
+ * (statement files), listed alike but with no driver.
+ */
+export function createBankRegistry(entries: BankEntry[], fileBanks: BankInfo[] = []): BankRegistry {
   // A driver with a wrong zone would date every movement wrongly: refuse it at start-up.
   for (const entry of entries) {
     const problem = timeZoneProblem(entry.driver.info.timeZone);
     if (problem) throw new Error(`bank driver ${entry.driver.info.id}: ${problem}`);
   }
-  const find = (idOrCode: string) => {
-    const wanted = idOrCode.trim().toLowerCase();
-    return entries.find((e) => e.driver.info.id.toLowerCase() === wanted || e.driver.info.code.toLowerCase() === wanted);
-  };
+  const matches = (wanted: string) => (info: { id: string; code: string }) => info.id.toLowerCase() === wanted || info.code.toLowerCase() === wanted;
+  const find = (idOrCode: string) => entries.find((e) => matches(idOrCode.trim().toLowerCase())(e.driver.info));
   return {
-    list: () => entries.map(infoOf),
+    list: () => [...entries.map(infoOf), ...fileBanks],
     find(idOrCode) {
       const entry = find(idOrCode);
-      return entry ? infoOf(entry) : undefined;
+      return entry ? infoOf(entry) : fileBanks.find(matches(idOrCode.trim().toLowerCase()));
     },
     driverFor(code) {
       const entry = find(code);

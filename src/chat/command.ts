@@ -3,11 +3,13 @@ import type { Identity } from '../domain/identity.js';
 import type { Role } from '../domain/roles.js';
 import type { Services } from '../services.js';
 import type { Member } from '../users/user-service.js';
-import type { ChatMessage, Form, FormResult, Place } from './port.js';
+import type { ChatAttachment, ChatMessage, Form, FormResult, Place } from './port.js';
 
 export type CommandContext = {
   actor: Identity;
   place: Place;
+  /** Files sent with the command. */
+  attachments: ChatAttachment[];
   /** Null only for commands open to people not linked yet. */
   member: Member | null;
   services: Services;

@@ -44,11 +44,24 @@ export class NotReachableError extends Error {
   }
 }
 
+/**
+ * A file that came with a command (a statement posted in a DM or a bound channel). The adapter
+ * downloads it with the platform's API only when asked, and never past `maxBytes`.
+ */
+export type ChatAttachment = {
+  name: string;
+  /** As the platform reports it, when it does. */
+  size: number | null;
+  download(maxBytes: number): Promise<Buffer>;
+};
+
 export type CommandEvent = {
   actor: Identity;
   place: Place;
   /** What followed `/recon`. */
   text: string;
+  /** Files sent with the command (a statement file), where the platform carries them. */
+  attachments?: ChatAttachment[];
   /** Sends (or updates) progress for long work; the final answer is the handler's result. */
   progress(message: ChatMessage): Promise<void>;
   /**

@@ -156,6 +156,7 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
         const ctx: CommandContext = {
           actor: event.actor,
           place: event.place,
+          attachments: event.attachments ?? [],
           member,
           services,
           askPrivately: (form) => adapter.askPrivately(event.actor, form),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CSV_PRESETS, csvMappingOverrides } from './csv-mapping.js';
 import { UserError } from './errors.js';
 
 /**
@@ -118,6 +119,10 @@ export const SETTINGS = {
   silent_ingestion: setting('boolean', z.boolean({ error: 'must be true or false' }), false, 'passthrough: store transactions without sending webhooks'),
   scrape_interval_minutes: setting('integer', z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(1440, 'must be at most 1440'), 10, 'minutes between one-shot sessions'),
   lookback_days: setting('integer', z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(31, 'must be at most 31'), 3, 'days read back on each session (overlap)'),
+  statement_format: setting('choice', z.enum(['auto', 'camt', 'mt940', 'ofx', 'csv'], { error: 'must be auto, camt, mt940, ofx or csv' }), 'auto', 'statement accounts: the file format read (auto: told by the file)'),
+  statement_account: setting('text', z.string().trim().min(1, 'must not be empty').max(64, 'must be at most 64 characters').transform((v) => v.replace(/\s+/g, '').toUpperCase()), null, 'statement accounts: the IBAN or account id files must name (others are refused)'),
+  csv_preset: setting('choice', z.enum(Object.keys(CSV_PRESETS) as [string, ...string[]], { error: `must be one of ${Object.keys(CSV_PRESETS).join(', ')}` }), null, `statement accounts: CSV column mapping preset (${Object.keys(CSV_PRESETS).join(', ')})`),
+  csv_mapping: setting('json', csvMappingOverrides, null, 'statement accounts: CSV mapping keys over the preset, as JSON (date, amount or credit/debit, currency or currency_code, payer, reference, id, decimal, thousands, date_format, delimiter, skip_lines, encoding)'),
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -153,6 +158,10 @@ export type AccountSettings = {
   silent_ingestion: boolean;
   scrape_interval_minutes: number;
   lookback_days: number;
+  statement_format: 'auto' | 'camt' | 'mt940' | 'ofx' | 'csv';
+  statement_account: string | null;
+  csv_preset: string | null;
+  csv_mapping: Record<string, unknown> | null;
 };
 
 export type SettingsPatch = Partial<AccountSettings> & Partial<Record<SecretSettingName, string | null>>;

@@ -10,32 +10,51 @@ const column = z.union([z.string().trim().min(1).max(100), z.number().int().min(
 
 export const DATE_FORMAT = /^(?=.*YY)(?=.*M)(?=.*D)[YMD./\- ]{4,12}$/;
 
+const fields = {
+  delimiter: z.enum([',', ';', '\t', '|', 'auto']),
+  /** Lines before the header (or before the first row when there is no header). */
+  skip_lines: z.number().int().min(0).max(100),
+  header: z.boolean(),
+  date: column,
+  date_format: z.string().regex(DATE_FORMAT, 'a date format of YYYY (or YY), MM (or M) and DD (or D) with separators, e.g. DD.MM.YYYY'),
+  /** One signed column (negative = money out)… */
+  amount: column,
+  /** …or two columns, one for money in and one for money out. */
+  credit: column,
+  debit: column,
+  /** A column saying which way the money went, with the values that mean "in". */
+  direction: column,
+  credit_marks: z.array(z.string().trim().min(1).max(10)).min(1).max(10),
+  currency: column,
+  /** The currency of every row, when the file has no currency column. */
+  currency_code: z.string().regex(/^[A-Za-z]{3}$/, 'a three-letter currency code'),
+  payer: column,
+  reference: z.union([column, z.array(column).min(1).max(5)]),
+  description: column,
+  id: column,
+  decimal: z.enum(['.', ',']),
+  thousands: z.enum(['', '.', ',', ' ', "'"]),
+  encoding: z.enum(['auto', 'utf-8', 'windows-1252', 'iso-8859-15', 'iso-8859-1']),
+};
+
+/** An account's own mapping keys, each checked alone (a preset fills in the rest). */
+export const csvMappingOverrides = z.object(fields).partial().strict();
+
+const DEFAULTS = { delimiter: 'auto', skip_lines: 0, header: true, date_format: 'YYYY-MM-DD', credit_marks: ['C', 'CR', 'CRDT', 'H', '+'], decimal: '.', thousands: '', encoding: 'auto' } as const;
+
 export const csvMappingSchema = z
   .object({
-    delimiter: z.enum([',', ';', '\t', '|', 'auto']).default('auto'),
-    /** Lines before the header (or before the first row when there is no header). */
-    skip_lines: z.number().int().min(0).max(100).default(0),
-    header: z.boolean().default(true),
-    date: column,
-    date_format: z.string().regex(DATE_FORMAT, 'a date format of YYYY (or YY), MM (or M) and DD (or D) with separators, e.g. DD.MM.YYYY').default('YYYY-MM-DD'),
-    /** One signed column (negative = money out)… */
-    amount: column.optional(),
-    /** …or two columns, one for money in and one for money out. */
-    credit: column.optional(),
-    debit: column.optional(),
-    /** A column saying which way the money went, with the values that mean "in". */
-    direction: column.optional(),
-    credit_marks: z.array(z.string().trim().min(1).max(10)).min(1).max(10).default(['C', 'CR', 'CRDT', 'H', '+']),
-    currency: column.optional(),
-    /** The currency of every row, when the file has no currency column. */
-    currency_code: z.string().regex(/^[A-Za-z]{3}$/, 'a three-letter currency code').optional(),
-    payer: column.optional(),
-    reference: z.union([column, z.array(column).min(1).max(5)]).optional(),
-    description: column.optional(),
-    id: column.optional(),
-    decimal: z.enum(['.', ',']).default('.'),
-    thousands: z.enum(['', '.', ',', ' ', "'"]).default(''),
-    encoding: z.enum(['auto', 'utf-8', 'windows-1252', 'iso-8859-15', 'iso-8859-1']).default('auto'),
+    ...fields,
+    amount: fields.amount.optional(),
+    credit: fields.credit.optional(),
+    debit: fields.debit.optional(),
+    direction: fields.direction.optional(),
+    currency: fields.currency.optional(),
+    currency_code: fields.currency_code.optional(),
+    payer: fields.payer.optional(),
+    reference: fields.reference.optional(),
+    description: fields.description.optional(),
+    id: fields.id.optional(),
   })
   .strict()
   .refine((m) => (m.amount !== undefined) !== (m.credit !== undefined || m.debit !== undefined), {
@@ -45,7 +64,7 @@ export const csvMappingSchema = z
   .refine((m) => m.decimal !== m.thousands, { message: 'the decimal and thousands separators must differ' });
 
 export type CsvMapping = z.output<typeof csvMappingSchema>;
-export type CsvMappingInput = z.input<typeof csvMappingSchema>;
+export type CsvMappingInput = z.input<typeof csvMappingOverrides>;
 
 /** Mappings for common export shapes; an account names one and may override any key. */
 export const CSV_PRESETS: Record<string, Partial<CsvMappingInput> & { summary: string }> = {
@@ -99,7 +118,7 @@ export function resolveCsvMapping(preset: string | undefined, overrides: Record<
     const { summary: _summary, ...keys } = found;
     base = keys;
   }
-  const parsed = csvMappingSchema.safeParse({ ...base, ...overrides });
+  const parsed = csvMappingSchema.safeParse({ ...DEFAULTS, ...base, ...overrides });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') ?? '';

@@ -148,6 +148,12 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
       await toEveryone(event.userId, message);
     },
 
+    /** What a statement import did: to whoever sent the file (if anyone) and to the account's people. */
+    async statement(userId: string, message: ChatMessage, ref?: string): Promise<void> {
+      if (ref) await toRef(ref, message);
+      await toEveryone(userId, message, ref);
+    },
+
     /** A delivery that gave up (parked) or a receiver that answered 410 Gone. */
     async delivery(report: DeliveryTrouble): Promise<void> {
       const what = `${report.event.lane === 'notification' ? 'notification' : 'webhook'} ${report.event._id} (${report.event.type})`;

@@ -71,9 +71,8 @@ export function createMt940Parser(): StatementParser {
     const minor = parseDecimalToMinor((amountText as string).replace(',', '.').replace(/\.$/, ''), currency);
     if (minor === undefined) return refused.push({ where, reason: `the amount "${amountText}" is not an amount in ${currency}` });
     const reversal = mark === 'RC' || mark === 'RD';
-    // RC reverses a credit (money leaves), RD a debit (money comes back): the mark's letter is
-    // the direction of the booking itself, as with C and D.
-    const direction = mark?.endsWith('C') ? 'credit' : 'debit';
+    // RC is the reversal of a credit, booked as money out; RD the reversal of a debit, money in.
+    const direction = mark === 'C' || mark === 'EC' || mark === 'RD' ? 'credit' : 'debit';
     const customer = (customerRef ?? '').trim();
     const bank = (bankRef ?? '').trim();
     const entry: StatementEntry = {

@@ -336,7 +336,42 @@ const inboundEventSchema = new Schema(
 );
 inboundEventSchema.index({ at: 1 });
 
+/** One statement file read into an account: what it held and what became of it. */
+const statementImportSchema = new Schema(
+  {
+    _id: uuid,
+    accountId: { type: String, required: true },
+    userId: { type: String, required: true },
+    /** SHA-256 of the file's bytes: the same file again is told apart from a new one. */
+    contentHash: { type: String, required: true },
+    /** The file's name as given, cleaned to letters, digits, dots, dashes and underscores. */
+    fileName: { type: String, default: null },
+    via: { type: String, required: true },
+    status: { type: String, required: true },
+    startedAt: { type: Date, required: true },
+    finishedAt: { type: Date, default: null },
+    summary: { type: Schema.Types.Mixed, default: null },
+    error: { type: String, default: null },
+  },
+  { versionKey: false, minimize: false },
+);
+statementImportSchema.index({ accountId: 1, startedAt: -1 });
+statementImportSchema.index({ accountId: 1, contentHash: 1 });
+
 export type InboundEventDoc = InferSchemaType<typeof inboundEventSchema> & { _id: string };
+export type StatementImportDoc = {
+  _id: string;
+  accountId: string;
+  userId: string;
+  contentHash: string;
+  fileName: string | null;
+  via: 'chat' | 'api' | 'folder';
+  status: 'running' | 'done' | 'refused' | 'failed';
+  startedAt: Date;
+  finishedAt: Date | null;
+  summary: Record<string, unknown> | null;
+  error: string | null;
+};
 export type UserDoc = InferSchemaType<typeof userSchema> & { _id: string };
 export type MemberDoc = InferSchemaType<typeof memberSchema> & { _id: string };
 export type InviteDoc = InferSchemaType<typeof inviteSchema> & { _id: string };
@@ -468,6 +503,7 @@ export type Models = {
   OutboxEvent: Model<OutboxEventDoc>;
   ChatAction: Model<ChatActionDoc>;
   InboundEvent: Model<InboundEventDoc>;
+  StatementImport: Model<StatementImportDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -484,6 +520,7 @@ export function registerModels(connection: Connection): Models {
     OutboxEvent: connection.model<OutboxEventDoc>('OutboxEvent', outboxEventSchema, 'outbox'),
     ChatAction: connection.model<ChatActionDoc>('ChatAction', chatActionSchema, 'chat_actions'),
     InboundEvent: connection.model<InboundEventDoc>('InboundEvent', inboundEventSchema, 'inbound_events'),
+    StatementImport: connection.model<StatementImportDoc>('StatementImport', statementImportSchema, 'statement_imports'),
   };
 }
 

@@ -44,6 +44,9 @@ export function toStored(doc: BankTransactionDoc): StoredTransaction {
   };
 }
 
+/** Writes per round trip when storing many movements (a large statement file). */
+const INGEST_CHUNK = 1_000;
+
 export type TransactionRepository = ReturnType<typeof createTransactionRepository>;
 
 export function createTransactionRepository(deps: { models: Models }) {
@@ -100,6 +103,42 @@ export function createTransactionRepository(deps: { models: Models }) {
       if (insertedFingerprints.length === 0) return [];
       const docs = await BankTransaction.find({ accountId, fingerprint: { $in: insertedFingerprints } }).sort({ receivedAt: 1 }).lean<BankTransactionDoc[]>();
       return docs.map(toStored);
+    },
+
+    /**
+     * Stores movements whose identities the caller derived (statement files carry the bank's own
+     * ids), once per account; returns only the new ones. Same upsert as `ingest`.
+     */
+    async ingestIdentified(accountId: string, runId: string, items: { movement: BankMovement; fingerprint: string }[]): Promise<StoredTransaction[]> {
+      const stored: StoredTransaction[] = [];
+      for (let i = 0; i < items.length; i += INGEST_CHUNK) {
+        const chunk = items.slice(i, i + INGEST_CHUNK);
+        const result = await BankTransaction.bulkWrite(
+          chunk.map(({ movement, fingerprint }) => ({
+            updateOne: {
+              filter: { accountId, fingerprint },
+              update: { $setOnInsert: { ...movement, accountId, fingerprint, runId, handled: false } },
+              upsert: true,
+            },
+          })),
+          { ordered: false },
+        );
+        const inserted = Object.keys(result.upsertedIds).map((index) => chunk[Number(index)]?.fingerprint as string);
+        if (inserted.length === 0) continue;
+        const docs = await BankTransaction.find({ accountId, fingerprint: { $in: inserted } }).lean<BankTransactionDoc[]>();
+        stored.push(...docs.map(toStored));
+      }
+      return stored.sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime());
+    },
+
+    /** Which of these identities the account already holds. */
+    async existingFingerprints(accountId: string, fingerprints: string[]): Promise<Set<string>> {
+      const found = new Set<string>();
+      for (let i = 0; i < fingerprints.length; i += INGEST_CHUNK) {
+        const docs = await BankTransaction.find({ accountId, fingerprint: { $in: fingerprints.slice(i, i + INGEST_CHUNK) } }, { fingerprint: 1 }).lean<{ fingerprint: string }[]>();
+        for (const d of docs) found.add(d.fingerprint);
+      }
+      return found;
     },
 
     async recent(accountId: string, options: { limit: number; offset: number }): Promise<StoredTransaction[]> {

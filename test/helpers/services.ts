@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pino } from 'pino';
 import { createBankRegistry, type BankRegistry } from '../../src/banks/registry.js';
 import { sandboxDriver } from '../../src/banks/sandbox/driver.js';
@@ -10,6 +12,8 @@ import type { ScrapeJobData, SessionSettings } from '../../src/sessions/index.js
 import type { PollJobData, ReconcileSettings } from '../../src/reconcile/index.js';
 import type { MatchFn } from '../../src/reconcile/settlement.js';
 import type { WebhookSettings } from '../../src/webhooks/index.js';
+import type { StatementSettings } from '../../src/statements/index.js';
+import { STATEMENT_BANK } from '../../src/statements/statement-bank.js';
 import type { Database } from '../../src/store/database.js';
 import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
 import type { SetupPolicy } from '../../src/users/setup-policy.js';
@@ -78,6 +82,7 @@ export function buildServices(
     sessionSettings?: Partial<SessionSettings>;
     reconcileSettings?: Partial<ReconcileSettings>;
     webhookSettings?: Partial<WebhookSettings>;
+    statementSettings?: Partial<StatementSettings>;
     match?: MatchFn;
     /** SETUP_ALLOWED (anyone when absent). */
     setup?: SetupPolicy;
@@ -87,7 +92,7 @@ export function buildServices(
   return createServices({
     models: db.models,
     secrets: options.secrets ?? createSecretBox([TEST_KEY]),
-    banks: options.banks ?? createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }]),
+    banks: options.banks ?? createBankRegistry([{ driver: sandboxDriver, loginUrl: 'http://127.0.0.1:4010/' }], [STATEMENT_BANK]),
     clock: options.clock ?? manualClock(),
     log,
     inviteTtlHours: 72,
@@ -104,6 +109,7 @@ export function buildServices(
     sessionSettings: { ...testSessionSettings, ...options.sessionSettings },
     reconcileSettings: { ...testReconcileSettings, ...options.reconcileSettings },
     webhookSettings: { ...testWebhookSettings, ...options.webhookSettings },
+    statementSettings: { dir: path.join(tmpdir(), `rb-statements-${process.pid}`), scanSeconds: 30, maxBytes: 50 * 1024 * 1024, ...options.statementSettings },
     ...(options.match ? { match: options.match } : {}),
     maxConcurrentSessions: 2,
   });

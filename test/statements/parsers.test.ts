@@ -9,11 +9,11 @@ import { StatementFileError, type StatementEntry } from '../../src/statements/ty
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
-/** [where, direction (+ reversal "R"), status, minor, currency, booked at (ISO), payer, references, bank id] */
-type Row = [string, 'C' | 'D' | 'RC' | 'RD', 'B' | 'P', number, string, string, string | null, string[], string | null];
+/** [where, money in (C) or out (D), " rev" for a reversal, status, minor, currency, booked at (ISO), payer, references, bank id] */
+type Row = [string, 'C' | 'D' | 'C rev' | 'D rev', 'B' | 'P', number, string, string, string | null, string[], string | null];
 
 function rowOf(e: StatementEntry): Row {
-  const mark = `${e.reversal ? 'R' : ''}${e.direction === 'credit' ? 'C' : 'D'}` as Row[1];
+  const mark = `${e.direction === 'credit' ? 'C' : 'D'}${e.reversal ? ' rev' : ''}` as Row[1];
   return [e.where, mark, e.status === 'booked' ? 'B' : 'P', e.amountMinor, e.currency, e.bookedAt.toISOString(), e.payer, e.references, e.bankId];
 }
 
@@ -39,7 +39,7 @@ describe('statement files: what each fixture must yield', () => {
       ['Ntry 1 / TxDtls 1', 'C', 'B', 15000, 'EUR', D1130, 'María José Pérez', ['Invoice 1042', 'O-1042'], 'acctsvcr:BATCH-7781#1'],
       ['Ntry 1 / TxDtls 2', 'C', 'B', 20000, 'EUR', D1130, 'Jürgen Müller GmbH', ['Order O-1043', 'thank you'], 'acctsvcr:BATCH-7781#2'],
       ['Ntry 2', 'D', 'B', 8010, 'EUR', D1130, null, [], 'acctsvcr:OUT-5521'],
-      ['Ntry 3', 'RD', 'B', 2500, 'EUR', D1130, null, [], 'acctsvcr:RVSL-0009'],
+      ['Ntry 3', 'D rev', 'B', 2500, 'EUR', D1130, null, [], 'acctsvcr:RVSL-0009'],
       ['Ntry 4', 'C', 'B', 1234, 'EUR', '2026-11-29T00:00:00.000Z', null, ['Cash deposit branch 12'], null],
     ]);
     expect(result.refused).to.deep.equal([{ where: 'Ntry 5', reason: 'its 2 transaction(s) add up to 90.00 EUR, the entry says 100.00' }]);
@@ -85,8 +85,8 @@ describe('statement files: what each fixture must yield', () => {
       ['line 5', 'C', 'B', 25000, 'EUR', '2026-11-27T00:00:00.000Z', 'Jürgen Müller', ['O-3001', 'Rechnung O-3001 vom 27.11.'], 'mt940:BREF-0001'],
       ['line 8', 'D', 'B', 1999, 'EUR', '2026-11-27T00:00:00.000Z', 'Streaming Dienst GmbH', ['ABO-77', 'Abo November'], 'mt940:BREF-0002'],
       ['line 16', 'C', 'B', 150000, 'EUR', '2026-11-28T00:00:00.000Z', 'Françoise Lefèvre-Dubois SARL', ['O-3002', 'Zahlung fuer Aufw O-3002 Danke'], 'mt940:BREF-0003'],
-      ['line 19', 'RC', 'B', 25000, 'EUR', '2026-11-28T00:00:00.000Z', 'Jürgen Müller', ['O-3001'], 'mt940:BREF-0004'],
-      ['line 21', 'RD', 'B', 1999, 'EUR', '2026-11-28T00:00:00.000Z', null, ['ABO-77'], 'mt940:BREF-0005'],
+      ['line 19', 'D rev', 'B', 25000, 'EUR', '2026-11-28T00:00:00.000Z', 'Jürgen Müller', ['O-3001'], 'mt940:BREF-0004'],
+      ['line 21', 'C rev', 'B', 1999, 'EUR', '2026-11-28T00:00:00.000Z', null, ['ABO-77'], 'mt940:BREF-0005'],
       ['line 25', 'C', 'B', 8000, 'EUR', '2026-11-28T00:00:00.000Z', 'Zoë Ærøskøbing', ['O-3003', 'Beitrag O-3003'], 'mt940:BREF-0006'],
     ]);
     expect(result.refused).to.deep.equal([{ where: 'line 23', reason: 'the :61: line is not a statement line (date, C/D mark, amount)' }]);

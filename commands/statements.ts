@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { COMMAND_ROOT } from '../src/chat/router.js';
+import { defineCommand, memberOf, type CommandContext } from '../src/chat/command.js';
+import { CSV_PRESETS } from '../src/domain/csv-mapping.js';
+import { UserError } from '../src/domain/errors.js';
+import { importSummaryText, previewText } from '../src/statements/summary-text.js';
+import { bufferSource, fileSource, type StatementSource } from '../src/statements/text.js';
+import { accountRef, bullet } from './format.js';
+
+/**
+ * The file a statement command works on: the one sent with it (chat), or, in the console only,
+ * a path on this machine — the console is the operator at the server; a path typed on a chat
+ * platform would let anyone who can write to the bot read the server's files.
+ */
+async function statementFile(ctx: CommandContext, path: string | undefined, maxBytes: number): Promise<{ source: StatementSource; name: string }> {
+  if (path !== undefined) {
+    if (ctx.actor.platform !== 'console') throw new UserError('A file path works in the console only; here, send the statement file with the command.');
+    const name = path.split(/[\\/]/).pop() ?? 'file';
+    return { source: fileSource(path, name), name };
+  }
+  const files = ctx.attachments;
+  if (files.length === 0) throw new UserError(`Send the statement file with the command (attach it to the message that says ${COMMAND_ROOT} statement import <account>).`);
+  if (files.length > 1) throw new UserError('Send one statement file at a time.');
+  const file = files[0] as (typeof files)[number];
+  if (file.size !== null && file.size > maxBytes) throw new UserError(`${file.name} is larger than ${Math.round(maxBytes / 1024 / 1024)} MB; split it or drop it in the watched folder.`);
+  const bytes = await file.download(maxBytes);
+  return { source: bufferSource(bytes, file.name), name: file.name };
+}
+
+async function existsOrRefuse(path: string): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) throw new UserError(`There is no file at ${path}.`);
+}
+
+export const statementImportCommand = defineCommand({
+  path: ['statement', 'import'],
+  usage: 'statement import <account> (with the statement file attached; in the console: a file path)',
+  summary: 'read a bank statement file (camt, MT940, OFX, CSV) into a statement account',
+  access: 'operator',
+  positionals: ['account', 'path'],
+  args: z.object({ account: accountRef, path: z.string().min(1).max(1024).optional() }).strict(),
+  async handler(ctx, { account, path }) {
+    const maxBytes = ctx.services.statements.maxBytes;
+    if (path !== undefined && ctx.actor.platform === 'console') await existsOrRefuse(path);
+    const file = await statementFile(ctx, path, maxBytes);
+    await ctx.progress({ text: `Reading ${file.name}…` });
+    const summary = await ctx.services.statements.importer.importFile({ userId: memberOf(ctx).userId, account, source: file.source, fileName: file.name, via: 'chat' });
+    return { text: importSummaryText(summary) };
+  },
+});
+
+export const statementPreviewCommand = defineCommand({
+  path: ['statement', 'preview'],
+  usage: 'statement preview <account> (with the statement file attached; in the console: a file path)',
+  summary: 'show how a statement file would be read, storing nothing',
+  access: 'viewer',
+  positionals: ['account', 'path'],
+  args: z.object({ account: accountRef, path: z.string().min(1).max(1024).optional() }).strict(),
+  async handler(ctx, { account, path }) {
+    if (path !== undefined && ctx.actor.platform === 'console') await existsOrRefuse(path);
+    const file = await statementFile(ctx, path, ctx.services.statements.maxBytes);
+    return { text: previewText(await ctx.services.statements.importer.preview({ userId: memberOf(ctx).userId, account, source: file.source })) };
+  },
+});
+
+export const statementImportsCommand = defineCommand({
+  path: ['statement', 'imports'],
+  usage: 'statement imports <account>',
+  summary: 'the latest statement files read into an account',
+  access: 'viewer',
+  positionals: ['account'],
+  args: z.object({ account: accountRef }).strict(),
+  async handler(ctx, { account }) {
+    const imports = await ctx.services.statements.importer.recent(memberOf(ctx).userId, account, 10);
+    if (imports.length === 0) return { text: `No statement files were read into "${account}" yet. Send one with: ${COMMAND_ROOT} statement import "${account}"` };
+    const lines = imports.map((i) => {
+      const summary = i.summary as { creditsStored?: number; duplicatesSkipped?: number; refusedCount?: number } | null;
+      const what = i.status === 'done' ? `${summary?.creditsStored ?? 0} stored, ${summary?.duplicatesSkipped ?? 0} duplicates, ${summary?.refusedCount ?? 0} refused` : i.status === 'refused' ? `refused: ${i.error ?? ''}` : i.status;
+      return `${i.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${i.fileName ?? '(no name)'} · by ${i.via} · ${what}`;
+    });
+    return { text: `Statement imports of "${account}":\n${bullet(lines)}` };
+  },
+});
+
+export const statementPresetsCommand = defineCommand({
+  path: ['statement', 'presets'],
+  usage: 'statement presets',
+  summary: 'CSV column mappings ready to use (csv_preset=…)',
+  access: 'viewer',
+  args: z.object({}).strict(),
+  async handler() {
+    const lines = Object.entries(CSV_PRESETS).map(([name, preset]) => `${name} — ${preset.summary}`);
+    return { text: `CSV presets (set one with ${COMMAND_ROOT} account set <account> csv_preset=<name>; override keys with csv_mapping={…}):\n${bullet(lines)}` };
+  },
+});
