@@ -3,6 +3,9 @@ import { SaxesParser } from 'saxes';
 /** A small element tree of one part of a large XML file (local names: prefixes dropped). */
 export type XmlNode = { name: string; attributes: Record<string, string>; text: string; children: XmlNode[] };
 
+/** Shared by every element without attributes (most of them), never written to. */
+const NO_ATTRIBUTES: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function localName(name: string): string {
   const colon = name.indexOf(':');
   return colon < 0 ? name : name.slice(colon + 1);
@@ -55,8 +58,11 @@ export function createXmlStream(options: {
     const name = localName(tag.name);
     if (path.length >= maxDepth) throw new Error(`elements nested deeper than ${maxDepth} levels`);
     if (building.length > 0 || options.collect.has(name)) {
-      const attributes: Record<string, string> = {};
-      for (const [key, value] of Object.entries(tag.attributes)) attributes[localName(key)] = String(value);
+      let attributes: Record<string, string> = NO_ATTRIBUTES;
+      for (const key in tag.attributes) {
+        if (attributes === NO_ATTRIBUTES) attributes = {};
+        attributes[localName(key)] = String(tag.attributes[key]);
+      }
       const node: XmlNode = { name, attributes, text: '', children: [] };
       building.at(-1)?.children.push(node);
       building.push(node);
