@@ -41,7 +41,9 @@ export const accountAddCommand = defineCommand({
     const member = memberOf(ctx);
     const account = await ctx.services.accounts.create(member.userId, { name, bank });
     const lines = [`Account "${account.name}" added (bank ${account.bank}).`];
-    const values = await askSettings(ctx, account.name, ['bank_username', 'bank_password'], `Bank credentials for ${account.name}. They are stored encrypted and never shown again.`);
+    const statements = ctx.services.banks.find(account.bank)?.source === 'statement';
+    // A statement account has no bank login: it is read from the files people send.
+    const values = statements ? undefined : await askSettings(ctx, account.name, ['bank_username', 'bank_password'], `Bank credentials for ${account.name}. They are stored encrypted and never shown again.`);
     if (values) {
       const entered = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null));
       if (Object.keys(entered).length > 0) await ctx.services.accounts.configure(member.userId, account.id, entered);
@@ -50,6 +52,8 @@ export const accountAddCommand = defineCommand({
           ? `Credentials saved (encrypted). The first session starts by itself shortly; to read the bank at once: ${COMMAND_ROOT} account scrape "${account.name}"`
           : 'Credentials incomplete: set them with ' + `${COMMAND_ROOT} account set "${account.name}" bank_username bank_password`,
       );
+    } else if (statements) {
+      lines.push(`It reads bank statement files (camt, MT940, OFX, CSV): send one with ${COMMAND_ROOT} statement import "${account.name}", or drop it in its watched folder.`);
     } else {
       lines.push(`No credentials entered: set them later with ${COMMAND_ROOT} account set "${account.name}" bank_username bank_password`);
     }

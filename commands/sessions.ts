@@ -14,6 +14,10 @@ export const accountScrapeCommand = defineCommand({
   positionals: ['account'],
   args: z.object({ account: accountRef }).strict(),
   async handler(ctx, { account }) {
+    const view = await ctx.services.accounts.show(memberOf(ctx).userId, account);
+    if (ctx.services.banks.find(view.bank)?.source === 'statement') {
+      return { text: `"${view.name}" reads statement files, not a bank portal: send one with ${COMMAND_ROOT} statement import "${view.name}", or drop it in its watched folder.` };
+    }
     const queued = await ctx.services.sessions.control.requestScrape(memberOf(ctx).userId, account, ctx.place.ref);
     return { text: `Queued a session for "${queued.account}"; progress will follow here.` };
   },

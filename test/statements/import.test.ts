@@ -176,5 +176,11 @@ describe('statement imports: store once, match, report (real database and endpoi
     expect(none.text).to.match(/^Send the statement file with the command/);
     const presets = await router.handle(commandIn('dm', slack, 'statement presets'), forms);
     expect(presets.text).to.contain('de-bank — German online-banking export');
+    const console_ = identity('op', 'console', 'local');
+    const added = await router.handle(commandIn('dm', console_, 'account add Files statement'), forms);
+    expect(added.text).to.contain('It reads bank statement files (camt, MT940, OFX, CSV): send one with /recon statement import "Files"');
+    expect(forms.asked, 'no bank credentials are asked for a statement account').to.deep.equal([]);
+    const scrape = await router.handle(commandIn('dm', console_, 'account scrape Files'), forms);
+    expect(scrape.text).to.equal('"Files" reads statement files, not a bank portal: send one with /recon statement import "Files", or drop it in its watched folder.');
   });
 });
