@@ -46,7 +46,7 @@ describe('account service (real database)', () => {
   });
 
   it('refuses an unknown bank, listing the known ones', async () => {
-    await expectUserError(services.accounts.create(userId, { name: 'X', bank: 'itau' }), /Unknown bank "itau" \(available: sandbox\)/);
+    await expectUserError(services.accounts.create(userId, { name: 'X', bank: 'itau' }), /Unknown bank "itau" \(available: sandbox, statement\)/);
   });
 
   it('refuses a bad name with a plain sentence', async () => {
