@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { COMMAND_ROOT } from '../src/chat/router.js';
 import { defineCommand, memberOf, type CommandContext } from '../src/chat/command.js';
+import { fileTooLargeText } from '../src/chat/download.js';
+import type { ChatAttachment } from '../src/chat/port.js';
 import { CSV_PRESETS } from '../src/domain/csv-mapping.js';
 import { UserError } from '../src/domain/errors.js';
+import { STATEMENT_BANK_CODE } from '../src/statements/statement-bank.js';
 import { importSummaryText, previewText } from '../src/statements/summary-text.js';
 import { bufferSource, fileSource, type StatementSource } from '../src/statements/text.js';
 import { accountRef, bullet } from './format.js';
@@ -18,13 +21,39 @@ async function statementFile(ctx: CommandContext, path: string | undefined, maxB
     const name = path.split(/[\\/]/).pop() ?? 'file';
     return { source: fileSource(path, name), name };
   }
-  const files = ctx.attachments;
-  if (files.length === 0) throw new UserError(`Send the statement file with the command (attach it to the message that says ${COMMAND_ROOT} statement import <account>).`);
-  if (files.length > 1) throw new UserError('Send one statement file at a time.');
-  const file = files[0] as (typeof files)[number];
-  if (file.size !== null && file.size > maxBytes) throw new UserError(`${file.name} is larger than ${Math.round(maxBytes / 1024 / 1024)} MB; split it or drop it in the watched folder.`);
+  const file = onlyFile(ctx);
+  // Refused on the size the platform reports, before a byte is fetched; the download stops at the limit too.
+  if (file.size !== null && file.size > maxBytes) throw new UserError(fileTooLargeText(file.name, maxBytes));
   const bytes = await file.download(maxBytes);
   return { source: bufferSource(bytes, file.name), name: file.name };
+}
+
+/** How a file comes with a command here, in the platform adapter's words. */
+function howToSend(ctx: CommandContext): string {
+  return ctx.filesHowTo ?? `attach it to the message that says ${COMMAND_ROOT} statement import <account>`;
+}
+
+function onlyFile(ctx: CommandContext): ChatAttachment {
+  const files = ctx.attachments;
+  if (files.length === 0) throw new UserError(`Send the statement file with the command: ${howToSend(ctx)}.`);
+  if (files.length > 1) throw new UserError('Send one statement file at a time.');
+  return files[0] as ChatAttachment;
+}
+
+/**
+ * The account a file goes to: the one named, or — a file sent without saying (a document
+ * alone in a private chat) — the person's only statement account. With none or several, the
+ * answer lists them and how to name one; nothing is fetched.
+ */
+async function targetAccount(ctx: CommandContext, account: string | undefined): Promise<string> {
+  if (account !== undefined) return account;
+  const statements = (await ctx.services.accounts.list(memberOf(ctx).userId)).filter((a) => a.bank === STATEMENT_BANK_CODE);
+  if (statements.length === 1) return (statements[0] as (typeof statements)[number]).id;
+  if (statements.length === 0) {
+    throw new UserError(`You have no statement account to read this file into. Add one with ${COMMAND_ROOT} account add <name> statement, then send the file: ${howToSend(ctx)}.`);
+  }
+  const names = statements.map((a) => (/\s/.test(a.name) ? `"${a.name}"` : a.name)).join(', ');
+  throw new UserError(`Which account is this statement for? Your statement accounts: ${names}. Send the file again, naming one: ${howToSend(ctx)}.`);
 }
 
 async function existsOrRefuse(path: string): Promise<void> {
@@ -33,16 +62,21 @@ async function existsOrRefuse(path: string): Promise<void> {
   if (!info?.isFile()) throw new UserError(`There is no file at ${path}.`);
 }
 
+const STATEMENT_FILE = { description: 'the statement file (camt, MT940, OFX, CSV)', consolePath: 'path' };
+
 export const statementImportCommand = defineCommand({
   path: ['statement', 'import'],
-  usage: 'statement import <account> (with the statement file attached; in the console: a file path)',
+  usage: 'statement import <account> (with the statement file attached; the account may be left out when you have only one statement account; in the console: a file path)',
   summary: 'read a bank statement file (camt, MT940, OFX, CSV) into a statement account',
   access: 'operator',
   positionals: ['account', 'path'],
-  args: z.object({ account: accountRef, path: z.string().min(1).max(1024).optional() }).strict(),
-  async handler(ctx, { account, path }) {
+  file: STATEMENT_FILE,
+  args: z.object({ account: accountRef.optional(), path: z.string().min(1).max(1024).optional() }).strict(),
+  async handler(ctx, { account: named, path }) {
     const maxBytes = ctx.services.statements.maxBytes;
     if (path !== undefined && ctx.actor.platform === 'console') await existsOrRefuse(path);
+    if (path === undefined) onlyFile(ctx);
+    const account = await targetAccount(ctx, named);
     const file = await statementFile(ctx, path, maxBytes);
     await ctx.progress({ text: `Reading ${file.name}…` });
     const summary = await ctx.services.statements.importer.importFile({ userId: memberOf(ctx).userId, account, source: file.source, fileName: file.name, via: 'chat' });
@@ -56,9 +90,12 @@ export const statementPreviewCommand = defineCommand({
   summary: 'show how a statement file would be read, storing nothing',
   access: 'viewer',
   positionals: ['account', 'path'],
-  args: z.object({ account: accountRef, path: z.string().min(1).max(1024).optional() }).strict(),
-  async handler(ctx, { account, path }) {
+  file: STATEMENT_FILE,
+  args: z.object({ account: accountRef.optional(), path: z.string().min(1).max(1024).optional() }).strict(),
+  async handler(ctx, { account: named, path }) {
     if (path !== undefined && ctx.actor.platform === 'console') await existsOrRefuse(path);
+    if (path === undefined) onlyFile(ctx);
+    const account = await targetAccount(ctx, named);
     const file = await statementFile(ctx, path, ctx.services.statements.maxBytes);
     return { text: previewText(await ctx.services.statements.importer.preview({ userId: memberOf(ctx).userId, account, source: file.source })) };
   },

@@ -93,6 +93,7 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
     platform: 'console',
     identity,
     capabilities: { modals: false, buttons: false, deletesUserMessages: false, images: false, format: 'plain' },
+    filesHowTo: 'give its path, /recon statement import <account> <path>',
     ackDeadlineMs: 60_000,
     closed,
 

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type Context } from 'grammy';
-import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
+import type { ChatAdapter, ChatAttachment, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
@@ -9,6 +9,8 @@ import { createKeyedQueue } from '../../src/chat/queue.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
 import { detached } from '../../src/chat/detached.js';
 import { DEFAULT_RETRY_POLICY, withBoundedRetries, type RetryPolicy } from '../../src/chat/outbound.js';
+import { downloadCapped, fileTooLargeText } from '../../src/chat/download.js';
+import { UserError } from '../../src/domain/errors.js';
 import type { Identity } from '../../src/domain/identity.js';
 import { safeUrl, type Logger } from '../../src/log.js';
 import { renderHtml, splitForTelegram } from './render.js';
@@ -26,6 +28,11 @@ import { renderHtml, splitForTelegram } from './render.js';
  * call is retried within one bounded policy (src/chat/outbound.ts). Only getMe is needed to
  * start: the command menu (setMyCommands) is registered in the background and tried again
  * later when Telegram, or a Bot API emulator that lacks it, refuses.
+ *
+ * Files: a document whose caption is a command (`/recon statement import Main`, or
+ * `/recon@<bot> …`) carries the document to it; in a private chat a document without one is
+ * `statement import` (the person's only statement account). The document is fetched (getFile,
+ * then the Bot API's file URL, which holds the bot token) only when the command asks for it.
  */
 
 export type TelegramOptions = {
@@ -56,6 +63,19 @@ function identityOf(ctx: Context): Identity | undefined {
 }
 
 const START_TIMEOUT_MS = 15_000;
+const DEFAULT_API_ROOT = 'https://api.telegram.org';
+
+/**
+ * The command a document's caption holds (what follows `/recon` or `/recon@<this bot>`), or
+ * undefined when the caption is not one of ours. grammY's command filter reads message text
+ * only, never captions.
+ */
+export function commandInCaption(caption: string, botUsername: string): string | undefined {
+  const match = /^\/recon(?:@(\w+))?(?:\s+([\s\S]*))?$/i.exec(caption.trim());
+  if (!match) return undefined;
+  if (match[1] !== undefined && match[1].toLowerCase() !== botUsername.toLowerCase()) return undefined;
+  return (match[2] ?? '').trim();
+}
 
 export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter {
   const log = options.log.child({ component: 'telegram' });
@@ -116,6 +136,35 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
   let server: Server | undefined;
   let polling: Promise<void> | undefined;
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
+  const fileRoot = (options.apiRoot ?? DEFAULT_API_ROOT).replace(/\/+$/, '');
+
+  /**
+   * A document sent with a command, fetched only when the command asks: refused on its declared
+   * size before any call; then getFile, and the file's URL (it holds the token: it reaches no
+   * log or error, see downloadCapped) read up to the limit.
+   */
+  function attachmentOf(document: { file_id: string; file_name?: string; file_size?: number }): ChatAttachment {
+    const name = document.file_name ?? 'statement';
+    return {
+      name,
+      size: document.file_size ?? null,
+      async download(maxBytes) {
+        if (document.file_size !== undefined && document.file_size > maxBytes) throw new UserError(fileTooLargeText(name, maxBytes));
+        let file: Awaited<ReturnType<typeof bot.api.getFile>>;
+        try {
+          file = await bot.api.getFile(document.file_id);
+        } catch (error) {
+          // The Bot API serves bots files of up to 20 MB.
+          if (error instanceof GrammyError && /too big/i.test(error.description)) throw new UserError(`Telegram lets a bot fetch files of up to 20 MB only, and ${name} is larger; drop it in the watched folder instead.`);
+          if (error instanceof GrammyError) throw new UserError(`Telegram would not hand over ${name} (${error.description}); send it again.`);
+          throw new UserError(`Could not reach Telegram to fetch ${name}; send it again in a moment.`);
+        }
+        if (!file.file_path) throw new UserError(`Telegram did not make ${name} available for download; send it again.`);
+        const filePath = file.file_path.split('/').map(encodeURIComponent).join('/');
+        return downloadCapped(`${fileRoot}/file/bot${options.token}/${filePath}`, { maxBytes, name, platform: 'Telegram' });
+      },
+    };
+  }
 
   function chatIdOf(ref: string): string {
     const [platform, id] = ref.split(':');
@@ -219,7 +268,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
         }
       };
 
-    const runCommand = (ctx: Context, text: string) => {
+    const runCommand = (ctx: Context, text: string, attachments: ChatAttachment[] = []) => {
       const actor = identityOf(ctx);
       const chat = ctx.chat;
       if (!actor || !chat) return;
@@ -234,6 +283,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
             actor,
             place,
             text,
+            ...(attachments.length > 0 ? { attachments } : {}),
             progress: async (message) => void (await post(String(chat.id), message)),
             forget,
           });
@@ -247,6 +297,12 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     bot.command('recon', (ctx) => runCommand(ctx, ctx.match.trim()));
     // Deep link from an invite: t.me/<bot>?start=<code> arrives as "/start <code>".
     bot.command('start', (ctx) => runCommand(ctx, ctx.match.trim() ? `link ${ctx.match.trim()}` : 'help'));
+    // A document: the command in its caption takes it; alone in a private chat it is a statement to import.
+    bot.on('message:document', (ctx) => {
+      const text = commandInCaption(ctx.message.caption ?? '', ctx.me.username);
+      if (text === undefined && ctx.chat.type !== 'private') return;
+      runCommand(ctx, text ?? 'statement import', [attachmentOf(ctx.message.document)]);
+    });
 
     // A button: acknowledged at once (the spinner stops), its stored action runs concurrently.
     bot.on('callback_query:data', async (ctx) => {
@@ -292,6 +348,7 @@ export function createTelegramAdapter(options: TelegramOptions): TelegramAdapter
     platform: 'telegram',
     bot,
     capabilities: { modals: false, buttons: true, deletesUserMessages: true, images: true, format: 'html' },
+    filesHowTo: 'send it as a document (a file, not a photo) with the caption /recon statement import <account>; in your private chat with the bot, a document alone goes to your only statement account',
     // Telegram has no reply deadline; an update is acknowledged when the handler returns.
     ackDeadlineMs: 10_000,
 

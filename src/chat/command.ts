@@ -10,6 +10,8 @@ export type CommandContext = {
   place: Place;
   /** Files sent with the command. */
   attachments: ChatAttachment[];
+  /** How a file is sent with a command on this platform (the adapter's words), when it can be. */
+  filesHowTo?: string;
   /** Null only for commands open to people not linked yet. */
   member: Member | null;
   services: Services;
@@ -42,6 +44,12 @@ export type CommandSpec<Args = Record<string, unknown>> = {
   positionals?: string[];
   variadic?: boolean;
   optionsAs?: string;
+  /**
+   * The command reads a file sent with it: a platform whose commands carry files as options
+   * offers one for it (Discord's attachment option). `consolePath` is the positional that names
+   * a file on the server instead, taken in the console only, so not offered where a file is.
+   */
+  file?: { description: string; consolePath?: string };
   args: z.ZodType<Args>;
   handler(ctx: CommandContext, args: Args): Promise<ChatMessage>;
 };

@@ -101,6 +101,11 @@ export type Capabilities = {
 export type ChatAdapter = {
   readonly platform: string;
   readonly capabilities: Capabilities;
+  /**
+   * How a person sends a file with a command here, in words that complete "Send the statement
+   * file with the command: …" (absent where no file can come with a command).
+   */
+  readonly filesHowTo?: string;
   /** How long the platform waits for an acknowledgement. */
   readonly ackDeadlineMs: number;
   start(handlers: ChatHandlers): Promise<void>;

@@ -14,7 +14,7 @@ export const COMMAND_ROOT = '/recon';
 
 export type CommandRouter = {
   readonly commands: readonly CommandSpec[];
-  handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform' | 'openDm'>>): Promise<ChatMessage>;
+  handle(event: CommandEvent, adapter: Pick<ChatAdapter, 'askPrivately'> & Partial<Pick<ChatAdapter, 'doctor' | 'platform' | 'openDm' | 'filesHowTo'>>): Promise<ChatMessage>;
   /**
    * A plain private message: when it looks like a bank code and exactly one of the person's
    * accounts is waiting for one, it answers that prompt (as `otp <account> <code>` would).
@@ -157,6 +157,7 @@ export function createCommandRouter(deps: { commands: CommandSpec[]; services: S
           actor: event.actor,
           place: event.place,
           attachments: event.attachments ?? [],
+          ...(adapter.filesHowTo ? { filesHowTo: adapter.filesHowTo } : {}),
           member,
           services,
           askPrivately: (form) => adapter.askPrivately(event.actor, form),

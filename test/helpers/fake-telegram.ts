@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { listenOnLoopback } from '../../src/http/loopback.js';
+import { serveInPieces, type Download } from './serve-file.js';
 
 /**
  * A fake of the Telegram Bot API on 127.0.0.1 for the real grammY client: real long polling
  * (getUpdates waits for updates or its timeout), sendMessage / editMessageText /
  * deleteMessage / setMyCommands / sendPhoto / answerCallbackQuery recorded, and injected
  * failures (429 with retry_after, 403 for people who never pressed Start, a connection cut
- * before any answer).
+ * before any answer). Documents people send are served as the Bot API does: getFile gives a
+ * file_path, and `/file/bot<token>/<file_path>` the bytes (each download recorded, with
+ * whether it was read to the end).
  */
 
 export type Call = { method: string; params: Record<string, unknown>; at: number };
@@ -42,9 +45,25 @@ export async function startFakeTelegram(token: string, port = 0) {
   /** Every getUpdates offset, when it arrived: an update below it is acknowledged. */
   const confirmations: { offset: number; at: number }[] = [];
   const bot = { id: 4242, is_bot: true, first_name: 'Reconbanker', username: 'reconbanker_test_bot' };
+  /** Documents sent, by file_id: their bytes (served as they are, whatever size was declared). */
+  const files = new Map<string, { path: string; bytes: Buffer }>();
+  /** Each request for a file's bytes: how much went out, and whether the reader took all of it. */
+  const downloads: Download[] = [];
+  let nextFile = 1;
 
   const server = createServer((req, res) => {
     void (async () => {
+      const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(req.url ?? '');
+      if (download) {
+        if (download[1] !== token) return res.writeHead(401).end();
+        const filePath = decodeURIComponent(download[2] as string);
+        const file = [...files.values()].find((f) => f.path === filePath);
+        if (!file) return res.writeHead(404).end();
+        const record: Download = { path: filePath, sent: 0, complete: false, headers: req.headers };
+        downloads.push(record);
+        await serveInPieces(res, file.bytes, record);
+        return;
+      }
       const match = /^\/bot([^/]+)\/(\w+)$/.exec(req.url ?? '');
       const reply = (status: number, body: Record<string, unknown>) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (!match || match[1] !== token) return reply(401, { ok: false, error_code: 401, description: 'Unauthorized' });
@@ -89,6 +108,12 @@ export async function startFakeTelegram(token: string, port = 0) {
         case 'getMyCommands': {
           const registered = [...calls].reverse().find((c) => c.method === 'setMyCommands');
           return reply(200, { ok: true, result: registered?.params.commands ?? [] });
+        }
+        case 'getFile': {
+          const file = files.get(String(params.file_id));
+          if (!file) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: invalid file_id' });
+          if (file.bytes.length > 20 * 1024 * 1024) return reply(400, { ok: false, error_code: 400, description: 'Bad Request: file is too big' });
+          return reply(200, { ok: true, result: { file_id: params.file_id, file_unique_id: `u${String(params.file_id)}`, file_size: file.bytes.length, file_path: file.path } });
         }
         case 'getWebhookInfo':
           return reply(200, { ok: true, result: { url: '', has_custom_certificate: false, pending_update_count: 0 } });
@@ -146,6 +171,29 @@ export async function startFakeTelegram(token: string, port = 0) {
       };
       return { updateId: push({ message }), messageId };
     },
+    /**
+     * The person sends a document (with a caption, or none) in their private chat or a group.
+     * `declaredSize` is the file_size the update says (the real size by default; null: none).
+     */
+    sendDocument(person: Person, file: { name: string; bytes: Buffer; caption?: string; declaredSize?: number | null }, group?: number): { updateId: number; messageId: number; fileId: string } {
+      const messageId = nextMessageId++;
+      const fileId = `doc-${nextFile++}`;
+      files.set(fileId, { path: `documents/file_${fileId}.${file.name.split('.').pop() ?? 'bin'}`, bytes: file.bytes });
+      const size = file.declaredSize === undefined ? file.bytes.length : file.declaredSize;
+      const command = file.caption ? /^\/(\w+(@\w+)?)/.exec(file.caption) : null;
+      const message = {
+        message_id: messageId,
+        date: Math.floor(Date.now() / 1000),
+        chat: chatOf(person, group),
+        from: { id: person.id, is_bot: false, first_name: person.first_name },
+        document: { file_id: fileId, file_unique_id: `u${fileId}`, file_name: file.name, mime_type: 'application/octet-stream', ...(size === null ? {} : { file_size: size }) },
+        ...(file.caption ? { caption: file.caption } : {}),
+        ...(command ? { caption_entities: [{ type: 'bot_command', offset: 0, length: (command[0] as string).length }] } : {}),
+      };
+      return { updateId: push({ message }), messageId, fileId };
+    },
+    /** Each download of a document's bytes (getFile's file_path). */
+    downloads,
     /** The raw update the Telegram servers would POST to a webhook. */
     updateFor(person: Person, text: string): Update {
       const command = /^\/(\w+)/.exec(text);
