@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { App, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
-import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
+import type { ChatAdapter, ChatAttachment, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
@@ -10,6 +10,8 @@ import { createKeyedQueue } from '../../src/chat/queue.js';
 import { memoryFirstTime } from '../../src/chat/inbound.js';
 import { detached } from '../../src/chat/detached.js';
 import { DEFAULT_RETRY_POLICY, withBoundedRetries, type RetryPolicy } from '../../src/chat/outbound.js';
+import { downloadCapped, fileTooLargeText } from '../../src/chat/download.js';
+import { UserError } from '../../src/domain/errors.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import { createAckFirstReceiver } from './ack-first-receiver.js';
@@ -22,6 +24,14 @@ import { renderBlocks } from './render.js';
  * then handled; answers go to the command's `response_url` while it is valid (30 minutes) and
  * by `chat.postMessage` after. Private input is a modal opened with the command's trigger id
  * (valid about 3 seconds). Places are `slack:<team>:<channel>`.
+ *
+ * Files: a slash command cannot carry one, so a statement comes as a message with the file
+ * (Events API `message` with `files`, in a DM with the app or a channel it is in) whose text is
+ * `statement import <account>` (or `preview`; `/recon` before it, or a mention of the app, may be
+ * there too); in a DM a file with no text is `statement import`. Every other message is left
+ * alone, unread. The file is fetched from its `url_private_download` with the bot token
+ * (files:read) only when the command asks, and only from Slack. `file_shared` events are not
+ * used: they carry no text, and the `message` event of the same upload does.
  */
 
 export type SlackOptions = {
@@ -73,6 +83,29 @@ export type SlackAdapter = ChatAdapter & { url(): string | undefined };
 const RESPONSE_URL_TTL_MS = 30 * 60_000;
 /** commands: /recon; chat:write: answers and notices; im:write: prompts by DM. */
 const REQUIRED_SCOPES = ['commands', 'chat:write', 'im:write'];
+/** files:read: fetching a posted statement; *:history: the message events that carry files (DMs, channels). */
+const FILE_SCOPES = ['files:read', 'im:history', 'channels:history'];
+
+type SlackFile = { id: string; name?: string; title?: string; size?: number; url_private_download?: string; url_private?: string };
+
+/**
+ * The statement command a message that came with a file holds, or undefined when it holds
+ * none: `statement import|preview …`, after an optional `/recon` or a mention of the app; in
+ * a DM, no text at all is `statement import`. Slack escapes &, < and > in message text.
+ */
+export function statementCommandIn(text: string, isDm: boolean): string | undefined {
+  const plain = text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/[\u201C\u201D\u201E]/g, '"')
+    .replace(/[\u2018\u2019]/g, "'")
+    .trim()
+    .replace(/^<@[A-Z0-9]+>\s*/, '')
+    .replace(/^\/recon\b\s*/i, '');
+  if (plain === '') return isDm ? 'statement import' : undefined;
+  return /^statement\s+(import|preview)\b/i.test(plain) ? plain : undefined;
+}
 const TRIGGER_TTL_MS = 2_500;
 const START_TIMEOUT_MS = 15_000;
 
@@ -171,6 +204,57 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
 
   const handling = createLimit(HANDLING_CONCURRENCY, HANDLING_HOLD_MS);
 
+  /** The bot token goes to Slack's own hosts only (or to the Web API root this adapter was given, a test fake). */
+  function tokenMayGoTo(raw: string): boolean {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return false;
+    }
+    if (options.apiUrl && url.origin === new URL(options.apiUrl).origin) return true;
+    return url.protocol === 'https:' && (url.hostname === 'slack.com' || url.hostname.endsWith('.slack.com'));
+  }
+
+  /**
+   * A file posted with a statement command, fetched only when the command asks: refused on
+   * its declared size first; its download URL (from files.info when the event lacks one) read
+   * with the bot token up to the limit.
+   */
+  function fileAttachment(file: SlackFile): ChatAttachment {
+    const name = file.name ?? file.title ?? 'statement';
+    const declared = typeof file.size === 'number' ? file.size : null;
+    return {
+      name,
+      size: declared,
+      async download(maxBytes) {
+        if (declared !== null && declared > maxBytes) throw new UserError(fileTooLargeText(name, maxBytes));
+        let url = file.url_private_download ?? file.url_private;
+        if (!url) {
+          try {
+            const info = await app.client.files.info({ file: file.id });
+            url = info.file?.url_private_download ?? info.file?.url_private;
+            if (typeof info.file?.size === 'number' && info.file.size > maxBytes) throw new UserError(fileTooLargeText(name, maxBytes));
+          } catch (error) {
+            if (error instanceof UserError) throw error;
+            const code = (error as { data?: { error?: string } }).data?.error;
+            throw new UserError(code === 'missing_scope' ? `Slack did not let the app read ${name}: it needs the files:read scope (add it, then reinstall the app).` : `Slack would not describe ${name}${code ? ` (${code})` : ''}; send it again.`);
+          }
+        }
+        if (!url) throw new UserError(`Slack gave no download address for ${name}; send it again.`);
+        if (!tokenMayGoTo(url)) throw new UserError(`Slack's download address for ${name} is not on slack.com, so it was not fetched.`);
+        return downloadCapped(url, {
+          maxBytes,
+          name,
+          platform: 'Slack',
+          headers: { authorization: `Bearer ${options.botToken}` },
+          // Without files:read Slack answers its sign-in page instead of the file.
+          refuse: (type) => (/text\/html/i.test(type) ? `Slack answered with a web page instead of ${name}: the app needs the files:read scope (add it, then reinstall the app).` : undefined),
+        });
+      },
+    };
+  }
+
   /** Handlers go in once, even when start is tried again after the platform was down. */
   let installed = false;
   function install(handlers: ChatHandlers) {
@@ -198,6 +282,38 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
           await answer(reply);
         } catch (error) {
           log.error({ err: error }, 'could not answer a Slack command');
+        }
+      });
+    });
+
+    // A message with a file (a statement): the only messages read. The app's own uploads
+    // (screenshots) are left out by Bolt's ignoreSelf, and other bots' by their bot_id.
+    app.event('message', async ({ event, body }) => {
+      const message = event as { subtype?: string; bot_id?: string; user?: string; channel?: string; channel_type?: string; text?: string; ts?: string; thread_ts?: string; team?: string; files?: SlackFile[]; user_profile?: { display_name?: string; real_name?: string } };
+      if (!message.files?.length || message.bot_id || !message.user || !message.channel) return;
+      const isDm = message.channel_type === 'im' || message.channel.startsWith('D');
+      const text = statementCommandIn(message.text ?? '', isDm);
+      if (text === undefined) return;
+      const team = message.team ?? (body as { team_id?: string }).team_id ?? 'unknown';
+      const user = message.user;
+      const channel = message.channel;
+      const actor: Identity = { platform: 'slack', teamId: team, userId: user, displayName: message.user_profile?.display_name || message.user_profile?.real_name || user };
+      const place = { ref: `slack:${team}:${channel}`, kind: isDm ? ('dm' as const) : ('channel' as const), private: isDm };
+      const files = message.files;
+      // In a channel only the sender sees the answer, as with /recon.
+      const answer = async (reply: ChatMessage) => {
+        if (isDm) return void (await post(channel, reply));
+        const { text: fallback, blocks } = renderBlocks(reply);
+        await enqueue(channel, () => withRetryAfter(channel, () => app.client.chat.postEphemeral({ channel, user, text: fallback, blocks: blocks as never, ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) })));
+      };
+      void handling(async () => {
+        try {
+          // One upload in one place is handled once (Slack retries events it thinks were not received).
+          if (!(await firstTime(`slack:file:${team}:${channel}:${files.map((f) => f.id).join(',')}`))) return;
+          const reply = await handlers.onCommand({ actor, place, text, attachments: files.map(fileAttachment), progress: answer });
+          await answer(reply);
+        } catch (error) {
+          log.error({ err: error }, 'could not answer a Slack message with a file');
         }
       });
     });
@@ -238,6 +354,7 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
   return {
     platform: 'slack',
     capabilities: { modals: true, buttons: true, deletesUserMessages: false, images: true, format: 'markdown' },
+    filesHowTo: "Slack's /recon cannot carry a file, so post the file as a message whose text is statement import <account>, in your DM with the app or in a channel it is in",
     ackDeadlineMs: 3_000,
 
     url() {
@@ -310,7 +427,11 @@ export function createSlackAdapter(options: SlackOptions): SlackAdapter {
       if (!auth.response_metadata?.scopes) return ["Slack: the app's scopes could not be checked (auth.test listed none)."];
       const scopes = new Set(auth.response_metadata.scopes);
       const missing = REQUIRED_SCOPES.filter((scope) => !scopes.has(scope));
-      return missing.length > 0 ? [`Slack: the app lacks the scope(s) ${missing.join(', ')} (add them under OAuth & Permissions, then reinstall the app).`] : [];
+      const forFiles = FILE_SCOPES.filter((scope) => !scopes.has(scope));
+      return [
+        ...(missing.length > 0 ? [`Slack: the app lacks the scope(s) ${missing.join(', ')} (add them under OAuth & Permissions, then reinstall the app).`] : []),
+        ...(forFiles.length > 0 ? [`Slack: without the scope(s) ${forFiles.join(', ')} statement files posted in Slack are not read (add them, subscribe to the message.im and message.channels bot events, then reinstall the app).`] : []),
+      ];
     },
 
     async askPrivately(actor: Identity, form: Form): Promise<FormResult> {

@@ -46,6 +46,9 @@ export async function downloadCapped(url: string, options: DownloadOptions): Pro
     throw new UserError(`Could not fetch ${name} from ${platform} (${reasonOf(error)}); send it again in a moment.`);
   }
   const body = response.body;
+  // Abandoning the body early (over the limit) destroys it, which undici reports as an error
+  // event: the reason was already given. Reading goes through the iterator, which still throws.
+  body.on('error', () => undefined);
   try {
     if (response.statusCode < 200 || response.statusCode >= 300) {
       throw new UserError(`Could not fetch ${name} from ${platform} (it answered ${response.statusCode}); send it again.`);
@@ -68,7 +71,7 @@ export async function downloadCapped(url: string, options: DownloadOptions): Pro
     throw new UserError(`Could not fetch ${name} from ${platform} (${reasonOf(error)}); send it again in a moment.`);
   } finally {
     // What was not read is not read: the connection closes instead.
-    if (!body.readableEnded) body.destroy();
+    if (!body.readableEnded && !body.destroyed) body.destroy();
   }
 }
 

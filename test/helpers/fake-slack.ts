@@ -2,12 +2,16 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listenOnLoopback } from '../../src/http/loopback.js';
+import { serveInPieces, type Download } from './serve-file.js';
 
 /**
  * A fake of Slack's Web API (and of response_url) on 127.0.0.1 for the real Bolt client, plus
  * helpers that send Slack's signed HTTP requests (slash commands, modal submissions, button
  * presses) to the app. Socket Mode too: `apps.connections.open` hands out a ws:// URL on
  * the same port, which says hello and carries the same payloads as envelopes to be acked.
+ * Files people post are served at their `url_private_download` to the bot token alone (each
+ * download recorded); with `files.scopeMissing` Slack's sign-in page is answered instead, as
+ * Slack does for a token without files:read.
  */
 
 export type SlackCall = { method: string; params: Record<string, unknown>; at: number };
@@ -28,8 +32,15 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
   return params;
 }
 
-export async function startFakeSlack() {
+export type SlackFileObject = { id: string; name: string; title: string; mimetype: string; filetype: string; size?: number; url_private: string; url_private_download?: string };
+
+export async function startFakeSlack(options: { botToken?: string } = {}) {
   const calls: SlackCall[] = [];
+  /** Files people posted, by id. */
+  const files = new Map<string, { object: SlackFileObject; bytes: Buffer }>();
+  const downloads: Download[] = [];
+  const filesState = { scopeMissing: false };
+  let nextFile = 1;
   const limited: { method: string; channel?: string; retryAfter: number }[] = [];
   const responses: Record<string, unknown>[] = [];
   /** Files sent to an upload URL (files.uploadV2's second step). */
@@ -37,6 +48,16 @@ export async function startFakeSlack() {
   let ts = 1000;
   const server = createServer((req, res) => {
     void (async () => {
+      const download = /^\/files-pri\/T1-(F\w+)\/download\//.exec(req.url ?? '');
+      if (download) {
+        const file = files.get(download[1] as string);
+        if (!file) return res.writeHead(404).end();
+        if (options.botToken && req.headers.authorization !== `Bearer ${options.botToken}`) return res.writeHead(302, { location: 'https://acme.slack.com/?redir=files' }).end();
+        if (filesState.scopeMissing) return res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!DOCTYPE html><html><body>Sign in to Slack</body></html>');
+        const record: Download = { path: req.url ?? '', sent: 0, complete: false, headers: req.headers };
+        downloads.push(record);
+        return serveInPieces(res, file.bytes, record, { 'content-length': String(file.bytes.length) });
+      }
       if (req.url?.startsWith('/upload/')) {
         let bytes = 0;
         for await (const chunk of req) bytes += (chunk as Buffer).length;
@@ -73,6 +94,12 @@ export async function startFakeSlack() {
           return reply({ ok: true, files: ((params.files as { id: string }[] | undefined) ?? []).map((f) => ({ id: f.id })) });
         case 'apps.connections.open':
           return reply({ ok: true, url: `ws://127.0.0.1:${(server.address() as { port: number }).port}/socket` });
+        case 'chat.postEphemeral':
+          return reply({ ok: true, message_ts: `${ts++}.000` });
+        case 'files.info': {
+          const file = files.get(String(params.file));
+          return reply(file ? { ok: true, file: file.object } : { ok: false, error: 'file_not_found' });
+        }
         case 'conversations.open':
           return reply({ ok: true, channel: { id: `D${String(params.users)}` } });
         default:
@@ -104,15 +131,31 @@ export async function startFakeSlack() {
       for (const socket of sockets) socket.send(JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake' } }));
     },
     /** Sends one envelope (slash_commands, interactive) to every connected Socket Mode client; resolves with the ack's payload. */
-    envelope(type: 'slash_commands' | 'interactive', payload: Record<string, unknown>): Promise<unknown> {
+    envelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: Record<string, unknown>): Promise<unknown> {
       if (sockets.size === 0) return Promise.reject(new Error('no Socket Mode client is connected'));
       envelopes += 1;
       const id = `env-${envelopes}`;
       const acked = new Promise<unknown>((resolve) => acks.set(id, resolve));
-      for (const socket of sockets) socket.send(JSON.stringify({ envelope_id: id, type, payload, accepts_response_payload: type === 'slash_commands' }));
+      for (const socket of sockets) socket.send(JSON.stringify({ envelope_id: id, type, payload, accepts_response_payload: type === 'slash_commands', ...(type === 'events_api' ? { retry_attempt: 0, retry_reason: '' } : {}) }));
       return acked;
     },
     apiUrl: `${listening.url}/api/`,
+    /**
+     * A person uploads a file: its object as a message event carries it (`declaredSize` null:
+     * no size; `withoutUrl`: no download URL, as for a file the event only names).
+     */
+    upload(file: { name: string; bytes: Buffer; declaredSize?: number | null; withoutUrl?: boolean }): SlackFileObject {
+      const id = `F${String(nextFile++).padStart(6, '0')}`;
+      const url = `${listening.url}/files-pri/T1-${id}/download/${encodeURIComponent(file.name)}`;
+      const size = file.declaredSize === undefined ? file.bytes.length : file.declaredSize;
+      const object: SlackFileObject = { id, name: file.name, title: file.name, mimetype: 'application/octet-stream', filetype: 'binary', url_private: url, url_private_download: url, ...(size === null ? {} : { size }) };
+      files.set(id, { object, bytes: file.bytes });
+      if (!file.withoutUrl) return object;
+      const { url_private: _private, url_private_download: _download, ...named } = object;
+      return named as SlackFileObject;
+    },
+    downloads,
+    files: filesState,
     calls,
     responses,
     uploads,
@@ -212,5 +255,36 @@ export function buttonPressPayload(fields: { team: string; user: string; channel
     container: { type: 'message', message_ts: '1.0', channel_id: fields.channel, is_ephemeral: false },
     response_url: 'http://127.0.0.1:9/none',
     actions: [{ type: 'button', action_id: `rb:${fields.value}`, block_id: 'b', value: fields.value, action_ts: `${Math.floor(Date.now() / 1000)}.${++triggerCounter}`, text: { type: 'plain_text', text: 'x' } }],
+  };
+}
+
+let eventCounter = 0;
+
+/** The Events API body of a message someone posts with files (subtype file_share), as Slack sends it. */
+export function fileMessageEvent(fields: { team: string; user: string; channel: string; text: string; files: SlackFileObject[] }): Record<string, unknown> {
+  eventCounter += 1;
+  const ts = `${Math.floor(Date.now() / 1000)}.${String(eventCounter).padStart(6, '0')}`;
+  return {
+    token: 'legacy',
+    team_id: fields.team,
+    api_app_id: 'A1',
+    type: 'event_callback',
+    event_id: `Ev${eventCounter}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ team_id: fields.team, user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+    event: {
+      type: 'message',
+      subtype: 'file_share',
+      team: fields.team,
+      user: fields.user,
+      channel: fields.channel,
+      channel_type: fields.channel.startsWith('D') ? 'im' : 'channel',
+      text: fields.text,
+      ts,
+      event_ts: ts,
+      files: fields.files,
+      upload: false,
+      display_as_bot: false,
+    },
   };
 }
