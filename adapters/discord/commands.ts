@@ -4,8 +4,10 @@ import type { CommandSpec } from '../../src/chat/command.js';
  * `/recon` for Discord, built from the same command declarations every platform uses: a
  * one-word command is a sub-command, a two-word one a sub-command of a group; declared
  * positionals become string options in order, and `options` carries key=value words. A
- * command that is also the head of a group (`pending`, next to `pending show`) becomes the
- * group's `list`. Pure, both ways: declarations → definition, chosen options → command text.
+ * command that reads a file gets an attachment option `file` for it (and not its console-only
+ * path). A command that is also the head of a group (`pending`, next to `pending show`)
+ * becomes the group's `list`. Pure, both ways: declarations → definition, chosen options →
+ * command text.
  */
 
 type Option = { type: number; name: string; description: string; required?: boolean; options?: Option[] };
@@ -14,16 +16,24 @@ export type CommandDefinition = { name: string; description: string; options: Op
 const SUB_COMMAND = 1;
 const SUB_COMMAND_GROUP = 2;
 const STRING = 3;
+const ATTACHMENT = 11;
 const HEAD = 'list';
+/** The attachment option of a command that reads a file. */
+export const FILE_OPTION = 'file';
 
 function describe(text: string): string {
   return text.length <= 100 ? text : `${text.slice(0, 97)}…`;
 }
 
+/** The positionals Discord offers: a file's console-only path is not one of them. */
+function offeredPositionals(spec: CommandSpec): string[] {
+  return (spec.positionals ?? []).filter((name) => name !== spec.file?.consolePath);
+}
+
 function optionsOf(spec: CommandSpec): Option[] {
-  const names = spec.positionals ?? [];
   return [
-    ...names.map((name) => ({ type: STRING, name: name.toLowerCase().slice(0, 32), description: describe(`${name} (see: /recon help)`), required: false })),
+    ...offeredPositionals(spec).map((name) => ({ type: STRING, name: name.toLowerCase().slice(0, 32), description: describe(`${name} (see: /recon help)`), required: false })),
+    ...(spec.file ? [{ type: ATTACHMENT, name: FILE_OPTION, description: describe(spec.file.description), required: false }] : []),
     { type: STRING, name: 'options', description: 'more, as key=value words (e.g. status=matched limit=5)', required: false },
   ];
 }
@@ -58,7 +68,7 @@ export function commandText(commands: readonly CommandSpec[], chosen: { group: s
   const path = chosen.group ? (chosen.subcommand === HEAD && commands.some((c) => c.path.length === 1 && c.path[0] === chosen.group) ? [chosen.group] : [chosen.group, chosen.subcommand]) : [chosen.subcommand];
   const spec = commands.find((c) => c.path.length === path.length && c.path.every((p, i) => p === path[i]));
   const words = [...path];
-  const names = spec?.positionals ?? [];
+  const names = spec ? offeredPositionals(spec) : [];
   for (const [i, name] of names.entries()) {
     const value = chosen.values.get(name.toLowerCase());
     if (value === undefined) continue;

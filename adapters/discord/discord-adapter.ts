@@ -18,16 +18,18 @@ import {
   type ChatInputCommandInteraction,
   type RESTOptions,
 } from 'discord.js';
-import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult, Place } from '../../src/chat/port.js';
+import type { ChatAdapter, ChatAttachment, ChatHandlers, ChatMessage, Form, FormResult, Place } from '../../src/chat/port.js';
 import { messageRef, NotReachableError, parseMessageRef } from '../../src/chat/port.js';
 import { createLimit, HANDLING_CONCURRENCY, HANDLING_HOLD_MS } from '../../src/chat/limit.js';
 import { createWaits } from '../../src/chat/waits.js';
 import { detached } from '../../src/chat/detached.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/chat/outbound.js';
+import { downloadCapped, fileTooLargeText } from '../../src/chat/download.js';
+import { UserError } from '../../src/domain/errors.js';
 import type { Identity } from '../../src/domain/identity.js';
 import type { Logger } from '../../src/log.js';
 import type { CommandSpec } from '../../src/chat/command.js';
-import { commandText, discordDefinition } from './commands.js';
+import { commandText, discordDefinition, FILE_OPTION } from './commands.js';
 import { renderDiscord } from './render.js';
 
 /**
@@ -37,7 +39,9 @@ import { renderDiscord } from './render.js';
  * is configured, global otherwise; with a guild id the same /recon is also registered for the
  * bot's DMs, where guild commands do not exist and bank codes are given). Every interaction is deferred as an ephemeral reply at once (inside
  * Discord's 3 seconds) and answered by editing it. Places: `discord:<guild>:<channel>`, and
- * `discord:dm:<channel>` for a private chat.
+ * `discord:dm:<channel>` for a private chat. A command that reads a file (`statement import`)
+ * has an attachment option: the file is fetched from its attachment URL only when the command
+ * asks, within the limit.
  */
 
 export type DiscordOptions = {
@@ -82,6 +86,23 @@ function channelOf(place: string): string {
  */
 const viaNodeFetchForUploads: RESTOptions['makeRequest'] = (url, init) =>
   init.body instanceof FormData ? (fetch(url, init as RequestInit) as unknown as ReturnType<RESTOptions['makeRequest']>) : DefaultRestOptions.makeRequest(url, init);
+
+/**
+ * A file attached to a command's option, fetched only when the command asks: refused on the
+ * size Discord gives first, then read from its URL (signed by Discord's CDN: it reaches no log
+ * or answer) up to the limit.
+ */
+function attachmentOf(file: { name: string; size: number; url: string }): ChatAttachment {
+  const name = file.name || 'statement';
+  return {
+    name,
+    size: Number.isFinite(file.size) ? file.size : null,
+    async download(maxBytes) {
+      if (Number.isFinite(file.size) && file.size > maxBytes) throw new UserError(fileTooLargeText(name, maxBytes));
+      return downloadCapped(file.url, { maxBytes, name, platform: 'Discord' });
+    },
+  };
+}
 
 /** Discord user ids are global: the same person in a server and in a DM is one identity. */
 function actorOf(user: { id: string; globalName: string | null; username: string }): Identity {
@@ -249,10 +270,13 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
           const actor = actorOf(interaction.user);
           current.set(`${actor.teamId}:${actor.userId}`, { interaction, at: Date.now() });
           const values = new Map<string, string>();
-          const collect = (options: readonly { name: string; value?: unknown; options?: readonly unknown[] }[]) => {
+          const attachments: ChatAttachment[] = [];
+          type Chosen = { name: string; value?: unknown; attachment?: { name: string; size: number; url: string }; options?: readonly unknown[] };
+          const collect = (options: readonly Chosen[]) => {
             for (const option of options) {
-              if (typeof option.value === 'string') values.set(option.name, option.value);
-              if (option.options) collect(option.options as { name: string; value?: unknown; options?: readonly unknown[] }[]);
+              if (option.attachment && option.name === FILE_OPTION) attachments.push(attachmentOf(option.attachment));
+              else if (typeof option.value === 'string') values.set(option.name, option.value);
+              if (option.options) collect(option.options as Chosen[]);
             }
           };
           collect(interaction.options.data);
@@ -261,6 +285,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
             actor,
             place: placeOf(interaction),
             text,
+            ...(attachments.length > 0 ? { attachments } : {}),
             progress: async (message) => {
               const { pieces } = renderDiscord(message);
               await interaction.editReply({ content: pieces[0] ?? '', allowedMentions: { parse: [] } });
@@ -277,6 +302,7 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
   return {
     platform: 'discord',
     capabilities: { modals: true, buttons: true, deletesUserMessages: false, images: true, format: 'markdown' },
+    filesHowTo: 'attach it to the file option of /recon statement import (or statement preview)',
     ackDeadlineMs: 3_000,
 
     async start(handlers: ChatHandlers) {

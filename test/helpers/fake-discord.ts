@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { listenOnLoopback } from '../../src/http/loopback.js';
+import { serveInPieces, type Download } from './serve-file.js';
 
 /**
  * A fake of Discord's REST API and gateway on 127.0.0.1 for the real discord.js client:
  * GET /gateway/bot points at a JSON gateway that says HELLO, acknowledges heartbeats, answers
  * IDENTIFY with READY, and sends the interactions a test asks for. Every REST call is recorded
- * (command registration, interaction callbacks, edits, messages, DM channels).
+ * (command registration, interaction callbacks, edits, messages, DM channels). Files attached
+ * to a command's option are served at their CDN-style URL (signed query included), each
+ * download recorded.
  */
 
 export type DiscordCall = { method: string; path: string; body: Record<string, unknown> | undefined; at: number };
@@ -39,9 +42,20 @@ export async function startFakeDiscord() {
   const limited: { path: RegExp; retryAfter: number }[] = [];
   /** When set, every upload (a multipart message) is answered 413, as Discord does over a bot's limit. */
   const uploads = { refuse: false };
+  /** Files people attached to a command, by attachment id. */
+  const attached = new Map<string, Buffer>();
+  const downloads: Download[] = [];
 
   const server = createServer((req, res) => {
     void (async () => {
+      const cdn = /^\/attachments\/\d+\/(\d+)\/[^?]+\?ex=\w+&is=\w+&hm=\w+/.exec(req.url ?? '');
+      if (cdn) {
+        const bytes = attached.get(cdn[1] as string);
+        if (!bytes) return res.writeHead(404).end();
+        const record: Download = { path: (req.url ?? '').split('?')[0] as string, sent: 0, complete: false, headers: req.headers };
+        downloads.push(record);
+        return serveInPieces(res, bytes, record);
+      }
       const body = await readJson(req);
       const path = decodeURIComponent((req.url ?? '').split('?')[0] as string).replace(/^\/api(\/v\d+)?/, '');
       const reply = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(status === 204 ? undefined : JSON.stringify(json));
@@ -114,6 +128,14 @@ export async function startFakeDiscord() {
 
   type Person = { id: string; username: string };
   type Where = { guild: string; channel: string } | { dm: string };
+  /** A file attached to an option: its resolved object, served from this fake (`declaredSize` the size Discord states). */
+  function attach(file: { name: string; bytes: Buffer; declaredSize?: number }, channelId: string): Record<string, unknown> {
+    const id = nextId();
+    attached.set(id, file.bytes);
+    const url = `${listening.url}/attachments/${channelId}/${id}/${encodeURIComponent(file.name)}?ex=6812f0a1&is=6811a021&hm=0f9e8d7c6b5a49382716ab`;
+    return { id, filename: file.name, size: file.declaredSize ?? file.bytes.length, url, proxy_url: url, content_type: 'application/octet-stream' };
+  }
+
   /** One INTERACTION_CREATE of `type` (2 command, 3 button, 5 modal) from a person in a guild channel or their DM. */
   function interaction(person: Person, type: number, data: Record<string, unknown>, where: Where, withMessage: boolean): { id: string; token: string } {
     const id = nextId();
@@ -149,12 +171,19 @@ export async function startFakeDiscord() {
     calls,
     identified,
     uploads,
-    /** Someone runs `/recon [group] <sub-command> [options]` in a guild channel, or in their DM with the bot. */
-    command(person: Person, chosen: { group?: string; sub: string; values?: Record<string, string> }, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
-      const leaf = { name: chosen.sub, type: 1, options: Object.entries(chosen.values ?? {}).map(([name, value]) => ({ name, type: 3, value })) };
+    /** Someone runs `/recon [group] <sub-command> [options]` in a guild channel, or in their DM with the bot; `file` fills the attachment option. */
+    command(person: Person, chosen: { group?: string; sub: string; values?: Record<string, string>; file?: { name: string; bytes: Buffer; declaredSize?: number } }, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
+      const resolved = chosen.file ? attach(chosen.file, 'guild' in where ? where.channel : where.dm) : undefined;
+      const leaf = {
+        name: chosen.sub,
+        type: 1,
+        options: [...Object.entries(chosen.values ?? {}).map(([name, value]) => ({ name, type: 3, value })), ...(resolved ? [{ name: 'file', type: 11, value: resolved.id }] : [])],
+      };
       const options = chosen.group ? [{ name: chosen.group, type: 2, options: [leaf] }] : [leaf];
-      return interaction(person, 2, { id: '300000000000000001', name: 'recon', type: 1, options }, where, false);
+      return interaction(person, 2, { id: '300000000000000001', name: 'recon', type: 1, options, ...(resolved ? { resolved: { attachments: { [resolved.id as string]: resolved } } } : {}) }, where, false);
     },
+    /** Each download of an attached file. */
+    downloads,
     /** Someone presses a button (its custom id) under a message. */
     press(person: Person, customId: string, where: { guild: string; channel: string } | { dm: string }): { id: string; token: string } {
       return interaction(person, 3, { custom_id: customId, component_type: 2 }, where, true);
