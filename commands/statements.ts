@@ -41,12 +41,13 @@ function onlyFile(ctx: CommandContext): ChatAttachment {
 }
 
 /**
- * The account a file goes to: the one named, or — a file sent without saying (a document
- * alone in a private chat) — the person's only statement account. With none or several, the
- * answer lists them and how to name one; nothing is fetched.
+ * The account a file goes to: the one named (a statement account of theirs), or — a file sent
+ * without saying (a document alone in a private chat) — the person's only statement account.
+ * With none or several, the answer lists them and how to name one; nothing is fetched.
  */
 async function targetAccount(ctx: CommandContext, account: string | undefined): Promise<string> {
-  if (account !== undefined) return account;
+  // A name that is no statement account of theirs is refused before anything is fetched.
+  if (account !== undefined) return (await ctx.services.statements.importer.accountFor(memberOf(ctx).userId, account)).id;
   const statements = (await ctx.services.accounts.list(memberOf(ctx).userId)).filter((a) => a.bank === STATEMENT_BANK_CODE);
   if (statements.length === 1) return (statements[0] as (typeof statements)[number]).id;
   if (statements.length === 0) {

@@ -182,6 +182,15 @@ export function createStatementImporter(deps: {
       return importInto(doc, input);
     },
 
+    /**
+     * The statement account a person names (id or name), refused in the words an import would
+     * use: checked before a file sent in chat is fetched.
+     */
+    async accountFor(userId: string, account: string): Promise<{ id: string; name: string }> {
+      const doc = await statementAccount(userId, account);
+      return { id: doc._id, name: doc.name };
+    },
+
     /** An import from a watched folder, whose account was found by its folder's name. */
     async importForAccount(accountId: string, input: { source: StatementSource; fileName?: string | null }): Promise<ImportSummary> {
       const doc = await Account.findById(accountId).lean<AccountDoc>();

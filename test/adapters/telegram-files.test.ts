@@ -89,6 +89,13 @@ describe('Telegram adapter: statement files sent as documents (real grammY again
     expect(getFiles()).to.equal(before);
   });
 
+  it('a document for an account that is not there is refused before it is fetched', async () => {
+    const before = getFiles();
+    fake.sendDocument(ana, { name: 'nowhere.xml', bytes: camt02, caption: '/recon statement import Nowhere' });
+    await reply(ana.id, /^No account named "Nowhere"\. List them with: account list$/, 'the refusal');
+    expect(getFiles()).to.equal(before);
+  });
+
   it('the command without a document is answered with how to send one', async () => {
     fake.type(ana, '/recon statement import "Acme EUR"');
     await reply(ana.id, /^Send the statement file with the command: send it as a document \(a file, not a photo\) with the caption \/recon statement import/, 'the usage');

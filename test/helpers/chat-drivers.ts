@@ -1,7 +1,7 @@
 import { allCommands } from '../../commands/index.js';
 import { eventually } from './eventually.js';
 import { APP_ID, startFakeDiscord } from './fake-discord.js';
-import { buttonPressPayload, postSigned, slashCommand, slashCommandPayload, startFakeSlack, viewSubmission, viewSubmissionPayload, buttonPress } from './fake-slack.js';
+import { buttonPressPayload, fileMessageEvent, postSigned, slashCommand, slashCommandPayload, startFakeSlack, viewSubmission, viewSubmissionPayload, buttonPress } from './fake-slack.js';
 import { startFakeTelegram } from './fake-telegram.js';
 import type { ServiceProcess } from './service-process.js';
 
@@ -30,6 +30,12 @@ export type ChatDriver = {
   edits(who: Who): string[];
   /** Everything posted in the team's channel. */
   channel(): string[];
+  /**
+   * The person sends a file with `/recon <text>`, the platform's way: a Telegram document with
+   * it as caption, a Slack message with the file and the text, Discord's file option. `text`
+   * null: the file alone (Telegram and Slack DMs).
+   */
+  sendFile(who: Who, where: Where, text: string | null, file: { name: string; bytes: Buffer }): Promise<void>;
   /** Answers the private form the last command opened (values by field name, in order). */
   fillForm(who: Who, values: Record<string, string>): Promise<void>;
   /** Presses the first button of the latest channel message that has buttons. */
@@ -77,6 +83,9 @@ export async function telegramDriver(mode: 'polling' | 'webhook' = 'polling'): P
     async answerCode(who, _account, code) {
       fake.type(people[who], code);
     },
+    async sendFile(who, where, text, file) {
+      fake.sendDocument(people[who], { ...file, ...(text === null ? {} : { caption: `/recon ${text}` }) }, chatOf(where));
+    },
     seen: (who) => fake.sentTo(people[who].id),
     edits: (who) => fake.calls.filter((c) => c.method === 'editMessageText' && String(c.params.chat_id) === String(people[who].id)).map((c) => String(c.params.text)),
     channel: () => fake.sentTo(GROUP),
@@ -120,15 +129,16 @@ function urlFromLog(service: ServiceProcess, message: string): string {
 /** Slack over HTTP (signed requests to the service) or Socket Mode (envelopes on the socket the service opened). */
 export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<ChatDriver> {
   const SECRET = 'e2e-slack-signing-secret';
-  const fake = await startFakeSlack();
+  const BOT_TOKEN = 'xoxb-e2e-slack-token';
+  const fake = await startFakeSlack({ botToken: BOT_TOKEN });
   const FORM = 'application/x-www-form-urlencoded';
   /** One inbound event, by the chosen transport; throws when the app refuses it. */
-  async function deliver(kind: 'slash_commands' | 'interactive', payload: Record<string, unknown>, encoded: string): Promise<void> {
+  async function deliver(kind: 'slash_commands' | 'interactive' | 'events_api', payload: Record<string, unknown>, encoded: string): Promise<void> {
     if (mode === 'socket') {
       await fake.envelope(kind, payload);
       return;
     }
-    const res = await postSigned(url, SECRET, encoded, FORM);
+    const res = await postSigned(url, SECRET, encoded, kind === 'events_api' ? 'application/json' : FORM);
     if (res.status !== 200) throw new Error(`Slack ${kind} refused with ${res.status}`);
   }
   const people = { ana: { user: 'UANA', dm: 'DANA' }, bruno: { user: 'UBRUNO', dm: 'DBRUNO' } };
@@ -143,8 +153,8 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
     platform: 'slack',
     env: (): Record<string, string> =>
       mode === 'socket'
-        ? { SLACK_BOT_TOKEN: 'xoxb-e2e-slack-token', SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xapp-e2e-slack-app-token', SLACK_API_URL: fake.apiUrl }
-        : { SLACK_BOT_TOKEN: 'xoxb-e2e-slack-token', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0', SLACK_HOST: '127.0.0.1' },
+        ? { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xapp-e2e-slack-app-token', SLACK_API_URL: fake.apiUrl }
+        : { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_PORT: '0', SLACK_HOST: '127.0.0.1' },
     async connected(service) {
       if (mode === 'socket') {
         await service.waitForLog(/Slack connected in Socket Mode/, 30_000);
@@ -172,9 +182,15 @@ export async function slackDriver(mode: 'http' | 'socket' = 'http'): Promise<Cha
       await deliver('interactive', buttonPressPayload(fields), buttonPress(fields));
       await driver.fillForm(who, { code });
     },
+    async sendFile(who, where, text, file) {
+      // A slash command carries no file: the file goes as a message whose text is the command.
+      const payload = fileMessageEvent({ team: 'T1', user: people[who].user, channel: where === 'dm' ? people[who].dm : CHANNEL, text: text ?? '', files: [fake.upload(file)] });
+      await deliver('events_api', payload, JSON.stringify(payload));
+    },
     seen: (who) => [
       ...fake.responses.filter((r) => askedBy.get(Number(r.responseTo)) === who).map((r) => String(r.text)),
       ...postsTo(people[who].dm).map((c) => String(c.params.text)),
+      ...fake.calls.filter((c) => c.method === 'chat.postEphemeral' && c.params.user === people[who].user).map((c) => String(c.params.text)),
     ],
     edits: (who) => fake.calls.filter((c) => c.method === 'chat.update' && c.params.channel === people[who].dm).map((c) => String(c.params.text)),
     channel: () => postsTo(CHANNEL).map((c) => String(c.params.text)),
@@ -256,6 +272,10 @@ export async function discordDriver(): Promise<ChatDriver> {
     connected: () => eventually(() => fake.calls.some((c) => c.method === 'PUT' && c.path === `/applications/${APP_ID}/guilds/${GUILD}/commands`), 30_000, '/recon registered').then(() => undefined),
     async command(who, text, where) {
       const { token } = fake.command(people[who], discordChoice(text), whereOf(who, where));
+      tokens.set(token, { who, where });
+    },
+    async sendFile(who, where, text, file) {
+      const { token } = fake.command(people[who], { ...discordChoice(text ?? 'statement import'), file }, whereOf(who, where));
       tokens.set(token, { who, where });
     },
     async answerCode(who, _account, code) {
