@@ -8,6 +8,7 @@ import { createBrowserPool } from '../../src/sessions/browser-pool.js';
 import type { SessionSettings } from '../../src/sessions/index.js';
 import type { Database } from '../../src/store/database.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
+import { STATEMENT_BANK } from '../../src/statements/statement-bank.js';
 
 /** The real services for a bench, with the product's default settings; a bench overrides what it measures. */
 export function benchServices(
@@ -20,7 +21,7 @@ export function benchServices(
   return createServices({
     models: database.models,
     secrets: createSecretBox([{ id: 'bench', key: Buffer.alloc(32, 1) }]),
-    banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: sandboxUrl ?? 'http://127.0.0.1:4010/' }]),
+    banks: createBankRegistry([{ driver: sandboxDriver, loginUrl: sandboxUrl ?? 'http://127.0.0.1:4010/' }], [STATEMENT_BANK]),
     clock: systemClock,
     log,
     inviteTtlHours: 72,
