@@ -15,8 +15,9 @@ import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
 import { createScheduler } from './jobs/scheduler.js';
 import { createServices } from './services.js';
-import { createSandboxBank, type SandboxBank } from './banks/sandbox/bank-server.js';
-import { seedDemo } from './banks/sandbox/demo.js';
+import { createSandboxBank, type SandboxBank, type SandboxState } from './banks/sandbox/bank-server.js';
+import { DEMO_USERS, seedDemo } from './banks/sandbox/demo.js';
+import { restoreSandboxState, saveSandboxState } from './banks/sandbox/state-file.js';
 import { createBrowserPool } from './sessions/browser-pool.js';
 import { SCRAPE_JOB } from './sessions/index.js';
 import { POLL_JOB } from './reconcile/index.js';
@@ -94,22 +95,42 @@ export type RunningService = {
   readonly failure: string | undefined;
 };
 
-/** The sandbox bank inside the service (dev/embedded mode), or an external one by URL. */
-async function startSandbox(config: Config, log: Logger): Promise<{ url: string; bank?: SandboxBank }> {
+/**
+ * The sandbox bank inside the service (dev/embedded mode), or an external one by URL. Its users
+ * and movements are kept in DATA_DIR/sandbox-bank.json: the demo users are seeded on the first
+ * start only, and a restart finds the same bank.
+ */
+async function startSandbox(config: Config, log: Logger, step: StepReporter): Promise<{ url: string; bank?: SandboxBank }> {
   if (config.sandbox.url) return { url: config.sandbox.url };
   const wanted = config.sandbox.mode === 'on' || (config.sandbox.mode === 'auto' && config.env !== 'production');
   if (!wanted) return { url: `http://127.0.0.1:${config.sandbox.port}` };
-  let bank = createSandboxBank({ port: config.sandbox.port });
+  const stateFile = path.join(config.dataDir, 'sandbox-bank.json');
+  const keep = (state: SandboxState) => {
+    try {
+      saveSandboxState(state, stateFile);
+    } catch (error) {
+      log.warn({ err: error, file: stateFile }, 'could not save the sandbox bank (it goes on in memory)');
+    }
+  };
+  const create = (port: number) => createSandboxBank({ port, onChange: keep });
+  let bank = create(config.sandbox.port);
+  let moved: string | undefined;
   try {
     await bank.start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || config.sandbox.mode === 'on') throw error;
     log.warn({ port: config.sandbox.port }, 'sandbox bank port in use; using a free port instead');
-    bank = createSandboxBank({ port: 0 });
+    moved = `port ${config.sandbox.port} was in use`;
+    bank = create(0);
     await bank.start();
   }
-  seedDemo(bank);
-  log.info({ url: bank.url }, 'sandbox bank started (demo users: demo/demo, demo-otp/demo)');
+  const restored = restoreSandboxState(bank, stateFile);
+  if (!restored.restored) {
+    if (restored.problem) log.warn({ file: stateFile }, `sandbox bank: ${restored.problem}; demo users seeded afresh`);
+    seedDemo(bank);
+  }
+  log.info({ url: bank.url, file: stateFile, restored: restored.restored }, `sandbox bank started (${DEMO_USERS})`);
+  if (config.banks.showSandbox) step(`Sandbox bank: ${bank.url} (${[moved, DEMO_USERS].filter(Boolean).join('; ')}).`);
   return { url: bank.url, bank };
 }
 
@@ -155,7 +176,7 @@ export async function startService(config: Config): Promise<RunningService> {
 
   const secretBox = createSecretBox(resolveKeys(config, log));
   const { database, embedded } = await openDatabase(config, log, step);
-  const sandbox = await startSandbox(config, log);
+  const sandbox = await startSandbox(config, log, step);
   const clock = systemClock;
   const banks = createBankRegistry(config.banks.showSandbox ? [{ driver: sandboxDriver, loginUrl: sandbox.url }] : [], [STATEMENT_BANK]);
   const pool = createBrowserPool({ executablePath: config.browser.chromiumPath, maxContexts: config.browser.maxContexts, sandbox: config.browser.sandbox, log });
@@ -282,7 +303,10 @@ export async function startService(config: Config): Promise<RunningService> {
   // The console first (it is this terminal); the platforms connect in the background, each on
   // its own, so a slow or unreachable one holds up neither start-up nor a shutdown signal.
   const local = adapters.get('console');
-  if (local) await startPlatform('console', local, 0);
+  if (local) {
+    process.stdout.write('Ready. Type help for the commands, exit to stop.\n');
+    await startPlatform('console', local, 0);
+  }
   for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
   let failure: string | undefined;
   const alerts = embedded ? await superviseEmbedded(embedded, { users, send: (ref, message) => adapterFor(ref).send(ref, message), log, lost: (sentence) => {
@@ -359,7 +383,7 @@ async function runSandbox(config: Config): Promise<void> {
   const bank = createSandboxBank({ port: config.sandbox.port });
   await bank.start();
   seedDemo(bank);
-  process.stdout.write(`Sandbox bank at ${bank.url} (demo users: demo/demo, demo-otp/demo). Ctrl-C stops it.\n`);
+  process.stdout.write(`Sandbox bank at ${bank.url} (${DEMO_USERS}; kept in memory only). Ctrl-C stops it.\n`);
   log.info({ url: bank.url }, 'sandbox bank started');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { createInterface, type Interface } from 'node:readline';
+import { clearLine, createInterface, cursorTo, type Interface } from 'node:readline';
 import type { Identity } from '../../src/domain/identity.js';
 import type { ChatAdapter, ChatHandlers, ChatMessage, Form, FormResult } from '../../src/chat/port.js';
 import { CONSOLE_PROMPT, renderPlain } from './render.js';
@@ -36,6 +36,8 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
   const interactive = (output as NodeJS.WriteStream).isTTY === true;
   let rl: Interface | undefined;
   let muted = false;
+  /** The command prompt is on screen, waiting for the person (no command running, no form). */
+  let atPrompt = false;
   const queue: string[] = [];
   let waiting: ((line: string | null) => void) | undefined;
   let ended = false;
@@ -44,6 +46,19 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
 
   function write(text: string) {
     output.write(`${text}\n`);
+  }
+
+  /**
+   * A message that arrives on its own (progress of a scrape, a code prompt). On a terminal
+   * whose prompt is waiting it goes above the prompt, which is drawn again with what the
+   * person had typed so far, instead of running on after "recon> " and leaving no prompt.
+   */
+  function writeAside(text: string) {
+    if (!interactive || !atPrompt || !rl) return write(text);
+    clearLine(output, 0);
+    cursorTo(output, 0);
+    write(text);
+    rl.prompt(true);
   }
 
   function nextLine(): Promise<string | null> {
@@ -72,7 +87,9 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
 
   async function loop(handlers: ChatHandlers) {
     prompt(CONSOLE_PROMPT);
+    atPrompt = true;
     for (let line = await nextLine(); line !== null; line = await nextLine()) {
+      atPrompt = false;
       const text = line.trim();
       if (text === 'exit' || text === 'quit') break;
       if (text !== '') {
@@ -85,6 +102,7 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
         write(renderPlain(reply));
       }
       prompt(CONSOLE_PROMPT);
+      atPrompt = true;
     }
     resolveClosed();
   }
@@ -127,7 +145,7 @@ export function createConsoleAdapter(options: { input: NodeJS.ReadableStream; ou
     },
 
     async send(destination: string, message: ChatMessage) {
-      write(`[${destination}] ${renderPlain(message)}`);
+      writeAside(`[${destination}] ${renderPlain(message)}`);
       return undefined;
     },
 

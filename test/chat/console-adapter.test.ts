@@ -44,6 +44,65 @@ describe('console adapter on a terminal', () => {
   });
 });
 
+/**
+ * What a terminal shows for what was written to it: printable text, line feeds and the few
+ * control sequences readline uses (ESC[nG column n, ESC[2K clear the line, ESC[0J clear below).
+ */
+function rendered(written: string): string[] {
+  const lines: string[] = [''];
+  let row = 0;
+  let column = 0;
+  // eslint-disable-next-line no-control-regex
+  for (const [token] of written.matchAll(/\x1b\[(\d*)([A-Za-z])|\r|\n|[^\x1b\r\n]/gu)) {
+    // eslint-disable-next-line no-control-regex
+    const escape = /^\x1b\[(\d*)([A-Za-z])$/.exec(token);
+    if (token === '\n') {
+      row += 1;
+      column = 0;
+      lines[row] ??= '';
+    } else if (token === '\r') column = 0;
+    else if (escape?.[2] === 'G') column = Math.max(0, Number(escape[1] || 1) - 1);
+    else if (escape?.[2] === 'K') lines[row] = '';
+    else if (escape?.[2] === 'J') {
+      lines[row] = (lines[row] ?? '').slice(0, column);
+      lines.length = row + 1;
+    } else if (!escape) {
+      const line = (lines[row] ?? '').padEnd(column);
+      lines[row] = line.slice(0, column) + token + line.slice(column + 1);
+      column += 1;
+    }
+  }
+  return lines;
+}
+
+describe('console adapter on a terminal: messages that arrive on their own', () => {
+  it('go above the waiting prompt, which comes back with what the person had typed', async () => {
+    const tty = terminal();
+    const adapter = createConsoleAdapter({ input: tty.input, output: tty.output, identity: { platform: 'console', teamId: 'local', userId: 'me', displayName: 'me' } });
+    await adapter.start({ onCommand: async () => ({ text: 'Queued a session for "Main"; progress will follow here.' }) });
+    try {
+      tty.input.write('/recon account scrape Main\r');
+      await eventually(() => tty.screen().includes('progress will follow here.\n'), 5_000, 'the answer');
+      tty.input.write('/recon mov');
+      await eventually(() => rendered(tty.screen()).at(-1) === 'recon> /recon mov', 5_000, 'the half-typed command');
+      await adapter.send('console:local', { text: 'Main: logging in…' });
+      await adapter.send('console:local', { text: 'Main: read 5 movement(s), 5 new.' });
+      // Was: "recon> /recon mov[console:local] Main: logging in…", and no prompt after the last line.
+      expect(rendered(tty.screen()).slice(-5)).to.deep.equal([
+        'recon> /recon account scrape Main',
+        'Queued a session for "Main"; progress will follow here.',
+        '[console:local] Main: logging in…',
+        '[console:local] Main: read 5 movement(s), 5 new.',
+        'recon> /recon mov',
+      ]);
+      tty.input.write('e\r');
+      await eventually(() => rendered(tty.screen()).includes('recon> /recon move'), 5_000, 'the command finished as typed');
+    } finally {
+      await adapter.stop();
+    }
+  });
+});
+
 describe('console adapter: bank and customer text cannot forge a console line', () => {
   /** What the console prints for one notification and one reply carrying a hostile sender name. */
   async function printed(hostile: string) {

@@ -8,7 +8,9 @@ import { homePage, loginPage, movementsPage, otpPage, type MovementRow } from '.
 /**
  * The sandbox bank: a real local web portal (login, optional 2FA, paginated movements,
  * session expiry, lockout, latency, a layout switch) plus a sandbox-only admin API to inject
- * users and movements and to read the current code "from the phone". State lives in memory.
+ * users and movements and to read the current code "from the phone". State lives in memory;
+ * `onChange` hands its users and movements to whoever keeps them (the service writes them to a
+ * file, so a restart finds the same bank), and `importState` brings them back.
  */
 
 export type SandboxConfig = {
@@ -43,6 +45,17 @@ const userInput = z.object({
 });
 export type SandboxUserInput = z.input<typeof userInput>;
 
+/** What outlives the process: users and their movements (sessions, codes and lockouts do not). */
+export const sandboxStateSchema = z
+  .object({
+    version: z.literal(1),
+    users: z
+      .array(userInput.extend({ movements: z.array(movementInput.extend({ id: z.string().min(1).max(100) })).max(1_000_000) }))
+      .max(10_000),
+  })
+  .strict();
+export type SandboxState = z.output<typeof sandboxStateSchema>;
+
 type User = z.output<typeof userInput> & {
   failedLogins: number;
   locked: boolean;
@@ -74,6 +87,10 @@ export type SandboxBank = {
    * driver is between two pages.
    */
   injectAfterPage(username: string, hook: { page: number; movements: SandboxMovementInput[]; times?: number }): void;
+  /** Its users and movements, as `onChange` receives them. */
+  exportState(): SandboxState;
+  /** Replaces its users and movements with a state exported before (does not call `onChange`). */
+  importState(state: SandboxState): void;
 };
 
 const defaults: SandboxConfig = {
@@ -120,13 +137,17 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function createSandboxBank(options: { port?: number; config?: Partial<SandboxConfig> } = {}): SandboxBank {
+export function createSandboxBank(options: { port?: number; config?: Partial<SandboxConfig>; onChange?: (state: SandboxState) => void } = {}): SandboxBank {
   const config: SandboxConfig = { ...defaults, ...options.config };
   const users = new Map<string, User>();
   const sessions = new Map<string, Session>();
   const pageHooks = new Map<string, PageHook[]>();
   let listening: Listening | undefined;
   let url = '';
+
+  function newUser(input: z.output<typeof userInput>, movements: Movement[]): User {
+    return { ...input, failedLogins: 0, locked: false, movements, currentOtp: null, activeSessions: 0, maxConcurrentSessions: 0, logins: 0 };
+  }
 
   function userOf(username: string): User {
     const user = users.get(username);
@@ -351,11 +372,21 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
     },
     addUser(input) {
       const parsed = userInput.parse(input);
-      users.set(parsed.username, { ...parsed, failedLogins: 0, locked: false, movements: [], currentOtp: null, activeSessions: 0, maxConcurrentSessions: 0, logins: 0 });
+      users.set(parsed.username, newUser(parsed, []));
+      options.onChange?.(bank.exportState());
     },
     addMovements(username, movements) {
       const user = userOf(username);
       for (const movement of movements) user.movements.push({ ...movementInput.parse(movement), id: randomUUID() });
+      options.onChange?.(bank.exportState());
+    },
+    exportState() {
+      return { version: 1, users: [...users.values()].map(({ username, password, name, otp, movements }) => ({ username, password, name, otp, movements })) };
+    },
+    importState(state) {
+      const parsed = sandboxStateSchema.parse(state);
+      users.clear();
+      for (const { movements, ...user } of parsed.users) users.set(user.username, newUser(user, movements));
     },
     setConfig(patch) {
       Object.assign(config, z.object({ lockoutAfter: z.number().int().positive(), sessionIdleMs: z.number().int().positive(), latencyMs: z.number().int().min(0), layout: z.enum(['classic', 'modern']), pageSize: z.number().int().positive(), timeZone: z.string().refine((zone) => timeZoneProblem(zone) === undefined, 'must be an IANA time zone'), otpAttemptsPerLogin: z.number().int().positive() }).partial().strict().parse(patch));
