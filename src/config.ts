@@ -83,7 +83,7 @@ const setupAllowedFromEnv = z
       if (entry === 'anyone') policy.anyone = true;
       else if (entry === 'first-owner') policy.firstOwner = true;
       else if (entry === 'none') continue;
-      else if (/^(telegram|slack|discord|console):[^:\s]+(:[^:\s]+)?$/.test(entry)) policy.identities.push(entry);
+      else if (/^(telegram|slack|discord|console|api):[^:\s]+(:[^:\s]+)?$/.test(entry)) policy.identities.push(entry);
       else {
         ctx.addIssue({ code: 'custom', message: `"${entry}" is neither anyone, first-owner, none nor a platform user id like telegram:12345 or slack:T0123:U0456` });
         return z.NEVER;
@@ -175,6 +175,28 @@ const envSchema = z.object({
   INVITE_TTL_HOURS: positiveInt(72),
   SETUP_ALLOWED: setupAllowedFromEnv,
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
+  API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(3000),
+  API_JWT_SECRET: optionalText.refine((v) => v === undefined || v.length >= 32, { message: 'at least 32 characters (openssl rand -base64 32)' }),
+  API_CORS_ORIGINS: z
+    .string()
+    .trim()
+    .default('')
+    .transform((raw, ctx) => {
+      const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+      const bad = origins.filter((o) => !/^https?:\/\/[^/\s]+$/.test(o));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `each origin is scheme://host[:port] with nothing after it (got ${bad.join(', ')})` });
+        return z.NEVER;
+      }
+      return origins;
+    }),
+  API_TRUST_PROXY: booleanFromEnv.default(false),
+  API_BODY_LIMIT_KB: positiveInt(64),
+  API_REQUEST_TIMEOUT_SECONDS: positiveInt(60),
+  API_MUTATIONS_PER_MINUTE: positiveInt(120),
+  API_LOGIN_ATTEMPTS_PER_ADDRESS: positiveInt(20),
+  API_LOGIN_ATTEMPTS_PER_EMAIL: positiveInt(10),
 });
 
 export type SecretKey = { id: string; key: Buffer };
@@ -228,6 +250,21 @@ export type Config = {
   /** Who may create a company with `setup` (default: anyone in development, the first owner only in production). */
   setup: SetupPolicy;
   shutdownTimeoutMs: number;
+  api: {
+    host: string;
+    port: number;
+    /** Signs the API's tokens; absent: derived from the encryption keys (SECRET_KEYS or the local key file). */
+    jwtSecret: string | undefined;
+    /** Empty: CORS is off (no Access-Control-* header is ever sent). */
+    corsOrigins: string[];
+    trustProxy: boolean;
+    bodyLimitBytes: number;
+    requestTimeoutMs: number;
+    mutationsPerMinute: number;
+    /** Per 15 minutes. */
+    loginAttemptsPerAddress: number;
+    loginAttemptsPerEmail: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -251,6 +288,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'socket' && !e.SLACK_APP_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'required when SLACK_MODE=socket (Basic Information → App-Level Tokens, scope connections:write)' });
+    }
+    if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'http' && e.SLACK_PORT !== 0 && e.SLACK_PORT === e.API_PORT) {
+      ctx.addIssue({ code: 'custom', path: ['API_PORT'], message: `the HTTP API and Slack's events (SLACK_PORT) cannot share port ${e.API_PORT}; set one of them to another port` });
     }
     if (e.TELEGRAM_BOT_TOKEN && e.TELEGRAM_MODE === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['TELEGRAM_WEBHOOK_SECRET'], message: 'required when TELEGRAM_MODE=webhook (Telegram sends it back on every update)' });
@@ -341,5 +381,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     inviteTtlHours: e.INVITE_TTL_HOURS,
     setup: e.SETUP_ALLOWED ?? (e.NODE_ENV === 'production' ? { anyone: false, firstOwner: true, identities: [] } : { anyone: true, firstOwner: false, identities: [] }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    api: {
+      host: e.API_HOST,
+      port: e.API_PORT,
+      jwtSecret: e.API_JWT_SECRET,
+      corsOrigins: e.API_CORS_ORIGINS,
+      trustProxy: e.API_TRUST_PROXY,
+      bodyLimitBytes: e.API_BODY_LIMIT_KB * 1024,
+      requestTimeoutMs: e.API_REQUEST_TIMEOUT_SECONDS * 1000,
+      mutationsPerMinute: e.API_MUTATIONS_PER_MINUTE,
+      loginAttemptsPerAddress: e.API_LOGIN_ATTEMPTS_PER_ADDRESS,
+      loginAttemptsPerEmail: e.API_LOGIN_ATTEMPTS_PER_EMAIL,
+    },
   };
 }

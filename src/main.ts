@@ -14,7 +14,10 @@ import { systemClock } from './domain/clock.js';
 import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
 import { createScheduler } from './jobs/scheduler.js';
-import { createServices } from './services.js';
+import { createServices, type Services } from './services.js';
+import { createHttpApi, type ZodApp } from './http/server.js';
+import { createTokenSigner, tokenKeys } from './http/tokens.js';
+import type { Models } from './store/models.js';
 import { createSandboxBank, type SandboxBank, type SandboxState } from './banks/sandbox/bank-server.js';
 import { DEMO_USERS, seedDemo } from './banks/sandbox/demo.js';
 import { restoreSandboxState, saveSandboxState } from './banks/sandbox/state-file.js';
@@ -158,6 +161,44 @@ async function superviseEmbedded(
   return alerts;
 }
 
+/**
+ * The HTTP API on API_HOST:API_PORT. Outside production a port taken by something else falls
+ * back to a free one (as the sandbox bank does), said at start-up; in production it is an error.
+ */
+async function startHttpApi(config: Config, deps: { services: Services; models: Models; encryptionKeys: Buffer[]; log: Logger; step: StepReporter }): Promise<ZodApp> {
+  const tokens = createTokenSigner(tokenKeys({ secret: config.api.jwtSecret, encryptionKeys: deps.encryptionKeys }));
+  const build = () =>
+    createHttpApi({
+      services: deps.services,
+      models: deps.models,
+      log: deps.log,
+      tokens,
+      settings: { ...config.api, statementMaxBytes: config.statements.maxBytes },
+      // Other modules' plugins (operations: health, readiness, metrics; realtime) are added here.
+      plugins: [],
+    });
+  let app = build();
+  let moved: string | undefined;
+  try {
+    await app.listen({ host: config.api.host, port: config.api.port });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || config.env === 'production' || config.api.port === 0) {
+      throw new Error(`the HTTP API cannot listen on ${config.api.host}:${config.api.port}: ${(error as Error).message} (set API_HOST / API_PORT)`);
+    }
+    deps.log.warn({ port: config.api.port }, 'HTTP API port in use; using a free port instead');
+    moved = `port ${config.api.port} was in use`;
+    app = build();
+    await app.listen({ host: config.api.host, port: 0 });
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.api.port;
+  const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
+  deps.log.info({ host: config.api.host, port }, 'HTTP API listening');
+  deps.step(`HTTP API: http://${host}:${port} (${[moved, 'OpenAPI document at /openapi.json'].filter(Boolean).join('; ')}).`);
+  return app;
+}
+
 export async function startService(config: Config): Promise<RunningService> {
   const withConsole = consoleWanted(config);
   // The console owns an interactive terminal: logs go to a file there, to stderr otherwise.
@@ -174,7 +215,8 @@ export async function startService(config: Config): Promise<RunningService> {
     if (withConsole) process.stdout.write(`${text}\n`);
   };
 
-  const secretBox = createSecretBox(resolveKeys(config, log));
+  const keys = resolveKeys(config, log);
+  const secretBox = createSecretBox(keys);
   const { database, embedded } = await openDatabase(config, log, step);
   const sandbox = await startSandbox(config, log, step);
   const clock = systemClock;
@@ -300,6 +342,8 @@ export async function startService(config: Config): Promise<RunningService> {
       retries.set(platform, timer);
     }
   }
+  const api = await startHttpApi(config, { services, models: database.models, encryptionKeys: keys.map((k) => k.key), log, step });
+
   // The console first (it is this terminal); the platforms connect in the background, each on
   // its own, so a slow or unreachable one holds up neither start-up nor a shutdown signal.
   const local = adapters.get('console');
@@ -336,6 +380,8 @@ export async function startService(config: Config): Promise<RunningService> {
         log.info({ reason }, 'shutting down');
         readiness.stop();
         shuttingDown = true;
+        // No new API requests; those running finish (Fastify waits for them).
+        await api.close().catch((error: unknown) => log.warn({ err: error }, 'the HTTP API did not close cleanly'));
         alerts?.stop();
         for (const timer of retries.values()) clearTimeout(timer);
         for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));

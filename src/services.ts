@@ -1,3 +1,4 @@
+import { createAccessServices, type AccessServices } from './access/index.js';
 import { createAccountService, type AccountService } from './accounts/account-service.js';
 import { createChatActions, type ChatActions } from './chat/actions.js';
 import { createInboundLedger, type InboundLedger } from './chat/inbound.js';
@@ -30,6 +31,8 @@ export type Services = {
   statements: StatementServices;
   actions: ChatActions;
   inbound: InboundLedger;
+  /** HTTP API logins, External API keys and the limits shared by every process. */
+  access: AccessServices;
 };
 
 export type ServiceDeps = {
@@ -140,5 +143,6 @@ export function createServices(deps: ServiceDeps): Services {
     settings: deps.statementSettings,
   });
   const inbound = createInboundLedger({ models: deps.models, clock: deps.clock, log: deps.log });
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, statements, actions, inbound };
+  const access = createAccessServices({ models: deps.models, users, clock: deps.clock, log: deps.log });
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, statements, actions, inbound, access };
 }

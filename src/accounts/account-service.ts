@@ -6,7 +6,7 @@ import { literalUrlProblem } from '../webhooks/url-safety.js';
 const URL_SETTINGS = ['webhook_url', 'notification_endpoint_url', 'pending_orders_endpoint'] as const;
 import type { BankRegistry } from '../banks/registry.js';
 import type { Clock } from '../domain/clock.js';
-import { NotFoundError, UserError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, UserError } from '../domain/errors.js';
 import { accountNameKey, accountNameSchema } from '../domain/account-name.js';
 import {
   defaultSettings,
@@ -151,7 +151,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
         deps.log.info({ accountId: doc._id, userId, bank: bank.code }, 'account created');
         return { ...accountView(doc.toObject() as AccountDoc), signingSecret: signing.plain };
       } catch (error) {
-        if (isDuplicateKey(error)) throw new UserError(`An account named "${parsedName.data}" already exists.`);
+        if (isDuplicateKey(error)) throw new ConflictError(`An account named "${parsedName.data}" already exists.`);
         throw error;
       }
     },

@@ -31,3 +31,22 @@ export class UnavailableError extends Error {
     this.name = 'UnavailableError';
   }
 }
+
+/** The request clashes with the state of things (a duplicate, work already queued, nothing waiting). */
+export class ConflictError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+/** Too many attempts in a window; `retryAfterMs` says when the next one can count. */
+export class RateLimitedError extends UserError {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}

@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.js';
-import { NotFoundError, UserError } from '../domain/errors.js';
+import { ConflictError, NotFoundError, RateLimitedError, UserError } from '../domain/errors.js';
 import { SessionFailure } from '../domain/session-outcome.js';
 import type { Logger } from '../log.js';
 import type { OtpDescriptor, OtpRequester } from '../banks/driver.js';
@@ -27,6 +27,7 @@ export type AssistanceView = {
   prompts: string[];
   /** The platform the latest code came from (`slack`, `telegram`…), never who or what. */
   answeredOn: string | null;
+  createdAt: Date;
 };
 
 export type AssistanceEvent = {
@@ -52,6 +53,7 @@ function view(doc: AssistanceRequestDoc): AssistanceView {
     expiresAt: doc.expiresAt,
     prompts: doc.prompts ?? [],
     answeredOn: doc.submittedBy ? (doc.submittedBy.split(':')[0] ?? null) : null,
+    createdAt: doc.createdAt,
   };
 }
 
@@ -197,7 +199,7 @@ export function createAssistanceService(deps: {
       const pending = await AssistanceRequest.findOne({ pendingFor: accountId }).lean<AssistanceRequestDoc>();
       if (!pending) {
         if (!(await Account.exists({ _id: accountId }))) throw new NotFoundError('Account not found.');
-        throw new UserError('No bank code is being waited for on this account.');
+        throw new ConflictError('No bank code is being waited for on this account.');
       }
       const trimmed = code.trim();
       const descriptor = view(pending).descriptor;
@@ -206,7 +208,11 @@ export function createAssistanceService(deps: {
         const account = await Account.findById(accountId, { otpSubmissions: 1 }).lean<Pick<AccountDoc, 'otpSubmissions'>>();
         if (!account) throw new NotFoundError('Account not found.');
         const recent = (account.otpSubmissions ?? []).filter((at: Date) => now.getTime() - at.getTime() < SUBMISSION_WINDOW_MS);
-        if (recent.length >= SUBMISSIONS_PER_WINDOW) throw new UserError('Too many codes were sent for this account (at most 5 in 10 minutes). Wait a few minutes.');
+        if (recent.length >= SUBMISSIONS_PER_WINDOW) {
+          // The oldest submission in the window leaves it first: then one more counts.
+          const oldest = Math.min(...recent.map((at: Date) => at.getTime()));
+          throw new RateLimitedError('Too many codes were sent for this account (at most 5 in 10 minutes). Wait a few minutes.', Math.max(1_000, oldest + SUBMISSION_WINDOW_MS - now.getTime()));
+        }
         // Optimistic: only if nobody else submitted meanwhile.
         const result = await Account.updateOne({ _id: accountId, otpSubmissions: account.otpSubmissions ?? [] }, { $set: { otpSubmissions: [...recent, now] } });
         if (result.modifiedCount === 1) break;
@@ -217,7 +223,7 @@ export function createAssistanceService(deps: {
         { $set: { sealedCode: deps.secrets.seal(trimmed, sealedContexts.assistanceCode(pending._id)), submittedBy } },
         { returnDocument: 'after' },
       ).lean<AssistanceRequestDoc>();
-      if (!stored) throw new UserError('A code was already sent for this request and is being checked.');
+      if (!stored) throw new ConflictError('A code was already sent for this request and is being checked.');
       deps.log.info({ accountId, requestId: pending._id, submittedBy }, 'bank code submitted');
       return view(stored);
     },

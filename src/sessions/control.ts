@@ -1,6 +1,6 @@
 import { BANK_CREDENTIALS_SET, type AccountService } from '../accounts/account-service.js';
 import type { Clock } from '../domain/clock.js';
-import { UserError } from '../domain/errors.js';
+import { ConflictError, UserError } from '../domain/errors.js';
 import type { Logger } from '../log.js';
 import type { AccountDoc, Models, SessionRunDoc } from '../store/models.js';
 import type { LeaseManager } from './lease.js';
@@ -89,7 +89,7 @@ export function createSessionControl(deps: {
         throw new UserError(`"${view.name}" has a persistent session, which reads the bank continuously; see /recon account status "${view.name}".`);
       }
       const staleBefore = new Date(deps.clock.now().getTime() - deps.staleQueueMs);
-      if (!(await claimQueue(view.id, staleBefore))) throw new UserError(`A scrape of "${view.name}" is already queued or running.`);
+      if (!(await claimQueue(view.id, staleBefore))) throw new ConflictError(`A scrape of "${view.name}" is already queued or running.`);
       await deps.enqueue(view.id, 'manual', notifyRef);
       return { account: view.name };
     },

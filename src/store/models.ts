@@ -358,6 +358,95 @@ const statementImportSchema = new Schema(
 statementImportSchema.index({ accountId: 1, startedAt: -1 });
 statementImportSchema.index({ accountId: 1, contentHash: 1 });
 
+/**
+ * A person's login to the HTTP API: an email and a password (scrypt, never the password) or a
+ * one-time password, acting as one member (role and company come from the member, so a role
+ * changed or a member removed in chat applies to the API at once).
+ */
+const apiLoginSchema = new Schema(
+  {
+    _id: uuid,
+    email: { type: String, required: true, unique: true },
+    passwordHash: { type: String, default: null },
+    memberId: { type: String, required: true, unique: true },
+    /** Raised when the password changes: tokens signed before stop working. */
+    tokenVersion: { type: Number, default: 0 },
+    /** SHA-256 of a one-time password given in chat, until used or expired. */
+    oneTimeHash: { type: String, default: null },
+    oneTimeExpiresAt: { type: Date, default: null },
+    lastLoginAt: { type: Date, default: null },
+  },
+  { timestamps: true, versionKey: false },
+);
+
+/** An External API key: `rbk_<prefix>_<secret>`; only SHA-256 of the whole key is kept. */
+const apiKeySchema = new Schema(
+  {
+    _id: uuid,
+    userId: { type: String, required: true, index: true },
+    createdBy: { type: String, required: true },
+    name: { type: String, required: true },
+    prefix: { type: String, required: true, unique: true },
+    keyHash: { type: String, required: true },
+    scopes: { type: [String], required: true },
+    /** Null: every account of the user; else only these. */
+    accountIds: { type: Schema.Types.Mixed, default: null },
+    lastUsedAt: { type: Date, default: null },
+    revokedAt: { type: Date, default: null },
+  },
+  { timestamps: { createdAt: true, updatedAt: false }, versionKey: false, minimize: false },
+);
+
+/** A one-time code that joins an API login and a chat identity (`api link <code>` in chat). */
+const linkCodeSchema = new Schema(
+  {
+    _id: uuid,
+    codeHash: { type: String, required: true, unique: true },
+    loginId: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+    usedAt: { type: Date, default: null },
+  },
+  { versionKey: false },
+);
+linkCodeSchema.index({ expiresAt: 1 });
+
+/** Fixed-window counters shared by every process (login attempts, mutating calls). */
+const rateLimitSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    count: { type: Number, required: true },
+    resetAt: { type: Date, required: true },
+  },
+  { versionKey: false },
+);
+rateLimitSchema.index({ resetAt: 1 });
+
+export type ApiLoginDoc = {
+  _id: string;
+  email: string;
+  passwordHash: string | null;
+  memberId: string;
+  tokenVersion: number;
+  oneTimeHash: string | null;
+  oneTimeExpiresAt: Date | null;
+  lastLoginAt: Date | null;
+  createdAt: Date;
+};
+export type ApiKeyDoc = {
+  _id: string;
+  userId: string;
+  createdBy: string;
+  name: string;
+  prefix: string;
+  keyHash: string;
+  scopes: string[];
+  accountIds: string[] | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+};
+export type LinkCodeDoc = { _id: string; codeHash: string; loginId: string; expiresAt: Date; usedAt: Date | null };
+export type RateLimitDoc = { _id: string; count: number; resetAt: Date };
 export type InboundEventDoc = InferSchemaType<typeof inboundEventSchema> & { _id: string };
 export type StatementImportDoc = {
   _id: string;
@@ -504,6 +593,10 @@ export type Models = {
   ChatAction: Model<ChatActionDoc>;
   InboundEvent: Model<InboundEventDoc>;
   StatementImport: Model<StatementImportDoc>;
+  ApiLogin: Model<ApiLoginDoc>;
+  ApiKey: Model<ApiKeyDoc>;
+  LinkCode: Model<LinkCodeDoc>;
+  RateLimit: Model<RateLimitDoc>;
 };
 
 export function registerModels(connection: Connection): Models {
@@ -521,6 +614,10 @@ export function registerModels(connection: Connection): Models {
     ChatAction: connection.model<ChatActionDoc>('ChatAction', chatActionSchema, 'chat_actions'),
     InboundEvent: connection.model<InboundEventDoc>('InboundEvent', inboundEventSchema, 'inbound_events'),
     StatementImport: connection.model<StatementImportDoc>('StatementImport', statementImportSchema, 'statement_imports'),
+    ApiLogin: connection.model<ApiLoginDoc>('ApiLogin', apiLoginSchema, 'api_logins'),
+    ApiKey: connection.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys'),
+    LinkCode: connection.model<LinkCodeDoc>('LinkCode', linkCodeSchema, 'link_codes'),
+    RateLimit: connection.model<RateLimitDoc>('RateLimit', rateLimitSchema, 'rate_limits'),
   };
 }
 

@@ -3,7 +3,8 @@ import type { Identity } from '../domain/identity.js';
 /**
  * Who may create a new company (`setup`), from SETUP_ALLOWED: anyone, the first person while
  * no company exists, and/or listed platform identities (`telegram:<user id>`,
- * `slack:<team>:<user>`, `discord:<user id>`). Everyone else joins with an invite.
+ * `slack:<team>:<user>`, `discord:<user id>`, `api:<email>` for POST /auth/register). Everyone
+ * else joins with an invite.
  */
 export type SetupPolicy = { anyone: boolean; firstOwner: boolean; identities: string[] };
 
@@ -11,7 +12,7 @@ export const OPEN_SETUP: SetupPolicy = { anyone: true, firstOwner: false, identi
 
 /** How a person is named in SETUP_ALLOWED (the team only where the platform has several). */
 export function setupId(identity: Identity): string {
-  const teamless = identity.platform === 'telegram' || identity.platform === 'discord' || identity.platform === 'console';
+  const teamless = identity.platform === 'telegram' || identity.platform === 'discord' || identity.platform === 'console' || identity.platform === 'api';
   return teamless ? `${identity.platform}:${identity.userId}` : `${identity.platform}:${identity.teamId}:${identity.userId}`;
 }
 

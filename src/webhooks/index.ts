@@ -9,6 +9,9 @@ import type { AccountDoc, DeliveryAttempt, Models, OutboxEventDoc } from '../sto
 import type { LeaseManager } from '../sessions/lease.js';
 import type { SecretBox } from '../store/secret-box.js';
 import { createDispatcher, safeTarget, type DeliveryTrouble, type Dispatcher } from './dispatcher.js';
+import { movementEvent } from '../reconcile/result-events.js';
+import { toStored } from '../store/transaction-repository.js';
+import type { BankTransactionDoc, ConciliationRequestDoc } from '../store/models.js';
 import { webhookAuthorization } from './auth.js';
 import { createHttpClient } from './http-client.js';
 import { testPayload, webhookWithheld, type NotificationType } from './payloads.js';
@@ -47,6 +50,12 @@ export type WebhookServices = {
   test(userId: string, accountRef: string): Promise<{ account: string; url: string; status: number | null; latencyMs: number; error: string | null }>;
   rotateSecret(userId: string, accountRef: string): Promise<{ account: string; secret: string; previousRetireAt: Date | null }>;
   resume(userId: string, accountRef: string): Promise<{ account: string; wasStopped: boolean }>;
+  /**
+   * "Resend webhook" of a conciliation request (its latest result event) or of a bank movement
+   * (passthrough; recorded now if it never was, as when it was read under silent_ingestion),
+   * with the same event id. `alreadyQueued`: it was waiting for delivery anyway.
+   */
+  resend(userId: string, subject: { requestId: string } | { accountId: string; transactionId: string }): Promise<{ event: EventView; alreadyQueued: boolean }>;
 };
 
 function view(doc: OutboxEventDoc): EventView {
@@ -107,6 +116,33 @@ export function createWebhookServices(deps: {
     return matches[0] as OutboxEventDoc;
   }
 
+  /** Sends an event again with the same id (the checks every replay makes first). */
+  async function replayEvent(event: OutboxEventDoc): Promise<EventView> {
+    const account = await Account.findById(event.accountId).lean<AccountDoc>();
+    // Only what the docs define is sent again: never a `failed` status, never an `expired` that notify_on_expired withholds.
+    const withheld = account ? webhookWithheld(event, plainSettings(account)) : undefined;
+    if (withheld && account) {
+      throw new UserError(
+        event.type === 'conciliation.expired'
+          ? `${event._id} was not sent because notify_on_expired is off for "${account.name}". To send expired results: account set "${account.name}" notify_on_expired=true, then replay it.`
+          : `${event._id} is not sent: ${withheld}.`,
+      );
+    }
+    const url = account ? plainSettings(account).webhook_url : null;
+    if (event.lane === 'webhook' && account?.webhookGone?.url && account.webhookGone.url === url) {
+      throw new UserError(`Deliveries to ${safeTarget(url ?? '')} are stopped (410 Gone). Fix the receiver, then: webhook resume "${account.name}"`);
+    }
+    const updated = await OutboxEvent.findOneAndUpdate(
+      { _id: event._id, 'webhook.state': { $ne: 'pending' } },
+      { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': deps.clock.now(), 'webhook.lastError': null }, $inc: { 'webhook.replays': 1 } },
+      { returnDocument: 'after' },
+    ).lean<OutboxEventDoc>();
+    if (!updated) throw new UserError(`${event._id} changed meanwhile; try again.`);
+    deps.log.info({ eventId: event._id, accountId: event.accountId }, 'webhook replay requested');
+    dispatcher.nudge(event.accountId);
+    return view(updated);
+  }
+
   return {
     dispatcher,
     signing,
@@ -155,29 +191,39 @@ export function createWebhookServices(deps: {
     async replay(userId, eventRef) {
       const event = await findEvent(userId, eventRef);
       if (event.webhook.state === 'pending') throw new UserError(`${event._id} is already waiting to be delivered (attempt ${event.webhook.attempts + 1} next).`);
-      const account = await Account.findById(event.accountId).lean<AccountDoc>();
-      // Only what the docs define is sent again: never a `failed` status, never an `expired` that notify_on_expired withholds.
-      const withheld = account ? webhookWithheld(event, plainSettings(account)) : undefined;
-      if (withheld && account) {
-        throw new UserError(
-          event.type === 'conciliation.expired'
-            ? `${event._id} was not sent because notify_on_expired is off for "${account.name}". To send expired results: account set "${account.name}" notify_on_expired=true, then replay it.`
-            : `${event._id} is not sent: ${withheld}.`,
-        );
+      return replayEvent(event);
+    },
+
+    async resend(userId, subject) {
+      const accounts = await deps.accounts.list(userId);
+      const owned = new Set(accounts.map((a) => a.id));
+      let event: OutboxEventDoc | null;
+      if ('requestId' in subject) {
+        const request = await models.ConciliationRequest.findById(subject.requestId, { accountId: 1, status: 1 }).lean<Pick<ConciliationRequestDoc, '_id' | 'accountId' | 'status'>>();
+        if (!request || !owned.has(request.accountId)) throw new NotFoundError('Not found');
+        event = await OutboxEvent.findOne({ subjectId: request._id, lane: 'webhook', type: { $in: ['conciliation.matched', 'conciliation.ambiguous', 'conciliation.expired'] } })
+          .sort({ seq: -1 })
+          .lean<OutboxEventDoc>();
+        if (!event) throw new UserError(`This request has no result webhook to send (it is ${request.status}; webhooks go out when a request is matched, ambiguous or expired).`);
+      } else {
+        if (!owned.has(subject.accountId)) throw new NotFoundError('Account not found');
+        const doc = await models.BankTransaction.findOne({ _id: subject.transactionId, accountId: subject.accountId }).lean<BankTransactionDoc>();
+        if (!doc) throw new NotFoundError('Movement not found');
+        event = await OutboxEvent.findOne({ subjectId: doc._id, type: 'bank.movement' }).lean<OutboxEventDoc>();
+        if (!event) {
+          const account = await Account.findById(doc.accountId).lean<AccountDoc>();
+          const user = account ? await models.User.findById(account.userId, { operation_mode: 1 }).lean<{ operation_mode: string | null }>() : null;
+          if (user?.operation_mode !== 'passthrough') throw new UserError('Bank movement webhooks are sent in passthrough mode only (see PUT /me/operation-mode).');
+          if (!doc.senderName) throw new UserError('This movement has no sender name: passthrough sends none for it.');
+          await deps.outbox.record([movementEvent(toStored(doc), account?.userId ?? userId, deps.clock.now())]);
+          const recorded = await OutboxEvent.findOne({ subjectId: doc._id, type: 'bank.movement' }).lean<OutboxEventDoc>();
+          if (!recorded) throw new UserError('The movement webhook could not be recorded; try again.');
+          dispatcher.nudge(doc.accountId);
+          return { event: view(recorded), alreadyQueued: false };
+        }
       }
-      const url = account ? plainSettings(account).webhook_url : null;
-      if (event.lane === 'webhook' && account?.webhookGone?.url && account.webhookGone.url === url) {
-        throw new UserError(`Deliveries to ${safeTarget(url ?? '')} are stopped (410 Gone). Fix the receiver, then: webhook resume "${account.name}"`);
-      }
-      const updated = await OutboxEvent.findOneAndUpdate(
-        { _id: event._id, 'webhook.state': { $ne: 'pending' } },
-        { $set: { 'webhook.state': 'pending', 'webhook.nextAttemptAt': deps.clock.now(), 'webhook.lastError': null }, $inc: { 'webhook.replays': 1 } },
-        { returnDocument: 'after' },
-      ).lean<OutboxEventDoc>();
-      if (!updated) throw new UserError(`${event._id} changed meanwhile; try again.`);
-      deps.log.info({ eventId: event._id, accountId: event.accountId }, 'webhook replay requested');
-      dispatcher.nudge(event.accountId);
-      return view(updated);
+      if (event.webhook.state === 'pending') return { event: view(event), alreadyQueued: true };
+      return { event: await replayEvent(event), alreadyQueued: false };
     },
 
     async test(userId, accountRef) {

@@ -78,6 +78,7 @@ describe('the embedded database under the service (process, kill -9)', function 
       /^Embedded database: compiling the mongo-java-server launcher \(first run only\)…$/,
       /^Embedded database: ready \(mongo-java-server\)\.$/,
       /^Sandbox bank: http:\/\/127\.0\.0\.1:\d+ \((port 4010 was in use; )?demo users: demo\/demo, and demo-otp\/demo, which asks a 6-digit code\)\.$/,
+      /^HTTP API: http:\/\/127\.0\.0\.1:\d+ \(OpenAPI document at \/openapi\.json\)\.$/,
       /^Ready\. Type help for the commands, exit to stop\.$/,
     ];
     const optional = new Set([3, 4]);

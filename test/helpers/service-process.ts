@@ -30,7 +30,7 @@ export function startServiceProcess(env: Record<string, string>, args: string[] 
   const entry = options.compiled ? [path.join(projectRoot, 'dist', 'src', 'main.js')] : ['--import', 'tsx', path.join(projectRoot, 'src', 'main.ts')];
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: options.cwd ?? projectRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', CHAT_CONSOLE: 'on', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', CHAT_CONSOLE: 'on', API_PORT: '0', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
