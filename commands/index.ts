@@ -8,6 +8,7 @@ import {
   accountSetCommand,
   accountShowCommand,
 } from './account.js';
+import { apiKeyCreateCommand, apiKeyListCommand, apiKeyRevokeCommand, apiLinkCommand, apiLoginCommand } from './api.js';
 import { banksCommand } from './banks.js';
 import { doctorCommand } from './doctor.js';
 import { helpCommand } from './help.js';
@@ -72,6 +73,11 @@ export function allCommands(): CommandSpec[] {
     statementPreviewCommand,
     statementImportsCommand,
     statementPresetsCommand,
+    apiLoginCommand,
+    apiLinkCommand,
+    apiKeyCreateCommand,
+    apiKeyListCommand,
+    apiKeyRevokeCommand,
     doctorCommand,
   );
   return commands;

@@ -1,6 +1,6 @@
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ApiKeyScope } from '../access/api-keys.js';
 import { hasRole, type Role } from '../domain/roles.js';
@@ -102,7 +102,8 @@ export function createHttpApi(deps: HttpApiDeps): ZodApp {
   const { services, log, settings, tokens } = deps;
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own per-request lines are off: the onResponse hook writes one line without headers or bodies.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimitBytes,
     requestTimeout: settings.requestTimeoutMs,
     connectionTimeout: settings.requestTimeoutMs,

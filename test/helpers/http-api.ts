@@ -5,7 +5,11 @@ import type { Services } from '../../src/services.js';
 import type { Database } from '../../src/store/database.js';
 import type { Logger } from '../../src/log.js';
 import { pino } from 'pino';
-import { TEST_KEY } from './services.js';
+import { buildServices, TEST_KEY } from './services.js';
+import { useTestDatabase } from './database.js';
+import { systemClock } from '../../src/domain/clock.js';
+import type { ScrapeJobData } from '../../src/sessions/index.js';
+import type { PollJobData } from '../../src/reconcile/index.js';
 
 export const testHttpSettings: HttpSettings = {
   bodyLimitBytes: 64 * 1024,
@@ -68,4 +72,50 @@ export function client(base: string) {
     put: (path: string, options?: Parameters<typeof call>[2]) => call('PUT', path, options),
     delete: (path: string, options?: Parameters<typeof call>[2]) => call('DELETE', path, options),
   };
+}
+
+export type Person = { email: string; password: string; token: string; userId: string };
+
+/**
+ * For one describe block: a test database, the real services (queued scrapes and polls are
+ * recorded, not run), the real HTTP API on a free port, and two companies registered through
+ * it (`a` and `b`), each logged in.
+ */
+export function useApiFixture(label: string, options: { settings?: Partial<HttpSettings>; services?: Parameters<typeof buildServices>[1] } = {}) {
+  const test = useTestDatabase(label);
+  const f = {
+    test,
+    services: undefined as unknown as Services,
+    api: undefined as unknown as RunningApi,
+    c: undefined as unknown as ReturnType<typeof client>,
+    enqueued: [] as ScrapeJobData[],
+    polls: [] as PollJobData[],
+    a: undefined as unknown as Person,
+    b: undefined as unknown as Person,
+    /** Registers and logs in a new company owner. */
+    async person(email: string): Promise<Person> {
+      const password = `pw-${email}-long`;
+      const registered = await f.c.post('/auth/register', { body: { email, password, name: email.split('@')[0] } });
+      if (registered.status !== 201) throw new Error(`register ${email}: ${registered.status} ${registered.text}`);
+      const login = await f.c.post('/auth/login', { body: { email, password } });
+      const body = login.body as { token: string; user: { id: string } };
+      return { email, password, token: body.token, userId: body.user.id };
+    },
+  };
+  before(async () => {
+    f.services = buildServices(test.db, {
+      clock: systemClock,
+      enqueue: async (data) => void f.enqueued.push(data),
+      enqueuePoll: async (data) => void f.polls.push(data),
+      ...options.services,
+    });
+    f.api = await startTestApi(test.db, f.services, options.settings ? { settings: options.settings } : {});
+    f.c = client(f.api.url);
+    f.a = await f.person(`a-${label}@example.com`);
+    f.b = await f.person(`b-${label}@example.com`);
+  });
+  after(async () => {
+    await f.api?.close();
+  });
+  return f;
 }
