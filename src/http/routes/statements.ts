@@ -33,6 +33,9 @@ export async function statementRoutes(app: ZodApp, ctx: RouteContext): Promise<v
       },
     },
     async (request) => {
+      const userId = (request.auth as JwtAuth).userId;
+      // The account first (another company's, or not a statement account, is refused before the file is read).
+      const account = await ctx.services.statements.importer.accountFor(userId, accountIdOf(request.params.id));
       let bytes: Buffer;
       let fileName = request.query.filename ?? null;
       if (request.isMultipart()) {
@@ -46,8 +49,8 @@ export async function statementRoutes(app: ZodApp, ctx: RouteContext): Promise<v
       }
       if (bytes.length === 0) throw new UserError('Send the statement file as the request body (or as the one file of a multipart form).');
       const summary = await ctx.services.statements.importer.importFile({
-        userId: (request.auth as JwtAuth).userId,
-        account: accountIdOf(request.params.id),
+        userId,
+        account: account.id,
         source: bufferSource(bytes, fileName ?? 'statement'),
         fileName,
         via: 'api',
