@@ -174,7 +174,7 @@ describe('HTTP API: limits, logs and the OpenAPI document', function () {
       const document = (await client(api.url).get('/openapi.json')).body as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown }>> };
       expect(document.openapi).to.equal('3.1.0');
       const validator = new Validator();
-      const result = await validator.validate(document as unknown as object);
+      const result = await validator.validate(document as unknown as Record<string, unknown>);
       expect(result.errors ?? [], JSON.stringify(result.errors, null, 1)?.slice(0, 2000)).to.deep.equal([]);
       expect(result.valid).to.equal(true);
       const routes = Object.entries(document.paths).flatMap(([p, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${p}`));
