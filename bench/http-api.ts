@@ -88,7 +88,7 @@ try {
       const at = new Date(t0 + n * 1000);
       return { _id: randomUUID(), accountId: account.id, userId, externalId: `ORD-${n}`, amountMinor: 10_000 + (n % 50_000), currency: 'UYU', name: `Payer ${n % 997}`, registeredAt: at, status: statuses[n % statuses.length], statusChangedAt: at, createdAt: at, updatedAt: at };
     });
-    await database.models.ConciliationRequest.collection.insertMany(docs);
+    await database.models.ConciliationRequest.collection.insertMany(docs as unknown as Parameters<typeof database.models.ConciliationRequest.collection.insertMany>[0]);
   }
   console.log(`engine: ${embedded.engine}; ${REQUESTS} conciliation requests stored; ${CONCURRENCY} requests in flight on loopback`);
 

@@ -26,7 +26,8 @@ export function externalRoutes(app: ZodApp, ctx: RouteContext): void {
   const { access, accounts, sessions } = ctx.services;
   const tags = ['external'];
 
-  function keyGuard(scope: ApiKeyScope) {
+  /** `ownedInHandler`: the handler's service call checks the account belongs to the key's user (one read fewer). */
+  function keyGuard(scope: ApiKeyScope, ownedInHandler = false) {
     return async (request: FastifyRequest<{ Params: { accountId: string } }>) => {
       const raw = presentedKey(request);
       if (!raw) throw new HttpError(401, 'Unauthorized', 'UNAUTHORIZED');
@@ -36,11 +37,13 @@ export function externalRoutes(app: ZodApp, ctx: RouteContext): void {
       if (!key.scopes.includes(scope)) throw new HttpError(403, 'Forbidden', 'FORBIDDEN');
       const accountId = request.params.accountId;
       if (!UUID.test(accountId)) throw new HttpError(404, 'Not found', 'NOT_FOUND');
+      const listed = key.accountIds === null || key.accountIds.includes(accountId.toLowerCase());
+      if (listed && ownedInHandler) return;
       // Owned first (another user's account is simply not there), then the key's own list.
       await accounts.show(key.userId, accountId.toLowerCase()).catch((error: unknown) => {
         throw error instanceof NotFoundError ? new HttpError(404, 'Not found', 'NOT_FOUND') : error;
       });
-      if (key.accountIds !== null && !key.accountIds.includes(accountId.toLowerCase())) throw new HttpError(403, 'Forbidden', 'FORBIDDEN');
+      if (!listed) throw new HttpError(403, 'Forbidden', 'FORBIDDEN');
     };
   }
 
@@ -68,7 +71,7 @@ export function externalRoutes(app: ZodApp, ctx: RouteContext): void {
   app.get(
     '/v1/accounts/:accountId/status',
     {
-      preHandler: keyGuard('status:read'),
+      preHandler: keyGuard('status:read', true),
       schema: { tags, summary: 'Session state and any pending assistance request (scope status:read)', security: API_KEY_SECURITY, params: s.accountParams, response: s.externalResponses({ 200: s.accountStatus }) },
     },
     async (request) => {
