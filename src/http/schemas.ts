@@ -103,7 +103,7 @@ export const accountConfig = z
     login_mode: z.enum(['simple', 'assisted']),
     pending_orders_endpoint: z.string().nullable(),
     polling_method: z.enum(['GET', 'POST']),
-    polling_body: z.json().nullable(),
+    polling_body: z.unknown().describe('Any JSON value, or null'),
     auth_type: z.enum(['bearer', 'api_key']),
     auth_token: z.string().nullable(),
     webhook_url: z.string().nullable(),
@@ -115,14 +115,14 @@ export const accountConfig = z
     notification_events: z.array(z.enum(NOTIFICATION_EVENTS)),
     notify_on_expired: z.boolean(),
     retry_limit: z.number().int(),
-    webhook_extra_fields: z.record(z.string(), z.json()).nullable(),
+    webhook_extra_fields: z.record(z.string(), z.unknown()).nullable(),
     silent_ingestion: z.boolean(),
     scrape_interval_minutes: z.number().int(),
     lookback_days: z.number().int(),
     statement_format: z.enum(['auto', 'camt', 'mt940', 'ofx', 'csv']),
     statement_account: z.string().nullable(),
     csv_preset: z.string().nullable(),
-    csv_mapping: z.record(z.string(), z.json()).nullable(),
+    csv_mapping: z.record(z.string(), z.unknown()).nullable(),
   })
   .meta({ id: 'AccountConfig' });
 /** A patch: any settings, each validated by the settings table (names, types, bounds) in the service. */

@@ -110,8 +110,10 @@ export function createHttpApi(deps: HttpApiDeps): ZodApp {
     keepAliveTimeout: 10_000,
     trustProxy: settings.trustProxy,
     return503OnClosing: true,
-    // Query strings: one value per name (a repeated name is not an array of values).
-    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
+    // A long path parameter reaches the route's own validation (400 in the documented shape), not the router's 414.
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: false },
+    // The router's own refusals (a malformed URL) in the documented shape too.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, 400, error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'Bad request'),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

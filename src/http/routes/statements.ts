@@ -1,5 +1,6 @@
 import fastifyMultipart from '@fastify/multipart';
 import { UserError } from '../../domain/errors.js';
+import { HttpError } from '../errors.js';
 import { bufferSource } from '../../statements/text.js';
 import * as s from '../schemas.js';
 import { BEARER_SECURITY, type JwtAuth, type RouteContext, type ZodApp } from '../server.js';
@@ -39,9 +40,15 @@ export async function statementRoutes(app: ZodApp, ctx: RouteContext): Promise<v
       let bytes: Buffer;
       let fileName = request.query.filename ?? null;
       if (request.isMultipart()) {
-        const file = await request.file();
+        // A malformed form (no boundary, a broken part) is the sender's mistake, said plainly.
+        const file = await request.file().catch((error: unknown) => {
+          throw new UserError(`The multipart form could not be read (${error instanceof Error ? error.message.slice(0, 80) : 'malformed'}).`);
+        });
         if (!file) throw new UserError('Send the statement file as the one file of the form.');
-        bytes = await file.toBuffer();
+        bytes = await file.toBuffer().catch((error: unknown) => {
+          if ((error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw new HttpError(413, 'Request body too large');
+          throw new UserError('The multipart form could not be read.');
+        });
         if (file.file.truncated) throw new UserError(`The file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB; split it or raise STATEMENT_MAX_MB.`);
         fileName ??= file.filename || null;
       } else {
