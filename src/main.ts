@@ -263,7 +263,7 @@ export async function startService(config: Config): Promise<RunningService> {
 
   const db = database.connection.db;
   if (!db) throw new UnavailableError('the database connection has no database handle');
-  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, log }), ...services.sessions.jobs(), ...services.reconcile.jobs(), ...services.statements.jobs()] });
+  const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, access: services.access, log }), ...services.sessions.jobs(), ...services.reconcile.jobs(), ...services.statements.jobs()] });
   late.scheduler = scheduler;
   await scheduler.start();
   // After the scheduler: interrupted one-shot sessions are queued again.

@@ -200,7 +200,22 @@ export function createHttpApi(deps: HttpApiDeps): ZodApp {
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => {
+      const document = jsonSchemaTransformObject(input) as { paths?: Record<string, Record<string, Record<string, unknown>>> };
+      // The statement upload takes bytes, not JSON: its body is described here rather than by a zod schema.
+      const upload = document.paths?.['/accounts/{id}/statements']?.post;
+      if (upload) {
+        upload.requestBody = {
+          required: true,
+          description: 'The statement file: the raw bytes (name in ?filename=), or a multipart form with one file',
+          content: {
+            'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+            'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', contentMediaType: 'application/octet-stream' } }, required: ['file'] } },
+          },
+        };
+      }
+      return document as ReturnType<typeof jsonSchemaTransformObject>;
+    },
   });
 
   void app.register(async (api) => {
