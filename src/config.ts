@@ -282,6 +282,7 @@ export function readEnvironment(cwd = process.cwd(), env: NodeJS.ProcessEnv = pr
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  const apiPortSet = (env.API_PORT ?? '').trim() !== '';
   const parsed = envSchema.superRefine((e, ctx) => {
     if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'http' && !e.SLACK_SIGNING_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'required with SLACK_BOT_TOKEN in HTTP mode (Basic Information → Signing Secret): every request from Slack is verified with it' });
@@ -289,7 +290,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'socket' && !e.SLACK_APP_TOKEN) {
       ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'required when SLACK_MODE=socket (Basic Information → App-Level Tokens, scope connections:write)' });
     }
-    if (e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'http' && e.SLACK_PORT !== 0 && e.SLACK_PORT === e.API_PORT) {
+    // Only a port set on purpose clashes: left unset, the API moves aside (below).
+    if (apiPortSet && e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'http' && e.SLACK_PORT !== 0 && e.SLACK_PORT === e.API_PORT) {
       ctx.addIssue({ code: 'custom', path: ['API_PORT'], message: `the HTTP API and Slack's events (SLACK_PORT) cannot share port ${e.API_PORT}; set one of them to another port` });
     }
     if (e.TELEGRAM_BOT_TOKEN && e.TELEGRAM_MODE === 'webhook' && !e.TELEGRAM_WEBHOOK_SECRET) {
@@ -383,7 +385,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     api: {
       host: e.API_HOST,
-      port: e.API_PORT,
+      // Slack's HTTP mode has listened on 3000 since before the API: an unset API_PORT takes 3001 then.
+      port: !apiPortSet && e.SLACK_BOT_TOKEN && e.SLACK_MODE === 'http' && e.SLACK_PORT === e.API_PORT ? e.API_PORT + 1 : e.API_PORT,
       jwtSecret: e.API_JWT_SECRET,
       corsOrigins: e.API_CORS_ORIGINS,
       trustProxy: e.API_TRUST_PROXY,

@@ -118,3 +118,19 @@ describe('config: Telegram', () => {
     expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xapp-1' }).chat.slack).to.deep.equal({ botToken: 'xoxb-1', apiUrl: undefined, mode: 'socket', appToken: 'xapp-1' });
   });
 });
+
+describe('config: the HTTP API', () => {
+  it('127.0.0.1:3000 by default, CORS off; an unset API_PORT moves aside from Slack\'s HTTP port; a set one that clashes is an error', () => {
+    const api = loadConfig({}).api;
+    expect(api).to.deep.include({ host: '127.0.0.1', port: 3000, corsOrigins: [], trustProxy: false, bodyLimitBytes: 64 * 1024, requestTimeoutMs: 60_000 });
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig' }).api.port).to.equal(3001);
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_MODE: 'socket', SLACK_APP_TOKEN: 'xapp-1' }).api.port).to.equal(3000);
+    expect(problemsOf({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'sig', API_PORT: '3000' })).to.deep.equal([
+      "API_PORT: the HTTP API and Slack's events (SLACK_PORT) cannot share port 3000; set one of them to another port",
+    ]);
+    expect(problemsOf({ API_CORS_ORIGINS: 'https://ops.example.com/path' })[0]).to.match(/^API_CORS_ORIGINS: each origin is scheme:\/\/host/);
+    expect(loadConfig({ API_CORS_ORIGINS: 'https://ops.example.com, http://localhost:5173' }).api.corsOrigins).to.deep.equal(['https://ops.example.com', 'http://localhost:5173']);
+    expect(problemsOf({ API_JWT_SECRET: 'short' })[0]).to.match(/^API_JWT_SECRET: at least 32 characters/);
+    expect(loadConfig({ SETUP_ALLOWED: 'api:ana@example.com' }).setup.identities).to.deep.equal(['api:ana@example.com']);
+  });
+});
