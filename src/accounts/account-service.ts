@@ -189,6 +189,9 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
         }
       }
       const changed = Object.keys(patch);
+      // The first session's time goes in the same write as the credentials: a scrape tick in
+      // between would otherwise find them with no next run (due now) and log in at once.
+      if (changed.includes('bank_username') || changed.includes('bank_password')) set['scrape.nextRunAt'] = new Date(deps.clock.now().getTime() + (deps.firstSessionDelayMs ?? 0));
       if (changed.length > 0) {
         await Account.updateOne({ _id: doc._id }, { $set: set });
         // Names only: values may be secrets.
