@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ReconcileSettings } from './reconcile/index.js';
 import type { WebhookSettings } from './webhooks/index.js';
 import type { SetupPolicy } from './users/setup-policy.js';
+import { parseProcessRoles, type ProcessRoles } from './process-roles.js';
 
 /**
  * The only reader of the process environment. Everything else receives a typed Config.
@@ -93,6 +94,18 @@ const setupAllowedFromEnv = z
   })
   .optional();
 
+const rolesFromEnv = z
+  .string()
+  .default('all')
+  .transform((raw, ctx) => {
+    const parsed = parseProcessRoles(raw);
+    if ('problem' in parsed) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }
+    return parsed.roles;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -175,6 +188,7 @@ const envSchema = z.object({
   INVITE_TTL_HOURS: positiveInt(72),
   SETUP_ALLOWED: setupAllowedFromEnv,
   SHUTDOWN_TIMEOUT_MS: positiveInt(15_000),
+  ROLES: rolesFromEnv,
 });
 
 export type SecretKey = { id: string; key: Buffer };
@@ -228,6 +242,8 @@ export type Config = {
   /** Who may create a company with `setup` (default: anyone in development, the first owner only in production). */
   setup: SetupPolicy;
   shutdownTimeoutMs: number;
+  /** What this process runs (ROLES): chat gateways, workers, the HTTP API. */
+  roles: ProcessRoles;
 };
 
 export class ConfigError extends Error {
@@ -341,5 +357,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     inviteTtlHours: e.INVITE_TTL_HOURS,
     setup: e.SETUP_ALLOWED ?? (e.NODE_ENV === 'production' ? { anyone: false, firstOwner: true, identities: [] } : { anyone: true, firstOwner: false, identities: [] }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    roles: e.ROLES,
   };
 }

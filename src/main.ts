@@ -30,6 +30,7 @@ import { createOperatorAlerts, type OperatorAlerts } from './notify/operator-ale
 import type { ChatSender } from './notify/chat-notifier.js';
 import type { UserService } from './users/user-service.js';
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
+import { describeRoles } from './process-roles.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
 import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
@@ -42,6 +43,8 @@ import { createDiscordAdapter } from '../adapters/discord/discord-adapter.js';
  */
 
 function consoleWanted(config: Config): boolean {
+  // The console is a chat gateway: only a process with the chat role (ROLES) has one.
+  if (!config.roles.chat) return false;
   if (config.chat.console === 'on') return true;
   if (config.chat.console === 'off') return false;
   return config.chat.platformsConfigured.length === 0 && process.stdin.isTTY === true;
@@ -102,7 +105,8 @@ export type RunningService = {
  */
 async function startSandbox(config: Config, log: Logger, step: StepReporter): Promise<{ url: string; bank?: SandboxBank }> {
   if (config.sandbox.url) return { url: config.sandbox.url };
-  const wanted = config.sandbox.mode === 'on' || (config.sandbox.mode === 'auto' && config.env !== 'production');
+  // Bank sessions run in workers (ROLES): only a worker process starts the sandbox bank.
+  const wanted = config.roles.worker && (config.sandbox.mode === 'on' || (config.sandbox.mode === 'auto' && config.env !== 'production'));
   if (!wanted) return { url: `http://127.0.0.1:${config.sandbox.port}` };
   const stateFile = path.join(config.dataDir, 'sandbox-bank.json');
   const keep = (state: SandboxState) => {
@@ -223,12 +227,16 @@ export async function startService(config: Config): Promise<RunningService> {
   if (!db) throw new UnavailableError('the database connection has no database handle');
   const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, log }), ...services.sessions.jobs(), ...services.reconcile.jobs(), ...services.statements.jobs()] });
   late.scheduler = scheduler;
-  await scheduler.start();
-  // After the scheduler: interrupted one-shot sessions are queued again.
-  const orphans = await services.sessions.control.closeOrphanedRuns();
-  if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
-  services.sessions.monitors.start();
-  services.webhooks.start();
+  // Every process can queue jobs; only workers (ROLES) run them, hold persistent sessions and deliver.
+  const roles = config.roles;
+  if (roles.worker) {
+    await scheduler.start();
+    // After the scheduler: interrupted one-shot sessions are queued again.
+    const orphans = await services.sessions.control.closeOrphanedRuns();
+    if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
+    services.sessions.monitors.start();
+    services.webhooks.start();
+  }
 
   let consoleAdapter: ConsoleAdapter | undefined;
   if (withConsole) {
@@ -236,7 +244,7 @@ export async function startService(config: Config): Promise<RunningService> {
     const owner = await users.ensureOwner(consoleAdapter.identity, 'Local');
     await users.rememberDm(owner.id, CONSOLE_PLACE);
     adapters.set('console', consoleAdapter);
-  } else if (config.chat.platformsConfigured.length === 0) {
+  } else if (roles.chat && config.chat.platformsConfigured.length === 0) {
     log.warn('no chat platform is configured and the console is off (CHAT_CONSOLE=on enables it)');
   }
   const slack = config.chat.slack;
@@ -307,19 +315,22 @@ export async function startService(config: Config): Promise<RunningService> {
     process.stdout.write('Ready. Type help for the commands, exit to stop.\n');
     await startPlatform('console', local, 0);
   }
-  for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
+  // Without the chat role the platforms' adapters only send (notifications, OTP prompts through
+  // the platform's API): no polling, no gateway, no listening endpoint.
+  if (roles.chat) for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
   let failure: string | undefined;
   const alerts = embedded ? await superviseEmbedded(embedded, { users, send: (ref, message) => adapterFor(ref).send(ref, message), log, lost: (sentence) => {
     failure = sentence;
     void service.stop('the embedded database is lost');
   } }) : undefined;
-  log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
+  log.info({ roles: describeRoles(roles), adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
   // For the container health check (`healthcheck`): ready while the database answers.
   const readiness = startReadiness({
     dataDir: config.dataDir,
     log,
     probe: async () => {
       await Promise.race([db.admin().ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('the database did not answer a ping in 5 s')), 5_000).unref())]);
+      if (roles.worker) await scheduler.check();
     },
   });
 
@@ -338,7 +349,7 @@ export async function startService(config: Config): Promise<RunningService> {
         shuttingDown = true;
         alerts?.stop();
         for (const timer of retries.values()) clearTimeout(timer);
-        for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
+        if (roles.chat) for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         await services.sessions.monitors.stop();
