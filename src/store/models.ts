@@ -4,6 +4,7 @@ import { ROLES } from '../domain/roles.js';
 import { OPERATION_MODES } from '../domain/operation-mode.js';
 import { REQUEST_STATUSES, type RequestStatus } from '../domain/request-status.js';
 import { EVENT_TYPES, type EventType } from '../domain/events.js';
+import { registerLiveModels, type LiveModels } from './live-models.js';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -504,7 +505,7 @@ export type Models = {
   ChatAction: Model<ChatActionDoc>;
   InboundEvent: Model<InboundEventDoc>;
   StatementImport: Model<StatementImportDoc>;
-};
+} & LiveModels;
 
 export function registerModels(connection: Connection): Models {
   return {
@@ -521,6 +522,7 @@ export function registerModels(connection: Connection): Models {
     ChatAction: connection.model<ChatActionDoc>('ChatAction', chatActionSchema, 'chat_actions'),
     InboundEvent: connection.model<InboundEventDoc>('InboundEvent', inboundEventSchema, 'inbound_events'),
     StatementImport: connection.model<StatementImportDoc>('StatementImport', statementImportSchema, 'statement_imports'),
+    ...registerLiveModels(connection),
   };
 }
 
