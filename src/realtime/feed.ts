@@ -47,12 +47,17 @@ export function createRealtimeFeed(deps: { models: Models; clock: Clock; log: Lo
   const retentionMs = deps.retentionMs ?? RETENTION_MS;
   let prunedAt = 0;
 
+  /**
+   * The next number. The pre-image is asked for, not the updated document: the offline engine
+   * applies `$inc` atomically but may read the "after" document once a concurrent `$inc` has
+   * landed too, giving two callers one number (seen in tests). The unique index on `seq`
+   * backs this up: a number taken twice is refused on insert, and the event takes another.
+   */
   async function nextSeq(): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const counter = await Counter.findOneAndUpdate({ _id: COUNTER_ID }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
-        if (!counter) throw new Error('the realtime counter was not returned');
-        return counter.seq;
+        const before = await Counter.findOneAndUpdate({ _id: COUNTER_ID }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'before' }).lean();
+        return (before?.seq ?? 0) + 1;
       } catch (error) {
         // Two first events at once both upserting: the loser increments the winner's counter.
         if (!isDuplicateKey(error) || attempt > 2) throw error;
@@ -69,8 +74,15 @@ export function createRealtimeFeed(deps: { models: Models; clock: Clock; log: Lo
 
   return {
     async record(event) {
-      const seq = await nextSeq();
-      await RealtimeEvent.create({ _id: new Types.ObjectId().toHexString(), seq, type: event.type, userId: event.userId, accountId: event.accountId, data: event.data, occurredAt: event.occurredAt });
+      for (let attempt = 0; ; attempt++) {
+        const seq = await nextSeq();
+        try {
+          await RealtimeEvent.create({ _id: new Types.ObjectId().toHexString(), seq, type: event.type, userId: event.userId, accountId: event.accountId, data: event.data, occurredAt: event.occurredAt });
+          break;
+        } catch (error) {
+          if (!isDuplicateKey(error) || attempt > 4) throw error;
+        }
+      }
       await prune(deps.clock.now()).catch((error: unknown) => log.warn({ err: error }, 'could not prune old realtime events'));
     },
 

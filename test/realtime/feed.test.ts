@@ -73,3 +73,16 @@ describe('realtime feed (stored stream, tailed with a cursor)', () => {
     expect(fromAssistanceEvent({ type: 'interrupted', request, account }, now)).to.deep.include({ type: 'assistance.cancelled', data: { requestId: 'q1', attempts: 1, reason: 'interrupted' } });
   });
 });
+
+describe('realtime feed numbering under concurrency', () => {
+  const test = useTestDatabase('rtseq');
+
+  it('events recorded at once, the very first included, each get their own number and none is lost', async () => {
+    const feeds = [0, 1, 2].map(() => createRealtimeFeed({ models: test.db.models, clock: manualClock(), log }));
+    await Promise.all(Array.from({ length: 60 }, (_, i) => (feeds[i % 3] as (typeof feeds)[number]).record({ type: 'session.recovered', userId: 'u', accountId: 'a', data: { i }, occurredAt: new Date() })));
+    const docs = await test.db.models.RealtimeEvent.find({}).lean();
+    expect(docs).to.have.length(60);
+    expect(new Set(docs.map((d) => d.seq)).size).to.equal(60);
+    expect(new Set(docs.map((d) => d.data.i)).size).to.equal(60);
+  });
+});
