@@ -31,6 +31,7 @@ import type { ChatSender } from './notify/chat-notifier.js';
 import type { UserService } from './users/user-service.js';
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
 import { describeRoles } from './process-roles.js';
+import { createMetricsRecorder } from './metrics/recorder.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
 import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
@@ -195,6 +196,9 @@ export async function startService(config: Config): Promise<RunningService> {
   };
   // Bound after the services exist: the scheduler's jobs call them, and they queue jobs.
   const late: { scheduler?: Scheduler } = {};
+  // Counts for /metrics only this process sees (deliveries, polls), added to the shared database.
+  const metricsRecorder = createMetricsRecorder({ models: database.models, log });
+  metricsRecorder.start();
   const services = createServices({
     models: database.models,
     secrets: secretBox,
@@ -219,6 +223,7 @@ export async function startService(config: Config): Promise<RunningService> {
     reconcileSettings: config.reconcile,
     webhookSettings: config.webhooks,
     statementSettings: config.statements,
+    metrics: metricsRecorder,
   });
   const { users } = services;
   const router = createCommandRouter({ commands: allCommands(), services, log });
@@ -324,13 +329,19 @@ export async function startService(config: Config): Promise<RunningService> {
     void service.stop('the embedded database is lost');
   } }) : undefined;
   log.info({ roles: describeRoles(roles), adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
+  // Readiness: the HTTP API's GET /ready and /metrics (src/http/operations.ts, with
+  // createMetrics) use these too; the realtime socket tails services.realtime.
+  const readinessChecks = {
+    database: () => Promise.race([db.admin().ping().then(() => undefined), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the database did not answer a ping in 5 s')), 5_000).unref())]),
+    scheduler: () => scheduler.check(),
+  };
   // For the container health check (`healthcheck`): ready while the database answers.
   const readiness = startReadiness({
     dataDir: config.dataDir,
     log,
     probe: async () => {
-      await Promise.race([db.admin().ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('the database did not answer a ping in 5 s')), 5_000).unref())]);
-      if (roles.worker) await scheduler.check();
+      await readinessChecks.database();
+      if (roles.worker) await readinessChecks.scheduler();
     },
   });
 
@@ -355,6 +366,7 @@ export async function startService(config: Config): Promise<RunningService> {
         await services.sessions.monitors.stop();
         await services.webhooks.stop(config.shutdownTimeoutMs);
         await scheduler.stop(config.shutdownTimeoutMs);
+        await metricsRecorder.stop();
         const cut = await services.sessions.releaseLeases();
         if (cut > 0) log.warn({ sessions: cut }, 'sessions cut short by the shutdown; they start again with the next process');
         await pool.close();

@@ -18,6 +18,7 @@ import { createUserService, type UserService } from './users/user-service.js';
 import { fromAssistanceEvent, fromSessionEvent, type RealtimeEventInput } from './realtime/events.js';
 import { createRealtimeFeed, type RealtimeFeed } from './realtime/feed.js';
 import { createRealtimeTickets, type RealtimeTickets } from './realtime/tickets.js';
+import type { MetricsPort } from './metrics/port.js';
 import type { SetupPolicy } from './users/setup-policy.js';
 
 /** The core services commands (and later the HTTP API) call. */
@@ -62,6 +63,8 @@ export type ServiceDeps = {
   /** Tests replace the matcher to exercise failures; the product always uses the real one. */
   match?: MatchFn;
   maxConcurrentSessions: number;
+  /** Counts for /metrics that only the process doing the work can see (delivery latency, polls). */
+  metrics?: MetricsPort;
 };
 
 export function createServices(deps: ServiceDeps): Services {
@@ -125,7 +128,10 @@ export function createServices(deps: ServiceDeps): Services {
       const account = await deps.models.Account.findById(event.accountId, { name: 1 }).lean<{ name: string }>();
       await notifier.result(event, account?.name ?? event.accountId);
     },
-    reportPoll: (report) => notifier.poll(report),
+    reportPoll: (report) => {
+      if (report.outcome.ok !== 'skipped') deps.metrics?.poll(report.outcome.ok ? 'ok' : 'failed');
+      return notifier.poll(report);
+    },
     ...(deps.match ? { match: deps.match } : {}),
   });
   late.reconcile = reconcile;
@@ -139,6 +145,7 @@ export function createServices(deps: ServiceDeps): Services {
     log: deps.log,
     settings: deps.webhookSettings,
     trouble: (report) => notifier.delivery(report),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   late.webhooks = webhooks;
   const statements = createStatementServices({
