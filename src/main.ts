@@ -417,13 +417,14 @@ async function runSandbox(config: Config): Promise<void> {
 
 const USAGE = `Usage: reconbanker <command>
   start            run the service (default)
-  healthcheck      exit 0 when the service on this host is ready (the container's HEALTHCHECK)
+  healthcheck [url] exit 0 when the service on this host is ready (the container's HEALTHCHECK);
+                   with a URL (http://127.0.0.1:3000/ready) asks the API's readiness endpoint
   sandbox          run only the sandbox bank (port SANDBOX_BANK_PORT)
   rotate-secrets   re-encrypt every stored secret with the newest key (first in SECRET_KEYS)`;
 
 export async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'start';
-  if (command === 'healthcheck') return healthcheck();
+  if (command === 'healthcheck') return healthcheck(argv[1]);
   let config: Config;
   try {
     config = loadConfig(readEnvironment());

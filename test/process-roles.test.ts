@@ -25,3 +25,15 @@ describe('process roles (ROLES)', () => {
     }
   });
 });
+
+describe('docker-compose.yml runs the roles apart on one MongoDB', () => {
+  it('an api, a worker and a chat process; the api checked by GET /ready, the others by the readiness file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const path = await import('node:path');
+    const { projectRoot } = await import('../src/paths.js');
+    const compose = readFileSync(path.join(projectRoot, 'docker-compose.yml'), 'utf8');
+    for (const role of ['api', 'worker', 'chat']) expect(compose).to.match(new RegExp(`^  ${role}:\\n(?:    .*\\n|      .*\\n)*?      ROLES: ${role}$`, 'm'));
+    expect(compose.match(/MONGODB_URI: mongodb:\/\/mongo:27017\/reconbanker/g)).to.have.length(1);
+    expect(compose).to.include('test: ["CMD", "node", "dist/src/healthcheck.js", "http://127.0.0.1:3000/ready"]');
+  });
+});

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { projectRoot } from '../../src/paths.js';
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { MongoClient } from 'mongodb';
@@ -15,6 +19,15 @@ import { buildServices } from '../helpers/services.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const log = pino({ level: 'silent' });
+const run = promisify(execFile);
+
+/** The container health check as a process: `healthcheck <url>`. */
+async function healthcheckProcess(url: string): Promise<{ code: number; stdout: string }> {
+  return run(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', 'healthcheck.ts'), url], { cwd: projectRoot, env: { PATH: process.env.PATH ?? '' } }).then(
+    ({ stdout }) => ({ code: 0, stdout }),
+    (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+  );
+}
 
 /** A Fastify app with the operations plugin only, as the API server registers it. */
 async function operationsApp(db: Database, checks: Record<string, () => Promise<void>>): Promise<{ app: FastifyInstance; url: string }> {
@@ -85,6 +98,21 @@ describe('operations endpoints: health, readiness, metrics', function () {
     expect(body.checks.scheduler).to.not.equal('ok');
     expect(body.checks.scheduler).to.not.match(/mongodb:\/\/127/);
     expect((await fetch(`${url}/health`)).status).to.equal(200);
+    // The health check of an API process (docker-compose) asks this endpoint.
+    const probe = await healthcheckProcess(`${url}/ready`);
+    expect(probe.code).to.equal(1);
+    expect(probe.stdout).to.match(/^unhealthy: http:\/\/127\.0\.0\.1:\d+\/ready answered 503 /);
+  });
+
+  it('the health check with a URL is healthy on a 200 from /ready, unhealthy when nothing answers', async () => {
+    const { app, url } = await operationsApp(test.db, { database: async () => void (await test.db.connection.db!.admin().ping()) });
+    apps.push(app);
+    const healthy = await healthcheckProcess(`${url}/ready`);
+    expect(healthy, healthy.stdout).to.deep.include({ code: 0 });
+    expect(healthy.stdout).to.match(/^healthy: .* answered 200 \{"ok":true,"checks":\{"database":"ok"\}\}/);
+    const nobody = await healthcheckProcess(`http://127.0.0.1:${await closedPort()}/ready`);
+    expect(nobody.code).to.equal(1);
+    expect(nobody.stdout).to.match(/^unhealthy: .* did not answer/);
   });
 
   it('GET /metrics: values from the database, deliveries and polls counted by another service instance', async () => {
