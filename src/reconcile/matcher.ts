@@ -448,7 +448,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
           break;
         }
       }
-      let found = settled ? top : searches.get(payer);
+      // A narrower search cut short by the bound means the wider one would be cut too (it
+      // reads at least as much): take what the narrower one scored.
+      let found = settled || !top.complete ? top : searches.get(payer);
       if (!found) {
         found = (amountIndex as AmountIndex).search(payer);
         searches.set(payer, found);

@@ -584,15 +584,24 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       let size = 0;
       for (let x = rangeFrom[k] as number; x < at; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
       sizes[k] = size;
-      // Rarest first (insertion sort: a name has few tokens).
-      let j = k - 1;
-      while (j >= 0 && (sizes[order[j] as number] as number) > size) {
-        order[j + 1] = order[j] as number;
-        j -= 1;
-      }
-      order[j + 1] = k;
     }
     rangeFrom[p] = at;
+    // Rarest first, ties by position: a few tokens by insertion, many by one numeric sort.
+    if (p <= 8) {
+      for (let k = 0; k < p; k++) {
+        let j = k - 1;
+        while (j >= 0 && (sizes[order[j] as number] as number) > (sizes[k] as number)) {
+          order[j + 1] = order[j] as number;
+          j -= 1;
+        }
+        order[j + 1] = k;
+      }
+    } else {
+      const keyed = new Float64Array(p);
+      for (let k = 0; k < p; k++) keyed[k] = (sizes[k] as number) * p + k;
+      keyed.sort();
+      for (let k = 0; k < p; k++) order[k] = (keyed[k] as number) % p;
+    }
     const ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
@@ -739,20 +748,25 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       }
       candidateCount = kept;
     }
-    let complete = work >= 0;
+    const complete = work >= 0;
     if (!complete) {
       // Cut short: the names sharing most words with the payer are scored first, within the
       // budget, and the payer's own name (if this amount holds it) always.
       const exact = positionOf(groupName, from, to, payer);
-      if (exact >= 0) {
-        if (seen[exact - from] !== stamp) {
-          seen[exact - from] = stamp;
-          if (candidateCount === scratch.candidates.length) scratch.candidates = grownInt(scratch.candidates, candidateCount + 1);
-          scratch.candidates[candidateCount++] = exact;
-        }
-        hits[exact - from] = 0x7fffffff;
+      if (exact >= 0 && seen[exact - from] !== stamp) {
+        seen[exact - from] = stamp;
+        hits[exact - from] = 0;
+        if (candidateCount === scratch.candidates.length) scratch.candidates = grownInt(scratch.candidates, candidateCount + 1);
+        scratch.candidates[candidateCount++] = exact;
       }
       rankByHits();
+      if (exact >= 0) {
+        const candidates = scratch.candidates;
+        let at = 0;
+        while (candidates[at] !== exact) at++;
+        for (; at > 0; at--) candidates[at] = candidates[at - 1] as number;
+        candidates[0] = exact;
+      }
     }
     // A complete search scores every candidate it found (each can reach the floor by its
     // length and pairs); one cut short, within the budget.
