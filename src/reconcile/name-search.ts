@@ -37,12 +37,16 @@ const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
 
+/** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
+export type TokenIds = ArrayLike<number>;
+const ascending = (x: number, y: number) => x - y;
+
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
   const byKey = new Map<string, number>();
   const parsed: ParsedName[] = [];
-  const own: Int32Array[] = []; // token ids, ascending
-  const latin: Int32Array[] = []; // the same array as own for a Latin name
+  const own: number[][] = []; // token ids, ascending
+  const latin: number[][] = []; // the same array as own for a Latin name
   const initials: number[] = []; // 1 if own or latin has an initial
   const tokenIds = new Map<string, number>();
   const tokenText: string[] = [];
@@ -56,10 +60,10 @@ export function createNameTable() {
     }
     return id;
   };
-  const idsOf = (tokens: readonly string[]): Int32Array => {
-    const ids = new Int32Array(tokens.length);
+  const idsOf = (tokens: readonly string[]): number[] => {
+    const ids: number[] = new Array<number>(tokens.length);
     for (let k = 0; k < tokens.length; k++) ids[k] = tokenId(tokens[k] as string);
-    return ids.sort();
+    return tokens.length > 1 ? ids.sort(ascending) : ids;
   };
 
   function id(raw: string | null): number {
@@ -89,9 +93,9 @@ export function createNameTable() {
     const pa = parsed[a] as ParsedName;
     const pb = parsed[b] as ParsedName;
     const either = initials[a] === 1 || initials[b] === 1;
-    const first = either ? scoreTokens(pa.tokens, pb.tokens) : overlapScore(own[a] as Int32Array, own[b] as Int32Array);
+    const first = either ? scoreTokens(pa.tokens, pb.tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
     if (pa.isLatin === pb.isLatin) return first;
-    const second = either ? scoreTokens(pa.latin, pb.latin) : overlapScore(latin[a] as Int32Array, latin[b] as Int32Array);
+    const second = either ? scoreTokens(pa.latin, pb.latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
     return Math.max(first, second);
   }
 
@@ -123,8 +127,8 @@ export function createNameTable() {
     initialsBeginning,
     key: (name: number) => (parsed[name] as ParsedName).key,
     isLatin: (name: number) => (parsed[name] as ParsedName).isLatin,
-    own: (name: number) => own[name] as Int32Array,
-    latin: (name: number) => latin[name] as Int32Array,
+    own: (name: number): TokenIds => own[name] as TokenIds,
+    latin: (name: number): TokenIds => latin[name] as TokenIds,
     isInitial: (token: number) => isInitialToken(tokenText[token] as string),
     tokenCount: () => tokenText.length,
     nameCount: () => parsed.length,
@@ -138,7 +142,7 @@ function isInitialToken(token: string): boolean {
 }
 
 /** scoreTokens for two names without initials: shared token ids over both coverages. */
-function overlapScore(a: Int32Array, b: Int32Array): number {
+function overlapScore(a: TokenIds, b: TokenIds): number {
   let matched = 0;
   for (let i = 0, j = 0; i < a.length && j < b.length; ) {
     const x = a[i] as number;
@@ -155,7 +159,7 @@ function overlapScore(a: Int32Array, b: Int32Array): number {
   return short === 0 ? 0 : (matched / short + matched / long) / 2;
 }
 
-export type Found = { groups: Int32Array; scores: Float64Array; complete: boolean };
+export type Found = { groups: readonly number[]; scores: readonly number[]; complete: boolean };
 
 /** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
 function scoreCost(a: number, b: number): number {
@@ -183,7 +187,7 @@ function positionOf(list: Int32Array, from: number, to: number, value: number): 
 }
 
 /** Whether ascending `ids` holds `id`. */
-function holds(ids: Int32Array, id: number): boolean {
+function holds(ids: TokenIds, id: number): boolean {
   let lo = 0;
   let hi = ids.length - 1;
   while (lo <= hi) {
@@ -538,7 +542,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    * Adds to scratch.candidates every group of 2..PAIR_MAX words not yet seen that pairs two
    * of its words with two of `tokens` (2..PAIR_MAX of them) and whose length can reach `floor`.
    */
-  function pairProbe(space: 0 | 1, tokens: Int32Array, floor: number): void {
+  function pairProbe(space: 0 | 1, tokens: TokenIds, floor: number): void {
     const postings = (pairPostings[space] ??= buildPairs(space));
     if (postings.slotOf.size === 0) return;
     const p = tokens.length;
@@ -568,7 +572,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    * Adds to scratch.candidates every group not yet seen whose name could score ≥ floor
    * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
    */
-  function probe(postings: Postings, tokens: Int32Array, budget: number, counting: boolean, tokensOf: (name: number) => Int32Array, floor: number, skipMiddle = false): number {
+  function probe(postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number, skipMiddle = false): number {
     const p = tokens.length;
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
@@ -713,7 +717,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // only the others (one word, or more than PAIR_MAX) through the word postings.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
     let paired = false;
-    const look = (space: 0 | 1, postings: Postings, tokens: Int32Array, budget: number, counting: boolean, tokensOf: (name: number) => Int32Array): number => {
+    const look = (space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds): number => {
       if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
         paired = true;
         pairProbe(space, tokens, floor);
@@ -793,7 +797,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       count += 1;
     }
     // By score (desc), then name key (asc).
-    const ranked = new Int32Array(count);
+    const ranked: number[] = new Array<number>(count);
     for (let c = 0; c < count; c++) ranked[c] = c;
     if (count > 1) {
       ranked.sort((x, y) => {
@@ -804,8 +808,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         return kx < ky ? -1 : kx > ky ? 1 : 0;
       });
     }
-    const groups = new Int32Array(count);
-    const scores = new Float64Array(count);
+    const groups: number[] = new Array<number>(count);
+    const scores: number[] = new Array<number>(count);
     for (let c = 0; c < count; c++) {
       groups[c] = foundGroups[ranked[c] as number] as number;
       scores[c] = foundScores[ranked[c] as number] as number;
