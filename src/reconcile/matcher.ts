@@ -14,8 +14,9 @@ import { findReferences } from './references.js';
  * Cost grows with the sizes, not their product. Both sides are radix-sorted by (currency,
  * amount) and walked together (no hash lookups per item); within an amount, transactions are
  * grouped by normalised sender name, newest first. An amount with few sender names is scanned
- * pair by pair; one with many is intersected with the payer's related names (every sender
- * name sharing a word or an initial with it, scored once per distinct payer name). Requests
+ * pair by pair; one with many is searched through its name index (name-search.ts: word-pair
+ * lists for names of 2–6 words, exact; word lists, bounded, for the rest), once per distinct
+ * payer name and amount. Requests
  * are evaluated in amount order for locality and decided into typed arrays; the decision
  * objects are built at the end, and requests with the same candidates share one list.
  * test/reconcile/matcher-reference.test.ts checks all of it against a plain reading of the rules.

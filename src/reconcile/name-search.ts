@@ -5,9 +5,10 @@ import { CLEAR_MARGIN, MIN_SCORE, parseNameUncached, scoreTokens, type ParsedNam
  * and payer alike) gets a dense id, its tokens dense token ids, and pairs are scored on those
  * ids with the same result as names.ts's scoreParsed. Within one amount, the sender names
  * that could reach the floor score (the minimum less the margin: only those can be a
- * candidate or spoil a clear margin) are found through an inverted index of that amount's
- * names, probing the payer's rarest tokens first and only the name lengths that can still
- * reach the floor, with a bounded amount of work (SEARCH_BUDGET).
+ * candidate or spoil a clear margin) are found through inverted indexes of that amount's
+ * names: names of 2..PAIR_MAX words by each pair of their words (exact, no bound), every name
+ * by each word, probed rarest word first and only at the name lengths that can still reach
+ * the floor, with a bounded amount of work (SEARCH_BUDGET) — see README "The bound".
  */
 
 /** Names within the margin of the minimum: nothing below can be a candidate. */
