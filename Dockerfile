@@ -35,7 +35,9 @@ USER node
 VOLUME ["/data"]
 
 # Ready = the service answers and its database does (a readiness file the service rewrites
-# every 10 s in DATA_DIR; see README "Health check"). No port or curl needed.
+# every 10 s in DATA_DIR; see README "Health check"). No port or curl needed. A process with
+# the api role is better checked by its readiness endpoint: docker-compose.yml overrides this
+# with `healthcheck.js http://127.0.0.1:3000/ready` for it.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]

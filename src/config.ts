@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { ReconcileSettings } from './reconcile/index.js';
 import type { WebhookSettings } from './webhooks/index.js';
 import type { SetupPolicy } from './users/setup-policy.js';
+import { parseProcessRoles, type ProcessRoles } from './process-roles.js';
 
 /**
  * The only reader of the process environment. Everything else receives a typed Config.
@@ -92,6 +93,18 @@ const setupAllowedFromEnv = z
     return policy;
   })
   .optional();
+
+const rolesFromEnv = z
+  .string()
+  .default('all')
+  .transform((raw, ctx) => {
+    const parsed = parseProcessRoles(raw);
+    if ('problem' in parsed) {
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }
+    return parsed.roles;
+  });
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -197,6 +210,7 @@ const envSchema = z.object({
   API_MUTATIONS_PER_MINUTE: positiveInt(120),
   API_LOGIN_ATTEMPTS_PER_ADDRESS: positiveInt(20),
   API_LOGIN_ATTEMPTS_PER_EMAIL: positiveInt(10),
+  ROLES: rolesFromEnv,
 });
 
 export type SecretKey = { id: string; key: Buffer };
@@ -265,6 +279,8 @@ export type Config = {
     loginAttemptsPerAddress: number;
     loginAttemptsPerEmail: number;
   };
+  /** What this process runs (ROLES): chat gateways, workers, the HTTP API. */
+  roles: ProcessRoles;
 };
 
 export class ConfigError extends Error {
@@ -396,5 +412,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       loginAttemptsPerAddress: e.API_LOGIN_ATTEMPTS_PER_ADDRESS,
       loginAttemptsPerEmail: e.API_LOGIN_ATTEMPTS_PER_EMAIL,
     },
+    roles: e.ROLES,
   };
 }

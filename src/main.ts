@@ -15,7 +15,8 @@ import { UnavailableError } from './domain/errors.js';
 import { housekeepingJob } from './jobs/housekeeping.js';
 import { createScheduler } from './jobs/scheduler.js';
 import { createServices, type Services } from './services.js';
-import { createHttpApi, type ZodApp } from './http/server.js';
+import { createHttpApi, type HttpPlugin, type ZodApp } from './http/server.js';
+import { standardPlugins } from './http/plugins.js';
 import { createTokenSigner, tokenKeys } from './http/tokens.js';
 import type { Models } from './store/models.js';
 import { createSandboxBank, type SandboxBank, type SandboxState } from './banks/sandbox/bank-server.js';
@@ -33,6 +34,8 @@ import { createOperatorAlerts, type OperatorAlerts } from './notify/operator-ale
 import type { ChatSender } from './notify/chat-notifier.js';
 import type { UserService } from './users/user-service.js';
 import { createSecretBox, loadOrCreateLocalKeys } from './store/secret-box.js';
+import { describeRoles } from './process-roles.js';
+import { createMetricsRecorder } from './metrics/recorder.js';
 import { allCommands } from '../commands/index.js';
 import { CONSOLE_PLACE, createConsoleAdapter, type ConsoleAdapter } from '../adapters/console/console-adapter.js';
 import { createTelegramAdapter } from '../adapters/telegram/telegram-adapter.js';
@@ -45,6 +48,8 @@ import { createDiscordAdapter } from '../adapters/discord/discord-adapter.js';
  */
 
 function consoleWanted(config: Config): boolean {
+  // The console is a chat gateway: only a process with the chat role (ROLES) has one.
+  if (!config.roles.chat) return false;
   if (config.chat.console === 'on') return true;
   if (config.chat.console === 'off') return false;
   return config.chat.platformsConfigured.length === 0 && process.stdin.isTTY === true;
@@ -105,7 +110,8 @@ export type RunningService = {
  */
 async function startSandbox(config: Config, log: Logger, step: StepReporter): Promise<{ url: string; bank?: SandboxBank }> {
   if (config.sandbox.url) return { url: config.sandbox.url };
-  const wanted = config.sandbox.mode === 'on' || (config.sandbox.mode === 'auto' && config.env !== 'production');
+  // Bank sessions run in workers (ROLES): only a worker process starts the sandbox bank.
+  const wanted = config.roles.worker && (config.sandbox.mode === 'on' || (config.sandbox.mode === 'auto' && config.env !== 'production'));
   if (!wanted) return { url: `http://127.0.0.1:${config.sandbox.port}` };
   const stateFile = path.join(config.dataDir, 'sandbox-bank.json');
   const keep = (state: SandboxState) => {
@@ -165,7 +171,7 @@ async function superviseEmbedded(
  * The HTTP API on API_HOST:API_PORT. Outside production a port taken by something else falls
  * back to a free one (as the sandbox bank does), said at start-up; in production it is an error.
  */
-async function startHttpApi(config: Config, deps: { services: Services; models: Models; encryptionKeys: Buffer[]; log: Logger; step: StepReporter }): Promise<ZodApp> {
+async function startHttpApi(config: Config, deps: { services: Services; models: Models; encryptionKeys: Buffer[]; log: Logger; step: StepReporter; plugins: HttpPlugin[] }): Promise<ZodApp> {
   const tokens = createTokenSigner(tokenKeys({ secret: config.api.jwtSecret, encryptionKeys: deps.encryptionKeys }));
   const build = () =>
     createHttpApi({
@@ -174,8 +180,7 @@ async function startHttpApi(config: Config, deps: { services: Services; models: 
       log: deps.log,
       tokens,
       settings: { ...config.api, statementMaxBytes: config.statements.maxBytes },
-      // Other modules' plugins (operations: health, readiness, metrics; realtime) are added here.
-      plugins: [],
+      plugins: deps.plugins,
     });
   let app = build();
   let moved: string | undefined;
@@ -233,6 +238,9 @@ export async function startService(config: Config): Promise<RunningService> {
   };
   // Bound after the services exist: the scheduler's jobs call them, and they queue jobs.
   const late: { scheduler?: Scheduler } = {};
+  // Counts for /metrics only this process sees (deliveries, polls), added to the shared database.
+  const metricsRecorder = createMetricsRecorder({ models: database.models, log });
+  metricsRecorder.start();
   const services = createServices({
     models: database.models,
     secrets: secretBox,
@@ -257,6 +265,7 @@ export async function startService(config: Config): Promise<RunningService> {
     reconcileSettings: config.reconcile,
     webhookSettings: config.webhooks,
     statementSettings: config.statements,
+    metrics: metricsRecorder,
   });
   const { users } = services;
   const router = createCommandRouter({ commands: allCommands(), services, log });
@@ -265,12 +274,16 @@ export async function startService(config: Config): Promise<RunningService> {
   if (!db) throw new UnavailableError('the database connection has no database handle');
   const scheduler = createScheduler({ db, log, processEvery: config.jobPollMs, jobs: [housekeepingJob({ users, actions: services.actions, inbound: services.inbound, access: services.access, log }), ...services.sessions.jobs(), ...services.reconcile.jobs(), ...services.statements.jobs()] });
   late.scheduler = scheduler;
-  await scheduler.start();
-  // After the scheduler: interrupted one-shot sessions are queued again.
-  const orphans = await services.sessions.control.closeOrphanedRuns();
-  if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
-  services.sessions.monitors.start();
-  services.webhooks.start();
+  // Every process can queue jobs; only workers (ROLES) run them, hold persistent sessions and deliver.
+  const roles = config.roles;
+  if (roles.worker) {
+    await scheduler.start();
+    // After the scheduler: interrupted one-shot sessions are queued again.
+    const orphans = await services.sessions.control.closeOrphanedRuns();
+    if (orphans > 0) log.warn({ orphans }, 'closed sessions left running by a previous process');
+    services.sessions.monitors.start();
+    services.webhooks.start();
+  }
 
   let consoleAdapter: ConsoleAdapter | undefined;
   if (withConsole) {
@@ -278,7 +291,7 @@ export async function startService(config: Config): Promise<RunningService> {
     const owner = await users.ensureOwner(consoleAdapter.identity, 'Local');
     await users.rememberDm(owner.id, CONSOLE_PLACE);
     adapters.set('console', consoleAdapter);
-  } else if (config.chat.platformsConfigured.length === 0) {
+  } else if (roles.chat && config.chat.platformsConfigured.length === 0) {
     log.warn('no chat platform is configured and the console is off (CHAT_CONSOLE=on enables it)');
   }
   const slack = config.chat.slack;
@@ -342,7 +355,22 @@ export async function startService(config: Config): Promise<RunningService> {
       retries.set(platform, timer);
     }
   }
-  const api = await startHttpApi(config, { services, models: database.models, encryptionKeys: keys.map((k) => k.key), log, step });
+  // Readiness: the HTTP API's GET /ready and /metrics (src/http/operations.ts, with
+  // createMetrics) use these too; the realtime socket tails services.realtime.
+  const readinessChecks = {
+    database: () => Promise.race([db.admin().ping().then(() => undefined), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the database did not answer a ping in 5 s')), 5_000).unref())]),
+    scheduler: () => scheduler.check(),
+  };
+  const api = roles.api
+    ? await startHttpApi(config, {
+        services,
+        models: database.models,
+        encryptionKeys: keys.map((k) => k.key),
+        log,
+        step,
+        plugins: standardPlugins({ models: database.models, db, checks: roles.worker ? readinessChecks : { database: readinessChecks.database }, log }),
+      })
+    : undefined;
 
   // The console first (it is this terminal); the platforms connect in the background, each on
   // its own, so a slow or unreachable one holds up neither start-up nor a shutdown signal.
@@ -351,19 +379,22 @@ export async function startService(config: Config): Promise<RunningService> {
     process.stdout.write('Ready. Type help for the commands, exit to stop.\n');
     await startPlatform('console', local, 0);
   }
-  for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
+  // Without the chat role the platforms' adapters only send (notifications, OTP prompts through
+  // the platform's API): no polling, no gateway, no listening endpoint.
+  if (roles.chat) for (const [platform, adapter] of adapters) if (platform !== 'console') void startPlatform(platform, adapter, 0);
   let failure: string | undefined;
   const alerts = embedded ? await superviseEmbedded(embedded, { users, send: (ref, message) => adapterFor(ref).send(ref, message), log, lost: (sentence) => {
     failure = sentence;
     void service.stop('the embedded database is lost');
   } }) : undefined;
-  log.info({ adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
+  log.info({ roles: describeRoles(roles), adapters: [...adapters.keys()], engine: embedded?.engine ?? 'external', sandbox: sandbox.url }, 'Reconbanker is ready');
   // For the container health check (`healthcheck`): ready while the database answers.
   const readiness = startReadiness({
     dataDir: config.dataDir,
     log,
     probe: async () => {
-      await Promise.race([db.admin().ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('the database did not answer a ping in 5 s')), 5_000).unref())]);
+      await readinessChecks.database();
+      if (roles.worker) await readinessChecks.scheduler();
     },
   });
 
@@ -381,15 +412,16 @@ export async function startService(config: Config): Promise<RunningService> {
         readiness.stop();
         shuttingDown = true;
         // No new API requests; those running finish (Fastify waits for them).
-        await api.close().catch((error: unknown) => log.warn({ err: error }, 'the HTTP API did not close cleanly'));
+        await api?.close().catch((error: unknown) => log.warn({ err: error }, 'the HTTP API did not close cleanly'));
         alerts?.stop();
         for (const timer of retries.values()) clearTimeout(timer);
-        for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
+        if (roles.chat) for (const adapter of adapters.values()) await adapter.stop().catch((error: unknown) => log.warn({ err: error }, 'a chat platform did not stop cleanly'));
         // Let commands already running finish their writes.
         if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
         await services.sessions.monitors.stop();
         await services.webhooks.stop(config.shutdownTimeoutMs);
         await scheduler.stop(config.shutdownTimeoutMs);
+        await metricsRecorder.stop();
         const cut = await services.sessions.releaseLeases();
         if (cut > 0) log.warn({ sessions: cut }, 'sessions cut short by the shutdown; they start again with the next process');
         await pool.close();
@@ -440,13 +472,14 @@ async function runSandbox(config: Config): Promise<void> {
 
 const USAGE = `Usage: reconbanker <command>
   start            run the service (default)
-  healthcheck      exit 0 when the service on this host is ready (the container's HEALTHCHECK)
+  healthcheck [url] exit 0 when the service on this host is ready (the container's HEALTHCHECK);
+                   with a URL (http://127.0.0.1:3000/ready) asks the API's readiness endpoint
   sandbox          run only the sandbox bank (port SANDBOX_BANK_PORT)
   rotate-secrets   re-encrypt every stored secret with the newest key (first in SECRET_KEYS)`;
 
 export async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'start';
-  if (command === 'healthcheck') return healthcheck();
+  if (command === 'healthcheck') return healthcheck(argv[1]);
   let config: Config;
   try {
     config = loadConfig(readEnvironment());

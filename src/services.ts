@@ -16,6 +16,10 @@ import type { Models } from './store/models.js';
 import type { SecretBox } from './store/secret-box.js';
 import { createStatementServices, type StatementServices, type StatementSettings } from './statements/index.js';
 import { createUserService, type UserService } from './users/user-service.js';
+import { fromAssistanceEvent, fromSessionEvent, type RealtimeEventInput } from './realtime/events.js';
+import { createRealtimeFeed, type RealtimeFeed } from './realtime/feed.js';
+import { createRealtimeTickets, type RealtimeTickets } from './realtime/tickets.js';
+import type { MetricsPort } from './metrics/port.js';
 import type { SetupPolicy } from './users/setup-policy.js';
 
 /** The core services commands (and later the HTTP API) call. */
@@ -33,6 +37,8 @@ export type Services = {
   inbound: InboundLedger;
   /** HTTP API logins, External API keys and the limits shared by every process. */
   access: AccessServices;
+  /** The realtime stream (recorded here, tailed by API processes) and its socket tickets. */
+  realtime: { feed: RealtimeFeed; tickets: RealtimeTickets };
 };
 
 export type ServiceDeps = {
@@ -60,6 +66,8 @@ export type ServiceDeps = {
   /** Tests replace the matcher to exercise failures; the product always uses the real one. */
   match?: MatchFn;
   maxConcurrentSessions: number;
+  /** Counts for /metrics that only the process doing the work can see (delivery latency, polls). */
+  metrics?: MetricsPort;
 };
 
 export function createServices(deps: ServiceDeps): Services {
@@ -73,9 +81,15 @@ export function createServices(deps: ServiceDeps): Services {
   // event is recorded first: chat sends may take their bounded retries (up to half a minute
   // per person), which must neither delay the endpoint's event nor risk it in a crash.
   const late: { reconcile?: ReconcileServices; webhooks?: WebhookServices } = {};
+  // The realtime stream gets what chat is told, as data, recorded before chat is tried too.
+  const feed = createRealtimeFeed({ models: deps.models, clock: deps.clock, log: deps.log });
+  const live = async (event: RealtimeEventInput | undefined) => {
+    if (event) await feed.record(event).catch((error: unknown) => deps.log.error({ err: error, type: event.type }, 'could not record a realtime event'));
+  };
   const alerting: ChatNotifier = {
     ...notifier,
     async session(event) {
+      await live(fromSessionEvent(event, deps.clock.now()));
       if (event.type === 'failed') {
         const type = event.stage === 'login' || event.stage === 'otp' ? 'login_failed' : 'scrape_failed';
         await late.webhooks?.notify(event.account.id, type, `run:${event.runId}`, event.sentence).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
@@ -83,6 +97,7 @@ export function createServices(deps: ServiceDeps): Services {
       await notifier.session(event);
     },
     async assistance(event) {
+      await live(fromAssistanceEvent(event, deps.clock.now()));
       if (event.type === 'requested') {
         await late.webhooks?.notify(event.account.id, 'assistance_required', `assistance:${event.request.id}`).catch((error: unknown) => deps.log.error({ err: error }, 'could not record a notification event'));
       }
@@ -116,7 +131,10 @@ export function createServices(deps: ServiceDeps): Services {
       const account = await deps.models.Account.findById(event.accountId, { name: 1 }).lean<{ name: string }>();
       await notifier.result(event, account?.name ?? event.accountId);
     },
-    reportPoll: (report) => notifier.poll(report),
+    reportPoll: (report) => {
+      if (report.outcome.ok !== 'skipped') deps.metrics?.poll(report.outcome.ok ? 'ok' : 'failed');
+      return notifier.poll(report);
+    },
     ...(deps.match ? { match: deps.match } : {}),
   });
   late.reconcile = reconcile;
@@ -130,6 +148,7 @@ export function createServices(deps: ServiceDeps): Services {
     log: deps.log,
     settings: deps.webhookSettings,
     trouble: (report) => notifier.delivery(report),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   late.webhooks = webhooks;
   const statements = createStatementServices({
@@ -144,5 +163,6 @@ export function createServices(deps: ServiceDeps): Services {
   });
   const inbound = createInboundLedger({ models: deps.models, clock: deps.clock, log: deps.log });
   const access = createAccessServices({ models: deps.models, users, clock: deps.clock, log: deps.log });
-  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, statements, actions, inbound, access };
+  const realtime = { feed, tickets: createRealtimeTickets({ models: deps.models, clock: deps.clock }) };
+  return { users, accounts, banks: deps.banks, clock: deps.clock, notifier, sessions, reconcile, webhooks, statements, actions, inbound, access, realtime };
 }

@@ -131,6 +131,9 @@ export function createDiscordAdapter(options: DiscordOptions): ChatAdapter {
       ...(options.api ? { api: options.api } : {}),
     },
   });
+  // Sends work before (and without) the gateway login: a process without the chat role
+  // (ROLES) posts its notifications through the REST API only.
+  client.rest.setToken(options.token);
   // Without this, an exception in a handler would end the process.
   client.on('error', (error) => log.error({ err: error }, 'Discord client error'));
 

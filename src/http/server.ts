@@ -35,7 +35,7 @@ export type KeyAuth = { userId: string; keyId: string; prefix: string; scopes: A
 declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler for routes of other plugins: answers 401 unless a valid login token is sent, then sets `request.auth`. */
-    authenticateJwt(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+    authenticateJwt(request: FastifyRequest, reply?: FastifyReply): Promise<void>;
   }
   interface FastifyRequest {
     auth: JwtAuth | null;
@@ -57,7 +57,7 @@ export type HttpSettings = {
 
 /** What another module's plugin (operations, realtime) receives: the same login check, the token signer, the services. */
 export type HttpPluginOptions = {
-  authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+  authenticate: (request: FastifyRequest, reply?: FastifyReply) => Promise<void>;
   tokens: TokenSigner;
   services: Services;
 };

@@ -19,12 +19,31 @@ export type Scheduler = {
   /** Waits up to `timeoutMs` for running jobs, then unlocks what is left for another worker. */
   stop(timeoutMs: number): Promise<void>;
   now<Data>(name: string, data: Data): Promise<void>;
+  /**
+   * Resolves when the job queue can be used: its collection answers within `timeoutMs`, and a
+   * scheduler that was started is still processing. Rejects with a sentence otherwise.
+   */
+  check(timeoutMs?: number): Promise<void>;
 };
+
+/** Where Agenda keeps the jobs (metrics read queue depth there). */
+export const JOBS_COLLECTION = 'jobs';
+
+/** Queue depth, read from the jobs collection (every process's view of one queue). */
+export async function queueDepth(db: Db, now: Date): Promise<{ due: number; running: number; scheduled: number }> {
+  const jobs = db.collection(JOBS_COLLECTION);
+  const [due, running, scheduled] = await Promise.all([
+    jobs.countDocuments({ nextRunAt: { $lte: now }, lockedAt: null, disabled: { $ne: true } }),
+    jobs.countDocuments({ lockedAt: { $ne: null } }),
+    jobs.countDocuments({ nextRunAt: { $gt: now }, lockedAt: null, disabled: { $ne: true } }),
+  ]);
+  return { due, running, scheduled };
+}
 
 export function createScheduler(deps: { db: Db; log: Logger; jobs: JobSpec[]; processEvery?: string | number; name?: string }): Scheduler {
   const log = deps.log.child({ component: 'jobs' });
   const agenda = new Agenda({
-    backend: new MongoBackend({ mongo: deps.db, collection: 'jobs' }),
+    backend: new MongoBackend({ mongo: deps.db, collection: JOBS_COLLECTION }),
     processEvery: deps.processEvery ?? '5 seconds',
     name: deps.name ?? 'reconbanker',
     defaultLockLifetime: 10 * 60_000,
@@ -49,11 +68,13 @@ export function createScheduler(deps: { db: Db; log: Logger; jobs: JobSpec[]; pr
   }
 
   let started = false;
+  let wasStarted = false;
   return {
     async start() {
       await agenda.start();
       for (const job of deps.jobs) if (job.every) await agenda.every(job.every, job.name);
       started = true;
+      wasStarted = true;
       log.info({ jobs: deps.jobs.map((j) => j.name) }, 'job scheduler started');
     },
     async stop(timeoutMs) {
@@ -68,6 +89,19 @@ export function createScheduler(deps: { db: Db; log: Logger; jobs: JobSpec[]; pr
     },
     async now(name, data) {
       await agenda.now(name, data);
+    },
+    async check(timeoutMs = 5_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the job queue did not answer in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+        timer.unref();
+      });
+      try {
+        await Promise.race([deps.db.collection(JOBS_COLLECTION).findOne({}, { projection: { _id: 1 } }), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (wasStarted && !started) throw new Error('the job scheduler has stopped');
     },
   };
 }

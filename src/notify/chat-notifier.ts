@@ -103,6 +103,8 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
     async session(event: SessionEvent): Promise<void> {
       const name = `"${event.account.name}"`;
       switch (event.type) {
+        case 'started':
+          return;
         case 'progress':
           if (event.ref) await toRef(event.ref, { text: `${event.account.name}: ${event.text}…` });
           return;

@@ -1,4 +1,4 @@
-import { createAmountIndex, createNameTable, createScratchOwner, FLOOR, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
+import { createAmountIndex, createNameTable, FLOOR, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
 import { CLEAR_MARGIN, MIN_SCORE, scoreNames } from './names.js';
 import { findReferences } from './references.js';
 
@@ -14,8 +14,9 @@ import { findReferences } from './references.js';
  * Cost grows with the sizes, not their product. Both sides are radix-sorted by (currency,
  * amount) and walked together (no hash lookups per item); within an amount, transactions are
  * grouped by normalised sender name, newest first. An amount with few sender names is scanned
- * pair by pair; one with many is intersected with the payer's related names (every sender
- * name sharing a word or an initial with it, scored once per distinct payer name). Requests
+ * pair by pair; one with many is searched through its name index (name-search.ts: word-pair
+ * lists for names of 2–6 words, exact; word lists, bounded, for the rest), once per distinct
+ * payer name and amount. Requests
  * are evaluated in amount order for locality and decided into typed arrays; the decision
  * objects are built at the end, and requests with the same candidates share one list.
  * test/reconcile/matcher-reference.test.ts checks all of it against a plain reading of the rules.
@@ -286,28 +287,6 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
 /** Amounts with at most this many sender names are scanned name by name (no index needed). */
 const FEW_NAMES = 8;
 
-/**
- * A payer name asked in at least this many amounts that have many names is searched once
- * among all sender names, and each amount takes the names it holds from that list (by binary
- * search); otherwise each amount's index is searched. Same result either way when the
- * search completes.
- */
-const MANY_AMOUNTS = 3;
-
-/** Position of `value` in the ascending `list[from, to)`, or −1. */
-function binarySearch(list: Int32Array, from: number, to: number, value: number): number {
-  let lo = from;
-  let hi = to - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = list[mid] as number;
-    if (at === value) return mid;
-    if (at < value) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
 /** How many of `time[from, to)` (descending) are ≥ `at`. */
 function countFrom(time: Float64Array, from: number, to: number, at: number): number {
   let lo = from;
@@ -396,35 +375,6 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let amountIndex: AmountIndex | undefined;
   const searches = new Map<number, Found>();
   const topSearches = new Map<number, Found>(); // names within the margin of a perfect score
-  // Payer names asked in many amounts with many names: searched once among all sender names.
-  const senderNames = index.senderNames;
-  const amountsAsked = new Int32Array(names.nameCount());
-  {
-    const lastAmount = new Int32Array(names.nameCount()).fill(-1);
-    for (let k = 0; k < m; k++) {
-      const amount = walkAmount[k] as number;
-      const payer = walkPayer[k] as number;
-      if (amount < 0 || payer < 0 || (bucketGroups[amount + 1] as number) - (bucketGroups[amount] as number) <= FEW_NAMES || lastAmount[payer] === amount) continue;
-      lastAmount[payer] = amount;
-      amountsAsked[payer] = (amountsAsked[payer] as number) + 1;
-    }
-  }
-  let allNames: AmountIndex | undefined;
-  const related = new Map<number, Found>();
-  const relatedOf = (payer: number): Found => {
-    let found = related.get(payer);
-    if (!found) {
-      if (!allNames) {
-        const identityNames = new Int32Array(senderNames);
-        for (let x = 0; x < senderNames; x++) identityNames[x] = x;
-        allNames = createAmountIndex(names, identityNames, 0, senderNames, createScratchOwner());
-      }
-      found = allNames.search(payer);
-      related.set(payer, found);
-    }
-    return found;
-  };
-
   // Requests in amount order: each amount's transactions are read while they are in cache.
   for (let k = 0; k < m; k++) {
     const r = requestOrder[k] as number;
@@ -485,14 +435,13 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       }
       // A perfect score in the window leaves as rivals only names within the margin of 1:
       // a narrower, cheaper search, enough whenever the payer's own name paid in the window.
-      const many = (amountsAsked[payer] as number) >= MANY_AMOUNTS;
-      let top = many ? undefined : topSearches.get(payer);
-      if (!many && !top) {
+      let top = topSearches.get(payer);
+      if (!top) {
         top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
         topSearches.set(payer, top);
       }
       let settled = false;
-      if (top && top.complete) {
+      if (top.complete) {
         for (let c = 0; c < top.groups.length; c++) {
           const g = top.groups[c] as number;
           if ((time[groupStart[g] as number] as number) < from) continue;
@@ -500,21 +449,11 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
           break;
         }
       }
-      let found = settled ? top : searches.get(payer);
+      // A narrower search cut short by the bound means the wider one would be cut too (it
+      // reads at least as much): take what the narrower one scored.
+      let found = settled || !top.complete ? top : searches.get(payer);
       if (!found) {
-        const all = (amountsAsked[payer] as number) >= MANY_AMOUNTS ? relatedOf(payer) : undefined;
-        if (all && all.complete) {
-          // This amount's groups among the payer's related names, in the same order.
-          const groups: number[] = [];
-          const scores: number[] = [];
-          for (let c = 0; c < all.groups.length; c++) {
-            const g = binarySearch(groupName, gFrom, gTo, all.groups[c] as number);
-            if (g < 0) continue;
-            groups.push(g);
-            scores.push(all.scores[c] as number);
-          }
-          found = { groups: Int32Array.from(groups), scores: Float64Array.from(scores), complete: true };
-        } else found = (amountIndex as AmountIndex).search(payer);
+        found = (amountIndex as AmountIndex).search(payer);
         searches.set(payer, found);
       }
       complete = found.complete;

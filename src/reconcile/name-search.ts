@@ -5,9 +5,10 @@ import { CLEAR_MARGIN, MIN_SCORE, parseNameUncached, scoreTokens, type ParsedNam
  * and payer alike) gets a dense id, its tokens dense token ids, and pairs are scored on those
  * ids with the same result as names.ts's scoreParsed. Within one amount, the sender names
  * that could reach the floor score (the minimum less the margin: only those can be a
- * candidate or spoil a clear margin) are found through an inverted index of that amount's
- * names, probing the payer's rarest tokens first and only the name lengths that can still
- * reach the floor, with a bounded amount of work (SEARCH_BUDGET).
+ * candidate or spoil a clear margin) are found through inverted indexes of that amount's
+ * names: names of 2..PAIR_MAX words by each pair of their words (exact, no bound), every name
+ * by each word, probed rarest word first and only at the name lengths that can still reach
+ * the floor, with a bounded amount of work (SEARCH_BUDGET) — see README "The bound".
  */
 
 /** Names within the margin of the minimum: nothing below can be a candidate. */
@@ -24,17 +25,29 @@ export const TOP_FLOOR = 1 - CLEAR_MARGIN;
  */
 export const SEARCH_BUDGET = 1024;
 
+/**
+ * Names of 2 to this many words are also indexed by pairs of their words (each word as
+ * itself and as the initials that begin it): a payer name of 2 to PAIR_MAX words finds them
+ * by its own pairs, exactly and without the bound, since any name of two or more words that
+ * reaches the floor pairs at least two of its words with the payer's (score ≤ paired / 2).
+ */
+export const PAIR_MAX = 6;
+
 /** Initials are at most this many letters ("shch." from Щ). */
 const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
 
+/** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
+export type TokenIds = ArrayLike<number>;
+const ascending = (x: number, y: number) => x - y;
+
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
   const byKey = new Map<string, number>();
   const parsed: ParsedName[] = [];
-  const own: Int32Array[] = []; // token ids, ascending
-  const latin: Int32Array[] = []; // the same array as own for a Latin name
+  const own: number[][] = []; // token ids, ascending
+  const latin: number[][] = []; // the same array as own for a Latin name
   const initials: number[] = []; // 1 if own or latin has an initial
   const tokenIds = new Map<string, number>();
   const tokenText: string[] = [];
@@ -48,10 +61,10 @@ export function createNameTable() {
     }
     return id;
   };
-  const idsOf = (tokens: readonly string[]): Int32Array => {
-    const ids = new Int32Array(tokens.length);
+  const idsOf = (tokens: readonly string[]): number[] => {
+    const ids: number[] = new Array<number>(tokens.length);
     for (let k = 0; k < tokens.length; k++) ids[k] = tokenId(tokens[k] as string);
-    return ids.sort();
+    return tokens.length > 1 ? ids.sort(ascending) : ids;
   };
 
   function id(raw: string | null): number {
@@ -81,9 +94,9 @@ export function createNameTable() {
     const pa = parsed[a] as ParsedName;
     const pb = parsed[b] as ParsedName;
     const either = initials[a] === 1 || initials[b] === 1;
-    const first = either ? scoreTokens(pa.tokens, pb.tokens) : overlapScore(own[a] as Int32Array, own[b] as Int32Array);
+    const first = either ? scoreTokens(pa.tokens, pb.tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
     if (pa.isLatin === pb.isLatin) return first;
-    const second = either ? scoreTokens(pa.latin, pb.latin) : overlapScore(latin[a] as Int32Array, latin[b] as Int32Array);
+    const second = either ? scoreTokens(pa.latin, pb.latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
     return Math.max(first, second);
   }
 
@@ -115,8 +128,8 @@ export function createNameTable() {
     initialsBeginning,
     key: (name: number) => (parsed[name] as ParsedName).key,
     isLatin: (name: number) => (parsed[name] as ParsedName).isLatin,
-    own: (name: number) => own[name] as Int32Array,
-    latin: (name: number) => latin[name] as Int32Array,
+    own: (name: number): TokenIds => own[name] as TokenIds,
+    latin: (name: number): TokenIds => latin[name] as TokenIds,
     isInitial: (token: number) => isInitialToken(tokenText[token] as string),
     tokenCount: () => tokenText.length,
     nameCount: () => parsed.length,
@@ -130,7 +143,7 @@ function isInitialToken(token: string): boolean {
 }
 
 /** scoreTokens for two names without initials: shared token ids over both coverages. */
-function overlapScore(a: Int32Array, b: Int32Array): number {
+function overlapScore(a: TokenIds, b: TokenIds): number {
   let matched = 0;
   for (let i = 0, j = 0; i < a.length && j < b.length; ) {
     const x = a[i] as number;
@@ -147,7 +160,7 @@ function overlapScore(a: Int32Array, b: Int32Array): number {
   return short === 0 ? 0 : (matched / short + matched / long) / 2;
 }
 
-export type Found = { groups: Int32Array; scores: Float64Array; complete: boolean };
+export type Found = { groups: readonly number[]; scores: readonly number[]; complete: boolean };
 
 /** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
 function scoreCost(a: number, b: number): number {
@@ -160,8 +173,22 @@ function longestReaching(r: number, p: number, floor: number): number {
   return denominator <= 0 ? 0x7fffffff : Math.floor(r / denominator + 1e-9);
 }
 
+/** Position of `value` in ascending `list[from, to)`, or −1. */
+function positionOf(list: Int32Array, from: number, to: number, value: number): number {
+  let lo = from;
+  let hi = to - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = list[mid] as number;
+    if (at === value) return mid;
+    if (at < value) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 /** Whether ascending `ids` holds `id`. */
-function holds(ids: Int32Array, id: number): boolean {
+function holds(ids: TokenIds, id: number): boolean {
   let lo = 0;
   let hi = ids.length - 1;
   while (lo <= hi) {
@@ -184,6 +211,13 @@ function lowerBound(lengths: Int32Array, from: number, to: number, value: number
     else hi = mid;
   }
   return lo;
+}
+
+/** Entries of `lengths[start, end)` a probe reads: all, or those outside 2..PAIR_MAX. */
+function readable(lengths: Int32Array, start: number, end: number, skipMiddle: boolean): number {
+  if (!skipMiddle) return end - start;
+  const middle = lowerBound(lengths, start, end, 2);
+  return end - start - (lowerBound(lengths, middle, end, PAIR_MAX + 1) - middle);
 }
 
 /**
@@ -393,11 +427,153 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     return at;
   }
 
+  /** Adds the groups of `entries[start, end)` not yet seen to scratch.candidates, counting hits. */
+  function addEntries(entries: Int32Array, start: number, end: number): void {
+    if (candidateCount + (end - start) > scratch.candidates.length) scratch.candidates = grownInt(scratch.candidates, candidateCount + (end - start));
+    const candidates = scratch.candidates;
+    for (let e = start; e < end; e++) {
+      const g = entries[e] as number;
+      if (seen[g - from] !== stamp) {
+        seen[g - from] = stamp;
+        hits[g - from] = 1;
+        candidates[candidateCount++] = g;
+      } else hits[g - from] = (hits[g - from] as number) + 1;
+    }
+  }
+
+  // Forms of a token: 2·t for the token itself, 2·i + 1 for "a word begun by initial i".
+  // An indexed word w is held under 2w and 2i + 1 for each initial i that begins it; an
+  // indexed initial i under 2i. A payer word w probes 2w and 2i (the initials that begin it);
+  // a payer initial i probes 2i and 2i + 1. Two tokens pair (equal, or an initial and a word
+  // it begins) exactly when a probe form of one is an index form of the other.
+  const formCount = 2 * tokenCount;
+  function indexForms(token: number, into: number[]): void {
+    into.length = 0;
+    into.push(2 * token);
+    if (names.isInitial(token)) return;
+    const beginning = names.initialsBeginning(token);
+    for (let b = 0; b < beginning.length; b++) into.push(2 * (beginning[b] as number) + 1);
+  }
+  function probeForms(token: number, into: number[]): void {
+    into.length = 0;
+    into.push(2 * token);
+    if (names.isInitial(token)) {
+      into.push(2 * token + 1);
+      return;
+    }
+    const beginning = names.initialsBeginning(token);
+    for (let b = 0; b < beginning.length; b++) into.push(2 * (beginning[b] as number));
+  }
+  const pairKey = (f1: number, f2: number) => (f1 < f2 ? f1 * formCount + f2 : f2 * formCount + f1);
+
+  /** Pair postings of one token space: for each pair of forms, the groups of 2..PAIR_MAX words holding it, by ascending length. */
+  type PairPostings = { slotOf: Map<number, number>; starts: Int32Array; groups: Int32Array; lengths: Int32Array };
+  const pairPostings: (PairPostings | undefined)[] = [undefined, undefined];
+  function buildPairs(space: 0 | 1): PairPostings {
+    const keys: number[] = [];
+    const entryGroup: number[] = [];
+    const entryLength: number[] = [];
+    const formsOf: number[][] = [];
+    for (let k = 0; k <= PAIR_MAX; k++) formsOf.push([]);
+    let maxLength = 0;
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const tokens = space === 0 ? names.own(name) : names.latin(name);
+      const l = tokens.length;
+      if (l < 2 || l > PAIR_MAX) continue;
+      if (l > maxLength) maxLength = l;
+      for (let k = 0; k < l; k++) indexForms(tokens[k] as number, formsOf[k] as number[]);
+      for (let a = 0; a < l; a++) {
+        const fa = formsOf[a] as number[];
+        for (let b = a + 1; b < l; b++) {
+          const fb = formsOf[b] as number[];
+          for (let x = 0; x < fa.length; x++) {
+            for (let y = 0; y < fb.length; y++) {
+              keys.push(pairKey(fa[x] as number, fb[y] as number));
+              entryGroup.push(g);
+              entryLength.push(l);
+            }
+          }
+        }
+      }
+    }
+    const n = keys.length;
+    const slotOf = new Map<number, number>();
+    const slot = new Int32Array(n);
+    for (let e = 0; e < n; e++) {
+      let at = slotOf.get(keys[e] as number);
+      if (at === undefined) {
+        at = slotOf.size;
+        slotOf.set(keys[e] as number, at);
+      }
+      slot[e] = at;
+    }
+    const slots = slotOf.size;
+    // Counting sort by length, then (stable) by slot.
+    const byLength = new Int32Array(maxLength + 2);
+    for (let e = 0; e < n; e++) byLength[(entryLength[e] as number) + 1] = (byLength[(entryLength[e] as number) + 1] as number) + 1;
+    for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
+    const lengthOrder = new Int32Array(n);
+    for (let e = 0; e < n; e++) {
+      const l = entryLength[e] as number;
+      lengthOrder[byLength[l] as number] = e;
+      byLength[l] = (byLength[l] as number) + 1;
+    }
+    const starts = new Int32Array(slots + 1);
+    for (let e = 0; e < n; e++) starts[(slot[e] as number) + 1] = (starts[(slot[e] as number) + 1] as number) + 1;
+    for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
+    const fill = starts.slice(0, slots);
+    const groups = new Int32Array(n);
+    const lengths = new Int32Array(n);
+    for (let o = 0; o < n; o++) {
+      const e = lengthOrder[o] as number;
+      const x = slot[e] as number;
+      const at = fill[x] as number;
+      groups[at] = entryGroup[e] as number;
+      lengths[at] = entryLength[e] as number;
+      fill[x] = at + 1;
+    }
+    return { slotOf, starts, groups, lengths };
+  }
+
+  const probeA: number[] = [];
+  const probeB: number[] = [];
+  /**
+   * Adds to scratch.candidates every group of 2..PAIR_MAX words not yet seen that pairs two
+   * of its words with two of `tokens` (2..PAIR_MAX of them) and whose length can reach `floor`.
+   */
+  function pairProbe(space: 0 | 1, tokens: TokenIds, floor: number): void {
+    const postings = (pairPostings[space] ??= buildPairs(space));
+    if (postings.slotOf.size === 0) return;
+    const p = tokens.length;
+    const eps = 1e-9;
+    const lo = Math.max(2, Math.ceil(p * (2 * floor - 1) - eps));
+    const hi = Math.min(PAIR_MAX, Math.floor(p / (2 * floor - 1) + eps));
+    if (lo > hi) return;
+    for (let a = 0; a < p; a++) {
+      probeForms(tokens[a] as number, probeA);
+      for (let b = a + 1; b < p; b++) {
+        probeForms(tokens[b] as number, probeB);
+        for (let x = 0; x < probeA.length; x++) {
+          for (let y = 0; y < probeB.length; y++) {
+            const slot = postings.slotOf.get(pairKey(probeA[x] as number, probeB[y] as number));
+            if (slot === undefined) continue;
+            const rangeEnd = postings.starts[slot + 1] as number;
+            const start = lowerBound(postings.lengths, postings.starts[slot] as number, rangeEnd, lo);
+            const end = lowerBound(postings.lengths, start, rangeEnd, hi + 1);
+            addEntries(postings.groups, start, end);
+          }
+        }
+      }
+    }
+  }
+
   /**
    * Adds to scratch.candidates every group not yet seen whose name could score ≥ floor
    * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
    */
-  function probe(postings: Postings, tokens: Int32Array, budget: number, counting: boolean, tokensOf: (name: number) => Int32Array, floor: number): number {
+  function probe(postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number, skipMiddle = false): number {
     const p = tokens.length;
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
@@ -413,21 +589,46 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       let size = 0;
       for (let x = rangeFrom[k] as number; x < at; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
       sizes[k] = size;
-      // Rarest first (insertion sort: a name has few tokens).
-      let j = k - 1;
-      while (j >= 0 && (sizes[order[j] as number] as number) > size) {
-        order[j + 1] = order[j] as number;
-        j -= 1;
-      }
-      order[j + 1] = k;
     }
     rangeFrom[p] = at;
+    // Rarest first, ties by position: a few tokens by insertion, many by one numeric sort.
+    if (p <= 8) {
+      for (let k = 0; k < p; k++) {
+        let j = k - 1;
+        while (j >= 0 && (sizes[order[j] as number] as number) > (sizes[k] as number)) {
+          order[j + 1] = order[j] as number;
+          j -= 1;
+        }
+        order[j + 1] = k;
+      }
+    } else {
+      const keyed = new Float64Array(p);
+      for (let k = 0; k < p; k++) keyed[k] = (sizes[k] as number) * p + k;
+      keyed.sort();
+      for (let k = 0; k < p; k++) order[k] = (keyed[k] as number) % p;
+    }
     const ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
     const lo = Math.max(1, Math.ceil(p * (2 * floor - 1) - eps));
     const widest = longestReaching(p, p, floor);
     const lengths = postings.lengths;
+    // What the probe below will read at least, known from the postings' bounds alone: past
+    // the budget, stop before reading any of it (names of many words from a small vocabulary).
+    let planned = work;
+    for (let i = 0; i < p; i++) {
+      const r = p - i;
+      const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
+      if (fresh < lo) break;
+      const k = order[i] as number;
+      for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
+        const rangeEnd = ranges[x + 1] as number;
+        const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
+        const end = fresh >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, fresh + 1);
+        planned += 2 + readable(lengths, start, end, skipMiddle);
+      }
+      if (planned > budget) return -1;
+    }
     for (let i = 0; i < p; i++) {
       // A name not found by the tokens probed so far pairs with at most r of the payer's
       // tokens, so only lengths [lo, fresh] can bring new candidates.
@@ -442,18 +643,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
         const end = fresh >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, fresh + 1);
         if (counting) longer += (widest >= 0x7fffffff ? rangeEnd : lowerBound(lengths, end, rangeEnd, widest + 1)) - end;
-        work += 2 + end - start;
+        work += 2 + readable(lengths, start, end, skipMiddle);
         if (work > budget) return -1;
-        if (candidateCount + (end - start) > scratch.candidates.length) scratch.candidates = grownInt(scratch.candidates, candidateCount + (end - start));
-        const candidates = scratch.candidates;
-        for (let e = start; e < end; e++) {
-          const g = postings.groups[e] as number;
-          if (seen[g - from] !== stamp) {
-            seen[g - from] = stamp;
-            hits[g - from] = 1;
-            candidates[candidateCount++] = g;
-          } else hits[g - from] = (hits[g - from] as number) + 1;
-        }
+        // Names of 2..PAIR_MAX words are left to the pair postings when asked.
+        const middle = skipMiddle ? lowerBound(lengths, start, end, 2) : end;
+        const after = skipMiddle ? lowerBound(lengths, middle, end, PAIR_MAX + 1) : end;
+        addEntries(postings.groups, start, middle);
+        addEntries(postings.groups, after, end);
       }
       if (!counting || candidateCount === 0 || longer === 0) continue;
       // Count this token for the candidates longer than `fresh`: by walking those entries, or
@@ -517,23 +713,34 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     candidateCount = 0;
     const payerOwn = names.own(payer);
     // One token space only (the common case): the counts bound each candidate's score, and
-    // those that cannot reach the floor are not scored.
+    // those that cannot reach the floor are not scored. A payer name of 2..PAIR_MAX words
+    // finds the names of 2..PAIR_MAX words through the pair postings (exact, no budget), and
+    // only the others (one word, or more than PAIR_MAX) through the word postings.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
-    let work = probe(own, payerOwn, SEARCH_BUDGET, oneSpace, names.own, floor);
+    let paired = false;
+    const look = (space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds): number => {
+      if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
+        paired = true;
+        pairProbe(space, tokens, floor);
+        return probe(postings, tokens, budget, false, tokensOf, floor, true);
+      }
+      return probe(postings, tokens, budget, counting, tokensOf, floor);
+    };
+    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = probe(latin, payerOwn, SEARCH_BUDGET - work, false, names.latin, floor);
+        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = probe(own, names.latin(payer), SEARCH_BUDGET - work, false, names.own, floor);
+      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own);
       work = more < 0 ? -1 : work + more;
     }
-    if (work >= 0 && oneSpace) {
+    if (work >= 0 && oneSpace && !paired) {
       // Keep the candidates whose counted pairs could reach the floor.
       const p = payerOwn.length;
       let kept = 0;
@@ -546,46 +753,69 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       }
       candidateCount = kept;
     }
-    let complete = work >= 0;
-    // Scoring has a budget of its own. If the candidates would exceed it (or probing stopped
-    // early), the ones sharing most tokens with the payer are scored first.
-    let cost = 0;
-    for (let c = 0; c < candidateCount && cost <= SEARCH_BUDGET; c++) cost += scoreCost(payerOwn.length, names.own(groupName[scratch.candidates[c] as number] as number).length);
-    if (!complete || cost > SEARCH_BUDGET) rankByHits();
+    const complete = work >= 0;
+    if (!complete) {
+      // Cut short: the names sharing most words with the payer are scored first, within the
+      // budget, and the payer's own name (if this amount holds it) always.
+      const exact = positionOf(groupName, from, to, payer);
+      if (exact >= 0 && seen[exact - from] !== stamp) {
+        seen[exact - from] = stamp;
+        hits[exact - from] = 0;
+        if (candidateCount === scratch.candidates.length) scratch.candidates = grownInt(scratch.candidates, candidateCount + 1);
+        scratch.candidates[candidateCount++] = exact;
+      }
+      rankByHits();
+      if (exact >= 0) {
+        const candidates = scratch.candidates;
+        let at = 0;
+        while (candidates[at] !== exact) at++;
+        for (; at > 0; at--) candidates[at] = candidates[at - 1] as number;
+        candidates[0] = exact;
+      }
+    }
+    // A complete search scores every candidate it found (each can reach the floor by its
+    // length and pairs); one cut short, within the budget.
     work = 0;
     let count = 0;
     const candidates = scratch.candidates;
+    if (scratch.foundGroups.length < candidateCount) {
+      scratch.foundGroups = new Int32Array(candidateCount * 2);
+      scratch.foundScores = new Float64Array(candidateCount * 2);
+    }
+    const foundGroups = scratch.foundGroups;
+    const foundScores = scratch.foundScores;
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       const name = groupName[g] as number;
-      work += scoreCost(payerOwn.length, names.own(name).length);
-      if (work > SEARCH_BUDGET) {
-        complete = false;
-        break;
+      if (!complete) {
+        work += scoreCost(payerOwn.length, names.own(name).length);
+        if (work > SEARCH_BUDGET && c > 0) break;
       }
       const score = names.score(payer, name);
       if (score < floor) continue;
-      if (count === scratch.foundGroups.length) {
-        scratch.foundGroups = grownInt(scratch.foundGroups, count + 1);
-        const scores = new Float64Array(count * 2);
-        scores.set(scratch.foundScores);
-        scratch.foundScores = scores;
-      }
-      // Insertion by score (desc), then name key (asc).
-      const key = names.key(name);
-      let j = count - 1;
-      while (j >= 0) {
-        const sj = scratch.foundScores[j] as number;
-        if (sj > score || (sj === score && names.key(groupName[scratch.foundGroups[j] as number] as number) <= key)) break;
-        scratch.foundGroups[j + 1] = scratch.foundGroups[j] as number;
-        scratch.foundScores[j + 1] = sj;
-        j -= 1;
-      }
-      scratch.foundGroups[j + 1] = g;
-      scratch.foundScores[j + 1] = score;
+      foundGroups[count] = g;
+      foundScores[count] = score;
       count += 1;
     }
-    return { groups: scratch.foundGroups.slice(0, count), scores: scratch.foundScores.slice(0, count), complete };
+    // By score (desc), then name key (asc).
+    const ranked: number[] = new Array<number>(count);
+    for (let c = 0; c < count; c++) ranked[c] = c;
+    if (count > 1) {
+      ranked.sort((x, y) => {
+        const byScore = (foundScores[y] as number) - (foundScores[x] as number);
+        if (byScore !== 0) return byScore;
+        const kx = names.key(groupName[foundGroups[x] as number] as number);
+        const ky = names.key(groupName[foundGroups[y] as number] as number);
+        return kx < ky ? -1 : kx > ky ? 1 : 0;
+      });
+    }
+    const groups: number[] = new Array<number>(count);
+    const scores: number[] = new Array<number>(count);
+    for (let c = 0; c < count; c++) {
+      groups[c] = foundGroups[ranked[c] as number] as number;
+      scores[c] = foundScores[ranked[c] as number] as number;
+    }
+    return { groups, scores, complete };
   }
 
   return { search };

@@ -4,6 +4,8 @@ import type { SessionFailureKind, SessionStage } from '../domain/session-outcome
 export type SessionAccount = { id: string; name: string; bank: string; userId: string };
 
 export type SessionEvent =
+  /** A run began: a one-shot session, or a persistent session logging in. Recorded on the realtime stream; chat says nothing. */
+  | { type: 'started'; runId: string; kind: 'one-shot' | 'persistent'; trigger: 'schedule' | 'manual' | 'retry' | 'monitor'; account: SessionAccount }
   | { type: 'progress'; account: SessionAccount; text: string; ref?: string | undefined }
   | { type: 'finished'; account: SessionAccount; found: number; inserted: number; ref?: string | undefined }
   | {

@@ -116,6 +116,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
           if (!loggedIn) {
             const run = await SessionRun.create({ accountId, kind: 'persistent', trigger: 'monitor', status: 'running', holder: lease.holder, startedAt: deps.clock.now() });
             runId = run._id;
+            await deps.events({ type: 'started', runId: run._id, kind: 'persistent', trigger: 'monitor', account });
             const progress = (text: string) => void deps.events({ type: 'progress', account, text });
             await logIn({ page, bank, account, settings, accounts: deps.accounts, assistance: deps.assistance, signal: localAbort.signal, progress });
             loggedIn = true;

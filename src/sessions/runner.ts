@@ -117,6 +117,7 @@ export function createSessionRunner(deps: RunnerDeps) {
       const account = sessionAccount(doc);
       const settings = accountView(doc).settings;
       const run = await SessionRun.create({ accountId, kind: 'one-shot', trigger, status: 'running', holder: lease.holder, startedAt: deps.clock.now(), ref: ref ?? null });
+      await deps.events({ type: 'started', runId: run._id, kind: 'one-shot', trigger, account });
       const progress = (text: string) => void deps.events({ type: 'progress', account, text, ref });
       let page: Page | undefined;
       try {

@@ -4,6 +4,7 @@ import { ROLES } from '../domain/roles.js';
 import { OPERATION_MODES } from '../domain/operation-mode.js';
 import { REQUEST_STATUSES, type RequestStatus } from '../domain/request-status.js';
 import { EVENT_TYPES, type EventType } from '../domain/events.js';
+import { registerLiveModels, type LiveModels } from './live-models.js';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -597,7 +598,7 @@ export type Models = {
   ApiKey: Model<ApiKeyDoc>;
   LinkCode: Model<LinkCodeDoc>;
   RateLimit: Model<RateLimitDoc>;
-};
+} & LiveModels;
 
 export function registerModels(connection: Connection): Models {
   return {
@@ -618,6 +619,7 @@ export function registerModels(connection: Connection): Models {
     ApiKey: connection.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys'),
     LinkCode: connection.model<LinkCodeDoc>('LinkCode', linkCodeSchema, 'link_codes'),
     RateLimit: connection.model<RateLimitDoc>('RateLimit', rateLimitSchema, 'rate_limits'),
+    ...registerLiveModels(connection),
   };
 }
 

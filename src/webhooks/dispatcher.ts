@@ -9,6 +9,7 @@ import type { HttpClient, PostResult } from './http-client.js';
 import { eventPayload, webhookWithheld } from './payloads.js';
 import type { SigningSecrets } from './signing-secrets.js';
 import { signatureHeader } from './signing.js';
+import type { MetricsPort } from '../metrics/port.js';
 
 /**
  * Delivery of outbox events (SPEC §5). Per account and lane (result webhook, notification
@@ -73,6 +74,8 @@ export function createDispatcher(deps: {
   log: Logger;
   settings: DispatcherSettings;
   trouble(report: DeliveryTrouble): Promise<void>;
+  /** Delivery outcomes and latency for /metrics (src/metrics). */
+  metrics?: MetricsPort;
 }) {
   const { OutboxEvent, Account } = deps.models;
   const log = deps.log.child({ component: 'webhooks' });
@@ -191,6 +194,8 @@ export function createDispatcher(deps: {
     const delivered = result.status !== null && result.status >= 200 && result.status < 300;
     const delay = delivered || result.status === 410 ? undefined : retryDelay(settings.retryScheduleMs, attempt);
     const outcome: Outcome = delivered ? 'delivered' : result.status === 410 ? 'gone' : delay === undefined ? 'failed' : 'retry';
+    const recordedAt = (event.createdAt ?? event.occurredAt).getTime();
+    deps.metrics?.delivery({ lane: event.lane ?? 'webhook', outcome, attemptMs: result.latencyMs, sinceRecordedMs: outcome === 'delivered' ? after.getTime() - recordedAt : null });
     const entry: DeliveryAttempt = { attempt, at: after, url: safeTarget(where.url), status: result.status, latencyMs: result.latencyMs, error: result.error, outcome };
     const common = { 'webhook.attempts': attempt, 'webhook.lastStatus': result.status, 'webhook.lastError': result.error };
     if (outcome === 'delivered') {

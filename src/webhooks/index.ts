@@ -16,6 +16,7 @@ import { webhookAuthorization } from './auth.js';
 import { createHttpClient } from './http-client.js';
 import { testPayload, webhookWithheld, type NotificationType } from './payloads.js';
 import { createSigningSecrets, type SigningSecrets } from './signing-secrets.js';
+import type { MetricsPort } from '../metrics/port.js';
 
 /**
  * Webhooks and the notification endpoint, wired: the dispatcher, signing secrets, replay,
@@ -83,6 +84,7 @@ export function createWebhookServices(deps: {
   log: Logger;
   settings: WebhookSettings;
   trouble(report: DeliveryTrouble): Promise<void>;
+  metrics?: MetricsPort;
 }): WebhookServices {
   const { models, settings } = deps;
   const { OutboxEvent, Account } = models;
@@ -98,6 +100,7 @@ export function createWebhookServices(deps: {
     log: deps.log,
     settings: { timeoutMs: settings.timeoutMs, retryScheduleMs: settings.retryScheduleMs, concurrency: settings.concurrency, pollMs: settings.pollMs },
     trouble: deps.trouble,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
   });
   // A new event wakes the dispatcher at once (the write-to-receipt latency target).
   deps.outbox.subscribe((events) => {

@@ -5,12 +5,16 @@ import { projectRoot } from '../../src/paths.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { client, startTestApi, type RunningApi } from '../helpers/http-api.js';
 import { useSandboxSessions } from '../helpers/sandbox-fixture.js';
+import { connectRealtime, type RealtimeClient } from '../helpers/realtime-client.js';
+import { standardPlugins } from '../../src/http/plugins.js';
+import { pino } from 'pino';
 
 /**
  * The "Automate OTP submission" guide end to end: an assisted login on the sandbox bank in real
  * Chromium waits for a code; an SMS relay (tools/sms-relay.mjs, a separate process with plain
  * fetch and an API key) sees it on GET /v1/accounts/:id/status, reads the code from the bank's
- * phone URL, posts it to /v1/accounts/:id/otp, and the login completes.
+ * phone URL, posts it to /v1/accounts/:id/otp, and the login completes; a dashboard client on the
+ * realtime socket (ticket from its login token) sees assistance.requested then assistance.fulfilled.
  */
 describe('end to end: an SMS relay completes an assisted login through the External API', function () {
   this.timeout(120_000);
@@ -19,7 +23,9 @@ describe('end to end: an SMS relay completes an assisted login through the Exter
   let api: RunningApi;
 
   before(async () => {
-    api = await startTestApi(test.db, f.services);
+    const db = test.db.connection.db;
+    if (!db) throw new Error('no database handle');
+    api = await startTestApi(test.db, f.services, { plugins: standardPlugins({ models: test.db.models, db, checks: { database: async () => undefined }, log: pino({ level: 'silent' }), realtimePollMs: 100 }) });
   });
   after(async () => api?.close());
 
@@ -34,6 +40,12 @@ describe('end to end: an SMS relay completes an assisted login through the Exter
     const created = await c.post('/me/api-keys', { token, body: { name: 'SMS relay', scopes: ['otp:write', 'status:read'], account_ids: [id] } });
     expect(created.status).to.equal(201);
     const key = (created.body as { key: string }).key;
+    // A key never opens the socket; the login token gets a ticket.
+    expect((await c.post('/realtime/ticket', { apiKey: key, keyHeader: 'authorization' })).status).to.equal(401);
+    const ticketAnswer = await c.post('/realtime/ticket', { token });
+    expect(ticketAnswer.status).to.equal(200);
+    expect(ticketAnswer.body).to.deep.include({ ttl_seconds: 30 });
+    const live: RealtimeClient = await connectRealtime(`${api.url.replace(/^http/, 'ws')}/realtime`, ['realtime.v1', (ticketAnswer.body as { ticket: string }).ticket]);
 
     const relay = spawn(process.execPath, [path.join(projectRoot, 'tools/sms-relay.mjs'), '--api', api.url, '--account', id, '--phone', `${f.bank.url}/sandbox/users/${username}/otp`, '--once', '--timeout', '90'], {
       env: { PATH: process.env.PATH ?? '', RECONBANKER_API_KEY: key },
@@ -53,5 +65,12 @@ describe('end to end: an SMS relay completes an assisted login through the Exter
     const status = (await c.get(`/v1/accounts/${id}/status`, { apiKey: key })).body as { assistance: unknown; session: { state: string; last_run: { status: string } } };
     expect(status.assistance).to.equal(null);
     expect(status.session.last_run.status).to.equal('ok');
+
+    const requested = await live.waitFor((m) => m.type === 'assistance.requested' && m.accountId === id, 10_000, 'assistance.requested on the socket');
+    expect(requested.data.descriptor).to.deep.include({ length: 6, type: 'numeric' });
+    const fulfilled = await live.waitFor((m) => m.type === 'assistance.fulfilled' && m.accountId === id, 10_000, 'assistance.fulfilled on the socket');
+    expect(live.messages.indexOf(requested)).to.be.lessThan(live.messages.indexOf(fulfilled));
+    expect(JSON.stringify(live.raw)).not.to.contain(key);
+    await live.close();
   });
 });

@@ -18,6 +18,7 @@ import type { Database } from '../../src/store/database.js';
 import { createSecretBox, type SecretBox } from '../../src/store/secret-box.js';
 import type { SetupPolicy } from '../../src/users/setup-policy.js';
 import { manualClock } from './clock.js';
+import type { MetricsPort } from '../../src/metrics/port.js';
 
 export const TEST_KEY = { id: 'test', key: Buffer.alloc(32, 42) };
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -86,6 +87,8 @@ export function buildServices(
     match?: MatchFn;
     /** SETUP_ALLOWED (anyone when absent). */
     setup?: SetupPolicy;
+    /** The metrics port (a recorder); none when absent. */
+    metrics?: MetricsPort;
   } = {},
 ): Services {
   const log = options.log ?? pino({ level: 'silent' });
@@ -112,5 +115,6 @@ export function buildServices(
     statementSettings: { dir: path.join(tmpdir(), `rb-statements-${process.pid}`), scanSeconds: 30, maxBytes: 50 * 1024 * 1024, ...options.statementSettings },
     ...(options.match ? { match: options.match } : {}),
     maxConcurrentSessions: 2,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 }

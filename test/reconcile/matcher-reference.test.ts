@@ -195,3 +195,34 @@ describe('matcher agrees with a plain reading of the rules on the input shapes o
     });
   }
 });
+
+describe('matcher agrees with a plain reading of the rules on names of every length (pair and word postings)', () => {
+  // Names of 1 to 10 words from a small pool, some words written as initials: payers of 2–6
+  // words meet senders of 1 word and of more than 6 (found through the word postings) as well
+  // as of 2–6 (the pair postings), and the other way round.
+  const pool = ['Ana', 'Luis', 'Pérez', 'Gómez', 'Vega', 'Ruiz', 'Sosa', 'Díaz', 'Paz', 'Rosa', 'Juan', 'Jorge'];
+  const nameOf = (random: () => number) => {
+    const length = 1 + Math.floor(random() * random() * 10);
+    const words = Array.from({ length }, () => pool[Math.floor(random() * pool.length)] as string);
+    return words.map((w) => (random() < 0.15 ? `${w[0]}.` : w)).join(' ');
+  };
+  it('150 seeds, one or two amounts', () => {
+    let decided = 0;
+    for (let seed = 1; seed <= 150; seed++) {
+      const random = mulberry32(seed * 31337);
+      const size = 20 + Math.floor(random() * 60);
+      const names = Array.from({ length: 12 }, () => nameOf(random));
+      const pick = () => names[Math.floor(random() * names.length)] as string;
+      const amounts = 1 + (seed % 2);
+      const requests: MatchRequest[] = Array.from({ length: size }, (_, i) => ({ id: `r${i}`, amountMinor: 100 + Math.floor(random() * amounts), currency: 'UYU', name: pick(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
+      const transactions: MatchTransaction[] = Array.from({ length: size }, (_, i) => ({ id: `t${String(i).padStart(3, '0')}`, amountMinor: 100 + Math.floor(random() * amounts), currency: 'UYU', senderName: random() < 0.5 ? pick() : nameOf(random), receivedAtMs: Math.floor(random() * 22) * DAY }));
+      const expected = reference(requests, transactions);
+      const actual = normalise(matchRequests(requests, transactions));
+      for (const request of requests) {
+        expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+        if (expected.get(request.id)?.result !== 'not_found') decided += 1;
+      }
+    }
+    expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
+  });
+});
