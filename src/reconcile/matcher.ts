@@ -1,4 +1,4 @@
-import { createAmountIndex, createNameTable, FLOOR, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
+import { createAmountIndex, createNameTable, FLOOR, PAIR_MAX, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
 import { CLEAR_MARGIN, MIN_SCORE, scoreNames } from './names.js';
 import { findReferences } from './references.js';
 
@@ -435,26 +435,40 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       }
       // A perfect score in the window leaves as rivals only names within the margin of 1:
       // a narrower, cheaper search, enough whenever the payer's own name paid in the window.
-      let top = topSearches.get(payer);
-      if (!top) {
-        top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
-        topSearches.set(payer, top);
-      }
-      let settled = false;
-      if (top.complete) {
-        for (let c = 0; c < top.groups.length; c++) {
-          const g = top.groups[c] as number;
-          if ((time[groupStart[g] as number] as number) < from) continue;
-          settled = (top.scores[c] as number) >= 1 - 1e-12;
-          break;
-        }
-      }
-      // A narrower search cut short by the bound means the wider one would be cut too (it
-      // reads at least as much): take what the narrower one scored.
-      let found = settled || !top.complete ? top : searches.get(payer);
-      if (!found) {
+      // A payer of 2..PAIR_MAX words is searched wide first (its pair postings make that
+      // cheap and usually complete, and a complete wide search decides exactly as the narrow
+      // one would); the narrow one is made only when the wide one is cut short.
+      const paired = names.own(payer).length >= 2 && names.own(payer).length <= PAIR_MAX;
+      let found = paired ? searches.get(payer) : undefined;
+      if (paired && !found) {
         found = (amountIndex as AmountIndex).search(payer);
         searches.set(payer, found);
+      }
+      if (!found || !found.complete) {
+        let top = topSearches.get(payer);
+        if (!top) {
+          top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
+          topSearches.set(payer, top);
+        }
+        let settled = false;
+        if (top.complete) {
+          for (let c = 0; c < top.groups.length; c++) {
+            const g = top.groups[c] as number;
+            if ((time[groupStart[g] as number] as number) < from) continue;
+            settled = (top.scores[c] as number) >= 1 - 1e-12;
+            break;
+          }
+        }
+        // A narrower search cut short by the bound means the wider one would be cut too (it
+        // reads at least as much): take what the narrower one scored.
+        if (settled || !top.complete) found = top;
+        else if (!found) {
+          found = searches.get(payer);
+          if (!found) {
+            found = (amountIndex as AmountIndex).search(payer);
+            searches.set(payer, found);
+          }
+        }
       }
       complete = found.complete;
       for (let c = 0; c < found.groups.length; c++) {
@@ -471,6 +485,8 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         plausibleScores[count] = score;
         count += 1;
       }
+      // The search ties equal scores by group: names of equal score go by name key here.
+      if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
     }
     best[r] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
@@ -616,16 +632,29 @@ function growFloat(list: Float64Array): Float64Array {
   return bigger;
 }
 
-/** Insertion sort of the first `count` groups by score (desc), then name key (asc): the lists are short. */
+/**
+ * The first `count` groups by score (desc), then name key (asc): by insertion while few (the
+ * lists are short, and usually ordered by score already), else by one sort.
+ */
 function sortGroups(groups: Int32Array, scores: Float64Array, count: number, groupName: Int32Array, names: NameTable): void {
+  if (count > 16) {
+    const ranked = Array.from({ length: count }, (_, c) => c);
+    const key = (c: number) => names.key(groupName[groups[c] as number] as number);
+    ranked.sort((x, y) => (scores[y] as number) - (scores[x] as number) || (key(x) < key(y) ? -1 : 1));
+    const g = Int32Array.from(ranked, (c) => groups[c] as number);
+    const s = Float64Array.from(ranked, (c) => scores[c] as number);
+    groups.set(g);
+    scores.set(s);
+    return;
+  }
   for (let k = 1; k < count; k++) {
     const g = groups[k] as number;
     const s = scores[k] as number;
-    const key = names.key(groupName[g] as number);
     let j = k - 1;
+    // Keys are read only for a tie of scores.
     while (j >= 0) {
       const sj = scores[j] as number;
-      if (sj > s || (sj === s && names.key(groupName[groups[j] as number] as number) <= key)) break;
+      if (sj > s || (sj === s && names.key(groupName[groups[j] as number] as number) <= names.key(groupName[g] as number))) break;
       groups[j + 1] = groups[j] as number;
       scores[j + 1] = sj;
       j -= 1;

@@ -48,9 +48,11 @@ export function createNameTable() {
   const parsed: ParsedName[] = [];
   const own: number[][] = []; // token ids, ascending
   const latin: number[][] = []; // the same array as own for a Latin name
-  const initials: number[] = []; // 1 if own or latin has an initial
+  // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
+  let flags = new Uint8Array(1024);
   const tokenIds = new Map<string, number>();
   const tokenText: string[] = [];
+  let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
 
   const tokenId = (token: string): number => {
     let id = tokenIds.get(token);
@@ -58,6 +60,12 @@ export function createNameTable() {
       id = tokenText.length;
       tokenIds.set(token, id);
       tokenText.push(token);
+      if (id === tokenInitial.length) {
+        const bigger = new Uint8Array(id * 2);
+        bigger.set(tokenInitial);
+        tokenInitial = bigger;
+      }
+      tokenInitial[id] = isInitialToken(token) ? 1 : 0;
     }
     return id;
   };
@@ -81,8 +89,17 @@ export function createNameTable() {
         parsed.push(p);
         const ownIds = idsOf(p.tokens);
         own.push(ownIds);
-        latin.push(p.isLatin ? ownIds : idsOf(p.latin));
-        initials.push(p.tokens.some(isInitialToken) || p.latin.some(isInitialToken) ? 1 : 0);
+        const latinIds = p.isLatin ? ownIds : idsOf(p.latin);
+        latin.push(latinIds);
+        if (name === flags.length) {
+          const bigger = new Uint8Array(name * 2);
+          bigger.set(flags);
+          flags = bigger;
+        }
+        let initial = 0;
+        for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
+        for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+        flags[name] = (p.isLatin ? 1 : 0) | (initial << 1);
       }
     }
     byRaw.set(text, name);
@@ -91,12 +108,12 @@ export function createNameTable() {
 
   /** Score of two names, as scoreParsed computes it. */
   function score(a: number, b: number): number {
-    const pa = parsed[a] as ParsedName;
-    const pb = parsed[b] as ParsedName;
-    const either = initials[a] === 1 || initials[b] === 1;
-    const first = either ? scoreTokens(pa.tokens, pb.tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
-    if (pa.isLatin === pb.isLatin) return first;
-    const second = either ? scoreTokens(pa.latin, pb.latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
+    const fa = flags[a] as number;
+    const fb = flags[b] as number;
+    const either = ((fa | fb) & 2) !== 0;
+    const first = either ? scoreTokens((parsed[a] as ParsedName).tokens, (parsed[b] as ParsedName).tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
+    if ((fa & 1) === (fb & 1)) return first;
+    const second = either ? scoreTokens((parsed[a] as ParsedName).latin, (parsed[b] as ParsedName).latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
     return Math.max(first, second);
   }
 
@@ -127,10 +144,10 @@ export function createNameTable() {
     scratch: (): ScratchOwner => (shared ??= createScratchOwner()),
     initialsBeginning,
     key: (name: number) => (parsed[name] as ParsedName).key,
-    isLatin: (name: number) => (parsed[name] as ParsedName).isLatin,
+    isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
     own: (name: number): TokenIds => own[name] as TokenIds,
     latin: (name: number): TokenIds => latin[name] as TokenIds,
-    isInitial: (token: number) => isInitialToken(tokenText[token] as string),
+    isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokenText.length,
     nameCount: () => parsed.length,
   };
@@ -707,7 +724,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     candidates.set(ranked);
   }
 
-  /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by name key). */
+  /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
@@ -797,23 +814,33 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       foundScores[count] = score;
       count += 1;
     }
-    // By score (desc), then name key (asc).
-    const ranked: number[] = new Array<number>(count);
-    for (let c = 0; c < count; c++) ranked[c] = c;
-    if (count > 1) {
-      ranked.sort((x, y) => {
-        const byScore = (foundScores[y] as number) - (foundScores[x] as number);
-        if (byScore !== 0) return byScore;
-        const kx = names.key(groupName[foundGroups[x] as number] as number);
-        const ky = names.key(groupName[foundGroups[y] as number] as number);
-        return kx < ky ? -1 : kx > ky ? 1 : 0;
-      });
-    }
+    // By score (desc), then group (asc): by insertion while few (the usual case: a sort call
+    // costs more than the few moves). The matcher orders the names it keeps of equal score by
+    // name key (only an ambiguous request needs that order: most never do).
     const groups: number[] = new Array<number>(count);
     const scores: number[] = new Array<number>(count);
-    for (let c = 0; c < count; c++) {
-      groups[c] = foundGroups[ranked[c] as number] as number;
-      scores[c] = foundScores[ranked[c] as number] as number;
+    const before = (gx: number, sx: number, gy: number, sy: number): boolean => (sx !== sy ? sx > sy : gx < gy);
+    if (count <= 16) {
+      for (let c = 0; c < count; c++) {
+        const g = foundGroups[c] as number;
+        const sc = foundScores[c] as number;
+        let j = c - 1;
+        while (j >= 0 && before(g, sc, groups[j] as number, scores[j] as number)) {
+          groups[j + 1] = groups[j] as number;
+          scores[j + 1] = scores[j] as number;
+          j -= 1;
+        }
+        groups[j + 1] = g;
+        scores[j + 1] = sc;
+      }
+    } else {
+      const ranked: number[] = new Array<number>(count);
+      for (let c = 0; c < count; c++) ranked[c] = c;
+      ranked.sort((x, y) => (before(foundGroups[x] as number, foundScores[x] as number, foundGroups[y] as number, foundScores[y] as number) ? -1 : 1));
+      for (let c = 0; c < count; c++) {
+        groups[c] = foundGroups[ranked[c] as number] as number;
+        scores[c] = foundScores[ranked[c] as number] as number;
+      }
     }
     return { groups, scores, complete };
   }
