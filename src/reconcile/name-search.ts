@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, MIN_SCORE, parseNameUncached, scoreTokens, type ParsedName } from './names.js';
+import { CLEAR_MARGIN, MIN_SCORE, parseNameParts, scoreTokens, type NameParts } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -42,14 +42,39 @@ const EMPTY_IDS = new Int32Array(0);
 export type TokenIds = ArrayLike<number>;
 const ascending = (x: number, y: number) => x - y;
 
+/** Sorts a short list of numbers in place, ascending (a sort call costs more for a few). */
+function sortShort(ids: number[]): number[] {
+  if (ids.length > 16) return ids.sort(ascending);
+  for (let k = 1; k < ids.length; k++) {
+    const x = ids[k] as number;
+    let j = k - 1;
+    while (j >= 0 && (ids[j] as number) > x) {
+      ids[j + 1] = ids[j] as number;
+      j -= 1;
+    }
+    ids[j + 1] = x;
+  }
+  return ids;
+}
+
+/** Hash of a list of token ids (32 bits). */
+function hashIds(ids: readonly number[]): number {
+  let h = 0x811c9dc5 ^ ids.length;
+  for (let k = 0; k < ids.length; k++) h = Math.imul(h ^ (ids[k] as number), 0x01000193) ^ (h >>> 15);
+  return h;
+}
+
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
-  const byKey = new Map<string, number>();
-  const parsed: ParsedName[] = [];
+  const parsed: NameParts[] = [];
+  const keys: (string | undefined)[] = []; // the names' keys, made when first asked (ties only)
   const own: number[][] = []; // token ids, ascending
   const latin: number[][] = []; // the same array as own for a Latin name
   // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
   let flags = new Uint8Array(1024);
+  // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
+  let slots = new Int32Array(1 << 12).fill(-1);
+  let hashes = new Int32Array(1024);
   const tokenIds = new Map<string, number>();
   const tokenText: string[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
@@ -72,22 +97,39 @@ export function createNameTable() {
   const idsOf = (tokens: readonly string[]): number[] => {
     const ids: number[] = new Array<number>(tokens.length);
     for (let k = 0; k < tokens.length; k++) ids[k] = tokenId(tokens[k] as string);
-    return tokens.length > 1 ? ids.sort(ascending) : ids;
+    return sortShort(ids);
+  };
+  const sameIds = (a: readonly number[], b: readonly number[]): boolean => {
+    if (a.length !== b.length) return false;
+    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+    return true;
+  };
+  /** The name holding exactly `ids`, or the slot where it would go (as −1 − slot). */
+  const find = (ids: readonly number[], hash: number): number => {
+    const mask = slots.length - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const name = slots[at] as number;
+      if (name < 0) return -1 - at;
+      if (hashes[name] === hash && sameIds(own[name] as number[], ids)) return name;
+    }
   };
 
   function id(raw: string | null): number {
     const text = raw ?? '';
     let name = byRaw.get(text);
     if (name !== undefined) return name;
-    const p = parseNameUncached(text);
-    if (p.key === '') name = -1;
+    const p = parseNameParts(text);
+    if (p.tokens.length === 0) name = -1;
     else {
-      name = byKey.get(p.key);
-      if (name === undefined) {
+      const ownIds = idsOf(p.tokens);
+      const hash = hashIds(ownIds);
+      name = find(ownIds, hash);
+      if (name < 0) {
+        const slot = -1 - name;
         name = parsed.length;
-        byKey.set(p.key, name);
+        slots[slot] = name;
         parsed.push(p);
-        const ownIds = idsOf(p.tokens);
+        keys.push(undefined);
         own.push(ownIds);
         const latinIds = p.isLatin ? ownIds : idsOf(p.latin);
         latin.push(latinIds);
@@ -95,11 +137,24 @@ export function createNameTable() {
           const bigger = new Uint8Array(name * 2);
           bigger.set(flags);
           flags = bigger;
+          const more = new Int32Array(name * 2);
+          more.set(hashes);
+          hashes = more;
         }
+        hashes[name] = hash;
         let initial = 0;
         for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
         for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
         flags[name] = (p.isLatin ? 1 : 0) | (initial << 1);
+        if (parsed.length * 2 > slots.length) {
+          slots = new Int32Array(slots.length * 2).fill(-1);
+          const mask = slots.length - 1;
+          for (let x = 0; x < parsed.length; x++) {
+            let at = (hashes[x] as number) & mask;
+            while ((slots[at] as number) >= 0) at = (at + 1) & mask;
+            slots[at] = x;
+          }
+        }
       }
     }
     byRaw.set(text, name);
@@ -111,9 +166,9 @@ export function createNameTable() {
     const fa = flags[a] as number;
     const fb = flags[b] as number;
     const either = ((fa | fb) & 2) !== 0;
-    const first = either ? scoreTokens((parsed[a] as ParsedName).tokens, (parsed[b] as ParsedName).tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
+    const first = either ? scoreTokens((parsed[a] as NameParts).tokens, (parsed[b] as NameParts).tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
     if ((fa & 1) === (fb & 1)) return first;
-    const second = either ? scoreTokens((parsed[a] as ParsedName).latin, (parsed[b] as ParsedName).latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
+    const second = either ? scoreTokens((parsed[a] as NameParts).latin, (parsed[b] as NameParts).latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
     return Math.max(first, second);
   }
 
@@ -143,7 +198,7 @@ export function createNameTable() {
     /** Scratch shared by the amounts of one run, indexed one at a time. */
     scratch: (): ScratchOwner => (shared ??= createScratchOwner()),
     initialsBeginning,
-    key: (name: number) => (parsed[name] as ParsedName).key,
+    key: (name: number): string => (keys[name] ??= (parsed[name] as NameParts).tokens.join(' ')),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
     own: (name: number): TokenIds => own[name] as TokenIds,
     latin: (name: number): TokenIds => latin[name] as TokenIds,

@@ -60,7 +60,15 @@ export type ParsedName = {
   readonly key: string;
 };
 
+/** A parsed name without its key (for callers that key names their own way, such as the matcher). */
+export type NameParts = Omit<ParsedName, 'key'>;
+
 const EMPTY: ParsedName = Object.freeze({ tokens: [], latin: [], isLatin: true, key: '' });
+
+function withKey(parts: NameParts): ParsedName {
+  const tokens = parts.tokens;
+  return { tokens, latin: parts.latin, isLatin: parts.isLatin, key: tokens.length === 1 ? (tokens[0] as string) : tokens.join(' ') };
+}
 
 const APOSTROPHES = /['\u2018\u2019\u02bc`\u00b4]/g;
 const ABBREVIATION = /(?<![\p{L}\p{M}\p{N}])\p{L}\p{M}*(?:[./]\p{L}\p{M}*)+(?![\p{L}\p{M}\p{N}])/gu;
@@ -192,8 +200,8 @@ let scratchKinds = new Uint8Array(256);
 let scratchCodes = new Uint16Array(256);
 let scratchPositions = new Int32Array(256);
 
-/** `parse` for names the fast path handles, or undefined. */
-function parseFast(name: string): ParsedName | undefined {
+/** `parse` for names the fast path handles (without the key), or undefined. */
+function parseFast(name: string): NameParts | undefined {
   if (!fastUsable) return undefined;
   // Characters, apostrophes dropped (as `parse` does first).
   const n = name.length;
@@ -296,7 +304,7 @@ function parseFast(name: string): ParsedName | undefined {
   } else if (suffixes > 0) for (let t = 0; t < tokens.length; t++) tokens[t] = (tokens[t] as string).replace(SUFFIX_MARK, '');
   if (tokens.length === 0) return EMPTY;
   sortedUnique(tokens);
-  return { tokens, latin: tokens, isLatin: true, key: tokens.length === 1 ? (tokens[0] as string) : tokens.join(' ') };
+  return { tokens, latin: tokens, isLatin: true };
 }
 
 /** Marks a company suffix while the fast path collects words (never part of a word). */
@@ -316,6 +324,13 @@ const cache = new Map<string, ParsedName>();
 /** A name parsed, without the cache (for callers that keep their own, such as the matcher). */
 export function parseNameUncached(name: string | null | undefined): ParsedName {
   if (!name) return EMPTY;
+  const fast = parseFast(name);
+  return fast ? withKey(fast) : parseSlow(name);
+}
+
+/** A name's tokens, without the cache or the key: no tokens, no usable name. */
+export function parseNameParts(name: string | null | undefined): NameParts {
+  if (!name) return EMPTY;
   return parseFast(name) ?? parseSlow(name);
 }
 
@@ -324,7 +339,7 @@ export function parseName(name: string | null | undefined): ParsedName {
   if (!name) return EMPTY;
   let parsed = cache.get(name);
   if (parsed === undefined) {
-    parsed = parseFast(name) ?? parseSlow(name);
+    parsed = parseNameUncached(name);
     if (cache.size > 200_000) cache.clear();
     cache.set(name, parsed);
   }
