@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, MIN_SCORE, parseNameParts, scoreTokens, type NameParts } from './names.js';
+import { CLEAR_MARGIN, MIN_SCORE, parseNamePartsUnsorted, scoreTokens, sortTokens, type NameParts } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -42,18 +42,25 @@ const EMPTY_IDS = new Int32Array(0);
 export type TokenIds = ArrayLike<number>;
 const ascending = (x: number, y: number) => x - y;
 
-/** Sorts a short list of numbers in place, ascending (a sort call costs more for a few). */
-function sortShort(ids: number[]): number[] {
-  if (ids.length > 16) return ids.sort(ascending);
-  for (let k = 1; k < ids.length; k++) {
-    const x = ids[k] as number;
-    let j = k - 1;
-    while (j >= 0 && (ids[j] as number) > x) {
-      ids[j + 1] = ids[j] as number;
-      j -= 1;
-    }
-    ids[j + 1] = x;
+/** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
+function sortUnique(ids: number[]): number[] {
+  if (ids.length > 24) {
+    const sorted = Int32Array.from(ids).sort();
+    ids.length = 0;
+    for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) ids.push(sorted[k] as number);
+    return ids;
   }
+  let kept = 0;
+  for (let k = 0; k < ids.length; k++) {
+    const x = ids[k] as number;
+    let j = kept - 1;
+    while (j >= 0 && (ids[j] as number) > x) j -= 1;
+    if (j >= 0 && ids[j] === x) continue;
+    for (let at = kept; at > j + 1; at--) ids[at] = ids[at - 1] as number;
+    ids[j + 1] = x;
+    kept += 1;
+  }
+  ids.length = kept;
   return ids;
 }
 
@@ -97,7 +104,7 @@ export function createNameTable() {
   const idsOf = (tokens: readonly string[]): number[] => {
     const ids: number[] = new Array<number>(tokens.length);
     for (let k = 0; k < tokens.length; k++) ids[k] = tokenId(tokens[k] as string);
-    return sortShort(ids);
+    return sortUnique(ids);
   };
   const sameIds = (a: readonly number[], b: readonly number[]): boolean => {
     if (a.length !== b.length) return false;
@@ -118,7 +125,7 @@ export function createNameTable() {
     const text = raw ?? '';
     let name = byRaw.get(text);
     if (name !== undefined) return name;
-    const p = parseNameParts(text);
+    const p = parseNamePartsUnsorted(text);
     if (p.tokens.length === 0) name = -1;
     else {
       const ownIds = idsOf(p.tokens);
@@ -145,7 +152,8 @@ export function createNameTable() {
         let initial = 0;
         for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
         for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
-        flags[name] = (p.isLatin ? 1 : 0) | (initial << 1);
+        // Bit 2: tokens sorted and unique (a non-Latin name's always are).
+        flags[name] = (p.isLatin ? 1 : 4) | (initial << 1);
         if (parsed.length * 2 > slots.length) {
           slots = new Int32Array(slots.length * 2).fill(-1);
           const mask = slots.length - 1;
@@ -161,14 +169,25 @@ export function createNameTable() {
     return name;
   }
 
+  /** A name's parts with its tokens sorted and unique, as scoreTokens reads them (sorted when first asked). */
+  function sorted(name: number): NameParts {
+    const p = parsed[name] as NameParts;
+    if (((flags[name] as number) & 4) !== 0) return p;
+    const tokens = sortTokens(p.tokens);
+    const done = { tokens, latin: tokens, isLatin: true };
+    parsed[name] = done;
+    flags[name] = (flags[name] as number) | 4;
+    return done;
+  }
+
   /** Score of two names, as scoreParsed computes it. */
   function score(a: number, b: number): number {
     const fa = flags[a] as number;
     const fb = flags[b] as number;
     const either = ((fa | fb) & 2) !== 0;
-    const first = either ? scoreTokens((parsed[a] as NameParts).tokens, (parsed[b] as NameParts).tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
+    const first = either ? scoreTokens(sorted(a).tokens, sorted(b).tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
     if ((fa & 1) === (fb & 1)) return first;
-    const second = either ? scoreTokens((parsed[a] as NameParts).latin, (parsed[b] as NameParts).latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
+    const second = either ? scoreTokens(sorted(a).latin, sorted(b).latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
     return Math.max(first, second);
   }
 
@@ -198,7 +217,7 @@ export function createNameTable() {
     /** Scratch shared by the amounts of one run, indexed one at a time. */
     scratch: (): ScratchOwner => (shared ??= createScratchOwner()),
     initialsBeginning,
-    key: (name: number): string => (keys[name] ??= (parsed[name] as NameParts).tokens.join(' ')),
+    key: (name: number): string => (keys[name] ??= sorted(name).tokens.join(' ')),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
     own: (name: number): TokenIds => own[name] as TokenIds,
     latin: (name: number): TokenIds => latin[name] as TokenIds,
@@ -663,8 +682,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       sizes[k] = size;
     }
     rangeFrom[p] = at;
-    // Rarest first, ties by position: a few tokens by insertion, many by one numeric sort.
-    if (p <= 8) {
+    // Rarest first, ties by position: up to a few dozen tokens by insertion, more by one numeric sort.
+    if (p <= 40) {
       for (let k = 0; k < p; k++) {
         let j = k - 1;
         while (j >= 0 && (sizes[order[j] as number] as number) > (sizes[k] as number)) {

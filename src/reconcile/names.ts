@@ -201,7 +201,7 @@ let scratchCodes = new Uint16Array(256);
 let scratchPositions = new Int32Array(256);
 
 /** `parse` for names the fast path handles (without the key), or undefined. */
-function parseFast(name: string): NameParts | undefined {
+function parseFast(name: string, sorted = true): NameParts | undefined {
   if (!fastUsable) return undefined;
   // Characters, apostrophes dropped (as `parse` does first).
   const n = name.length;
@@ -303,7 +303,7 @@ function parseFast(name: string): NameParts | undefined {
     tokens.length = kept;
   } else if (suffixes > 0) for (let t = 0; t < tokens.length; t++) tokens[t] = (tokens[t] as string).replace(SUFFIX_MARK, '');
   if (tokens.length === 0) return EMPTY;
-  sortedUnique(tokens);
+  if (sorted) sortedUnique(tokens);
   return { tokens, latin: tokens, isLatin: true };
 }
 
@@ -329,9 +329,23 @@ export function parseNameUncached(name: string | null | undefined): ParsedName {
 }
 
 /** A name's tokens, without the cache or the key: no tokens, no usable name. */
-export function parseNameParts(name: string | null | undefined): NameParts {
+export function parseNameParts(name: string | null | undefined, sorted = true): NameParts {
   if (!name) return EMPTY;
-  return parseFast(name) ?? parseSlow(name);
+  return parseFast(name, sorted) ?? parseSlow(name);
+}
+
+/**
+ * `parseNameParts(name, false)`: the same, except that a Latin name's tokens may be in any
+ * order and repeat (callers that sort token ids save sorting strings; sortTokens gives the
+ * sorted form when it is needed).
+ */
+export function parseNamePartsUnsorted(name: string | null | undefined): NameParts {
+  return parseNameParts(name, false);
+}
+
+/** Tokens sorted (code units) and unique, as a new list. */
+export function sortTokens(tokens: readonly string[]): string[] {
+  return sortedUnique([...tokens]);
 }
 
 /** A name parsed (cached: payer names repeat a lot). */
