@@ -558,7 +558,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   const pairKey = (f1: number, f2: number) => (f1 < f2 ? f1 * formCount + f2 : f2 * formCount + f1);
 
   /** Pair postings of one token space: for each pair of forms, the groups of 2..PAIR_MAX words holding it, by ascending length. */
-  type PairPostings = { slotOf: Map<number, number>; starts: Int32Array; groups: Int32Array; lengths: Int32Array };
+  type PairPostings = { slotOf: KeyTable; starts: Int32Array; groups: Int32Array; lengths: Int32Array };
   const pairPostings: (PairPostings | undefined)[] = [undefined, undefined];
   function buildPairs(space: 0 | 1): PairPostings {
     const keys: number[] = [];
@@ -590,17 +590,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       }
     }
     const n = keys.length;
-    const slotOf = new Map<number, number>();
+    const slotOf = createKeyTable(n);
     const slot = new Int32Array(n);
-    for (let e = 0; e < n; e++) {
-      let at = slotOf.get(keys[e] as number);
-      if (at === undefined) {
-        at = slotOf.size;
-        slotOf.set(keys[e] as number, at);
-      }
-      slot[e] = at;
-    }
-    const slots = slotOf.size;
+    for (let e = 0; e < n; e++) slot[e] = slotOf.add(keys[e] as number);
+    const slots = slotOf.size();
     // Counting sort by length, then (stable) by slot.
     const byLength = new Int32Array(maxLength + 2);
     for (let e = 0; e < n; e++) byLength[(entryLength[e] as number) + 1] = (byLength[(entryLength[e] as number) + 1] as number) + 1;
@@ -636,7 +629,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    */
   function pairProbe(space: 0 | 1, tokens: TokenIds, floor: number): void {
     const postings = (pairPostings[space] ??= buildPairs(space));
-    if (postings.slotOf.size === 0) return;
+    if (postings.slotOf.size() === 0) return;
     const p = tokens.length;
     const eps = 1e-9;
     const lo = Math.max(2, Math.ceil(p * (2 * floor - 1) - eps));
@@ -649,7 +642,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         for (let x = 0; x < probeA.length; x++) {
           for (let y = 0; y < probeB.length; y++) {
             const slot = postings.slotOf.get(pairKey(probeA[x] as number, probeB[y] as number));
-            if (slot === undefined) continue;
+            if (slot < 0) continue;
             const rangeEnd = postings.starts[slot + 1] as number;
             const start = lowerBound(postings.lengths, postings.starts[slot] as number, rangeEnd, lo);
             const end = lowerBound(postings.lengths, start, rangeEnd, hi + 1);
@@ -923,4 +916,47 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 }
 
 export type AmountIndex = ReturnType<typeof createAmountIndex>;
+
+/**
+ * Dense slots for non-negative safe-integer keys, by open addressing in typed arrays (a Map of
+ * numbers boxes the keys past 31 bits and chases pointers; this reads two flat arrays).
+ */
+type KeyTable = { add: (key: number) => number; get: (key: number) => number; size: () => number };
+
+function createKeyTable(expected: number): KeyTable {
+  let capacity = 16;
+  while (capacity < expected * 2) capacity *= 2;
+  const mask = capacity - 1;
+  const keys = new Float64Array(capacity).fill(-1);
+  const values = new Int32Array(capacity);
+  let size = 0;
+  const hash = (key: number): number => {
+    const low = key >>> 0;
+    const high = Math.floor(key / 4294967296);
+    let h = Math.imul(low ^ Math.imul(high, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 13;
+    return Math.imul(h, 0xc2b2ae35) ^ (h >>> 16);
+  };
+  return {
+    add(key: number): number {
+      for (let at = hash(key) & mask; ; at = (at + 1) & mask) {
+        const held = keys[at] as number;
+        if (held === key) return values[at] as number;
+        if (held < 0) {
+          keys[at] = key;
+          values[at] = size;
+          return size++;
+        }
+      }
+    },
+    get(key: number): number {
+      for (let at = hash(key) & mask; ; at = (at + 1) & mask) {
+        const held = keys[at] as number;
+        if (held === key) return values[at] as number;
+        if (held < 0) return -1;
+      }
+    },
+    size: () => size,
+  };
+}
 
