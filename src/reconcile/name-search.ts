@@ -40,7 +40,6 @@ const EMPTY_IDS = new Int32Array(0);
 
 /** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
 export type TokenIds = ArrayLike<number>;
-const ascending = (x: number, y: number) => x - y;
 
 /** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
 function sortUnique(ids: number[]): number[] {
