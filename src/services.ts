@@ -104,7 +104,6 @@ export function createServices(deps: ServiceDeps): Services {
     models: deps.models,
     accounts,
     transactions: sessions.transactions,
-    leases: createLeaseManager({ models: deps.models, clock: deps.clock, holderPrefix: 'reconcile' }),
     clock: deps.clock,
     log: deps.log,
     settings: deps.reconcileSettings,

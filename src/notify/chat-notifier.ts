@@ -7,6 +7,7 @@ import type { SessionEvent } from '../sessions/events.js';
 import type { UserService } from '../users/user-service.js';
 import { minorToDecimalString } from '../domain/money.js';
 import type { PollReport } from '../reconcile/poller.js';
+import { streakLength } from '../reconcile/poll-failures.js';
 import type { CandidateFacts } from '../reconcile/result-events.js';
 import type { OutboxEventDoc } from '../store/models.js';
 import type { DeliveryTrouble } from '../webhooks/dispatcher.js';
@@ -176,6 +177,10 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
         const text = `Polling the pending orders of ${name} failed: ${outcome.error}. Nothing stored was changed; the next poll retries.`;
         if (report.ref) await toRef(report.ref, { text });
         if (report.firstFailure) await toMembers(report.userId, 'operator', { text }, report.ref);
+        else if (report.stillFailing) {
+          const still = `Polling the pending orders of ${name} still fails after ${streakLength(report.stillFailing.forMs)} (${report.stillFailing.failures} polls in a row): ${outcome.error}. Nothing stored was changed; the next poll retries.`;
+          await toMembers(report.userId, 'operator', { text: still }, report.ref);
+        }
         return;
       }
       const e = outcome.evaluation;

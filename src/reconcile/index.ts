@@ -4,7 +4,6 @@ import type { Clock } from '../domain/clock.js';
 import { EXPIRY_MS, WAITING_STATUSES } from '../domain/request-status.js';
 import type { JobSpec } from '../jobs/scheduler.js';
 import type { Logger } from '../log.js';
-import type { LeaseManager } from '../sessions/lease.js';
 import type { AccountDoc, ConciliationRequestDoc, Models, OutboxEventDoc } from '../store/models.js';
 import type { StoredTransaction, TransactionRepository } from '../store/transaction-repository.js';
 import { createAccountLock } from './account-lock.js';
@@ -12,7 +11,7 @@ import { createOutbox, type Outbox } from './outbox.js';
 import { createPoller, type PollLimits, type Poller, type PollReport } from './poller.js';
 import { createRequestService, type RequestService } from './requests.js';
 import { expiredEvent, movementEvent } from './result-events.js';
-import { createSettlement, type MatchFn, type Settlement } from './settlement.js';
+import { createSettlement, type EvaluationSummary, type EvaluationTarget, type MatchFn, type Settlement } from './settlement.js';
 
 /**
  * Reconciliation and passthrough, wired: polling, settlement, expiry, the outbox, operator
@@ -24,6 +23,8 @@ export type PollJobData = { accountId: string; ref?: string };
 
 export type ReconcileSettings = PollLimits & {
   pollIntervalMs: number;
+  /** Time to live of an account's reconcile lease; renewed every third of it while a step works. */
+  lockTtlMs: number;
   pollTickSeconds: number;
   sweepSeconds: number;
   expirySeconds: number;
@@ -37,10 +38,12 @@ export type ReconcileServices = {
   settlement: Settlement;
   poller: Poller;
   requests: RequestService;
+  /** Evaluates an account's open requests now, under its reconcile lease (reconcile mode only). */
+  evaluate(accountId: string, target: EvaluationTarget): Promise<EvaluationSummary | undefined>;
   /** The sessions' hook: new transactions → passthrough events or matching. */
   transactionsArrived(accountId: string, transactions: StoredTransaction[]): Promise<void>;
   expireDue(): Promise<number>;
-  sweep(): Promise<{ events: number; transactions: number; evaluated: number; notified: number }>;
+  sweep(): Promise<{ events: number; transactions: number; evaluated: number; freed: number; notified: number }>;
   jobs(): JobSpec[];
 };
 
@@ -48,7 +51,6 @@ export function createReconcileServices(deps: {
   models: Models;
   accounts: AccountService;
   transactions: TransactionRepository;
-  leases: LeaseManager;
   clock: Clock;
   log: Logger;
   settings: ReconcileSettings;
@@ -59,19 +61,28 @@ export function createReconcileServices(deps: {
   match?: MatchFn;
 }): ReconcileServices {
   const { models, clock, settings } = deps;
-  const { Account, User, ConciliationRequest } = models;
+  const { Account, User, ConciliationRequest, BankTransaction } = models;
   const log = deps.log.child({ component: 'reconcile' });
-  const lock = createAccountLock({ leases: deps.leases, ttlMs: 120_000, waitMs: settings.lockWaitMs });
 
   async function announce(events: OutboxEventDoc[]): Promise<void> {
-    for (const event of events) {
-      if (event.chat.state !== 'pending') continue;
-      await deps.announce(event);
-      await outbox.markChatSent(event._id);
+    const sent: string[] = [];
+    try {
+      for (const event of events) {
+        if (event.chat.state !== 'pending') continue;
+        await deps.announce(event);
+        sent.push(event._id);
+      }
+    } finally {
+      await outbox.markChatSent(sent);
     }
   }
   const outbox = createOutbox({ models, clock, log, onStored: announce });
   const settlement = createSettlement({ models, clock, log, outbox, ...(deps.match ? { match: deps.match } : {}) });
+  // Every locked step first recovers what an earlier holder left half done (a crash, a lapsed lease).
+  const lock = createAccountLock({ models, clock, ttlMs: settings.lockTtlMs, waitMs: settings.lockWaitMs, onAcquired: async (lease) => void (await settlement.recover(lease)) });
+  /** Per account: when this process last looked for orphaned claims (the first sweep looks at all of them). */
+  const orphansCheckedAt = new Map<string, Date>();
+  let firstSweep = true;
   const poller = createPoller({
     models,
     accounts: deps.accounts,
@@ -104,15 +115,23 @@ export function createReconcileServices(deps: {
         const now = clock.now();
         await outbox.record(transactions.filter((t) => t.senderName).map((t) => movementEvent(t, context.doc.userId, now)));
       } else if (context.mode === 'reconcile') {
-        await lock(accountId, () =>
+        await lock(accountId, (lease) =>
           settlement.evaluate(
             { id: accountId, userId: context.doc.userId, retryLimit: settingsOf.retry_limit },
             { amounts: transactions.map((t) => ({ amountMinor: t.amountMinor, currency: t.currency })), due: true },
+            lease,
           ),
         );
       }
     }
     await deps.transactions.markHandled(transactions.map((t) => t.id));
+  }
+
+  async function evaluate(accountId: string, target: EvaluationTarget): Promise<EvaluationSummary | undefined> {
+    const context = await accountContext(accountId);
+    if (!context || context.mode !== 'reconcile') return undefined;
+    const retryLimit = plainSettings(context.doc).retry_limit;
+    return lock(accountId, (lease) => settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, target, lease));
   }
 
   async function expireDue(): Promise<number> {
@@ -123,10 +142,11 @@ export function createReconcileServices(deps: {
       const account = await Account.findById(accountId).lean<AccountDoc>();
       if (!account) continue;
       const notify = plainSettings(account).notify_on_expired;
-      expired += await lock(accountId, async () => {
+      expired += await lock(accountId, async (lease) => {
         let count = 0;
         const requestsDue = await ConciliationRequest.find({ accountId, status: { $in: WAITING_STATUSES }, registeredAt: { $lt: cutoff } }).lean<ConciliationRequestDoc[]>();
         for (const request of requestsDue) {
+          lease.check();
           const now = clock.now();
           const event = expiredEvent(request, notify, now);
           const updated = await ConciliationRequest.findOneAndUpdate(
@@ -154,23 +174,38 @@ export function createReconcileServices(deps: {
     const byAccount = new Map<string, StoredTransaction[]>();
     for (const t of stale) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t]);
     for (const [accountId, list] of byAccount) await transactionsArrived(accountId, list).catch((error: unknown) => log.warn({ err: error, accountId }, 'could not finish new transactions; retrying next sweep'));
-    // Requests due for a retry, never evaluated, or left processing by a crash.
+    // Requests due for a retry, never evaluated, or left processing (a crash, a lapsed lease:
+    // a live step keeps its lease, so taking the lock means nobody is evaluating them), and
+    // accounts with claims made since the last look (a claim whose outcome was never written).
     const waiting = await ConciliationRequest.find(
       {
         $or: [
           { status: 'pending', retryAt: { $lte: now } },
           { status: 'pending', retryAt: null, statusChangedAt: { $lt: new Date(now.getTime() - settings.sweepGraceMs) } },
-          { status: 'processing', processingSince: { $lt: new Date(now.getTime() - 120_000) } },
+          { status: 'processing', processingSince: { $lt: new Date(now.getTime() - settings.sweepGraceMs) } },
         ],
       },
       { accountId: 1 },
     ).lean<{ accountId: string }[]>();
+    const claiming = await BankTransaction.distinct('accountId', { usedBy: { $ne: null }, usedAt: { $gte: new Date(now.getTime() - 2 * settings.sweepSeconds * 1000 - settings.sweepGraceMs) } });
+    // The first sweep of a process looks at every account holding claims (older leaks included).
+    const unchecked = firstSweep ? await BankTransaction.distinct('accountId', { usedBy: { $ne: null } }) : [];
+    firstSweep = false;
     let evaluated = 0;
-    for (const accountId of new Set(waiting.map((w) => w.accountId))) {
+    let freed = 0;
+    for (const accountId of new Set([...waiting.map((w) => w.accountId), ...claiming.map(String), ...unchecked.map(String)])) {
       const context = await accountContext(accountId);
       if (!context || context.mode !== 'reconcile') continue;
       const retryLimit = plainSettings(context.doc).retry_limit;
-      const summary = await lock(accountId, () => settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, { due: true })).catch((error: unknown) => {
+      const since = orphansCheckedAt.get(accountId) ?? null;
+      const summary = await lock(accountId, async (lease) => {
+        const checkedAt = clock.now();
+        const released = await settlement.releaseOrphans(lease, since ? new Date(since.getTime() - settings.sweepGraceMs) : null);
+        orphansCheckedAt.set(accountId, checkedAt);
+        freed += released.length;
+        if (released.length > 0) log.warn({ accountId, transactions: released.length }, 'transactions held by requests not matched with them were freed');
+        return settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, { due: true }, lease);
+      }).catch((error: unknown) => {
         log.warn({ err: error, accountId }, 'could not evaluate waiting requests; retrying next sweep');
         return undefined;
       });
@@ -178,7 +213,7 @@ export function createReconcileServices(deps: {
     }
     const backlog = await outbox.chatBacklog(new Date(now.getTime() - settings.sweepGraceMs));
     await announce(backlog);
-    return { events, transactions: stale.length, evaluated, notified: backlog.length };
+    return { events, transactions: stale.length, evaluated, freed, notified: backlog.length };
   }
 
   return {
@@ -186,6 +221,7 @@ export function createReconcileServices(deps: {
     settlement,
     poller,
     requests,
+    evaluate,
     transactionsArrived,
     expireDue,
     sweep,

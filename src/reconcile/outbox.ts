@@ -76,6 +76,16 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
       await ConciliationRequest.updateOne({ _id: requestId }, { $pull: { pendingEvents: { _id: { $in: events.map((e) => e._id) } } } });
     },
 
+    /** Many requests' pending events at once (settlement's chunks): one bulk store, one update removing them. */
+    async flushRequests(items: { requestId: string; event: PendingEvent }[]): Promise<void> {
+      if (items.length === 0) return;
+      await store(items.map((i) => i.event));
+      await ConciliationRequest.updateMany(
+        { _id: { $in: [...new Set(items.map((i) => i.requestId))] } },
+        { $pull: { pendingEvents: { _id: { $in: items.map((i) => i.event._id) } } } },
+      );
+    },
+
     /** Sweeper: requests still holding events (a crash between the status change and the copy). */
     async flushPending(limit = 500): Promise<number> {
       const docs = await ConciliationRequest.find({ 'pendingEvents.0': { $exists: true } }, { pendingEvents: 1 }).limit(limit).lean<{ _id: string; pendingEvents: PendingEvent[] }[]>();
@@ -91,8 +101,10 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
       return OutboxEvent.find({ 'chat.state': 'pending', occurredAt: { $lt: occurredBefore } }).sort({ occurredAt: 1, _id: 1 }).limit(limit).lean<OutboxEventDoc[]>();
     },
 
-    async markChatSent(id: string): Promise<void> {
-      await OutboxEvent.updateOne({ _id: id }, { $set: { 'chat.state': 'sent' } });
+    async markChatSent(ids: string | string[]): Promise<void> {
+      const list = Array.isArray(ids) ? ids : [ids];
+      if (list.length === 1) await OutboxEvent.updateOne({ _id: list[0] }, { $set: { 'chat.state': 'sent' } });
+      else if (list.length > 1) await OutboxEvent.updateMany({ _id: { $in: list } }, { $set: { 'chat.state': 'sent' } });
     },
 
     async list(accountId: string, limit = 100): Promise<OutboxEventDoc[]> {

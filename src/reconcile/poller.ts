@@ -6,8 +6,9 @@ import { OPEN_STATUSES } from '../domain/request-status.js';
 import type { Logger } from '../log.js';
 import { isDuplicateKey } from '../store/database.js';
 import type { AccountDoc, ConciliationRequestDoc, Models, PollingState } from '../store/models.js';
-import type { AccountLock } from './account-lock.js';
+import type { AccountLock, LockLease } from './account-lock.js';
 import { pollPendingOrders, type PendingOrder, type PollResult, type PollSettings, type SkippedOrder } from './pending-orders.js';
+import { failureNotice } from './poll-failures.js';
 import { planPoll } from './poll-plan.js';
 import type { EvaluationSummary, Settlement } from './settlement.js';
 
@@ -24,7 +25,19 @@ export type PollOutcome =
   | { ok: true; account: string; orders: number; created: number; updated: number; cancelled: number; reopened: number; heldEmpty: boolean; skipped: SkippedOrder[]; evaluation: EvaluationSummary }
   | { ok: 'skipped'; account: string; reason: string };
 
-export type PollReport = { accountId: string; userId: string; accountName: string; outcome: PollOutcome; ref: string | undefined; firstFailure: boolean; recovered: boolean; newSkips: boolean };
+export type PollReport = {
+  accountId: string;
+  userId: string;
+  accountName: string;
+  outcome: PollOutcome;
+  ref: string | undefined;
+  /** The first failure of a streak: operators are told. */
+  firstFailure: boolean;
+  /** The streak has reached its next milestone (poll-failures.ts): operators are told it goes on. */
+  stillFailing?: { forMs: number; failures: number };
+  recovered: boolean;
+  newSkips: boolean;
+};
 
 export type Poller = ReturnType<typeof createPoller>;
 
@@ -66,7 +79,7 @@ export function createPoller(deps: {
     await Account.updateOne({ _id: accountId }, { $set: { 'polling.queuedAt': null, ...set }, ...(inc ? { $inc: inc } : {}) });
   }
 
-  async function applyOrders(doc: AccountDoc, orders: PendingOrder[], retryLimit: number): Promise<Omit<Extract<PollOutcome, { ok: true }>, 'ok' | 'account' | 'skipped'> & { memory: { lastCount: number | null; emptyHeld: boolean } }> {
+  async function applyOrders(doc: AccountDoc, orders: PendingOrder[], unreadable: string[], retryLimit: number, lease: LockLease): Promise<Omit<Extract<PollOutcome, { ok: true }>, 'ok' | 'account' | 'skipped'> & { memory: { lastCount: number | null; emptyHeld: boolean } }> {
     const now = deps.clock.now();
     const polledIds = orders.map((o) => o.externalId);
     const known = await ConciliationRequest.find(
@@ -78,6 +91,7 @@ export function createPoller(deps: {
       known.map((k) => ({ id: k._id, externalId: k.externalId, externalIdType: k.externalIdType ?? 'string', status: k.status, amountMinor: k.amountMinor, currency: k.currency, name: k.name, listedLastPoll: k.listedLastPoll !== false })),
       orders,
       memory,
+      unreadable,
     );
     const touched: string[] = [];
     if (plan.create.length > 0) {
@@ -104,7 +118,11 @@ export function createPoller(deps: {
     // Rare (an endpoint that changed how it writes ids): one write each, nothing else about the order changes.
     for (const { id, externalIdType } of plan.retype) await ConciliationRequest.updateOne({ _id: id }, { $set: { externalIdType } });
     if (plan.cancel.length > 0) {
+      lease.check();
       await ConciliationRequest.updateMany({ _id: { $in: plan.cancel }, status: { $in: OPEN_STATUSES } }, { $set: { status: 'cancelled', statusChangedAt: now, candidates: [], processingFrom: null, processingSince: null } });
+      // A cancelled request settles nothing: whatever it held goes back.
+      const claims = deps.settlement.claims;
+      await claims.releaseUnsettled(await claims.heldBy(doc._id, plan.cancel), lease);
     }
     for (const { id, order } of plan.reopen) {
       const result = await ConciliationRequest.updateOne(
@@ -114,10 +132,11 @@ export function createPoller(deps: {
       if (result.modifiedCount === 1) touched.push(id);
     }
     if (!plan.heldEmpty) {
-      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $in: polledIds }, listedLastPoll: { $ne: true } }, { $set: { listedLastPoll: true } });
-      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $nin: polledIds }, listedLastPoll: { $ne: false } }, { $set: { listedLastPoll: false } });
+      const listedIds = [...polledIds, ...unreadable];
+      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $in: listedIds }, listedLastPoll: { $ne: true } }, { $set: { listedLastPoll: true } });
+      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $nin: listedIds }, listedLastPoll: { $ne: false } }, { $set: { listedLastPoll: false } });
     }
-    const evaluation = await deps.settlement.evaluate({ id: doc._id, userId: doc.userId, retryLimit }, { requestIds: touched, due: true });
+    const evaluation = await deps.settlement.evaluate({ id: doc._id, userId: doc.userId, retryLimit }, { requestIds: touched, due: true }, lease);
     return { orders: orders.length, created: plan.create.length, updated: plan.update.length, cancelled: plan.cancel.length, reopened: plan.reopen.length, heldEmpty: plan.heldEmpty, evaluation, memory: plan.memory };
   }
 
@@ -147,13 +166,25 @@ export function createPoller(deps: {
     const previous: Partial<PollingState> = doc.polling ?? {};
     if (!result.ok) {
       log.warn({ accountId, error: result.error }, 'pending-orders poll failed');
-      await finish(accountId, { ...next, 'polling.lastPollAt': now, 'polling.lastError': result.error }, { 'polling.failures': 1 });
+      const failures = previous.failures ?? 0;
+      const told = failureNotice({ failures, failingSince: previous.failingSince ?? null, notices: previous.failureNotices ?? 0 }, now);
+      await finish(
+        accountId,
+        { ...next, 'polling.lastPollAt': now, 'polling.lastError': result.error, 'polling.failingSince': told.failingSince, 'polling.failureNotices': told.notices },
+        { 'polling.failures': 1 },
+      );
       const outcome: PollOutcome = { ok: false, account: doc.name, error: result.error };
-      await deps.report({ ...base, outcome, firstFailure: (previous.failures ?? 0) === 0 });
+      await deps.report({
+        ...base,
+        outcome,
+        firstFailure: told.notice?.kind === 'first',
+        ...(told.notice?.kind === 'still' ? { stillFailing: { forMs: told.notice.forMs, failures: failures + 1 } } : {}),
+      });
       return outcome;
     }
     for (const skipped of result.skipped) log.warn({ accountId, index: skipped.index, externalId: skipped.externalId, reason: skipped.reason }, 'pending order skipped');
-    const applied = await deps.lock(accountId, () => applyOrders(doc, result.orders, settings.retry_limit));
+    const unreadable = [...new Set(result.skipped.flatMap((s) => (s.externalId ? [s.externalId] : [])))];
+    const applied = await deps.lock(accountId, (lease) => applyOrders(doc, result.orders, unreadable, settings.retry_limit, lease));
     const skippedKey = result.skipped.length > 0 ? JSON.stringify(result.skipped.map((s) => [s.externalId ?? s.index, s.reason])) : null;
     await finish(accountId, {
       ...next,
@@ -161,6 +192,8 @@ export function createPoller(deps: {
       'polling.lastOkAt': now,
       'polling.lastError': null,
       'polling.failures': 0,
+      'polling.failingSince': null,
+      'polling.failureNotices': 0,
       'polling.lastCount': applied.memory.lastCount,
       'polling.emptyHeld': applied.memory.emptyHeld,
       'polling.skippedKey': skippedKey,
