@@ -19,6 +19,8 @@ import { createSettlement, type EvaluationSummary, type EvaluationTarget, type M
  */
 
 export const POLL_JOB = 'poll-account';
+/** How often the sweeper looks for claims held by requests not matched with them (it reads every claim of the account). */
+export const ORPHAN_CHECK_MS = 60 * 60_000;
 export type PollJobData = { accountId: string; ref?: string };
 
 export type ReconcileSettings = PollLimits & {
@@ -80,9 +82,8 @@ export function createReconcileServices(deps: {
   const settlement = createSettlement({ models, clock, log, outbox, ...(deps.match ? { match: deps.match } : {}) });
   // Every locked step first recovers what an earlier holder left half done (a crash, a lapsed lease).
   const lock = createAccountLock({ models, clock, ttlMs: settings.lockTtlMs, waitMs: settings.lockWaitMs, onAcquired: async (lease) => void (await settlement.recover(lease)) });
-  /** Per account: when this process last looked for orphaned claims (the first sweep looks at all of them). */
+  /** Per account: when this process last looked for claims held by requests not matched with them. */
   const orphansCheckedAt = new Map<string, Date>();
-  let firstSweep = true;
   const poller = createPoller({
     models,
     accounts: deps.accounts,
@@ -187,23 +188,24 @@ export function createReconcileServices(deps: {
       },
       { accountId: 1 },
     ).lean<{ accountId: string }[]>();
-    const claiming = await BankTransaction.distinct('accountId', { usedBy: { $ne: null }, usedAt: { $gte: new Date(now.getTime() - 2 * settings.sweepSeconds * 1000 - settings.sweepGraceMs) } });
-    // The first sweep of a process looks at every account holding claims (older leaks included).
-    const unchecked = firstSweep ? await BankTransaction.distinct('accountId', { usedBy: { $ne: null } }) : [];
-    firstSweep = false;
+    // Claims held by requests not matched with them are looked for on each account's first
+    // sweep in this process (older leaks included), then every ORPHAN_CHECK_MS.
+    const holding = await BankTransaction.distinct('accountId', { usedBy: { $ne: null } });
+    const dueForCheck = holding.map(String).filter((id) => (orphansCheckedAt.get(id)?.getTime() ?? -Infinity) <= now.getTime() - ORPHAN_CHECK_MS);
     let evaluated = 0;
     let freed = 0;
-    for (const accountId of new Set([...waiting.map((w) => w.accountId), ...claiming.map(String), ...unchecked.map(String)])) {
+    for (const accountId of new Set([...waiting.map((w) => w.accountId), ...dueForCheck])) {
       const context = await accountContext(accountId);
       if (!context || context.mode !== 'reconcile') continue;
       const retryLimit = plainSettings(context.doc).retry_limit;
-      const since = orphansCheckedAt.get(accountId) ?? null;
+      const check = dueForCheck.includes(accountId);
       const summary = await lock(accountId, async (lease) => {
-        const checkedAt = clock.now();
-        const released = await settlement.releaseOrphans(lease, since ? new Date(since.getTime() - settings.sweepGraceMs) : null);
-        orphansCheckedAt.set(accountId, checkedAt);
-        freed += released.length;
-        if (released.length > 0) log.warn({ accountId, transactions: released.length }, 'transactions held by requests not matched with them were freed');
+        if (check) {
+          const released = await settlement.releaseOrphans(lease);
+          orphansCheckedAt.set(accountId, now);
+          freed += released.length;
+          if (released.length > 0) log.warn({ accountId, transactions: released.length }, 'transactions held by requests not matched with them were freed');
+        }
         return settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, { due: true }, lease);
       }).catch((error: unknown) => {
         log.warn({ err: error, accountId }, 'could not evaluate waiting requests; retrying next sweep');

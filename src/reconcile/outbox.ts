@@ -54,7 +54,7 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
     const inserted = Object.values(result.upsertedIds).map(String);
     if (inserted.length === 0) return [];
     const docs = await OutboxEvent.find({ _id: { $in: inserted } }).sort({ createdAt: 1, _id: 1 }).lean<OutboxEventDoc[]>();
-    deps.log.info({ events: docs.map((d) => ({ id: d._id, type: d.type, accountId: d.accountId })) }, 'events recorded');
+    deps.log.info({ count: docs.length, events: docs.slice(0, 20).map((d) => ({ id: d._id, type: d.type, accountId: d.accountId })) }, 'events recorded');
     for (const listener of listeners) listener(docs);
     await deps.onStored?.(docs).catch((error: unknown) => deps.log.error({ err: error }, 'event follow-up failed; the sweeper retries it'));
     return docs;
@@ -84,6 +84,13 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
         { _id: { $in: [...new Set(items.map((i) => i.requestId))] } },
         { $pull: { pendingEvents: { _id: { $in: items.map((i) => i.event._id) } } } },
       );
+    },
+
+    /** These requests' pending events, if any are left. */
+    async flushRequestsById(requestIds: string[]): Promise<void> {
+      if (requestIds.length === 0) return;
+      const docs = await ConciliationRequest.find({ _id: { $in: requestIds }, 'pendingEvents.0': { $exists: true } }, { pendingEvents: 1 }).lean<{ _id: string; pendingEvents: PendingEvent[] }[]>();
+      await this.flushRequests(docs.flatMap((d) => d.pendingEvents.map((event) => ({ requestId: d._id, event }))));
     },
 
     /** Sweeper: requests still holding events (a crash between the status change and the copy). */

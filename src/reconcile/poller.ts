@@ -81,11 +81,16 @@ export function createPoller(deps: {
 
   async function applyOrders(doc: AccountDoc, orders: PendingOrder[], unreadable: string[], retryLimit: number, lease: LockLease): Promise<Omit<Extract<PollOutcome, { ok: true }>, 'ok' | 'account' | 'skipped'> & { memory: { lastCount: number | null; emptyHeld: boolean } }> {
     const now = deps.clock.now();
-    const polledIds = orders.map((o) => o.externalId);
-    const known = await ConciliationRequest.find(
-      { accountId: doc._id, $or: [{ status: { $in: OPEN_STATUSES } }, { externalId: { $in: polledIds } }] },
+    // One read of the account's requests, sorted out here: on mongo-java-server a query with a
+    // long $in list compares every document with the whole list. Writes go in bulk, each
+    // conditional on the status read ({_id, status}: indexed there).
+    const listed = new Set([...orders.map((o) => o.externalId), ...unreadable]);
+    const all = await ConciliationRequest.find(
+      { accountId: doc._id },
       { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 },
     ).lean<ConciliationRequestDoc[]>();
+    const known = all.filter((k) => OPEN_STATUSES.includes(k.status) || listed.has(k.externalId));
+    const statusOf = new Map(all.map((k) => [k._id, k.status]));
     const memory = { lastCount: doc.polling?.lastCount ?? null, emptyHeld: doc.polling?.emptyHeld ?? false };
     const plan = planPoll(
       known.map((k) => ({ id: k._id, externalId: k.externalId, externalIdType: k.externalIdType ?? 'string', status: k.status, amountMinor: k.amountMinor, currency: k.currency, name: k.name, listedLastPoll: k.listedLastPoll !== false })),
@@ -104,37 +109,38 @@ export function createPoller(deps: {
       } catch (error) {
         // Another worker registered some of them first: the unique index keeps one each.
         if (!isDuplicateKey(error)) throw error;
-        const mine = await ConciliationRequest.find({ accountId: doc._id, externalId: { $in: plan.create.map((o) => o.externalId) }, status: 'pending' }, { _id: 1 }).lean<{ _id: string }[]>();
-        touched.push(...mine.map((m) => m._id));
+        const wanted = new Set(plan.create.map((o) => o.externalId));
+        const mine = await ConciliationRequest.find({ accountId: doc._id, status: 'pending' }, { externalId: 1 }).lean<{ _id: string; externalId: string }[]>();
+        touched.push(...mine.filter((m) => wanted.has(m.externalId)).map((m) => m._id));
       }
     }
-    for (const { id, order } of plan.update) {
-      const result = await ConciliationRequest.updateOne(
-        { _id: id, status: { $in: OPEN_STATUSES } },
-        { $set: { externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, candidates: [], errorCount: 0, retryAt: null } },
-      );
-      if (result.modifiedCount === 1) touched.push(id);
-    }
-    // Rare (an endpoint that changed how it writes ids): one write each, nothing else about the order changes.
-    for (const { id, externalIdType } of plan.retype) await ConciliationRequest.updateOne({ _id: id }, { $set: { externalIdType } });
+    const conditional = async (items: { id: string; set: Record<string, unknown> }[]): Promise<string[]> => {
+      const applied: string[] = [];
+      for (let i = 0; i < items.length; i += 1_000) {
+        lease.check();
+        const chunk = items.slice(i, i + 1_000);
+        await ConciliationRequest.bulkWrite(chunk.map((c) => ({ updateOne: { filter: { _id: c.id, status: statusOf.get(c.id) }, update: { $set: c.set } } })), { ordered: false });
+        applied.push(...chunk.map((c) => c.id));
+      }
+      return applied;
+    };
+    const orderSet = (order: PendingOrder) => ({ externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, candidates: [], errorCount: 0, retryAt: null });
+    touched.push(...(await conditional(plan.update.map(({ id, order }) => ({ id, set: orderSet(order) })))));
+    // Rare (an endpoint that changed how it writes ids): nothing else about the order changes.
+    await conditional(plan.retype.map(({ id, externalIdType }) => ({ id, set: { externalIdType } })));
+    await conditional(plan.cancel.map((id) => ({ id, set: { status: 'cancelled', statusChangedAt: now, candidates: [], processingFrom: null, processingSince: null, listedLastPoll: false } })));
     if (plan.cancel.length > 0) {
-      lease.check();
-      await ConciliationRequest.updateMany({ _id: { $in: plan.cancel }, status: { $in: OPEN_STATUSES } }, { $set: { status: 'cancelled', statusChangedAt: now, candidates: [], processingFrom: null, processingSince: null } });
       // A cancelled request settles nothing: whatever it held goes back.
       const claims = deps.settlement.claims;
       await claims.releaseUnsettled(await claims.heldBy(doc._id, plan.cancel), lease);
     }
-    for (const { id, order } of plan.reopen) {
-      const result = await ConciliationRequest.updateOne(
-        { _id: id, status: { $in: ['cancelled', 'expired'] } },
-        { $set: { externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, registeredAt: now, candidates: [], errorCount: 0, retryAt: null, match: null } },
-      );
-      if (result.modifiedCount === 1) touched.push(id);
-    }
+    touched.push(...(await conditional(plan.reopen.map(({ id, order }) => ({ id, set: { ...orderSet(order), registeredAt: now, match: null } })))));
     if (!plan.heldEmpty) {
-      const listedIds = [...polledIds, ...unreadable];
-      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $in: listedIds }, listedLastPoll: { $ne: true } }, { $set: { listedLastPoll: true } });
-      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $nin: listedIds }, listedLastPoll: { $ne: false } }, { $set: { listedLastPoll: false } });
+      const cancelled = new Set(plan.cancel);
+      const flips = all.filter((k) => !cancelled.has(k._id) && (k.listedLastPoll !== false) !== listed.has(k.externalId));
+      for (let i = 0; i < flips.length; i += 1_000) {
+        await ConciliationRequest.bulkWrite(flips.slice(i, i + 1_000).map((k) => ({ updateOne: { filter: { _id: k._id }, update: { $set: { listedLastPoll: listed.has(k.externalId) } } } })), { ordered: false });
+      }
     }
     const evaluation = await deps.settlement.evaluate({ id: doc._id, userId: doc.userId, retryLimit }, { requestIds: touched, due: true }, lease);
     return { orders: orders.length, created: plan.create.length, updated: plan.update.length, cancelled: plan.cancel.length, reopened: plan.reopen.length, heldEmpty: plan.heldEmpty, evaluation, memory: plan.memory };

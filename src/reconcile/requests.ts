@@ -134,10 +134,10 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
       await deps.lock(doc.accountId, async (lease) => {
         const current = await ConciliationRequest.findById(doc._id).lean<ConciliationRequestDoc>();
         if (!current || !isOpen(current.status) || current.status === 'processing') throw new UserError(`"${doc.externalId}" changed meanwhile (now ${current?.status ?? 'gone'}); look again with pending show.`);
-        const transactionId = await chosenTransaction(current, ref, transactionRef.trim());
-        const claimed = (await deps.settlement.claims.claim(current.accountId, [{ requestId: current._id, transactionId }], lease)).get(current._id);
+        const transaction = await chosenTransaction(current, ref, transactionRef.trim());
+        const claimed = (await deps.settlement.claims.claim(current.accountId, [{ requestId: current._id, transaction }], lease)).get(current._id);
         if (!claimed) {
-          const now = await BankTransaction.findById(transactionId, { usedBy: 1 }).lean<{ usedBy: string | null }>();
+          const now = await BankTransaction.findById(transaction._id, { usedBy: 1 }).lean<{ usedBy: string | null }>();
           if (now?.usedBy) throw new UserError('That transaction already settled another request.');
           throw new UserError(`"${doc.externalId}" changed meanwhile; look again with pending show.`);
         }
@@ -166,18 +166,24 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
   };
 
   /** The one transaction a reference names (see resolve), by plain prefix comparison; refused in one sentence otherwise. */
-  async function chosenTransaction(request: ConciliationRequestDoc, ref: string, shown: string): Promise<string> {
+  async function chosenTransaction(request: ConciliationRequestDoc, ref: string, shown: string): Promise<BankTransactionDoc> {
     const named = (ids: string[]) => ids.filter((id) => id.toLowerCase().startsWith(ref));
     const amongCandidates = named(request.candidates ?? []);
     if (amongCandidates.length > 1) throw new UserError(`"${shown}" names more than one of the candidates; give more of its id.`);
-    if (amongCandidates.length === 1) return amongCandidates[0] as string;
-    const sameAmount = await BankTransaction.find({ accountId: request.accountId, amountMinor: request.amountMinor }, { currency: 1, usedBy: 1 }).lean<{ _id: string; currency: string; usedBy: string | null }[]>();
+    const chosen = amongCandidates[0];
+    if (amongCandidates.length === 1 && chosen) {
+      const candidate = await BankTransaction.findById(chosen).lean<BankTransactionDoc>();
+      if (!candidate) throw new NotFoundError(`Transaction "${shown}" no longer exists.`);
+      if (candidate.usedBy) throw new UserError('That transaction already settled another request.');
+      return candidate;
+    }
+    const sameAmount = await BankTransaction.find({ accountId: request.accountId, amountMinor: request.amountMinor }).lean<BankTransactionDoc[]>();
     const mine = sameAmount.filter((t) => t.currency.toUpperCase() === request.currency.toUpperCase());
     const found = mine.filter((t) => t._id.toLowerCase().startsWith(ref));
     if (found.length > 1) throw new UserError(`"${shown}" names more than one transaction of ${money(request)}; give more of its id.`);
     const only = found[0];
     if (!only) throw new NotFoundError(`No transaction "${shown}" among the candidates of "${request.externalId}" or this account's transactions of ${money(request)}; see pending show.`);
     if (only.usedBy) throw new UserError('That transaction already settled another request.');
-    return only._id;
+    return only;
   }
 }

@@ -100,7 +100,14 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
   /** Writes outcomes (fenced), gives back claims whose request did not end `matched`, copies events. */
   async function writeOutcomes(outcomes: Outcome[], claimed: Map<string, BankTransactionDoc>, lease: LockLease): Promise<Set<string>> {
     const now = deps.clock.now();
-    if (outcomes.length > 0) await ConciliationRequest.bulkWrite(outcomes.map((o) => outcomeWrite(o, lease.fence, now)), { ordered: false });
+    if (outcomes.length === 0) return new Set();
+    // A write the database (or its casting) refuses throws, after the others were done: the caller records it as an error.
+    const result = await ConciliationRequest.bulkWrite(outcomes.map((o) => outcomeWrite(o, lease.fence, now)), { ordered: false, throwOnValidationError: true });
+    if (result.matchedCount === outcomes.length) {
+      // Every conditional write applied: the claims are settled, the events are the ones built here.
+      await deps.outbox.flushRequests(outcomes.flatMap((o) => o.events.map((event) => ({ requestId: o.request._id, event }))));
+      return new Set(outcomes.filter((o) => o.status === 'matched').map((o) => o.request._id));
+    }
     const followUp = outcomes.filter((o) => o.events.length > 0 || claimed.has(o.request._id)).map((o) => o.request._id);
     const written = new Set<string>();
     if (followUp.length === 0) return written;
@@ -196,42 +203,43 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     return { wanted, rivals: pool.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
   }
 
-  /** Marks a chunk `processing` under the lease (a request some newer holder touched is left alone). */
+  /**
+   * Marks a chunk `processing` under the lease, each request only if its status is still the
+   * one read (a mark by a holder whose lease lapsed is harmless: its outcome writes, claims and
+   * releases are fenced).
+   */
   async function markProcessing(chunk: ConciliationRequestDoc[], lease: LockLease): Promise<void> {
+    if (chunk.length === 0) return;
     const now = deps.clock.now();
-    const byStatus = new Map<RequestStatus, string[]>();
-    for (const r of chunk) byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), r._id]);
     await ConciliationRequest.bulkWrite(
-      [...byStatus].map(([status, list]) => ({
-        updateMany: {
-          filter: { _id: { $in: list }, status, $or: [{ processingFence: null }, { processingFence: { $lte: lease.fence } }] },
-          update: { $set: { status: 'processing', processingFrom: status, processingSince: now, processingFence: lease.fence } },
-        },
+      chunk.map((r) => ({
+        updateOne: { filter: { _id: r._id, status: r.status }, update: { $set: { status: 'processing', processingFrom: r.status, processingSince: now, processingFence: lease.fence } } },
       })),
       { ordered: false },
     );
   }
 
-  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary): Promise<Set<string>> {
+  /** One evaluation; returns the open requests to evaluate again (a transaction among their candidates was just used). */
+  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary): Promise<string[]> {
     const restored = restoredBy.get(lease) ?? new Set<string>();
     restoredBy.delete(lease);
     const { wanted, rivals } = await load(account, target, restored);
     const used = new Set<string>();
-    if (wanted.length === 0) return used;
+    if (wanted.length === 0) return [];
     summary.evaluated += wanted.length;
 
     let earliest = Number.POSITIVE_INFINITY;
     for (const r of rivals) earliest = Math.min(earliest, r.registeredAt.getTime());
-    const docs = await BankTransaction.find({
-      accountId: account.id,
-      usedBy: null,
-      amountMinor: { $in: [...new Set(rivals.map((r) => r.amountMinor))] },
-      receivedAt: { $gte: new Date(earliest - WINDOW_MS) },
-    }).lean<BankTransactionDoc[]>();
+    // The amounts are kept here, not in the query: a long $in list is compared with every document on mongo-java-server.
+    const rivalAmounts = new Set(rivals.map((r) => r.amountMinor));
+    const docs = (await BankTransaction.find({ accountId: account.id, usedBy: null, receivedAt: { $gte: new Date(earliest - WINDOW_MS) } }).lean<BankTransactionDoc[]>()).filter((t) =>
+      rivalAmounts.has(t.amountMinor),
+    );
     const byId = new Map(docs.map((d) => [d._id, d]));
 
     let done = 0;
     let marked = 0;
+    let decisionOf = new Map<string, MatchDecision>();
     try {
       const transactions: MatchTransaction[] = docs.map((t) => ({
         id: t._id,
@@ -247,7 +255,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
         rivals.map((r) => ({ id: r._id, amountMinor: r.amountMinor, currency: r.currency, name: r.name, registeredAtMs: r.registeredAt.getTime(), externalId: r.externalId })),
         transactions,
       );
-      const decisionOf = new Map(decisions.map((d) => [d.requestId, d]));
+      decisionOf = new Map(decisions.map((d) => [d.requestId, d]));
       for (const r of wanted) if (!decisionOf.has(r._id)) throw new Error(`the matcher returned no decision for request ${r._id}`);
 
       for (; done < wanted.length; done += chunkSize) {
@@ -255,12 +263,10 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
         lease.check();
         await markProcessing(chunk, lease);
         marked = done + chunk.length;
-        // A request being evaluated holds nothing: what an interrupted step left is freed first.
-        const leaked = await claims.heldBy(account.id, chunk.map((r) => r._id));
-        if (leaked.length > 0) await claims.releaseUnsettled(leaked, lease);
         const pairs = chunk.flatMap((r) => {
           const d = decisionOf.get(r._id) as MatchDecision;
-          return d.result === 'matched' ? [{ requestId: r._id, transactionId: d.transactionId }] : [];
+          const transaction = d.result === 'matched' ? byId.get(d.transactionId) : undefined;
+          return transaction ? [{ requestId: r._id, transaction }] : [];
         });
         const claimed = await claims.claim(account.id, pairs, lease);
         lease.check();
@@ -279,24 +285,35 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       const unmarked = wanted.slice(Math.max(marked, done));
       for (let i = 0; i < unmarked.length; i += chunkSize) await markProcessing(unmarked.slice(i, i + chunkSize), lease);
       await recordError([...current.filter((r) => still.has(r._id)), ...unmarked], account, error, lease, summary);
+      // Requests of the chunk written before the error: their events are copied now (else the sweeper would).
+      await deps.outbox.flushRequestsById(current.filter((r) => !still.has(r._id)).map((r) => r._id));
     }
-    return used;
+    // Open requests that had a now-used transaction among their candidates: all are rivals
+    // (a candidate has its request's amount, and a used transaction a wanted request's).
+    if (used.size === 0) return [];
+    return rivals
+      .filter((r) => {
+        const d = decisionOf.get(r._id);
+        const candidates = d?.result === 'ambiguous' ? d.candidates : r.status === 'ambiguous' ? r.candidates : [];
+        return (d === undefined || d.result === 'ambiguous') && candidates.some((c) => used.has(c));
+      })
+      .map((r) => r._id);
   }
 
   return {
     recover,
 
     /** The sweeper's check: frees transactions held by requests not matched with them. */
-    releaseOrphans: (lease: LockLease, usedSince: Date | null) => claims.releaseOrphans(lease.accountId, lease, usedSince),
+    releaseOrphans: (lease: LockLease) => claims.releaseOrphans(lease.accountId, lease),
 
     claims,
 
     /** Evaluates the account's open requests the target names (under the account's lease). */
     async evaluate(account: AccountFacts, target: EvaluationTarget, lease: LockLease): Promise<EvaluationSummary> {
       const summary = emptySummary();
-      let used = await evaluateOnce(account, target, lease, summary);
+      let stale = await evaluateOnce(account, target, lease, summary);
       // Requests that had a now-used transaction among their candidates are evaluated again.
-      for (let round = 1; used.size > 0 && round < MAX_ROUNDS; round++) used = await evaluateStale(account, used, lease, summary);
+      for (let round = 1; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary);
       log.debug({ accountId: account.id, ...summary }, 'requests evaluated');
       return summary;
     },
@@ -304,15 +321,11 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     /** After transactions were used outside an evaluation (an operator's resolve): their rivals' ambiguity is looked at again. */
     async transactionsUsed(account: AccountFacts, transactionIds: string[], lease: LockLease): Promise<EvaluationSummary> {
       const summary = emptySummary();
-      let used = new Set(transactionIds);
-      for (let round = 0; used.size > 0 && round < MAX_ROUNDS; round++) used = await evaluateStale(account, used, lease, summary);
+      if (transactionIds.length === 0) return summary;
+      const waiting = await ConciliationRequest.find({ accountId: account.id, status: 'ambiguous', candidates: { $in: transactionIds } }, { _id: 1 }).lean<{ _id: string }[]>();
+      let stale = waiting.map((r) => r._id);
+      for (let round = 0; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary);
       return summary;
     },
   };
-
-  async function evaluateStale(account: AccountFacts, used: Set<string>, lease: LockLease, summary: EvaluationSummary): Promise<Set<string>> {
-    const stale = await ConciliationRequest.find({ accountId: account.id, status: 'ambiguous', candidates: { $in: [...used] } }, { _id: 1 }).lean<{ _id: string }[]>();
-    if (stale.length === 0) return new Set();
-    return evaluateOnce(account, { requestIds: stale.map((r) => r._id) }, lease, summary);
-  }
 }

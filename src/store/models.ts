@@ -146,7 +146,11 @@ const bankTransactionSchema = new Schema(
      * keeps a transaction to one request). Set in the same single-document update as `usedBy`.
      */
     claimKey: { type: String },
-    /** The reconcile lease's fencing number of the last claim or release: an older holder's claim is refused. */
+    /**
+     * The reconcile lease's fencing number of the last claim or release (0 before any). A claim
+     * or release is conditional on the value its step read, and a step never claims what a
+     * newer lease holder touched.
+     */
     claimFence: { type: Number },
     /**
      * False from insertion until reconciliation or passthrough has dealt with it; a sweeper
@@ -161,6 +165,12 @@ bankTransactionSchema.index({ accountId: 1, receivedAt: -1 });
 bankTransactionSchema.index({ accountId: 1, amountMinor: 1, usedBy: 1 });
 bankTransactionSchema.index({ handled: 1, firstSeenAt: 1 });
 bankTransactionSchema.index({ claimKey: 1 }, { unique: true });
+/**
+ * Exactly the fields of settlement's conditional claim and release (`{_id, usedBy, claimFence}`):
+ * mongo-java-server uses an index only for a query on exactly its keys, so without it each of
+ * those single-document updates would read the whole collection. Unique because `_id` is.
+ */
+bankTransactionSchema.index({ _id: 1, usedBy: 1, claimFence: 1 }, { unique: true });
 
 const matchAttemptSchema = new Schema(
   {
@@ -216,6 +226,9 @@ conciliationRequestSchema.index({ accountId: 1, externalId: 1 }, { unique: true 
 conciliationRequestSchema.index({ accountId: 1, status: 1 });
 conciliationRequestSchema.index({ userId: 1, createdAt: -1 });
 conciliationRequestSchema.index({ status: 1, registeredAt: 1 });
+/** Settlement's conditional updates, indexed on mongo-java-server (see the transactions' `{_id, usedBy, claimFence}`). */
+conciliationRequestSchema.index({ _id: 1, status: 1 }, { unique: true });
+conciliationRequestSchema.index({ _id: 1, status: 1, processingFence: 1 }, { unique: true });
 
 const outboxEventSchema = new Schema(
   {

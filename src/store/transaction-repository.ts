@@ -47,9 +47,9 @@ export function toStored(doc: BankTransactionDoc): StoredTransaction {
 }
 
 /** A new document's id, chosen here so its (unique) free claim key can name it in the same upsert. */
-function unclaimed(): { _id: string; claimKey: string } {
+function unclaimed(): { _id: string; claimKey: string; claimFence: number } {
   const id = randomUUID();
-  return { _id: id, claimKey: freeClaimKey(id) };
+  return { _id: id, claimKey: freeClaimKey(id), claimFence: 0 };
 }
 
 /** Writes per round trip when storing many movements (a large statement file). */
