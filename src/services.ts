@@ -112,6 +112,12 @@ export function createServices(deps: ServiceDeps): Services {
       const account = await deps.models.Account.findById(event.accountId, { name: 1 }).lean<{ name: string }>();
       await notifier.result(event, account?.name ?? event.accountId);
     },
+    announceMany: async (events) => {
+      const first = events[0];
+      if (!first) return;
+      const account = await deps.models.Account.findById(first.accountId, { name: 1 }).lean<{ name: string }>();
+      await notifier.results(events, account?.name ?? first.accountId);
+    },
     reportPoll: (report) => notifier.poll(report),
     ...(deps.match ? { match: deps.match } : {}),
   });

@@ -149,6 +149,18 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
       await toEveryone(event.userId, message);
     },
 
+    /** Many results of one type on one account at once (a large poll): one message, the first few named, and how to list them. */
+    async results(events: OutboxEventDoc[], accountName: string): Promise<void> {
+      const first = events[0];
+      if (!first) return;
+      const status = first.type.replace(/^conciliation\./, '');
+      const what: Record<string, string> = { matched: 'payments matched', ambiguous: 'requests are ambiguous', expired: 'requests expired', failed: 'requests are marked failed' };
+      const named = events.slice(0, 5).map((e) => String(e.data.external_id));
+      const more = events.length > named.length ? ` and ${events.length - named.length} more` : '';
+      const text = `${events.length} ${what[status] ?? `results (${first.type})`} on "${accountName}" at once: ${named.join(', ')}${more}. List them: /recon pending ${quote(accountName)} status=${status}`;
+      await toEveryone(first.userId, { text });
+    },
+
     /** What a statement import did: to whoever sent the file (if anyone) and to the account's people. */
     async statement(userId: string, message: ChatMessage, ref?: string): Promise<void> {
       if (ref) await toRef(ref, message);

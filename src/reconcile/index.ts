@@ -21,6 +21,8 @@ import { createSettlement, type EvaluationSummary, type EvaluationTarget, type M
 export const POLL_JOB = 'poll-account';
 /** How often the sweeper looks for claims held by requests not matched with them (it reads every claim of the account). */
 export const ORPHAN_CHECK_MS = 60 * 60_000;
+/** Results of one type on one account stored at once that are told one by one in chat; more are told in one message. */
+export const CHAT_ONE_BY_ONE = 10;
 export type PollJobData = { accountId: string; ref?: string };
 
 export type ReconcileSettings = PollLimits & {
@@ -59,6 +61,8 @@ export function createReconcileServices(deps: {
   enqueuePoll(data: PollJobData): Promise<void>;
   /** Chat notifications of results (the webhooks issue adds delivery). */
   announce(event: OutboxEventDoc): Promise<void>;
+  /** Many results of one type on one account at once, in one chat message. */
+  announceMany?(events: OutboxEventDoc[]): Promise<void>;
   reportPoll(report: PollReport): Promise<void>;
   match?: MatchFn;
 }): ReconcileServices {
@@ -66,13 +70,29 @@ export function createReconcileServices(deps: {
   const { Account, User, ConciliationRequest, BankTransaction } = models;
   const log = deps.log.child({ component: 'reconcile' });
 
+  /**
+   * Chat notices of newly stored events: one message each, except that more than
+   * CHAT_ONE_BY_ONE of one type on one account at once (a large poll) are told in one message.
+   */
   async function announce(events: OutboxEventDoc[]): Promise<void> {
+    const groups = new Map<string, OutboxEventDoc[]>();
+    for (const event of events) {
+      if (event.chat.state !== 'pending') continue;
+      const key = `${event.accountId}|${event.type}`;
+      groups.set(key, [...(groups.get(key) ?? []), event]);
+    }
     const sent: string[] = [];
     try {
-      for (const event of events) {
-        if (event.chat.state !== 'pending') continue;
-        await deps.announce(event);
-        sent.push(event._id);
+      for (const group of groups.values()) {
+        if (group.length > CHAT_ONE_BY_ONE && deps.announceMany) {
+          await deps.announceMany(group);
+          sent.push(...group.map((e) => e._id));
+          continue;
+        }
+        for (const event of group) {
+          await deps.announce(event);
+          sent.push(event._id);
+        }
       }
     } finally {
       await outbox.markChatSent(sent);

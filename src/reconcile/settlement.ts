@@ -13,13 +13,14 @@ import { ambiguousEvent, failedEvent, matchedEvent, type CandidateFacts } from '
  * Settlement (SPEC §4): evaluates open requests of one account with the pure matcher and
  * records each decision, under the account's reconcile lease (account-lock.ts), in chunks of
  * `chunkSize` requests with bulk writes (each write still a single-document update):
- *  1. the chunk's requests become `processing` (remembering their previous status), stamped
- *     with the lease's fencing number;
- *  2. whatever they hold is freed (nothing, unless an earlier step leaked), then the matched
- *     transactions are claimed (fenced: claims.ts), so each settles one request and each
- *     request holds one;
+ *  1. the chunk's requests that are to claim a transaction become `processing` (remembering
+ *     their previous status), stamped with the lease's fencing number;
+ *  2. their transactions are claimed (fenced: claims.ts), so each settles one request and
+ *     each request holds one (a request still holding what an interrupted step left has it
+ *     freed first);
  *  3. each request's new status, its attempt and the events it causes are written together,
- *     conditional on the request still being `processing` under this lease;
+ *     conditional on the request still being `processing` under this lease (one that claimed)
+ *     or still in the status read (any other);
  *  4. claims whose request was not written `matched` are given back (unless it is matched
  *     with them), and the events are copied to the outbox (the sweeper finishes this after a
  *     crash).
@@ -57,7 +58,7 @@ const amountKey = (amountMinor: number, currency: string) => `${amountMinor}|${c
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const emptySummary = (): EvaluationSummary => ({ evaluated: 0, matched: 0, ambiguous: 0, notFound: 0, errors: 0, failed: 0 });
 
-type Outcome = { request: ConciliationRequestDoc; status: RequestStatus; attempt: MatchAttempt; set: Record<string, unknown>; events: PendingEvent[] };
+type Outcome = { request: ConciliationRequestDoc; status: RequestStatus; attempt: MatchAttempt; set: Record<string, unknown>; events: PendingEvent[]; marked: boolean };
 
 export type Settlement = ReturnType<typeof createSettlement>;
 
@@ -84,10 +85,11 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     return ids;
   }
 
+  /** A request marked `processing` (it claims) is written only while still marked under this lease; any other only if its status is still the one read. */
   function outcomeWrite(o: Outcome, fence: number, now: Date): AnyBulkWriteOperation<ConciliationRequestDoc> {
     return {
       updateOne: {
-        filter: { _id: o.request._id, status: 'processing', processingFence: fence },
+        filter: o.marked ? { _id: o.request._id, status: 'processing', processingFence: fence } : { _id: o.request._id, status: o.request.status },
         update: {
           $set: { status: o.status, statusChangedAt: o.status === o.request.status ? o.request.statusChangedAt : now, processingFrom: null, processingSince: null, ...o.set },
           $inc: { attemptCount: 1 },
@@ -127,7 +129,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     return written;
   }
 
-  function decide(request: ConciliationRequestDoc, decision: MatchDecision, claimed: Map<string, BankTransactionDoc>, transactions: Map<string, BankTransactionDoc>, summary: EvaluationSummary): Outcome {
+  function decide(request: ConciliationRequestDoc, decision: MatchDecision, claimed: Map<string, BankTransactionDoc>, transactions: Map<string, BankTransactionDoc>, summary: EvaluationSummary): Omit<Outcome, 'marked'> {
     const now = deps.clock.now();
     const number = request.attemptCount + 1;
     const clear = { errorCount: 0, retryAt: null };
@@ -164,7 +166,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     const now = deps.clock.now();
     const sentence = `the evaluation failed: ${error instanceof Error ? error.message : String(error)}`;
     log.error({ err: error, accountId: account.id, requests: requests.length }, 'evaluation failed');
-    const outcomes: Outcome[] = requests.map((request) => {
+    const outcomes: Omit<Outcome, 'marked'>[] = requests.map((request) => {
       const errors = (request.errorCount ?? 0) + 1;
       const number = request.attemptCount + 1;
       const attempt = { number, result: 'error', reason: sentence, candidates: [], at: now };
@@ -177,7 +179,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       return { request, status: 'pending', attempt, set: { errorCount: errors, retryAt: new Date(now.getTime() + delay) }, events: [] };
     });
     for (let i = 0; i < outcomes.length; i += chunkSize) {
-      const chunk = outcomes.slice(i, i + chunkSize);
+      const chunk = outcomes.slice(i, i + chunkSize).map((o) => ({ ...o, marked: true }));
       await writeOutcomes(chunk, new Map(), lease);
       // What they had claimed before the error goes back (they are no longer processing).
       await claims.releaseUnsettled(await claims.heldBy(account.id, chunk.map((o) => o.request._id)), lease);
@@ -261,16 +263,18 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       for (; done < wanted.length; done += chunkSize) {
         const chunk = wanted.slice(done, done + chunkSize);
         lease.check();
-        await markProcessing(chunk, lease);
-        marked = done + chunk.length;
+        // Only a request that claims is marked `processing` (the claim's window: a crash there is recovered).
         const pairs = chunk.flatMap((r) => {
           const d = decisionOf.get(r._id) as MatchDecision;
           const transaction = d.result === 'matched' ? byId.get(d.transactionId) : undefined;
           return transaction ? [{ requestId: r._id, transaction }] : [];
         });
+        const claiming = new Set(pairs.map((p) => p.requestId));
+        await markProcessing(chunk.filter((r) => claiming.has(r._id)), lease);
+        marked = done + chunk.length;
         const claimed = await claims.claim(account.id, pairs, lease);
         lease.check();
-        const outcomes = chunk.map((r) => decide(r, decisionOf.get(r._id) as MatchDecision, claimed, byId, summary));
+        const outcomes = chunk.map((r) => ({ ...decide(r, decisionOf.get(r._id) as MatchDecision, claimed, byId, summary), marked: claiming.has(r._id) }));
         const settled = await writeOutcomes(outcomes, claimed, lease);
         for (const requestId of settled) used.add((claimed.get(requestId) as BankTransactionDoc)._id);
       }

@@ -255,4 +255,15 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
       expect((await request(id, 'Q-2')).status).to.equal('not_found');
     });
   });
+
+  it('many results at once (a large poll) are told in one chat message, not one each', async () => {
+    const id = await account('Bulk');
+    const payers = Array.from({ length: 12 }, (_, i) => `Payer${String.fromCharCode(65 + i)} Surname${String.fromCharCode(65 + i)}`);
+    await arrive(id, payers.map((sender, i) => ({ amount: 100 + i, sender })));
+    await poll(id, payers.map((name, i) => ({ external_id: `M-${i}`, amount: (100 + i) / 100, currency: 'UYU', name })));
+    expect(await matchedEvents(id)).to.have.length(12);
+    const told = sent.filter((s) => s.ref === 'console:local' && /"Bulk"/.test(s.message.text)).map((s) => s.message.text);
+    expect(told).to.have.length(1);
+    expect(told[0]).to.match(/^12 payments matched on "Bulk" at once: (M-\d+, ){4}M-\d+ and 7 more\. List them: \/recon pending Bulk status=matched$/);
+  });
 });
