@@ -383,6 +383,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sweepSeconds: e.RECONCILE_SWEEP_SECONDS,
       expirySeconds: 60,
       lockWaitMs: 30_000,
+      lockTtlMs: 60_000,
       sweepGraceMs: 60_000,
       allowPrivate: e.ALLOW_PRIVATE_URLS,
     },

@@ -122,7 +122,6 @@ export function createServices(deps: ServiceDeps): Services {
     models: deps.models,
     accounts,
     transactions: sessions.transactions,
-    leases: createLeaseManager({ models: deps.models, clock: deps.clock, holderPrefix: 'reconcile' }),
     clock: deps.clock,
     log: deps.log,
     settings: deps.reconcileSettings,
@@ -130,6 +129,12 @@ export function createServices(deps: ServiceDeps): Services {
     announce: async (event) => {
       const account = await deps.models.Account.findById(event.accountId, { name: 1 }).lean<{ name: string }>();
       await notifier.result(event, account?.name ?? event.accountId);
+    },
+    announceMany: async (events) => {
+      const first = events[0];
+      if (!first) return;
+      const account = await deps.models.Account.findById(first.accountId, { name: 1 }).lean<{ name: string }>();
+      await notifier.results(events, account?.name ?? first.accountId);
     },
     reportPoll: (report) => {
       if (report.outcome.ok !== 'skipped') deps.metrics?.poll(report.outcome.ok ? 'ok' : 'failed');

@@ -7,6 +7,7 @@ import type { SessionEvent } from '../sessions/events.js';
 import type { UserService } from '../users/user-service.js';
 import { minorToDecimalString } from '../domain/money.js';
 import type { PollReport } from '../reconcile/poller.js';
+import { streakLength } from '../reconcile/poll-failures.js';
 import type { CandidateFacts } from '../reconcile/result-events.js';
 import type { OutboxEventDoc } from '../store/models.js';
 import type { DeliveryTrouble } from '../webhooks/dispatcher.js';
@@ -150,6 +151,18 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
       await toEveryone(event.userId, message);
     },
 
+    /** Many results of one type on one account at once (a large poll): one message, the first few named, and how to list them. */
+    async results(events: OutboxEventDoc[], accountName: string): Promise<void> {
+      const first = events[0];
+      if (!first) return;
+      const status = first.type.replace(/^conciliation\./, '');
+      const what: Record<string, string> = { matched: 'payments matched', ambiguous: 'requests are ambiguous', expired: 'requests expired', failed: 'requests are marked failed' };
+      const named = events.slice(0, 5).map((e) => String(e.data.external_id));
+      const more = events.length > named.length ? ` and ${events.length - named.length} more` : '';
+      const text = `${events.length} ${what[status] ?? `results (${first.type})`} on "${accountName}" at once: ${named.join(', ')}${more}. List them: /recon pending ${quote(accountName)} status=${status}`;
+      await toEveryone(first.userId, { text });
+    },
+
     /** What a statement import did: to whoever sent the file (if anyone) and to the account's people. */
     async statement(userId: string, message: ChatMessage, ref?: string): Promise<void> {
       if (ref) await toRef(ref, message);
@@ -178,6 +191,10 @@ export function createChatNotifier(deps: { users: UserService; actions?: ChatAct
         const text = `Polling the pending orders of ${name} failed: ${outcome.error}. Nothing stored was changed; the next poll retries.`;
         if (report.ref) await toRef(report.ref, { text });
         if (report.firstFailure) await toMembers(report.userId, 'operator', { text }, report.ref);
+        else if (report.stillFailing) {
+          const still = `Polling the pending orders of ${name} still fails after ${streakLength(report.stillFailing.forMs)} (${report.stillFailing.failures} polls in a row): ${outcome.error}. Nothing stored was changed; the next poll retries.`;
+          await toMembers(report.userId, 'operator', { text: still }, report.ref);
+        }
         return;
       }
       const e = outcome.evaluation;

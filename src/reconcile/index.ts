@@ -4,7 +4,6 @@ import type { Clock } from '../domain/clock.js';
 import { EXPIRY_MS, WAITING_STATUSES } from '../domain/request-status.js';
 import type { JobSpec } from '../jobs/scheduler.js';
 import type { Logger } from '../log.js';
-import type { LeaseManager } from '../sessions/lease.js';
 import type { AccountDoc, ConciliationRequestDoc, Models, OutboxEventDoc } from '../store/models.js';
 import type { StoredTransaction, TransactionRepository } from '../store/transaction-repository.js';
 import { createAccountLock } from './account-lock.js';
@@ -12,7 +11,7 @@ import { createOutbox, type Outbox } from './outbox.js';
 import { createPoller, type PollLimits, type Poller, type PollReport } from './poller.js';
 import { createRequestService, type RequestService } from './requests.js';
 import { expiredEvent, movementEvent } from './result-events.js';
-import { createSettlement, type MatchFn, type Settlement } from './settlement.js';
+import { createSettlement, type EvaluationSummary, type EvaluationTarget, type MatchFn, type Settlement } from './settlement.js';
 
 /**
  * Reconciliation and passthrough, wired: polling, settlement, expiry, the outbox, operator
@@ -20,10 +19,16 @@ import { createSettlement, type MatchFn, type Settlement } from './settlement.js
  */
 
 export const POLL_JOB = 'poll-account';
+/** How often the sweeper looks for claims held by requests not matched with them (it reads every claim of the account). */
+export const ORPHAN_CHECK_MS = 60 * 60_000;
+/** Results of one type on one account stored at once that are told one by one in chat; more are told in one message. */
+export const CHAT_ONE_BY_ONE = 10;
 export type PollJobData = { accountId: string; ref?: string };
 
 export type ReconcileSettings = PollLimits & {
   pollIntervalMs: number;
+  /** Time to live of an account's reconcile lease; renewed every third of it while a step works. */
+  lockTtlMs: number;
   pollTickSeconds: number;
   sweepSeconds: number;
   expirySeconds: number;
@@ -37,10 +42,12 @@ export type ReconcileServices = {
   settlement: Settlement;
   poller: Poller;
   requests: RequestService;
+  /** Evaluates an account's open requests now, under its reconcile lease (reconcile mode only). */
+  evaluate(accountId: string, target: EvaluationTarget): Promise<EvaluationSummary | undefined>;
   /** The sessions' hook: new transactions → passthrough events or matching. */
   transactionsArrived(accountId: string, transactions: StoredTransaction[]): Promise<void>;
   expireDue(): Promise<number>;
-  sweep(): Promise<{ events: number; transactions: number; evaluated: number; notified: number }>;
+  sweep(): Promise<{ events: number; transactions: number; evaluated: number; freed: number; notified: number }>;
   jobs(): JobSpec[];
 };
 
@@ -48,30 +55,55 @@ export function createReconcileServices(deps: {
   models: Models;
   accounts: AccountService;
   transactions: TransactionRepository;
-  leases: LeaseManager;
   clock: Clock;
   log: Logger;
   settings: ReconcileSettings;
   enqueuePoll(data: PollJobData): Promise<void>;
   /** Chat notifications of results (the webhooks issue adds delivery). */
   announce(event: OutboxEventDoc): Promise<void>;
+  /** Many results of one type on one account at once, in one chat message. */
+  announceMany?(events: OutboxEventDoc[]): Promise<void>;
   reportPoll(report: PollReport): Promise<void>;
   match?: MatchFn;
 }): ReconcileServices {
   const { models, clock, settings } = deps;
-  const { Account, User, ConciliationRequest } = models;
+  const { Account, User, ConciliationRequest, BankTransaction } = models;
   const log = deps.log.child({ component: 'reconcile' });
-  const lock = createAccountLock({ leases: deps.leases, ttlMs: 120_000, waitMs: settings.lockWaitMs });
 
+  /**
+   * Chat notices of newly stored events: one message each, except that more than
+   * CHAT_ONE_BY_ONE of one type on one account at once (a large poll) are told in one message.
+   */
   async function announce(events: OutboxEventDoc[]): Promise<void> {
+    const groups = new Map<string, OutboxEventDoc[]>();
     for (const event of events) {
       if (event.chat.state !== 'pending') continue;
-      await deps.announce(event);
-      await outbox.markChatSent(event._id);
+      const key = `${event.accountId}|${event.type}`;
+      groups.set(key, [...(groups.get(key) ?? []), event]);
+    }
+    const sent: string[] = [];
+    try {
+      for (const group of groups.values()) {
+        if (group.length > CHAT_ONE_BY_ONE && deps.announceMany) {
+          await deps.announceMany(group);
+          sent.push(...group.map((e) => e._id));
+          continue;
+        }
+        for (const event of group) {
+          await deps.announce(event);
+          sent.push(event._id);
+        }
+      }
+    } finally {
+      await outbox.markChatSent(sent);
     }
   }
   const outbox = createOutbox({ models, clock, log, onStored: announce });
   const settlement = createSettlement({ models, clock, log, outbox, ...(deps.match ? { match: deps.match } : {}) });
+  // Every locked step first recovers what an earlier holder left half done (a crash, a lapsed lease).
+  const lock = createAccountLock({ models, clock, ttlMs: settings.lockTtlMs, waitMs: settings.lockWaitMs, onAcquired: async (lease) => void (await settlement.recover(lease)) });
+  /** Per account: when this process last looked for claims held by requests not matched with them. */
+  const orphansCheckedAt = new Map<string, Date>();
   const poller = createPoller({
     models,
     accounts: deps.accounts,
@@ -104,15 +136,23 @@ export function createReconcileServices(deps: {
         const now = clock.now();
         await outbox.record(transactions.filter((t) => t.senderName).map((t) => movementEvent(t, context.doc.userId, now)));
       } else if (context.mode === 'reconcile') {
-        await lock(accountId, () =>
+        await lock(accountId, (lease) =>
           settlement.evaluate(
             { id: accountId, userId: context.doc.userId, retryLimit: settingsOf.retry_limit },
             { amounts: transactions.map((t) => ({ amountMinor: t.amountMinor, currency: t.currency })), due: true },
+            lease,
           ),
         );
       }
     }
     await deps.transactions.markHandled(transactions.map((t) => t.id));
+  }
+
+  async function evaluate(accountId: string, target: EvaluationTarget): Promise<EvaluationSummary | undefined> {
+    const context = await accountContext(accountId);
+    if (!context || context.mode !== 'reconcile') return undefined;
+    const retryLimit = plainSettings(context.doc).retry_limit;
+    return lock(accountId, (lease) => settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, target, lease));
   }
 
   async function expireDue(): Promise<number> {
@@ -123,10 +163,11 @@ export function createReconcileServices(deps: {
       const account = await Account.findById(accountId).lean<AccountDoc>();
       if (!account) continue;
       const notify = plainSettings(account).notify_on_expired;
-      expired += await lock(accountId, async () => {
+      expired += await lock(accountId, async (lease) => {
         let count = 0;
         const requestsDue = await ConciliationRequest.find({ accountId, status: { $in: WAITING_STATUSES }, registeredAt: { $lt: cutoff } }).lean<ConciliationRequestDoc[]>();
         for (const request of requestsDue) {
+          lease.check();
           const now = clock.now();
           const event = expiredEvent(request, notify, now);
           const updated = await ConciliationRequest.findOneAndUpdate(
@@ -154,23 +195,39 @@ export function createReconcileServices(deps: {
     const byAccount = new Map<string, StoredTransaction[]>();
     for (const t of stale) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t]);
     for (const [accountId, list] of byAccount) await transactionsArrived(accountId, list).catch((error: unknown) => log.warn({ err: error, accountId }, 'could not finish new transactions; retrying next sweep'));
-    // Requests due for a retry, never evaluated, or left processing by a crash.
+    // Requests due for a retry, never evaluated, or left processing (a crash, a lapsed lease:
+    // a live step keeps its lease, so taking the lock means nobody is evaluating them), and
+    // accounts with claims made since the last look (a claim whose outcome was never written).
     const waiting = await ConciliationRequest.find(
       {
         $or: [
           { status: 'pending', retryAt: { $lte: now } },
           { status: 'pending', retryAt: null, statusChangedAt: { $lt: new Date(now.getTime() - settings.sweepGraceMs) } },
-          { status: 'processing', processingSince: { $lt: new Date(now.getTime() - 120_000) } },
+          { status: 'processing', processingSince: { $lt: new Date(now.getTime() - settings.sweepGraceMs) } },
         ],
       },
       { accountId: 1 },
     ).lean<{ accountId: string }[]>();
+    // Claims held by requests not matched with them are looked for on each account's first
+    // sweep in this process (older leaks included), then every ORPHAN_CHECK_MS.
+    const holding = await BankTransaction.distinct('accountId', { usedBy: { $ne: null } });
+    const dueForCheck = holding.map(String).filter((id) => (orphansCheckedAt.get(id)?.getTime() ?? -Infinity) <= now.getTime() - ORPHAN_CHECK_MS);
     let evaluated = 0;
-    for (const accountId of new Set(waiting.map((w) => w.accountId))) {
+    let freed = 0;
+    for (const accountId of new Set([...waiting.map((w) => w.accountId), ...dueForCheck])) {
       const context = await accountContext(accountId);
       if (!context || context.mode !== 'reconcile') continue;
       const retryLimit = plainSettings(context.doc).retry_limit;
-      const summary = await lock(accountId, () => settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, { due: true })).catch((error: unknown) => {
+      const check = dueForCheck.includes(accountId);
+      const summary = await lock(accountId, async (lease) => {
+        if (check) {
+          const released = await settlement.releaseOrphans(lease);
+          orphansCheckedAt.set(accountId, now);
+          freed += released.length;
+          if (released.length > 0) log.warn({ accountId, transactions: released.length }, 'transactions held by requests not matched with them were freed');
+        }
+        return settlement.evaluate({ id: accountId, userId: context.doc.userId, retryLimit }, { due: true }, lease);
+      }).catch((error: unknown) => {
         log.warn({ err: error, accountId }, 'could not evaluate waiting requests; retrying next sweep');
         return undefined;
       });
@@ -178,7 +235,7 @@ export function createReconcileServices(deps: {
     }
     const backlog = await outbox.chatBacklog(new Date(now.getTime() - settings.sweepGraceMs));
     await announce(backlog);
-    return { events, transactions: stale.length, evaluated, notified: backlog.length };
+    return { events, transactions: stale.length, evaluated, freed, notified: backlog.length };
   }
 
   return {
@@ -186,6 +243,7 @@ export function createReconcileServices(deps: {
     settlement,
     poller,
     requests,
+    evaluate,
     transactionsArrived,
     expireDue,
     sweep,

@@ -54,7 +54,7 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
     const inserted = Object.values(result.upsertedIds).map(String);
     if (inserted.length === 0) return [];
     const docs = await OutboxEvent.find({ _id: { $in: inserted } }).sort({ createdAt: 1, _id: 1 }).lean<OutboxEventDoc[]>();
-    deps.log.info({ events: docs.map((d) => ({ id: d._id, type: d.type, accountId: d.accountId })) }, 'events recorded');
+    deps.log.info({ count: docs.length, events: docs.slice(0, 20).map((d) => ({ id: d._id, type: d.type, accountId: d.accountId })) }, 'events recorded');
     for (const listener of listeners) listener(docs);
     await deps.onStored?.(docs).catch((error: unknown) => deps.log.error({ err: error }, 'event follow-up failed; the sweeper retries it'));
     return docs;
@@ -76,6 +76,23 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
       await ConciliationRequest.updateOne({ _id: requestId }, { $pull: { pendingEvents: { _id: { $in: events.map((e) => e._id) } } } });
     },
 
+    /** Many requests' pending events at once (settlement's chunks): one bulk store, one update removing them. */
+    async flushRequests(items: { requestId: string; event: PendingEvent }[]): Promise<void> {
+      if (items.length === 0) return;
+      await store(items.map((i) => i.event));
+      await ConciliationRequest.updateMany(
+        { _id: { $in: [...new Set(items.map((i) => i.requestId))] } },
+        { $pull: { pendingEvents: { _id: { $in: items.map((i) => i.event._id) } } } },
+      );
+    },
+
+    /** These requests' pending events, if any are left. */
+    async flushRequestsById(requestIds: string[]): Promise<void> {
+      if (requestIds.length === 0) return;
+      const docs = await ConciliationRequest.find({ _id: { $in: requestIds }, 'pendingEvents.0': { $exists: true } }, { pendingEvents: 1 }).lean<{ _id: string; pendingEvents: PendingEvent[] }[]>();
+      await this.flushRequests(docs.flatMap((d) => d.pendingEvents.map((event) => ({ requestId: d._id, event }))));
+    },
+
     /** Sweeper: requests still holding events (a crash between the status change and the copy). */
     async flushPending(limit = 500): Promise<number> {
       const docs = await ConciliationRequest.find({ 'pendingEvents.0': { $exists: true } }, { pendingEvents: 1 }).limit(limit).lean<{ _id: string; pendingEvents: PendingEvent[] }[]>();
@@ -91,8 +108,10 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
       return OutboxEvent.find({ 'chat.state': 'pending', occurredAt: { $lt: occurredBefore } }).sort({ occurredAt: 1, _id: 1 }).limit(limit).lean<OutboxEventDoc[]>();
     },
 
-    async markChatSent(id: string): Promise<void> {
-      await OutboxEvent.updateOne({ _id: id }, { $set: { 'chat.state': 'sent' } });
+    async markChatSent(ids: string | string[]): Promise<void> {
+      const list = Array.isArray(ids) ? ids : [ids];
+      if (list.length === 1) await OutboxEvent.updateOne({ _id: list[0] }, { $set: { 'chat.state': 'sent' } });
+      else if (list.length > 1) await OutboxEvent.updateMany({ _id: { $in: list } }, { $set: { 'chat.state': 'sent' } });
     },
 
     async list(accountId: string, limit = 100): Promise<OutboxEventDoc[]> {

@@ -85,6 +85,25 @@ export function parsePendingOrders(json: unknown): PollResult {
   return { ok: true, orders, skipped };
 }
 
+/**
+ * A poll whose answer lists items of which more than this share cannot be read is a failed
+ * poll (every item unreadable, as after a field rename, included): nothing is created,
+ * changed or cancelled because of it. Below it, the readable items are processed and the
+ * unreadable ones reported.
+ */
+export const UNREADABLE_SHARE_FAILS_POLL = 0.5;
+/** Reasons quoted in a failed poll's sentence. */
+const REASONS_QUOTED = 3;
+
+/** Pure: the failed-poll sentence for an answer with too many unreadable items, or undefined. */
+export function unreadablePollError(listed: number, skipped: SkippedOrder[]): string | undefined {
+  if (listed === 0 || skipped.length <= listed * UNREADABLE_SHARE_FAILS_POLL) return undefined;
+  const share = skipped.length === listed ? `none of the ${listed} item(s) listed can be read` : `${skipped.length} of the ${listed} items listed cannot be read`;
+  const reasons = skipped.slice(0, REASONS_QUOTED).map((s) => `${s.externalId ?? `item #${s.index + 1}`}: ${s.reason}`);
+  const more = skipped.length > REASONS_QUOTED ? `; and ${skipped.length - REASONS_QUOTED} more` : '';
+  return `${share} (${reasons.join('; ')}${more})`;
+}
+
 /** Calls the endpoint with a timeout and a size cap; every failure is a plain sentence. */
 export async function pollPendingOrders(settings: PollSettings, limits: { timeoutMs: number; maxBytes: number; allowPrivate?: boolean }): Promise<PollResult> {
   const problem = literalUrlProblem(settings.url, limits.allowPrivate === true);
@@ -125,7 +144,9 @@ async function poll(settings: PollSettings, limits: { timeoutMs: number; maxByte
     } catch {
       return { ok: false, error: 'the response is not valid JSON' };
     }
-    return parsePendingOrders(json);
+    const parsed = parsePendingOrders(json);
+    const unreadable = parsed.ok ? unreadablePollError(parsed.orders.length + parsed.skipped.length, parsed.skipped) : undefined;
+    return unreadable ? { ok: false, error: unreadable } : parsed;
   } catch (error) {
     return { ok: false, error: describeFetchError(error, limits.timeoutMs) };
   } finally {

@@ -5,7 +5,8 @@ import type { ExternalIdType, PendingOrder } from './pending-orders.js';
  * What a successful poll changes (SPEC §4 "Cancellation"), decided purely so the rules are
  * plain to test: new external ids become requests; an open request whose amount, currency or
  * name changed is updated (and evaluated again); an open request absent from the poll is
- * cancelled, except that an empty list from an endpoint that returned orders before is held
+ * cancelled (one listed in an item the poll could not read is not absent: it stays as it
+ * is), except that an empty list from an endpoint that returned orders before is held
  * once (cancel only if the next poll is empty too); a cancelled or expired order that comes
  * back after being absent is registered again. Matched requests are settled and never change.
  */
@@ -38,11 +39,11 @@ export type PollPlan = {
   memory: PollMemory;
 };
 
-export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: PollMemory): PollPlan {
+export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: PollMemory, unreadable: readonly string[] = []): PollPlan {
   const byExternalId = new Map(known.map((k) => [k.externalId, k]));
   const plan: PollPlan = { create: [], update: [], cancel: [], reopen: [], retype: [], listed: [], heldEmpty: false, memory: { lastCount: polled.length, emptyHeld: false } };
 
-  const suspicious = polled.length === 0 && (memory.lastCount ?? 0) > 0 && !memory.emptyHeld;
+  const suspicious = polled.length === 0 && unreadable.length === 0 && (memory.lastCount ?? 0) > 0 && !memory.emptyHeld;
   if (suspicious) {
     // Hold everything as it is; remember that we did, so a second empty poll is believed.
     plan.heldEmpty = true;
@@ -51,7 +52,8 @@ export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: 
     return plan;
   }
 
-  const seen = new Set<string>();
+  const seen = new Set<string>(unreadable);
+  for (const existing of known) if (seen.has(existing.externalId)) plan.listed.push(existing.id);
   for (const order of polled) {
     seen.add(order.externalId);
     const existing = byExternalId.get(order.externalId);
@@ -68,5 +70,6 @@ export function planPoll(known: KnownRequest[], polled: PendingOrder[], memory: 
   for (const existing of known) {
     if (!seen.has(existing.externalId) && isOpen(existing.status)) plan.cancel.push(existing.id);
   }
+  plan.listed = [...new Set(plan.listed)];
   return plan;
 }

@@ -6,8 +6,9 @@ import { OPEN_STATUSES } from '../domain/request-status.js';
 import type { Logger } from '../log.js';
 import { isDuplicateKey } from '../store/database.js';
 import type { AccountDoc, ConciliationRequestDoc, Models, PollingState } from '../store/models.js';
-import type { AccountLock } from './account-lock.js';
+import type { AccountLock, LockLease } from './account-lock.js';
 import { pollPendingOrders, type PendingOrder, type PollResult, type PollSettings, type SkippedOrder } from './pending-orders.js';
+import { failureNotice } from './poll-failures.js';
 import { planPoll } from './poll-plan.js';
 import type { EvaluationSummary, Settlement } from './settlement.js';
 
@@ -24,7 +25,19 @@ export type PollOutcome =
   | { ok: true; account: string; orders: number; created: number; updated: number; cancelled: number; reopened: number; heldEmpty: boolean; skipped: SkippedOrder[]; evaluation: EvaluationSummary }
   | { ok: 'skipped'; account: string; reason: string };
 
-export type PollReport = { accountId: string; userId: string; accountName: string; outcome: PollOutcome; ref: string | undefined; firstFailure: boolean; recovered: boolean; newSkips: boolean };
+export type PollReport = {
+  accountId: string;
+  userId: string;
+  accountName: string;
+  outcome: PollOutcome;
+  ref: string | undefined;
+  /** The first failure of a streak: operators are told. */
+  firstFailure: boolean;
+  /** The streak has reached its next milestone (poll-failures.ts): operators are told it goes on. */
+  stillFailing?: { forMs: number; failures: number };
+  recovered: boolean;
+  newSkips: boolean;
+};
 
 export type Poller = ReturnType<typeof createPoller>;
 
@@ -66,18 +79,24 @@ export function createPoller(deps: {
     await Account.updateOne({ _id: accountId }, { $set: { 'polling.queuedAt': null, ...set }, ...(inc ? { $inc: inc } : {}) });
   }
 
-  async function applyOrders(doc: AccountDoc, orders: PendingOrder[], retryLimit: number): Promise<Omit<Extract<PollOutcome, { ok: true }>, 'ok' | 'account' | 'skipped'> & { memory: { lastCount: number | null; emptyHeld: boolean } }> {
+  async function applyOrders(doc: AccountDoc, orders: PendingOrder[], unreadable: string[], retryLimit: number, lease: LockLease): Promise<Omit<Extract<PollOutcome, { ok: true }>, 'ok' | 'account' | 'skipped'> & { memory: { lastCount: number | null; emptyHeld: boolean } }> {
     const now = deps.clock.now();
-    const polledIds = orders.map((o) => o.externalId);
-    const known = await ConciliationRequest.find(
-      { accountId: doc._id, $or: [{ status: { $in: OPEN_STATUSES } }, { externalId: { $in: polledIds } }] },
+    // One read of the account's requests, sorted out here: on mongo-java-server a query with a
+    // long $in list compares every document with the whole list. Writes go in bulk, each
+    // conditional on the status read ({_id, status}: indexed there).
+    const listed = new Set([...orders.map((o) => o.externalId), ...unreadable]);
+    const all = await ConciliationRequest.find(
+      { accountId: doc._id },
       { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 },
     ).lean<ConciliationRequestDoc[]>();
+    const known = all.filter((k) => OPEN_STATUSES.includes(k.status) || listed.has(k.externalId));
+    const statusOf = new Map(all.map((k) => [k._id, k.status]));
     const memory = { lastCount: doc.polling?.lastCount ?? null, emptyHeld: doc.polling?.emptyHeld ?? false };
     const plan = planPoll(
       known.map((k) => ({ id: k._id, externalId: k.externalId, externalIdType: k.externalIdType ?? 'string', status: k.status, amountMinor: k.amountMinor, currency: k.currency, name: k.name, listedLastPoll: k.listedLastPoll !== false })),
       orders,
       memory,
+      unreadable,
     );
     const touched: string[] = [];
     if (plan.create.length > 0) {
@@ -90,34 +109,40 @@ export function createPoller(deps: {
       } catch (error) {
         // Another worker registered some of them first: the unique index keeps one each.
         if (!isDuplicateKey(error)) throw error;
-        const mine = await ConciliationRequest.find({ accountId: doc._id, externalId: { $in: plan.create.map((o) => o.externalId) }, status: 'pending' }, { _id: 1 }).lean<{ _id: string }[]>();
-        touched.push(...mine.map((m) => m._id));
+        const wanted = new Set(plan.create.map((o) => o.externalId));
+        const mine = await ConciliationRequest.find({ accountId: doc._id, status: 'pending' }, { externalId: 1 }).lean<{ _id: string; externalId: string }[]>();
+        touched.push(...mine.filter((m) => wanted.has(m.externalId)).map((m) => m._id));
       }
     }
-    for (const { id, order } of plan.update) {
-      const result = await ConciliationRequest.updateOne(
-        { _id: id, status: { $in: OPEN_STATUSES } },
-        { $set: { externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, candidates: [], errorCount: 0, retryAt: null } },
-      );
-      if (result.modifiedCount === 1) touched.push(id);
-    }
-    // Rare (an endpoint that changed how it writes ids): one write each, nothing else about the order changes.
-    for (const { id, externalIdType } of plan.retype) await ConciliationRequest.updateOne({ _id: id }, { $set: { externalIdType } });
+    const conditional = async (items: { id: string; set: Record<string, unknown> }[]): Promise<string[]> => {
+      const applied: string[] = [];
+      for (let i = 0; i < items.length; i += 1_000) {
+        lease.check();
+        const chunk = items.slice(i, i + 1_000);
+        await ConciliationRequest.bulkWrite(chunk.map((c) => ({ updateOne: { filter: { _id: c.id, status: statusOf.get(c.id) }, update: { $set: c.set } } })), { ordered: false });
+        applied.push(...chunk.map((c) => c.id));
+      }
+      return applied;
+    };
+    const orderSet = (order: PendingOrder) => ({ externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, candidates: [], errorCount: 0, retryAt: null });
+    touched.push(...(await conditional(plan.update.map(({ id, order }) => ({ id, set: orderSet(order) })))));
+    // Rare (an endpoint that changed how it writes ids): nothing else about the order changes.
+    await conditional(plan.retype.map(({ id, externalIdType }) => ({ id, set: { externalIdType } })));
+    await conditional(plan.cancel.map((id) => ({ id, set: { status: 'cancelled', statusChangedAt: now, candidates: [], processingFrom: null, processingSince: null, listedLastPoll: false } })));
     if (plan.cancel.length > 0) {
-      await ConciliationRequest.updateMany({ _id: { $in: plan.cancel }, status: { $in: OPEN_STATUSES } }, { $set: { status: 'cancelled', statusChangedAt: now, candidates: [], processingFrom: null, processingSince: null } });
+      // A cancelled request settles nothing: whatever it held goes back.
+      const claims = deps.settlement.claims;
+      await claims.releaseUnsettled(await claims.heldBy(doc._id, plan.cancel), lease);
     }
-    for (const { id, order } of plan.reopen) {
-      const result = await ConciliationRequest.updateOne(
-        { _id: id, status: { $in: ['cancelled', 'expired'] } },
-        { $set: { externalIdType: order.externalIdType, amountMinor: order.amountMinor, currency: order.currency, name: order.name, status: 'pending', statusChangedAt: now, registeredAt: now, candidates: [], errorCount: 0, retryAt: null, match: null } },
-      );
-      if (result.modifiedCount === 1) touched.push(id);
-    }
+    touched.push(...(await conditional(plan.reopen.map(({ id, order }) => ({ id, set: { ...orderSet(order), registeredAt: now, match: null } })))));
     if (!plan.heldEmpty) {
-      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $in: polledIds }, listedLastPoll: { $ne: true } }, { $set: { listedLastPoll: true } });
-      await ConciliationRequest.updateMany({ accountId: doc._id, externalId: { $nin: polledIds }, listedLastPoll: { $ne: false } }, { $set: { listedLastPoll: false } });
+      const cancelled = new Set(plan.cancel);
+      const flips = all.filter((k) => !cancelled.has(k._id) && (k.listedLastPoll !== false) !== listed.has(k.externalId));
+      for (let i = 0; i < flips.length; i += 1_000) {
+        await ConciliationRequest.bulkWrite(flips.slice(i, i + 1_000).map((k) => ({ updateOne: { filter: { _id: k._id }, update: { $set: { listedLastPoll: listed.has(k.externalId) } } } })), { ordered: false });
+      }
     }
-    const evaluation = await deps.settlement.evaluate({ id: doc._id, userId: doc.userId, retryLimit }, { requestIds: touched, due: true });
+    const evaluation = await deps.settlement.evaluate({ id: doc._id, userId: doc.userId, retryLimit }, { requestIds: touched, due: true }, lease);
     return { orders: orders.length, created: plan.create.length, updated: plan.update.length, cancelled: plan.cancel.length, reopened: plan.reopen.length, heldEmpty: plan.heldEmpty, evaluation, memory: plan.memory };
   }
 
@@ -147,13 +172,25 @@ export function createPoller(deps: {
     const previous: Partial<PollingState> = doc.polling ?? {};
     if (!result.ok) {
       log.warn({ accountId, error: result.error }, 'pending-orders poll failed');
-      await finish(accountId, { ...next, 'polling.lastPollAt': now, 'polling.lastError': result.error }, { 'polling.failures': 1 });
+      const failures = previous.failures ?? 0;
+      const told = failureNotice({ failures, failingSince: previous.failingSince ?? null, notices: previous.failureNotices ?? 0 }, now);
+      await finish(
+        accountId,
+        { ...next, 'polling.lastPollAt': now, 'polling.lastError': result.error, 'polling.failingSince': told.failingSince, 'polling.failureNotices': told.notices },
+        { 'polling.failures': 1 },
+      );
       const outcome: PollOutcome = { ok: false, account: doc.name, error: result.error };
-      await deps.report({ ...base, outcome, firstFailure: (previous.failures ?? 0) === 0 });
+      await deps.report({
+        ...base,
+        outcome,
+        firstFailure: told.notice?.kind === 'first',
+        ...(told.notice?.kind === 'still' ? { stillFailing: { forMs: told.notice.forMs, failures: failures + 1 } } : {}),
+      });
       return outcome;
     }
     for (const skipped of result.skipped) log.warn({ accountId, index: skipped.index, externalId: skipped.externalId, reason: skipped.reason }, 'pending order skipped');
-    const applied = await deps.lock(accountId, () => applyOrders(doc, result.orders, settings.retry_limit));
+    const unreadable = [...new Set(result.skipped.flatMap((s) => (s.externalId ? [s.externalId] : [])))];
+    const applied = await deps.lock(accountId, (lease) => applyOrders(doc, result.orders, unreadable, settings.retry_limit, lease));
     const skippedKey = result.skipped.length > 0 ? JSON.stringify(result.skipped.map((s) => [s.externalId ?? s.index, s.reason])) : null;
     await finish(accountId, {
       ...next,
@@ -161,6 +198,8 @@ export function createPoller(deps: {
       'polling.lastOkAt': now,
       'polling.lastError': null,
       'polling.failures': 0,
+      'polling.failingSince': null,
+      'polling.failureNotices': 0,
       'polling.lastCount': applied.memory.lastCount,
       'polling.emptyHeld': applied.memory.emptyHeld,
       'polling.skippedKey': skippedKey,

@@ -2,6 +2,7 @@ import type { AccountService } from '../accounts/account-service.js';
 import { plainSettings } from '../accounts/account-service.js';
 import type { Clock } from '../domain/clock.js';
 import { NotFoundError, UserError } from '../domain/errors.js';
+import { minorToDecimalString } from '../domain/money.js';
 import { isOpen, type RequestStatus } from '../domain/request-status.js';
 import type { AccountDoc, BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, RequestMatch } from '../store/models.js';
 import type { AccountLock } from './account-lock.js';
@@ -45,6 +46,8 @@ function summaryOf(doc: ConciliationRequestDoc, accountName: string): RequestSum
     statusChangedAt: doc.statusChangedAt,
   };
 }
+
+const money = (request: Pick<ConciliationRequestDoc, 'amountMinor' | 'currency'>) => `${minorToDecimalString(request.amountMinor, request.currency)} ${request.currency}`;
 
 export function createRequestService(deps: { models: Models; accounts: AccountService; clock: Clock; lock: AccountLock; settlement: Settlement; outbox: Outbox }) {
   const { ConciliationRequest, BankTransaction, Account } = deps.models;
@@ -100,7 +103,7 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
       if (doc.status === 'cancelled') throw new UserError(`"${doc.externalId}" was cancelled (your system no longer lists it); it reopens when the endpoint lists it again.`);
       const retryLimit = await retryLimitOf(doc.accountId);
       let reregistered = false;
-      const summary = await deps.lock(doc.accountId, async () => {
+      const summary = await deps.lock(doc.accountId, async (lease) => {
         if (doc.status === 'expired' || doc.status === 'failed') {
           const now = deps.clock.now();
           const result = await ConciliationRequest.updateOne(
@@ -109,39 +112,41 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
           );
           reregistered = result.modifiedCount === 1;
         }
-        return deps.settlement.evaluate({ id: doc.accountId, userId: doc.userId, retryLimit }, { requestIds: [doc._id] });
+        return deps.settlement.evaluate({ id: doc.accountId, userId: doc.userId, retryLimit }, { requestIds: [doc._id] }, lease);
       });
       return { request: await this.show(userId, accountRef, externalId), summary, reregistered };
     },
 
     /**
-     * An operator settles an open request with a transaction they chose (an ambiguous one's
-     * candidate, usually). The transaction must be this account's, unused, with the same
-     * amount and currency; the claim is the same atomic one the matcher uses.
+     * An operator settles an open request with a transaction they chose. The reference (a
+     * transaction id, or at least its first 6 characters, as `pending show` lists them) must
+     * name exactly one of the request's candidates or, failing that, exactly one of the
+     * account's transactions with the request's amount and currency, unused; anything else is
+     * refused. The claim is the matcher's (fenced, atomic); requests that had the transaction
+     * among their candidates are evaluated again afterwards.
      */
     async resolve(userId: string, accountRef: string, externalId: string, transactionRef: string, by: string): Promise<RequestDetail> {
       const { doc } = await find(userId, accountRef, externalId);
       if (!isOpen(doc.status)) throw new UserError(`"${doc.externalId}" is ${doc.status}; only an open request (ambiguous, not found, pending) can be resolved.`);
       const ref = transactionRef.trim().toLowerCase();
-      if (ref.length < 6) throw new UserError('Name the transaction by its id (at least its first 6 characters, as listed by pending show).');
-      await deps.lock(doc.accountId, async () => {
+      if (ref.length < 6 || ref.length > 64) throw new UserError('Name the transaction by its id (at least its first 6 characters, as listed by pending show).');
+      const retryLimit = await retryLimitOf(doc.accountId);
+      await deps.lock(doc.accountId, async (lease) => {
         const current = await ConciliationRequest.findById(doc._id).lean<ConciliationRequestDoc>();
         if (!current || !isOpen(current.status) || current.status === 'processing') throw new UserError(`"${doc.externalId}" changed meanwhile (now ${current?.status ?? 'gone'}); look again with pending show.`);
-        const matches = await BankTransaction.find({ accountId: doc.accountId, _id: { $regex: `^${ref.replace(/[^0-9a-f-]/g, '')}` } }).limit(2).lean<BankTransactionDoc[]>();
-        if (matches.length === 0) throw new NotFoundError(`No transaction "${transactionRef.trim()}" on this account.`);
-        if (matches.length > 1) throw new UserError(`"${transactionRef.trim()}" names more than one transaction; give more of its id.`);
-        const transaction = matches[0] as BankTransactionDoc;
-        if (transaction.amountMinor !== current.amountMinor || transaction.currency.toUpperCase() !== current.currency.toUpperCase()) {
-          throw new UserError(`That transaction's amount or currency differs from the request's; a match needs both exactly.`);
+        const transaction = await chosenTransaction(current, ref, transactionRef.trim());
+        const claimed = (await deps.settlement.claims.claim(current.accountId, [{ requestId: current._id, transaction }], lease)).get(current._id);
+        if (!claimed) {
+          const now = await BankTransaction.findById(transaction._id, { usedBy: 1 }).lean<{ usedBy: string | null }>();
+          if (now?.usedBy) throw new UserError('That transaction already settled another request.');
+          throw new UserError(`"${doc.externalId}" changed meanwhile; look again with pending show.`);
         }
         const now = deps.clock.now();
-        const claimed = await BankTransaction.findOneAndUpdate({ _id: transaction._id, usedBy: null }, { $set: { usedBy: current._id, usedAt: now } }, { returnDocument: 'after' }).lean<BankTransactionDoc>();
-        if (!claimed) throw new UserError('That transaction already settled another request.');
         const match: RequestMatch = { transactionId: claimed._id, amountMinor: claimed.amountMinor, currency: claimed.currency, senderName: claimed.senderName ?? null, receivedAt: claimed.receivedAt, score: null, by: 'operator', at: now };
         const number = current.attemptCount + 1;
         const event = matchedEvent(current, number, match, now);
         const updated = await ConciliationRequest.findOneAndUpdate(
-          { _id: current._id, status: current.status },
+          { _id: current._id, status: current.status, $or: [{ processingFence: null }, { processingFence: { $lte: lease.fence } }] },
           {
             $set: { status: 'matched', statusChangedAt: now, match, candidates: [], errorCount: 0, retryAt: null },
             $inc: { attemptCount: 1 },
@@ -149,12 +154,37 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
           },
         ).lean();
         if (!updated) {
-          await BankTransaction.updateOne({ _id: claimed._id, usedBy: current._id }, { $set: { usedBy: null, usedAt: null } });
+          await deps.settlement.claims.releaseUnsettled([{ _id: claimed._id, usedBy: current._id, claimFence: lease.fence }], lease);
           throw new UserError(`"${doc.externalId}" changed meanwhile; look again with pending show.`);
         }
         await deps.outbox.flushRequest(current._id, [event]);
+        // Another request waiting on this transaction (ambiguous between them) is decided again now.
+        await deps.settlement.transactionsUsed({ id: current.accountId, userId: current.userId, retryLimit }, [claimed._id], lease);
       });
       return this.show(userId, accountRef, externalId);
     },
   };
+
+  /** The one transaction a reference names (see resolve), by plain prefix comparison; refused in one sentence otherwise. */
+  async function chosenTransaction(request: ConciliationRequestDoc, ref: string, shown: string): Promise<BankTransactionDoc> {
+    const named = (ids: string[]) => ids.filter((id) => id.toLowerCase().startsWith(ref));
+    const amongCandidates = named(request.candidates ?? []);
+    if (amongCandidates.length > 1) throw new UserError(`"${shown}" names more than one of the candidates; give more of its id.`);
+    const chosen = amongCandidates[0];
+    if (amongCandidates.length === 1 && chosen) {
+      const candidate = await BankTransaction.findById(chosen).lean<BankTransactionDoc>();
+      if (!candidate) throw new NotFoundError(`Transaction "${shown}" no longer exists.`);
+      if (candidate.usedBy) throw new UserError('That transaction already settled another request.');
+      return candidate;
+    }
+    const sameAmount = await BankTransaction.find({ accountId: request.accountId, amountMinor: request.amountMinor }).lean<BankTransactionDoc[]>();
+    const mine = sameAmount.filter((t) => t.currency.toUpperCase() === request.currency.toUpperCase());
+    const found = mine.filter((t) => t._id.toLowerCase().startsWith(ref));
+    if (found.length > 1) throw new UserError(`"${shown}" names more than one transaction of ${money(request)}; give more of its id.`);
+    const only = found[0];
+    // The request exists; a transaction it cannot take is a bad choice (400 on the API), not a missing request.
+    if (!only) throw new UserError(`No transaction "${shown}" among the candidates of "${request.externalId}" or this account's transactions of ${money(request)}; see pending show.`);
+    if (only.usedBy) throw new UserError('That transaction already settled another request.');
+    return only;
+  }
 }

@@ -1,22 +1,36 @@
+import type { AnyBulkWriteOperation } from 'mongoose';
 import type { Clock } from '../domain/clock.js';
 import { WAITING_STATUSES, type RequestStatus } from '../domain/request-status.js';
 import type { Logger } from '../log.js';
 import type { BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, PendingEvent, RequestMatch } from '../store/models.js';
+import { LeaseLostError, type LockLease } from './account-lock.js';
+import { createClaims, type Claims } from './claims.js';
 import { matchRequests, WINDOW_MS, type MatchDecision, type MatchTransaction } from './matcher.js';
 import type { Outbox } from './outbox.js';
 import { ambiguousEvent, failedEvent, matchedEvent, type CandidateFacts } from './result-events.js';
 
 /**
  * Settlement (SPEC §4): evaluates open requests of one account with the pure matcher and
- * records each decision. The caller holds the account's reconcile lock. Every write is one
- * atomic single-document update:
- *  1. the requests to evaluate become `processing` (remembering their previous status);
- *  2. a matched transaction is claimed (`usedBy: null` → request id), so it settles one request;
- *  3. the request's new status, its attempt and the events it causes are written together;
- *  4. the events are copied to the outbox (the sweeper finishes this after a crash).
- * A crash between 2 and 3 leaves the request `processing`: the next evaluation of the account
- * releases what it had claimed and evaluates it again. An evaluation that throws counts as an
- * error: retried with back-off up to the account's `retry_limit`, then `failed`.
+ * records each decision, under the account's reconcile lease (account-lock.ts), in chunks of
+ * `chunkSize` requests with bulk writes (each write still a single-document update):
+ *  1. the chunk's requests that are to claim a transaction become `processing` (remembering
+ *     their previous status), stamped with the lease's fencing number;
+ *  2. their transactions are claimed (fenced: claims.ts), so each settles one request and
+ *     each request holds one (a request still holding what an interrupted step left has it
+ *     freed first);
+ *  3. each request's new status, its attempt and the events it causes are written together,
+ *     conditional on the request still being `processing` under this lease (one that claimed)
+ *     or still in the status read (any other);
+ *  4. claims whose request was not written `matched` are given back (unless it is matched
+ *     with them), and the events are copied to the outbox (the sweeper finishes this after a
+ *     crash).
+ * The lease is checked before each chunk's writes; once it is lost the step stops, and the
+ * next holder's recovery (run first in every locked step) takes its requests over and frees
+ * what they held. An evaluation that throws counts as an error for the requests it was
+ * evaluating: their claims are released, then they are retried with back-off up to the
+ * account's `retry_limit`, then `failed`. When requests were matched, the open requests that
+ * had one of those transactions among their candidates are evaluated again (their ambiguity
+ * may be over).
  */
 
 export type MatchFn = typeof matchRequests;
@@ -33,90 +47,106 @@ export type AccountFacts = { id: string; userId: string; retryLimit: number };
 
 /** Attempts kept on a request; older ones are dropped (their count stays in `attemptCount`). */
 export const ATTEMPTS_KEPT = 50;
+/** Requests per chunk of writes. */
+export const SETTLEMENT_CHUNK = 1_000;
 const RETRY_BASE_MS = 60_000;
 const RETRY_MAX_MS = 30 * 60_000;
+/** Rounds of re-evaluating requests whose candidates were just used (each round is smaller). */
+const MAX_ROUNDS = 4;
 
 const amountKey = (amountMinor: number, currency: string) => `${amountMinor}|${currency.toUpperCase()}`;
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const emptySummary = (): EvaluationSummary => ({ evaluated: 0, matched: 0, ambiguous: 0, notFound: 0, errors: 0, failed: 0 });
+
+type Outcome = { request: ConciliationRequestDoc; status: RequestStatus; attempt: MatchAttempt; set: Record<string, unknown>; events: PendingEvent[]; marked: boolean };
 
 export type Settlement = ReturnType<typeof createSettlement>;
 
-export function createSettlement(deps: { models: Models; clock: Clock; log: Logger; outbox: Outbox; match?: MatchFn }) {
+export function createSettlement(deps: { models: Models; clock: Clock; log: Logger; outbox: Outbox; match?: MatchFn; chunkSize?: number }) {
   const { ConciliationRequest, BankTransaction } = deps.models;
   const match = deps.match ?? matchRequests;
+  const chunkSize = deps.chunkSize ?? SETTLEMENT_CHUNK;
   const log = deps.log.child({ component: 'reconcile' });
+  const claims: Claims = createClaims({ models: deps.models, clock: deps.clock });
+  /** Requests the lease's recovery restored: its first evaluation takes them in. */
+  const restoredBy = new WeakMap<LockLease, Set<string>>();
 
-  /** Requests left `processing` by a crash (the lock is ours, so nobody else is evaluating them). */
-  async function recoverProcessing(accountId: string): Promise<string[]> {
-    const stuck = await ConciliationRequest.find({ accountId, status: 'processing' }, { processingFrom: 1 }).lean<Pick<ConciliationRequestDoc, '_id' | 'processingFrom'>[]>();
-    for (const request of stuck) {
-      await BankTransaction.updateMany({ accountId, usedBy: request._id }, { $set: { usedBy: null, usedAt: null } });
-      await ConciliationRequest.updateOne(
-        { _id: request._id, status: 'processing' },
-        { $set: { status: request.processingFrom ?? 'pending', processingFrom: null, processingSince: null } },
-      );
-    }
-    if (stuck.length > 0) log.warn({ accountId, requests: stuck.length }, 'requests left processing by an interrupted evaluation were restored');
-    return stuck.map((r) => r._id);
+  /**
+   * First in every locked step: requests left `processing` (a crash, or a holder whose lease
+   * lapsed) are taken over and restored, and what they held is freed.
+   */
+  async function recover(lease: LockLease): Promise<string[]> {
+    const stuck = await ConciliationRequest.find({ accountId: lease.accountId, status: 'processing' }, { _id: 1 }).lean<{ _id: string }[]>();
+    if (stuck.length === 0) return [];
+    const ids = stuck.map((r) => r._id);
+    const freed = await claims.releaseUnsettled(await claims.heldBy(lease.accountId, ids), lease, ids);
+    restoredBy.set(lease, new Set(ids));
+    log.warn({ accountId: lease.accountId, requests: ids.length, transactionsFreed: freed.length }, 'requests left processing by an interrupted evaluation were restored');
+    return ids;
   }
 
-  async function writeOutcome(
-    request: ConciliationRequestDoc,
-    status: RequestStatus,
-    attempt: MatchAttempt,
-    set: Record<string, unknown>,
-    events: PendingEvent[],
-  ): Promise<boolean> {
-    const now = deps.clock.now();
-    const updated = await ConciliationRequest.findOneAndUpdate(
-      { _id: request._id, status: 'processing' },
-      {
-        $set: { status, statusChangedAt: status === request.status ? request.statusChangedAt : now, processingFrom: null, processingSince: null, ...set },
-        $inc: { attemptCount: 1 },
-        $push: { attempts: { $each: [attempt], $slice: -ATTEMPTS_KEPT }, pendingEvents: { $each: events } },
+  /** A request marked `processing` (it claims) is written only while still marked under this lease; any other only if its status is still the one read. */
+  function outcomeWrite(o: Outcome, fence: number, now: Date): AnyBulkWriteOperation<ConciliationRequestDoc> {
+    return {
+      updateOne: {
+        filter: o.marked ? { _id: o.request._id, status: 'processing', processingFence: fence } : { _id: o.request._id, status: o.request.status },
+        update: {
+          $set: { status: o.status, statusChangedAt: o.status === o.request.status ? o.request.statusChangedAt : now, processingFrom: null, processingSince: null, ...o.set },
+          $inc: { attemptCount: 1 },
+          $push: { attempts: { $each: [o.attempt], $slice: -ATTEMPTS_KEPT }, pendingEvents: { $each: o.events } },
+        },
       },
-      { returnDocument: 'after' },
-    ).lean<ConciliationRequestDoc>();
-    if (updated && events.length > 0) await deps.outbox.flushRequest(request._id, events);
-    return updated !== null;
+    };
   }
 
-  async function settle(request: ConciliationRequestDoc, decision: MatchDecision, transactions: Map<string, BankTransactionDoc>, summary: EvaluationSummary): Promise<void> {
+  /** Writes outcomes (fenced), gives back claims whose request did not end `matched`, copies events. */
+  async function writeOutcomes(outcomes: Outcome[], claimed: Map<string, BankTransactionDoc>, lease: LockLease): Promise<Set<string>> {
+    const now = deps.clock.now();
+    if (outcomes.length === 0) return new Set();
+    // A write the database (or its casting) refuses throws, after the others were done: the caller records it as an error.
+    const result = await ConciliationRequest.bulkWrite(outcomes.map((o) => outcomeWrite(o, lease.fence, now)), { ordered: false, throwOnValidationError: true });
+    if (result.matchedCount === outcomes.length) {
+      // Every conditional write applied: the claims are settled, the events are the ones built here.
+      await deps.outbox.flushRequests(outcomes.flatMap((o) => o.events.map((event) => ({ requestId: o.request._id, event }))));
+      return new Set(outcomes.filter((o) => o.status === 'matched').map((o) => o.request._id));
+    }
+    const followUp = outcomes.filter((o) => o.events.length > 0 || claimed.has(o.request._id)).map((o) => o.request._id);
+    const written = new Set<string>();
+    if (followUp.length === 0) return written;
+    const after = await ConciliationRequest.find({ _id: { $in: followUp } }, { status: 1, match: 1, pendingEvents: 1 }).lean<Pick<ConciliationRequestDoc, '_id' | 'status' | 'match' | 'pendingEvents'>[]>();
+    const byId = new Map(after.map((r) => [r._id, r]));
+    const giveBack = [...claimed].filter(([requestId, t]) => {
+      const r = byId.get(requestId);
+      const settled = r?.status === 'matched' && r.match?.transactionId === t._id;
+      if (settled) written.add(requestId);
+      return !settled;
+    });
+    // Cancelled, changed or taken over meanwhile: the transaction goes back, unless its request is matched with it.
+    if (giveBack.length > 0) await claims.releaseUnsettled(giveBack.map(([requestId, t]) => ({ _id: t._id, usedBy: requestId, claimFence: lease.fence })), lease);
+    const eventIds = new Set(outcomes.flatMap((o) => o.events.map((e) => e._id)));
+    const stranded = after.flatMap((r) => (r.pendingEvents ?? []).filter((e) => eventIds.has(e._id)).map((e) => ({ requestId: r._id, event: e })));
+    await deps.outbox.flushRequests(stranded);
+    return written;
+  }
+
+  function decide(request: ConciliationRequestDoc, decision: MatchDecision, claimed: Map<string, BankTransactionDoc>, transactions: Map<string, BankTransactionDoc>, summary: EvaluationSummary): Omit<Outcome, 'marked'> {
     const now = deps.clock.now();
     const number = request.attemptCount + 1;
+    const clear = { errorCount: 0, retryAt: null };
     if (decision.result === 'matched') {
-      const claimed = await BankTransaction.findOneAndUpdate(
-        { _id: decision.transactionId, accountId: request.accountId, usedBy: null },
-        { $set: { usedBy: request._id, usedAt: now } },
-        { returnDocument: 'after' },
-      ).lean<BankTransactionDoc>();
-      if (!claimed) {
-        const attempt = { number, result: 'not_found', reason: 'the best transaction was just used by another request', candidates: [decision.transactionId], at: now };
-        await writeOutcome(request, 'not_found', attempt, { candidates: [], errorCount: 0, retryAt: null }, []);
+      const t = claimed.get(request._id);
+      if (!t) {
         summary.notFound += 1;
-        return;
-      }
-      const matchRecord: RequestMatch = {
-        transactionId: claimed._id,
-        amountMinor: claimed.amountMinor,
-        currency: claimed.currency,
-        senderName: claimed.senderName ?? null,
-        receivedAt: claimed.receivedAt,
-        score: decision.score,
-        by: 'matcher',
-        at: now,
-      };
-      const attempt = { number, result: 'matched', reason: decision.reason, candidates: [claimed._id], at: now };
-      const written = await writeOutcome(request, 'matched', attempt, { match: matchRecord, candidates: [], errorCount: 0, retryAt: null }, [matchedEvent(request, number, matchRecord, now)]);
-      if (!written) {
-        // Cancelled or changed while we evaluated: give the transaction back.
-        await BankTransaction.updateOne({ _id: claimed._id, usedBy: request._id }, { $set: { usedBy: null, usedAt: null } });
-        return;
+        const attempt = { number, result: 'not_found', reason: 'the best transaction was just used by another request', candidates: [decision.transactionId], at: now };
+        return { request, status: 'not_found', attempt, set: { candidates: [], ...clear }, events: [] };
       }
       summary.matched += 1;
-      return;
+      const matchRecord: RequestMatch = { transactionId: t._id, amountMinor: t.amountMinor, currency: t.currency, senderName: t.senderName ?? null, receivedAt: t.receivedAt, score: decision.score, by: 'matcher', at: now };
+      const attempt = { number, result: 'matched', reason: decision.reason, candidates: [t._id], at: now };
+      return { request, status: 'matched', attempt, set: { match: matchRecord, candidates: [], ...clear }, events: [matchedEvent(request, number, matchRecord, now)] };
     }
     if (decision.result === 'ambiguous') {
+      summary.ambiguous += 1;
       const attempt = { number, result: 'ambiguous', reason: decision.reason, candidates: [...decision.candidates], at: now };
       // Operators hear about an ambiguity once, and again only if the candidates change.
       const news = request.status !== 'ambiguous' || !sameList(request.candidates ?? [], decision.candidates);
@@ -125,103 +155,180 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
         const t = transactions.get(id);
         return { id, sender_name: t?.senderName ?? null, received_at: t ? t.receivedAt.toISOString() : '' };
       });
-      await writeOutcome(request, 'ambiguous', attempt, { candidates: [...decision.candidates], errorCount: 0, retryAt: null }, news ? [ambiguousEvent(request, number, facts, total, now)] : []);
-      summary.ambiguous += 1;
-      return;
+      return { request, status: 'ambiguous', attempt, set: { candidates: [...decision.candidates], ...clear }, events: news ? [ambiguousEvent(request, number, facts, total, now)] : [] };
     }
-    const attempt = { number, result: 'not_found', reason: decision.reason, candidates: [], at: now };
-    await writeOutcome(request, 'not_found', attempt, { candidates: [], errorCount: 0, retryAt: null }, []);
     summary.notFound += 1;
+    return { request, status: 'not_found', attempt: { number, result: 'not_found', reason: decision.reason, candidates: [], at: now }, set: { candidates: [], ...clear }, events: [] };
   }
 
-  async function recordError(requests: ConciliationRequestDoc[], account: AccountFacts, error: unknown, summary: EvaluationSummary): Promise<void> {
+  /** An evaluation that failed: claims released, each request retried later or `failed`. */
+  async function recordError(requests: ConciliationRequestDoc[], account: AccountFacts, error: unknown, lease: LockLease, summary: EvaluationSummary): Promise<void> {
     const now = deps.clock.now();
     const sentence = `the evaluation failed: ${error instanceof Error ? error.message : String(error)}`;
     log.error({ err: error, accountId: account.id, requests: requests.length }, 'evaluation failed');
-    for (const request of requests) {
+    const outcomes: Omit<Outcome, 'marked'>[] = requests.map((request) => {
       const errors = (request.errorCount ?? 0) + 1;
       const number = request.attemptCount + 1;
       const attempt = { number, result: 'error', reason: sentence, candidates: [], at: now };
       if (errors > account.retryLimit) {
-        await writeOutcome(request, 'failed', attempt, { errorCount: errors, retryAt: null }, [failedEvent(request, number, sentence, now)]).catch(() => undefined);
         summary.failed += 1;
-      } else {
-        const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (errors - 1));
-        await writeOutcome(request, 'pending', attempt, { errorCount: errors, retryAt: new Date(now.getTime() + delay) }, []).catch(() => undefined);
-        summary.errors += 1;
+        return { request, status: 'failed', attempt, set: { errorCount: errors, retryAt: null }, events: [failedEvent(request, number, sentence, now)] };
       }
+      summary.errors += 1;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (errors - 1));
+      return { request, status: 'pending', attempt, set: { errorCount: errors, retryAt: new Date(now.getTime() + delay) }, events: [] };
+    });
+    for (let i = 0; i < outcomes.length; i += chunkSize) {
+      const chunk = outcomes.slice(i, i + chunkSize).map((o) => ({ ...o, marked: true }));
+      await writeOutcomes(chunk, new Map(), lease);
+      // What they had claimed before the error goes back (they are no longer processing).
+      await claims.releaseUnsettled(await claims.heldBy(account.id, chunk.map((o) => o.request._id)), lease);
     }
   }
 
-  return {
-    recoverProcessing,
+  /** The requests to evaluate and their rivals (the other open requests with the same amounts). */
+  async function load(account: AccountFacts, target: EvaluationTarget, restored: Set<string>): Promise<{ wanted: ConciliationRequestDoc[]; rivals: ConciliationRequestDoc[] }> {
+    const now = deps.clock.now();
+    const ids = new Set([...(target.requestIds ?? []), ...restored]);
+    const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
+    const onlyIds = !target.due && amounts.size === 0;
+    const candidates = onlyIds
+      ? await ConciliationRequest.find({ _id: { $in: [...ids] }, accountId: account.id, status: { $in: WAITING_STATUSES } }).lean<ConciliationRequestDoc[]>()
+      : await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES } }).lean<ConciliationRequestDoc[]>();
+    const wanted = candidates.filter(
+      (r) => ids.has(r._id) || amounts.has(amountKey(r.amountMinor, r.currency)) || (target.due === true && r.status === 'pending' && (!r.retryAt || r.retryAt <= now)),
+    );
+    const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
+    const pool = onlyIds
+      ? await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES }, amountMinor: { $in: [...new Set(wanted.map((r) => r.amountMinor))] } }).lean<ConciliationRequestDoc[]>()
+      : candidates;
+    return { wanted, rivals: pool.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
+  }
 
-    /** Evaluates the account's open requests the target names (caller holds the account lock). */
-    async evaluate(account: AccountFacts, target: EvaluationTarget): Promise<EvaluationSummary> {
-      const summary: EvaluationSummary = { evaluated: 0, matched: 0, ambiguous: 0, notFound: 0, errors: 0, failed: 0 };
-      const now = deps.clock.now();
-      const restored = new Set(await recoverProcessing(account.id));
-      const open = await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES } }).lean<ConciliationRequestDoc[]>();
-      const ids = new Set(target.requestIds ?? []);
-      const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
-      const wanted = open.filter(
-        (r) =>
-          restored.has(r._id) ||
-          ids.has(r._id) ||
-          amounts.has(amountKey(r.amountMinor, r.currency)) ||
-          (target.due === true && r.status === 'pending' && (!r.retryAt || r.retryAt <= now)),
+  /**
+   * Marks a chunk `processing` under the lease, each request only if its status is still the
+   * one read (a mark by a holder whose lease lapsed is harmless: its outcome writes, claims and
+   * releases are fenced).
+   */
+  async function markProcessing(chunk: ConciliationRequestDoc[], lease: LockLease): Promise<void> {
+    if (chunk.length === 0) return;
+    const now = deps.clock.now();
+    await ConciliationRequest.bulkWrite(
+      chunk.map((r) => ({
+        updateOne: { filter: { _id: r._id, status: r.status }, update: { $set: { status: 'processing', processingFrom: r.status, processingSince: now, processingFence: lease.fence } } },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /** One evaluation; returns the open requests to evaluate again (a transaction among their candidates was just used). */
+  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary): Promise<string[]> {
+    const restored = restoredBy.get(lease) ?? new Set<string>();
+    restoredBy.delete(lease);
+    const { wanted, rivals } = await load(account, target, restored);
+    const used = new Set<string>();
+    if (wanted.length === 0) return [];
+    summary.evaluated += wanted.length;
+
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const r of rivals) earliest = Math.min(earliest, r.registeredAt.getTime());
+    // The amounts are kept here, not in the query: a long $in list is compared with every document on mongo-java-server.
+    const rivalAmounts = new Set(rivals.map((r) => r.amountMinor));
+    const docs = (await BankTransaction.find({ accountId: account.id, usedBy: null, receivedAt: { $gte: new Date(earliest - WINDOW_MS) } }).lean<BankTransactionDoc[]>()).filter((t) =>
+      rivalAmounts.has(t.amountMinor),
+    );
+    const byId = new Map(docs.map((d) => [d._id, d]));
+
+    let done = 0;
+    let marked = 0;
+    let decisionOf = new Map<string, MatchDecision>();
+    try {
+      const transactions: MatchTransaction[] = docs.map((t) => ({
+        id: t._id,
+        amountMinor: t.amountMinor,
+        currency: t.currency,
+        senderName: t.senderName ?? null,
+        receivedAtMs: t.receivedAt.getTime(),
+        reference: [t.description, t.bankReference].filter(Boolean).join(' ') || null,
+      }));
+      // The other open requests with the same amounts take part, so one transaction that is
+      // the clear best of two requests is seen as such (ambiguous, never a pick).
+      const decisions = match(
+        rivals.map((r) => ({ id: r._id, amountMinor: r.amountMinor, currency: r.currency, name: r.name, registeredAtMs: r.registeredAt.getTime(), externalId: r.externalId })),
+        transactions,
       );
-      if (wanted.length === 0) return summary;
-      summary.evaluated = wanted.length;
+      decisionOf = new Map(decisions.map((d) => [d.requestId, d]));
+      for (const r of wanted) if (!decisionOf.has(r._id)) throw new Error(`the matcher returned no decision for request ${r._id}`);
 
-      const byStatus = new Map<RequestStatus, string[]>();
-      for (const r of wanted) byStatus.set(r.status, [...(byStatus.get(r.status) ?? []), r._id]);
-      for (const [status, list] of byStatus) {
-        await ConciliationRequest.updateMany({ _id: { $in: list }, status }, { $set: { status: 'processing', processingFrom: status, processingSince: now } });
+      for (; done < wanted.length; done += chunkSize) {
+        const chunk = wanted.slice(done, done + chunkSize);
+        lease.check();
+        // Only a request that claims is marked `processing` (the claim's window: a crash there is recovered).
+        const pairs = chunk.flatMap((r) => {
+          const d = decisionOf.get(r._id) as MatchDecision;
+          const transaction = d.result === 'matched' ? byId.get(d.transactionId) : undefined;
+          return transaction ? [{ requestId: r._id, transaction }] : [];
+        });
+        const claiming = new Set(pairs.map((p) => p.requestId));
+        await markProcessing(chunk.filter((r) => claiming.has(r._id)), lease);
+        marked = done + chunk.length;
+        const claimed = await claims.claim(account.id, pairs, lease);
+        lease.check();
+        const outcomes = chunk.map((r) => ({ ...decide(r, decisionOf.get(r._id) as MatchDecision, claimed, byId, summary), marked: claiming.has(r._id) }));
+        const settled = await writeOutcomes(outcomes, claimed, lease);
+        for (const requestId of settled) used.add((claimed.get(requestId) as BankTransactionDoc)._id);
       }
+    } catch (error) {
+      if (error instanceof LeaseLostError) throw error;
+      // The chunk being written: what is still processing under this lease. The chunks after it
+      // are marked now, so the error outcome (fenced) applies to them too.
+      const current = wanted.slice(done, marked);
+      const still = new Set(
+        (await ConciliationRequest.find({ _id: { $in: current.map((r) => r._id) }, status: 'processing', processingFence: lease.fence }, { _id: 1 }).lean<{ _id: string }[]>()).map((r) => r._id),
+      );
+      const unmarked = wanted.slice(Math.max(marked, done));
+      for (let i = 0; i < unmarked.length; i += chunkSize) await markProcessing(unmarked.slice(i, i + chunkSize), lease);
+      await recordError([...current.filter((r) => still.has(r._id)), ...unmarked], account, error, lease, summary);
+      // Requests of the chunk written before the error: their events are copied now (else the sweeper would).
+      await deps.outbox.flushRequestsById(current.filter((r) => !still.has(r._id)).map((r) => r._id));
+    }
+    // Open requests that had a now-used transaction among their candidates: all are rivals
+    // (a candidate has its request's amount, and a used transaction a wanted request's).
+    if (used.size === 0) return [];
+    return rivals
+      .filter((r) => {
+        const d = decisionOf.get(r._id);
+        const candidates = d?.result === 'ambiguous' ? d.candidates : r.status === 'ambiguous' ? r.candidates : [];
+        return (d === undefined || d.result === 'ambiguous') && candidates.some((c) => used.has(c));
+      })
+      .map((r) => r._id);
+  }
 
-      try {
-        // The other open requests with the same amounts take part, so one transaction that is
-        // the clear best of two requests is seen as such (ambiguous, never a pick).
-        const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
-        const rivals = open.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency)));
-        const earliest = Math.min(...rivals.map((r) => r.registeredAt.getTime())) - WINDOW_MS;
-        const docs = await BankTransaction.find({
-          accountId: account.id,
-          usedBy: null,
-          amountMinor: { $in: [...new Set(rivals.map((r) => r.amountMinor))] },
-          receivedAt: { $gte: new Date(earliest) },
-        }).lean<BankTransactionDoc[]>();
-        const transactions: MatchTransaction[] = docs.map((t) => ({
-          id: t._id,
-          amountMinor: t.amountMinor,
-          currency: t.currency,
-          senderName: t.senderName ?? null,
-          receivedAtMs: t.receivedAt.getTime(),
-          reference: [t.description, t.bankReference].filter(Boolean).join(' ') || null,
-        }));
-        const decisions = match(
-          rivals.map((r) => ({ id: r._id, amountMinor: r.amountMinor, currency: r.currency, name: r.name, registeredAtMs: r.registeredAt.getTime(), externalId: r.externalId })),
-          transactions,
-        );
-        const decisionOf = new Map(decisions.map((d) => [d.requestId, d]));
-        const byId = new Map(docs.map((d) => [d._id, d]));
-        for (const request of wanted) {
-          const decision = decisionOf.get(request._id);
-          if (!decision) throw new Error(`the matcher returned no decision for request ${request._id}`);
-          await settle(request, decision, byId, summary);
-        }
-      } catch (error) {
-        const stillProcessing = await ConciliationRequest.find({ _id: { $in: wanted.map((r) => r._id) }, status: 'processing' }).lean<ConciliationRequestDoc[]>();
-        const before = new Map(wanted.map((r) => [r._id, r]));
-        await recordError(
-          stillProcessing.map((r) => ({ ...r, status: before.get(r._id)?.status ?? r.status })),
-          account,
-          error,
-          summary,
-        );
-      }
+  return {
+    recover,
+
+    /** The sweeper's check: frees transactions held by requests not matched with them. */
+    releaseOrphans: (lease: LockLease) => claims.releaseOrphans(lease.accountId, lease),
+
+    claims,
+
+    /** Evaluates the account's open requests the target names (under the account's lease). */
+    async evaluate(account: AccountFacts, target: EvaluationTarget, lease: LockLease): Promise<EvaluationSummary> {
+      const summary = emptySummary();
+      let stale = await evaluateOnce(account, target, lease, summary);
+      // Requests that had a now-used transaction among their candidates are evaluated again.
+      for (let round = 1; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary);
       log.debug({ accountId: account.id, ...summary }, 'requests evaluated');
+      return summary;
+    },
+
+    /** After transactions were used outside an evaluation (an operator's resolve): their rivals' ambiguity is looked at again. */
+    async transactionsUsed(account: AccountFacts, transactionIds: string[], lease: LockLease): Promise<EvaluationSummary> {
+      const summary = emptySummary();
+      if (transactionIds.length === 0) return summary;
+      const waiting = await ConciliationRequest.find({ accountId: account.id, status: 'ambiguous', candidates: { $in: transactionIds } }, { _id: 1 }).lean<{ _id: string }[]>();
+      let stale = waiting.map((r) => r._id);
+      for (let round = 0; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary);
       return summary;
     },
   };

@@ -26,12 +26,15 @@ export async function connectDatabase(options: {
   log: Logger;
   /** Writes are acknowledged only once in the server's journal (a mongod we started: kill -9 then loses nothing answered). */
   journaled?: boolean;
+  /** The driver emits commandStarted/…Succeeded events (benches count round trips; tests pause at a write). */
+  monitorCommands?: boolean;
 }): Promise<Database> {
   const { log } = options;
   const connection = mongoose.createConnection(options.uri, {
     ...(options.dbName ? { dbName: options.dbName } : {}),
     ...(options.journaled ? { writeConcern: { w: 1, journal: true } } : {}),
     serverSelectionTimeoutMS: options.timeoutMs,
+    ...(options.monitorCommands ? { monitorCommands: true } : {}),
     bufferCommands: false,
     autoIndex: false,
   });

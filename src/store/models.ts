@@ -5,6 +5,7 @@ import { OPERATION_MODES } from '../domain/operation-mode.js';
 import { REQUEST_STATUSES, type RequestStatus } from '../domain/request-status.js';
 import { EVENT_TYPES, type EventType } from '../domain/events.js';
 import { registerLiveModels, type LiveModels } from './live-models.js';
+import { backfillClaimKeys } from './claim-keys.js';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -109,6 +110,10 @@ const accountSchema = new Schema(
       emptyHeld: { type: Boolean, default: false },
       /** What the last poll skipped (external ids and reasons), so the same report is not repeated each cycle. */
       skippedKey: { type: String, default: null },
+      /** When the current streak of failed polls began (null while polls succeed). */
+      failingSince: { type: Date, default: null },
+      /** "Still failing" notices told in the current streak (see reconcile/poll-failures.ts). */
+      failureNotices: { type: Number, default: 0 },
     },
   },
   { timestamps: true, versionKey: false, minimize: false },
@@ -137,6 +142,18 @@ const bankTransactionSchema = new Schema(
     usedBy: { type: String, default: null },
     usedAt: { type: Date, default: null },
     /**
+     * `t:<this id>` while unused, `r:<request id>` while used, under a unique index: the
+     * database itself keeps a request from holding two transactions (as `usedBy`, one field,
+     * keeps a transaction to one request). Set in the same single-document update as `usedBy`.
+     */
+    claimKey: { type: String },
+    /**
+     * The reconcile lease's fencing number of the last claim or release (0 before any). A claim
+     * or release is conditional on the value its step read, and a step never claims what a
+     * newer lease holder touched.
+     */
+    claimFence: { type: Number },
+    /**
      * False from insertion until reconciliation or passthrough has dealt with it; a sweeper
      * finishes what a crash interrupted. Absent on documents stored before this existed.
      */
@@ -148,6 +165,13 @@ bankTransactionSchema.index({ accountId: 1, fingerprint: 1 }, { unique: true });
 bankTransactionSchema.index({ accountId: 1, receivedAt: -1 });
 bankTransactionSchema.index({ accountId: 1, amountMinor: 1, usedBy: 1 });
 bankTransactionSchema.index({ handled: 1, firstSeenAt: 1 });
+bankTransactionSchema.index({ claimKey: 1 }, { unique: true });
+/**
+ * Exactly the fields of settlement's conditional claim and release (`{_id, usedBy, claimFence}`):
+ * mongo-java-server uses an index only for a query on exactly its keys, so without it each of
+ * those single-document updates would read the whole collection. Unique because `_id` is.
+ */
+bankTransactionSchema.index({ _id: 1, usedBy: 1, claimFence: 1 }, { unique: true });
 
 const matchAttemptSchema = new Schema(
   {
@@ -187,6 +211,8 @@ const conciliationRequestSchema = new Schema(
     /** While `processing`: the status it had before, to restore after a crash. */
     processingFrom: { type: String, default: null },
     processingSince: { type: Date, default: null },
+    /** While `processing`: the fencing number of the reconcile lease whose step marked it (its writes are conditional on it). */
+    processingFence: { type: Number, default: null },
     candidates: { type: [String], default: [] },
     match: { type: Schema.Types.Mixed, default: null },
     /**
@@ -201,6 +227,9 @@ conciliationRequestSchema.index({ accountId: 1, externalId: 1 }, { unique: true 
 conciliationRequestSchema.index({ accountId: 1, status: 1 });
 conciliationRequestSchema.index({ userId: 1, createdAt: -1 });
 conciliationRequestSchema.index({ status: 1, registeredAt: 1 });
+/** Settlement's conditional updates, indexed on mongo-java-server (see the transactions' `{_id, usedBy, claimFence}`). */
+conciliationRequestSchema.index({ _id: 1, status: 1 }, { unique: true });
+conciliationRequestSchema.index({ _id: 1, status: 1, processingFence: 1 }, { unique: true });
 
 const outboxEventSchema = new Schema(
   {
@@ -302,6 +331,8 @@ const leaseSchema = new Schema(
     holder: { type: String, required: true },
     purpose: { type: String, required: true },
     expiresAt: { type: Date, required: true },
+    /** Fencing number (reconcile leases): incremented by every acquisition, never reset. */
+    fence: { type: Number },
   },
   { versionKey: false },
 );
@@ -518,6 +549,7 @@ export type ConciliationRequestDoc = {
   retryAt: Date | null;
   processingFrom: RequestStatus | null;
   processingSince: Date | null;
+  processingFence?: number | null;
   candidates: string[];
   match: RequestMatch | null;
   pendingEvents: PendingEvent[];
@@ -566,6 +598,8 @@ export type PollingState = {
   lastCount: number | null;
   emptyHeld: boolean;
   skippedKey: string | null;
+  failingSince?: Date | null;
+  failureNotices?: number;
 };
 export type SigningSecret = { sealed: string; createdAt: Date; retiresAt: Date | null };
 export type AccountDoc = Omit<InferSchemaType<typeof accountSchema>, 'settings' | 'secrets' | 'otpSubmissions' | 'scrape' | 'session' | 'polling' | 'signingSecrets' | 'webhookGone'> & {
@@ -625,5 +659,7 @@ export function registerModels(connection: Connection): Models {
 
 /** Builds the indexes before the service takes requests, so uniqueness holds from the first write. */
 export async function ensureIndexes(models: Models): Promise<void> {
+  // Transactions stored before claim keys existed get theirs first, or the unique index would refuse them.
+  await backfillClaimKeys(models);
   for (const model of Object.values(models)) await model.createIndexes();
 }

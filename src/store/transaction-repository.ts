@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { fingerprintAll, isInstantFingerprint, printedMinuteAtOffset, rekeyedFingerprint, type BankMovement } from '../domain/fingerprint.js';
+import { freeClaimKey } from './claim-keys.js';
 import { isDuplicateKey } from './database.js';
 import type { BankTransactionDoc, Models } from './models.js';
 
@@ -42,6 +44,12 @@ export function toStored(doc: BankTransactionDoc): StoredTransaction {
     usedBy: doc.usedBy ?? null,
     printedAt: doc.printedAt ?? null,
   };
+}
+
+/** A new document's id, chosen here so its (unique) free claim key can name it in the same upsert. */
+function unclaimed(): { _id: string; claimKey: string; claimFence: number } {
+  const id = randomUUID();
+  return { _id: id, claimKey: freeClaimKey(id), claimFence: 0 };
 }
 
 /** Writes per round trip when storing many movements (a large statement file). */
@@ -93,7 +101,7 @@ export function createTransactionRepository(deps: { models: Models }) {
         transactions.map((t, i) => ({
           updateOne: {
             filter: { accountId, fingerprint: fingerprints[i] },
-            update: { $setOnInsert: { ...t, accountId, fingerprint: fingerprints[i], runId, handled: false } },
+            update: { $setOnInsert: { ...t, ...unclaimed(), accountId, fingerprint: fingerprints[i], runId, handled: false } },
             upsert: true,
           },
         })),
@@ -117,7 +125,7 @@ export function createTransactionRepository(deps: { models: Models }) {
           chunk.map(({ movement, fingerprint }) => ({
             updateOne: {
               filter: { accountId, fingerprint },
-              update: { $setOnInsert: { ...movement, accountId, fingerprint, runId, handled: false } },
+              update: { $setOnInsert: { ...movement, ...unclaimed(), accountId, fingerprint, runId, handled: false } },
               upsert: true,
             },
           })),

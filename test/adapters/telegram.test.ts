@@ -148,7 +148,7 @@ describe('Telegram adapter (real grammY against a fake Bot API)', function () {
     const now = new Date();
     await test.db.models.ConciliationRequest.create({ accountId: account._id, userId: account.userId, externalId: 'T-9', amountMinor: 70000, currency: 'UYU', name: 'Rosa Mía', registeredAt: now, status: 'pending', statusChangedAt: now });
     await services.reconcile.transactionsArrived(account._id, []);
-    await services.reconcile.settlement.evaluate({ id: account._id, userId: account.userId, retryLimit: 3 }, { due: true });
+    await services.reconcile.evaluate(account._id, { due: true });
     await reply(GROUP, /T-9 .* is ambiguous/, 'the ambiguity in the group');
     const buttons = fake.buttonsIn(GROUP);
     expect(buttons.map((b) => b.text.slice(0, 8)).sort()).to.deep.equal([first!.id.slice(0, 8), second!.id.slice(0, 8)].sort());

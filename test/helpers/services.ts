@@ -57,6 +57,7 @@ export const testReconcileSettings: ReconcileSettings = {
   sweepSeconds: 60,
   expirySeconds: 60,
   lockWaitMs: 10_000,
+  lockTtlMs: 60_000,
   sweepGraceMs: 0,
   allowPrivate: true,
 };

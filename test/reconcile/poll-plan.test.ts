@@ -61,4 +61,12 @@ describe('poll planner (pure)', () => {
     expect(plan.reopen.map((r) => r.id)).to.deep.equal(['id-A', 'id-B']);
     expect(plan.create).to.deep.equal([]);
   });
+
+  it('an open request listed in an item the poll could not read is not cancelled, and counts as listed', () => {
+    const plan = planPoll([known('A', 'not_found'), known('B', 'ambiguous')], [order('A')], { lastCount: 2, emptyHeld: false }, ['B']);
+    expect(plan).to.deep.include({ cancel: [], heldEmpty: false });
+    expect(plan.listed.sort()).to.deep.equal(['id-A', 'id-B']);
+    const onlyUnreadable = planPoll([known('A', 'not_found')], [], { lastCount: 1, emptyHeld: false }, ['A']);
+    expect(onlyUnreadable).to.deep.include({ cancel: [], heldEmpty: false, listed: ['id-A'] });
+  });
 });

@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { CommandStartedEvent } from 'mongodb';
+import { loadConfig } from '../src/config.js';
+import { cacheDir } from '../src/paths.js';
+import { connectDatabase } from '../src/store/database.js';
+import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
+import { FIRST, LAST } from '../test/helpers/matcher-shapes.js';
+import { startEndpoint } from '../test/helpers/http-endpoint.js';
+import { mulberry32 } from '../test/helpers/prng.js';
+import { report } from './lib/report.js';
+import { benchServices } from './lib/services.js';
+
+/**
+ * Settlement end to end (issue 13 item 5) on the offline engine as `npm start` runs it
+ * offline: mongo-java-server with its H2 file, each write command committed before it is
+ * answered. The real services: a poll over HTTP, the reconcile lease, the matcher, claims,
+ * outcomes, events in the outbox (chat notices go nowhere).
+ *
+ *  A. a poll of 100k new orders against 100k stored transactions (70 % of them pay an order);
+ *  B. 10k new transactions arriving against 100k open requests.
+ *
+ * Each is measured as wall time and database round trips (commands sent, counted by the
+ * driver's command monitoring), beside the documents it had to write (requests inserted,
+ * outcomes with their attempt, claims, events stored, listed marks).
+ *
+ * Targets. Round trips: settlement writes in bulk (1,000 requests a chunk), so at most 3
+ * round trips per 1,000 documents written, plus 20 for the step's fixed reads (account,
+ * lease, the open requests, the transactions). Wall time: a small multiple, 3×, of what the
+ * same engine takes to write that many documents the cheapest way (bulk inserts of 1,000
+ * request-shaped documents into a collection with the requests' indexes, timed in this run:
+ * the engine's cost, calibrated on this machine), plus 1 s for the matcher and the poll's
+ * HTTP and JSON (the pure matcher does 100k × 100k well under 1 s, bench/matcher.ts).
+ */
+
+const N = 100_000;
+const ARRIVING = 10_000;
+const DAY = 86_400_000;
+const log = pino({ level: 'silent' });
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rb-bench-settle-'));
+const embedded = await startEmbeddedDatabase({ engine: 'java', port: 0, dataDir: dir, memoFile: path.join(dir, 'engine.json'), cacheDir, log });
+const database = await connectDatabase({ uri: embedded.uri, dbName: 'bench', timeoutMs: 30_000, log, monitorCommands: true });
+
+let commands = 0;
+let documents = 0;
+database.connection.getClient().on('commandStarted', (event: CommandStartedEvent) => {
+  commands += 1;
+  const c = event.command as Record<string, unknown>;
+  if (event.commandName === 'insert') documents += (c.documents as unknown[]).length;
+  else if (event.commandName === 'update') documents += (c.updates as unknown[]).length;
+  else if (event.commandName === 'findAndModify') documents += 1;
+});
+
+let body = '[]';
+const endpoint = await startEndpoint((_request, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+const config = loadConfig({});
+const services = benchServices(database, log, {
+  reconcileSettings: { ...config.reconcile, maxBytes: 256 * 1024 * 1024, timeoutMs: 300_000, allowPrivate: true },
+  webhookSettings: { ...config.webhooks, allowPrivateUrls: true },
+});
+
+type Order = { external_id: string; amount: number; currency: string; name: string };
+function workload(seed: number, now: number): { orders: Order[]; movements: { amountMinor: number; senderName: string; receivedAt: Date; bankReference: string }[] } {
+  const random = mulberry32(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)] as T;
+  const orders: Order[] = Array.from({ length: N }, (_, i) => ({ external_id: `S${seed}-${i}`, amount: (1000 + Math.floor(random() * (N / 2))) / 100, currency: 'UYU', name: `${pick(FIRST)} ${pick(LAST)}` }));
+  const movements = Array.from({ length: N }, (_, i) => {
+    const pays = orders[Math.floor(random() * N)] as Order;
+    const paying = random() < 0.7;
+    return {
+      amountMinor: paying ? Math.round(pays.amount * 100) : 1000 + Math.floor(random() * (N / 2)),
+      senderName: paying ? pays.name.toUpperCase() : `${pick(FIRST)} ${pick(LAST)}`,
+      receivedAt: new Date(now - Math.floor(random() * 4 * DAY)),
+      bankReference: `b${seed}-${i}`,
+    };
+  });
+  return { orders, movements };
+}
+
+async function store(accountId: string, movements: ReturnType<typeof workload>['movements']) {
+  const stored = [];
+  for (let i = 0; i < movements.length; i += 1_000) {
+    stored.push(...(await services.sessions.transactions.ingest(accountId, 'bench', movements.slice(i, i + 1_000).map((m) => ({ ...m, currency: 'UYU', description: 'Transferencia' })), true)));
+  }
+  return stored;
+}
+
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; seconds: number; commands: number; documents: number }> {
+  const [c0, d0] = [commands, documents];
+  const started = performance.now();
+  const result = await work();
+  return { result, seconds: (performance.now() - started) / 1000, commands: commands - c0, documents: documents - d0 };
+}
+
+/**
+ * The engine's cost of writing `count` documents the cheapest way: bulk inserts of 1,000
+ * request-shaped documents into a scratch collection with the requests' indexes (each index
+ * is part of a write's cost on this engine), on this run's database.
+ */
+async function engineCost(count: number): Promise<number> {
+  const scratch = database.connection.collection(`scratch_${count}_${Date.now()}`);
+  for (const [fields, options] of database.models.ConciliationRequest.schema.indexes()) await scratch.createIndex(fields as Record<string, 1 | -1>, options as Record<string, unknown>);
+  const started = performance.now();
+  for (let i = 0; i < count; i += 1_000) {
+    await scratch.insertMany(
+      Array.from({ length: Math.min(1_000, count - i) }, (_, k) => ({
+        _id: `s-${i + k}`,
+        accountId: 'x',
+        userId: 'u',
+        externalId: `E-${i + k}`,
+        amountMinor: 1000 + k,
+        currency: 'UYU',
+        name: 'José Pérez',
+        status: 'not_found',
+        processingFence: null,
+        registeredAt: new Date(),
+        createdAt: new Date(),
+        attempts: [{ number: 1, result: 'not_found', reason: 'no transaction with this amount and currency in the window', candidates: [], at: new Date() }],
+      })) as never[],
+    );
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await scratch.drop();
+  return seconds;
+}
+
+function figures(label: string, run: { seconds: number; commands: number; documents: number }, calibration: number) {
+  const wallTarget = 3 * calibration + 1;
+  console.log(`   ${label}: ${run.documents} documents written in ${run.commands} round trips; the engine writes that many in ${calibration.toFixed(2)} s in bulk inserts`);
+  report(`${label}: wall time`, run.seconds, 's', { max: Number(wallTarget.toFixed(1)) });
+  report(`${label}: database round trips`, run.commands, '', { max: Math.ceil((3 * run.documents) / 1_000) + 20 });
+}
+
+try {
+  const owner = await services.users.createTenant({ platform: 'bench', teamId: 'T', userId: 'U', displayName: 'bench' }, 'Bench');
+  await services.users.setOperationMode(owner.userId, 'reconcile');
+  console.log(`engine: ${embedded.engine} (H2 file, each write committed before it is answered); ${N.toLocaleString('en')} requests, ${N.toLocaleString('en')} transactions`);
+
+  // A. 100k new orders polled against 100k stored transactions.
+  const a = await services.accounts.create(owner.userId, { name: 'poll-100k', bank: 'sandbox' });
+  await services.accounts.configure(owner.userId, a.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
+  const now = Date.now();
+  const first = workload(1, now);
+  const stored = await store(a.id, first.movements);
+  await services.sessions.transactions.markHandled(stored.map((t) => t.id));
+  body = JSON.stringify(first.orders);
+  const poll = await measured(() => services.reconcile.poller.pollAccount(a.id));
+  if (poll.result.ok !== true) throw new Error(`the poll failed: ${JSON.stringify(poll.result)}`);
+  const e = poll.result.evaluation;
+  console.log(`   poll: ${poll.result.created} created; ${e.matched} matched, ${e.ambiguous} ambiguous, ${e.notFound} not found, ${e.errors + e.failed} errors`);
+  figures('A. poll of 100k new orders vs 100k transactions', poll, await engineCost(poll.documents));
+
+  // B. 10k new transactions against 100k open requests (none of them can be paid yet).
+  const b = await services.accounts.create(owner.userId, { name: 'arrive-10k', bank: 'sandbox' });
+  await services.accounts.configure(owner.userId, b.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
+  const second = workload(2, Date.now());
+  body = JSON.stringify(second.orders);
+  const setup = await services.reconcile.poller.pollAccount(b.id);
+  if (setup.ok !== true) throw new Error(`the set-up poll failed: ${JSON.stringify(setup)}`);
+  const arriving = second.movements.slice(0, ARRIVING).map((m) => ({ ...m, receivedAt: new Date() }));
+  const arrived = await measured(async () => {
+    const inserted = await store(b.id, arriving);
+    await services.reconcile.transactionsArrived(b.id, inserted);
+    return inserted.length;
+  });
+  const open = await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: { $in: ['pending', 'ambiguous', 'not_found'] } });
+  console.log(`   arrival: ${arrived.result} stored; ${(await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: 'matched' })).toLocaleString('en')} requests matched, ${open.toLocaleString('en')} still open`);
+  figures('B. 10k new transactions vs 100k open requests', arrived, await engineCost(arrived.documents));
+} finally {
+  await endpoint.close();
+  await database.close();
+  await embedded.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);
