@@ -27,11 +27,14 @@ function detailMessage(detail: RequestDetail): { text: string; fields: { label: 
     { label: 'Expected payer', value: detail.name },
     { label: 'Registered', value: minute(detail.registeredAt) },
   ];
+  // The matcher's evidence for the current status: the reason of the attempt that decided it.
+  const deciding = [...detail.attempts].reverse().find((a) => a.result === detail.status);
   if (detail.match) {
     fields.push({
       label: 'Matched with',
       value: `${detail.match.transactionId.slice(0, 8)} — ${detail.match.senderName ?? '(no sender)'}, received ${minute(detail.match.receivedAt)}${detail.match.by === 'operator' ? ' (chosen by an operator)' : ''}`,
     });
+    if (detail.match.by !== 'operator' && deciding) fields.push({ label: 'Evidence', value: deciding.reason });
   }
   const lines = [`Request ${detail.externalId}:`];
   if (detail.candidates.length > 0) {

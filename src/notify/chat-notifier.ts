@@ -236,7 +236,7 @@ export function resultMessage(event: OutboxEventDoc, accountName: string): ChatM
   switch (event.type) {
     case 'conciliation.matched': {
       const m = d.match;
-      const how = m?.by === 'operator' ? ' (resolved by an operator)' : '';
+      const how = m?.by === 'operator' ? ' (resolved by an operator)' : event.evidence ? ` (${event.evidence})` : '';
       return { text: `Payment matched on ${account}: ${order} ← transaction ${m?.transaction_id.slice(0, 8) ?? '?'} from ${m?.sender_name ?? '(no sender)'}, received ${when(m?.received_at)}${how}.` };
     }
     case 'conciliation.ambiguous': {
@@ -244,7 +244,7 @@ export function resultMessage(event: OutboxEventDoc, accountName: string): ChatM
       const total = typeof d.candidate_count === 'number' ? d.candidate_count : candidates.length;
       return {
         text:
-          `Payment ${order} on ${account} is ambiguous: ${total} transactions fit equally well, so none was picked.\n` +
+          `Payment ${order} on ${account} is ambiguous: ${event.evidence && !/equally plausible/.test(event.evidence) ? event.evidence : `${total} transactions fit equally well`}, so none was picked.\n` +
           candidates.map((c) => `• ${c.id.slice(0, 8)} — ${c.sender_name ?? '(no sender)'}, received ${when(c.received_at)}`).join('\n') +
           `\nChoose one: /recon pending resolve ${account} ${String(d.external_id)} <transaction>`,
       };

@@ -33,6 +33,7 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
               subjectId: event.subjectId,
               occurredAt: event.occurredAt,
               data: event.data,
+              ...(event.evidence ? { evidence: event.evidence } : {}),
               webhook: {
                 state: event.webhook ? 'pending' : 'not_sent',
                 attempts: 0,

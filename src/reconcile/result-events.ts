@@ -19,8 +19,9 @@ function orderData(request: RequestFacts, status: string): Record<string, unknow
   return { request_id: request._id, external_id: externalId, status, amount_minor: request.amountMinor, currency: request.currency, name: request.name };
 }
 
-export function matchedEvent(request: RequestFacts, attempt: number, match: RequestMatch, at: Date): PendingEvent {
+export function matchedEvent(request: RequestFacts, attempt: number, match: RequestMatch, at: Date, evidence?: string): PendingEvent {
   return {
+    ...(evidence ? { evidence } : {}),
     _id: eventId(`request:${request._id}:matched:${attempt}`),
     accountId: request.accountId,
     userId: request.userId,
@@ -36,8 +37,9 @@ export function matchedEvent(request: RequestFacts, attempt: number, match: Requ
   };
 }
 
-export function ambiguousEvent(request: RequestFacts, attempt: number, candidates: CandidateFacts[], total: number, at: Date): PendingEvent {
+export function ambiguousEvent(request: RequestFacts, attempt: number, candidates: CandidateFacts[], total: number, at: Date, evidence?: string): PendingEvent {
   return {
+    ...(evidence ? { evidence } : {}),
     _id: eventId(`request:${request._id}:ambiguous:${attempt}`),
     accountId: request.accountId,
     userId: request.userId,

@@ -143,7 +143,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       summary.matched += 1;
       const matchRecord: RequestMatch = { transactionId: t._id, amountMinor: t.amountMinor, currency: t.currency, senderName: t.senderName ?? null, receivedAt: t.receivedAt, score: decision.score, by: 'matcher', at: now };
       const attempt = { number, result: 'matched', reason: decision.reason, candidates: [t._id], at: now };
-      return { request, status: 'matched', attempt, set: { match: matchRecord, candidates: [], ...clear }, events: [matchedEvent(request, number, matchRecord, now)] };
+      return { request, status: 'matched', attempt, set: { match: matchRecord, candidates: [], ...clear }, events: [matchedEvent(request, number, matchRecord, now, decision.reason)] };
     }
     if (decision.result === 'ambiguous') {
       summary.ambiguous += 1;
@@ -155,7 +155,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
         const t = transactions.get(id);
         return { id, sender_name: t?.senderName ?? null, received_at: t ? t.receivedAt.toISOString() : '' };
       });
-      return { request, status: 'ambiguous', attempt, set: { candidates: [...decision.candidates], ...clear }, events: news ? [ambiguousEvent(request, number, facts, total, now)] : [] };
+      return { request, status: 'ambiguous', attempt, set: { candidates: [...decision.candidates], ...clear }, events: news ? [ambiguousEvent(request, number, facts, total, now, decision.reason)] : [] };
     }
     summary.notFound += 1;
     return { request, status: 'not_found', attempt: { number, result: 'not_found', reason: decision.reason, candidates: [], at: now }, set: { candidates: [], ...clear }, events: [] };

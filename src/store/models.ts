@@ -245,6 +245,8 @@ const outboxEventSchema = new Schema(
     subjectId: { type: String, required: true },
     occurredAt: { type: Date, required: true },
     data: { type: Schema.Types.Mixed, required: true },
+    /** The matcher's evidence for chat (not part of the documented webhook payload). */
+    evidence: { type: String, default: undefined },
     webhook: {
       /** pending → delivered | failed; not_sent when no webhook is due (e.g. expired without notify_on_expired). */
       state: { type: String, enum: ['pending', 'delivered', 'failed', 'not_sent'], required: true },
@@ -528,6 +530,8 @@ export type PendingEvent = {
   data: Record<string, unknown>;
   webhook: boolean;
   chat: boolean;
+  /** Why the matcher decided ("reference O-1042 in the transaction's reference text", "name score 0.86"): shown in chat, never in the webhook. */
+  evidence?: string;
 };
 export type ConciliationRequestDoc = {
   _id: string;
@@ -564,6 +568,7 @@ export type OutboxEventDoc = {
   subjectId: string;
   occurredAt: Date;
   data: Record<string, unknown>;
+  evidence?: string;
   lane: 'webhook' | 'notification';
   seq: number;
   webhook: {

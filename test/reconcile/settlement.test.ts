@@ -377,6 +377,39 @@ describe('reconciliation: polling, settlement, expiry, outbox (real database and
     expect(await run('pending rematch Chat CH-1')).to.equal('"CH-1" is already matched.');
   });
 
+  it('shows the evidence of a decision (#16 item 5): a reference match in pending show, the chat notice and the attempt log, never in the webhook', async () => {
+    const router = createCommandRouter({ commands: allCommands(), services, log: capture.log });
+    const owner = { platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' };
+    const run = async (text: string) => {
+      const reply = await router.handle(commandIn('dm', owner, text), scriptedForms());
+      return reply.text + (reply.fields ?? []).map((f) => `\n${f.label}: ${f.value}`).join('');
+    };
+    const id = await account('Evidence');
+    // A parent pays for a student: another name, the order's id in the remittance text.
+    const [byReference] = await services.sessions.transactions.ingest(id, 'run', [{ amountMinor: 42000, currency: 'UYU', senderName: 'Marta Gómez', receivedAt: clock.now(), description: 'Cuota O-1042 marzo', bankReference: 'ev-1' }], true);
+    const [byName] = await services.sessions.transactions.ingest(id, 'run', [{ amountMinor: 13000, currency: 'UYU', senderName: 'LUIS SUAREZ', receivedAt: clock.now(), description: 'Transferencia', bankReference: 'ev-2' }], true);
+    orders = [
+      { external_id: 'O-1042', amount: '420.00', currency: 'UYU', name: 'Lucía Fernández' },
+      { external_id: 'O-7', amount: '130.00', currency: 'UYU', name: 'Luis Suárez' },
+    ];
+    await services.reconcile.poller.pollAccount(id, 'console:here');
+    const referenced = await request(id, 'O-1042');
+    expect(referenced.match?.transactionId).to.equal(byReference!.id);
+    expect(referenced.attempts.at(-1)?.reason).to.match(/^reference O-1042 in the transaction's reference text/);
+    const named = await request(id, 'O-7');
+    expect(named.match?.transactionId).to.equal(byName!.id);
+    expect(named.attempts.at(-1)?.reason).to.match(/^name score 1\.00/);
+
+    expect(await run('pending show Evidence O-1042')).to.match(/\nEvidence: reference O-1042 in the transaction's reference text/);
+    expect(await run('pending show Evidence O-7')).to.match(/\nEvidence: name score 1\.00/);
+    const notices = sent.map((m) => m.message.text).filter((t) => t.startsWith('Payment matched on "Evidence"'));
+    expect(notices.find((t) => t.includes('O-1042'))).to.match(/\(reference O-1042 in the transaction's reference text/);
+    expect(notices.find((t) => t.includes('O-7'))).to.match(/\(name score 1\.00\)/);
+    const recorded = (await events(id)).filter((e) => e.type === 'conciliation.matched');
+    expect(recorded.map((e) => e.evidence)).to.have.length(2).and.satisfy((all: unknown[]) => all.every((e) => typeof e === 'string'));
+    for (const e of recorded) expect(JSON.stringify(e.data)).to.not.match(/evidence|reference text|name score/);
+  });
+
   it('never logged the polling token', () => {
     expect(capture.text()).not.to.include('poll-token-secret');
     expect(JSON.stringify(sent)).not.to.include('poll-token-secret');
