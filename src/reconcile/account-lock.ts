@@ -65,8 +65,12 @@ export function createAccountLock(deps: {
         { _id: key, expiresAt: { $lt: now } },
         { $set: { holder, purpose: 'reconcile', expiresAt: new Date(now.getTime() + deps.ttlMs) }, $inc: { fence: 1 } },
         { upsert: true, returnDocument: 'after' },
-      ).lean<{ fence?: number }>();
-      fence = doc?.fence ?? 0;
+      ).lean<{ fence?: number; holder?: string }>();
+      // The offline engine's 'after' image can show a concurrent writer's change (seen with $inc):
+      // a fence is trusted only from a document that names this holder; otherwise the lease is
+      // not ours to use (it lapses unrenewed).
+      if (doc?.holder !== holder) return undefined;
+      fence = doc.fence ?? 0;
     } catch (error) {
       if (isDuplicateKey(error)) return undefined;
       throw error;
