@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -5,7 +6,10 @@ import { pino } from 'pino';
 import type { CommandStartedEvent } from 'mongodb';
 import { loadConfig } from '../src/config.js';
 import { cacheDir } from '../src/paths.js';
+import { freeClaimKey } from '../src/store/claim-keys.js';
 import { connectDatabase } from '../src/store/database.js';
+import type { BankTransactionDoc } from '../src/store/models.js';
+import { toStored, type StoredTransaction } from '../src/store/transaction-repository.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { FIRST, LAST } from '../test/helpers/matcher-shapes.js';
 import { startEndpoint } from '../test/helpers/http-endpoint.js';
@@ -20,7 +24,8 @@ import { benchServices } from './lib/services.js';
  * outcomes, events in the outbox (chat notices go nowhere).
  *
  *  A. a poll of 100k new orders against 100k stored transactions (70 % of them pay an order);
- *  B. 10k new transactions arriving against 100k open requests.
+ *  B. 10k new transactions handed to reconciliation (as a bank read hands them) against 100k
+ *     open requests.
  *
  * Each is measured as wall time and database round trips (commands sent, counted by the
  * driver's command monitoring), beside the documents it had to write (requests inserted,
@@ -35,14 +40,22 @@ import { benchServices } from './lib/services.js';
  * HTTP and JSON (the pure matcher does 100k × 100k well under 1 s, bench/matcher.ts).
  */
 
-const N = 100_000;
-const ARRIVING = 10_000;
+/**
+ * Sizes: 100k as issue 13 asks needs a server that holds 100k requests in a query's result:
+ * the embedded mongo-java-server (a 256 MB heap) ran out of memory there and exited, so on it
+ * the bench runs at BENCH_N (20k by default) and 1/10 as many arrivals; with MONGODB_URI it
+ * runs on that server instead.
+ */
+const N = Number(process.env.BENCH_N ?? (process.env.MONGODB_URI ? 100_000 : 20_000));
+const ARRIVING = N / 10;
 const DAY = 86_400_000;
 const log = pino({ level: 'silent' });
+const k = (n: number) => `${n / 1000}k`;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rb-bench-settle-'));
-const embedded = await startEmbeddedDatabase({ engine: 'java', port: 0, dataDir: dir, memoFile: path.join(dir, 'engine.json'), cacheDir, log });
-const database = await connectDatabase({ uri: embedded.uri, dbName: 'bench', timeoutMs: 30_000, log, monitorCommands: true });
+const external = process.env.MONGODB_URI;
+const embedded = external ? undefined : await startEmbeddedDatabase({ engine: 'java', port: 0, dataDir: dir, memoFile: path.join(dir, 'engine.json'), cacheDir, log });
+const database = await connectDatabase({ uri: external ?? (embedded as { uri: string }).uri, dbName: `bench_settle_${Date.now()}`, timeoutMs: 30_000, log, monitorCommands: true });
 
 let commands = 0;
 let documents = 0;
@@ -80,10 +93,20 @@ function workload(seed: number, now: number): { orders: Order[]; movements: { am
   return { orders, movements };
 }
 
-async function store(accountId: string, movements: ReturnType<typeof workload>['movements']) {
-  const stored = [];
+/**
+ * Stores movements as the bank reading does (same fields, unused, with their claim keys), by
+ * plain bulk inserts: this is set-up, not what is measured (the reading's own store is
+ * benched with the statements).
+ */
+async function store(accountId: string, movements: ReturnType<typeof workload>['movements'], handled: boolean): Promise<StoredTransaction[]> {
+  const stored: StoredTransaction[] = [];
   for (let i = 0; i < movements.length; i += 1_000) {
-    stored.push(...(await services.sessions.transactions.ingest(accountId, 'bench', movements.slice(i, i + 1_000).map((m) => ({ ...m, currency: 'UYU', description: 'Transferencia' })), true)));
+    const docs = movements.slice(i, i + 1_000).map((m) => {
+      const id = randomUUID();
+      return { _id: id, accountId, fingerprint: `bench:${m.bankReference}`, amountMinor: m.amountMinor, currency: 'UYU', senderName: m.senderName, receivedAt: m.receivedAt, printedAt: null, description: 'Transferencia', bankReference: m.bankReference, runId: 'bench', usedBy: null, usedAt: null, claimKey: freeClaimKey(id), claimFence: 0, handled, firstSeenAt: new Date() };
+    });
+    await database.models.BankTransaction.collection.insertMany(docs as never[]);
+    stored.push(...docs.map((d) => toStored(d as unknown as BankTransactionDoc)));
   }
   return stored;
 }
@@ -137,21 +160,20 @@ function figures(label: string, run: { seconds: number; commands: number; docume
 try {
   const owner = await services.users.createTenant({ platform: 'bench', teamId: 'T', userId: 'U', displayName: 'bench' }, 'Bench');
   await services.users.setOperationMode(owner.userId, 'reconcile');
-  console.log(`engine: ${embedded.engine} (H2 file, each write committed before it is answered); ${N.toLocaleString('en')} requests, ${N.toLocaleString('en')} transactions`);
+  console.log(`engine: ${embedded ? `${embedded.engine} (H2 file, each write committed before it is answered)` : 'MONGODB_URI'}; ${N.toLocaleString('en')} requests, ${N.toLocaleString('en')} transactions`);
 
   // A. 100k new orders polled against 100k stored transactions.
   const a = await services.accounts.create(owner.userId, { name: 'poll-100k', bank: 'sandbox' });
   await services.accounts.configure(owner.userId, a.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
   const now = Date.now();
   const first = workload(1, now);
-  const stored = await store(a.id, first.movements);
-  await services.sessions.transactions.markHandled(stored.map((t) => t.id));
+  await store(a.id, first.movements, true);
   body = JSON.stringify(first.orders);
   const poll = await measured(() => services.reconcile.poller.pollAccount(a.id));
   if (poll.result.ok !== true) throw new Error(`the poll failed: ${JSON.stringify(poll.result)}`);
   const e = poll.result.evaluation;
   console.log(`   poll: ${poll.result.created} created; ${e.matched} matched, ${e.ambiguous} ambiguous, ${e.notFound} not found, ${e.errors + e.failed} errors`);
-  figures('A. poll of 100k new orders vs 100k transactions', poll, await engineCost(poll.documents));
+  figures(`A. poll of ${k(N)} new orders vs ${k(N)} transactions`, poll, await engineCost(poll.documents));
 
   // B. 10k new transactions against 100k open requests (none of them can be paid yet).
   const b = await services.accounts.create(owner.userId, { name: 'arrive-10k', bank: 'sandbox' });
@@ -161,18 +183,19 @@ try {
   const setup = await services.reconcile.poller.pollAccount(b.id);
   if (setup.ok !== true) throw new Error(`the set-up poll failed: ${JSON.stringify(setup)}`);
   const arriving = second.movements.slice(0, ARRIVING).map((m) => ({ ...m, receivedAt: new Date() }));
+  const inserted = await store(b.id, arriving, false);
   const arrived = await measured(async () => {
-    const inserted = await store(b.id, arriving);
     await services.reconcile.transactionsArrived(b.id, inserted);
     return inserted.length;
   });
   const open = await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: { $in: ['pending', 'ambiguous', 'not_found'] } });
   console.log(`   arrival: ${arrived.result} stored; ${(await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: 'matched' })).toLocaleString('en')} requests matched, ${open.toLocaleString('en')} still open`);
-  figures('B. 10k new transactions vs 100k open requests', arrived, await engineCost(arrived.documents));
+  figures(`B. ${k(ARRIVING)} new transactions vs ${k(N)} open requests`, arrived, await engineCost(arrived.documents));
 } finally {
   await endpoint.close();
+  if (external) await database.connection.dropDatabase();
   await database.close();
-  await embedded.stop();
+  await embedded?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);
