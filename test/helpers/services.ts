@@ -119,3 +119,11 @@ export function buildServices(
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 }
+
+/** A company "Shop" whose console owner (op) is reachable by DM at console:local, in reconcile mode; its user id. */
+export async function reconcilingShop(services: Services): Promise<string> {
+  const owner = await services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' }, 'Shop');
+  await services.users.rememberDm(owner.id, 'console:local');
+  await services.users.setOperationMode(owner.userId, 'reconcile');
+  return owner.userId;
+}

@@ -6,7 +6,7 @@ import { useTestDatabase } from '../helpers/database.js';
 import { manualClock } from '../helpers/clock.js';
 import { startEndpoint } from '../helpers/http-endpoint.js';
 import { capturingLogger } from '../helpers/log-capture.js';
-import { buildServices, type SentMessage } from '../helpers/services.js';
+import { buildServices, reconcilingShop, type SentMessage } from '../helpers/services.js';
 
 /**
  * Money integrity (issue #13 items 2–6), through the real database and a real endpoint: no
@@ -33,10 +33,7 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
   before(async () => {
     endpoint = await startEndpoint((_request, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
     services = buildServices(test.db, { clock, log: capture.log, sent, match: (requests, transactions) => (tamper ?? ((d) => d))(matchRequests(requests, transactions)) });
-    const owner = await services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' }, 'Shop');
-    await services.users.rememberDm(owner.id, 'console:local');
-    userId = owner.userId;
-    await services.users.setOperationMode(userId, 'reconcile');
+    userId = await reconcilingShop(services);
   });
 
   after(async () => {

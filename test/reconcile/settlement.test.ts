@@ -10,7 +10,7 @@ import { useTestDatabase } from '../helpers/database.js';
 import { manualClock } from '../helpers/clock.js';
 import { startEndpoint } from '../helpers/http-endpoint.js';
 import { capturingLogger } from '../helpers/log-capture.js';
-import { buildServices, type SentMessage } from '../helpers/services.js';
+import { buildServices, reconcilingShop, type SentMessage } from '../helpers/services.js';
 
 type Order = { external_id: string | number; amount: number | string; currency: string; name: string };
 
@@ -47,10 +47,7 @@ describe('reconciliation: polling, settlement, expiry, outbox (real database and
         return matchRequests(requests, transactions);
       },
     });
-    const owner = await services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' }, 'Shop');
-    await services.users.rememberDm(owner.id, 'console:local');
-    userId = owner.userId;
-    await services.users.setOperationMode(userId, 'reconcile');
+    userId = await reconcilingShop(services);
   });
 
   after(async () => {

@@ -12,7 +12,7 @@ import { commandIn, identity, scriptedForms } from '../helpers/chat.js';
 import { manualClock } from '../helpers/clock.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { startEndpoint } from '../helpers/http-endpoint.js';
-import { buildServices, type SentMessage } from '../helpers/services.js';
+import { buildServices, reconcilingShop, type SentMessage } from '../helpers/services.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const file = (name: string) => bufferSource(readFileSync(path.join(fixtures, name)), name);
@@ -31,10 +31,7 @@ describe('statement imports: store once, match, report (real database and endpoi
   before(async () => {
     endpoint = await startEndpoint((_request, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(orders)));
     services = buildServices(test.db, { clock, sent, statementSettings: { dir } });
-    const owner = await services.users.createTenant({ platform: 'console', teamId: 'local', userId: 'op', displayName: 'Operator' }, 'Shop');
-    await services.users.rememberDm(owner.id, 'console:local');
-    userId = owner.userId;
-    await services.users.setOperationMode(userId, 'reconcile');
+    userId = await reconcilingShop(services);
   });
 
   after(async () => {
