@@ -14,7 +14,7 @@ import { eventually } from '../helpers/eventually.js';
 import { listeningPorts } from '../helpers/listening.js';
 import { startFakeTelegram } from '../helpers/fake-telegram.js';
 import { connectRealtime, realtimeApp, ticketFor } from '../helpers/realtime-client.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
+import { sharedDatabaseEnv, startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
 import { buildServices, TEST_KEY } from '../helpers/services.js';
 
 /**
@@ -36,12 +36,7 @@ describe('process roles: separate processes on one database', function () {
   let api: { app: FastifyInstance; url: string; wsUrl: string } | undefined;
 
   const env = () => ({
-    MONGODB_URI: uri,
-    SECRET_KEYS: `${TEST_KEY.id}:${TEST_KEY.key.toString('base64')}`,
-    SANDBOX_BANK_URL: bank.url,
-    CHAT_CONSOLE: 'off',
-    SCRAPE_TICK_SECONDS: '1',
-    JOB_POLL_MS: '200',
+    ...sharedDatabaseEnv(uri, bank.url, TEST_KEY),
     DATA_DIR: mkdtempSync(path.join(tmpdir(), 'rb-roles-')),
   });
   function start(extra: Record<string, string>): ServiceProcess {

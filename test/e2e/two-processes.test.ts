@@ -7,7 +7,7 @@ import { createSandboxBank, type SandboxBank } from '../../src/banks/sandbox/ban
 import { connectDatabase, type Database } from '../../src/store/database.js';
 import { freshDatabaseUri } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
-import { startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
+import { sharedDatabaseEnv, startServiceProcess, type ServiceProcess } from '../helpers/service-process.js';
 import { buildServices, TEST_KEY } from '../helpers/services.js';
 
 describe('two service processes on one database', function () {
@@ -40,12 +40,7 @@ describe('two service processes on one database', function () {
       await core.accounts.configure(owner.userId, account.id, { bank_username: name, bank_password: 'pw-two', ...(persistent ? { session_type: 'persistent' } : {}) });
     }
     const env = {
-      MONGODB_URI: uri,
-      SECRET_KEYS: `${TEST_KEY.id}:${TEST_KEY.key.toString('base64')}`,
-      SANDBOX_BANK_URL: bank.url,
-      CHAT_CONSOLE: 'off',
-      SCRAPE_TICK_SECONDS: '1',
-      JOB_POLL_MS: '200',
+      ...sharedDatabaseEnv(uri, bank.url, TEST_KEY),
       PERSISTENT_POLL_SECONDS: '1',
     };
     for (let i = 0; i < 2; i++) services.push(startServiceProcess({ ...env, DATA_DIR: mkdtempSync(path.join(tmpdir(), `rb-two-${i}-`)) }));

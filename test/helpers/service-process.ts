@@ -122,3 +122,18 @@ export function startServiceProcess(env: Record<string, string>, args: string[] 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+/**
+ * The environment of a service process that shares a test's database and sandbox bank: the
+ * test's key (so both read each other's sealed values), no console, a fast scrape tick and job poll.
+ */
+export function sharedDatabaseEnv(uri: string, bankUrl: string, key: { id: string; key: Buffer }): Record<string, string> {
+  return {
+    MONGODB_URI: uri,
+    SECRET_KEYS: `${key.id}:${key.key.toString('base64')}`,
+    SANDBOX_BANK_URL: bankUrl,
+    CHAT_CONSOLE: 'off',
+    SCRAPE_TICK_SECONDS: '1',
+    JOB_POLL_MS: '200',
+  };
+}
