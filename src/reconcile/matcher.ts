@@ -467,8 +467,11 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         const g = found.groups[c] as number;
         if ((time[groupStart[g] as number] as number) < from) continue;
         const score = found.scores[c] as number;
-        if (bestScore < 0) bestScore = score;
-        else if (score <= bestScore - CLEAR_MARGIN) break;
+        if (bestScore < 0) {
+          bestScore = score;
+          // The best in the window is below the minimum: not found, whatever the rivals.
+          if (found.complete && score < MIN_SCORE) break;
+        } else if (score <= bestScore - CLEAR_MARGIN) break;
         if (count === plausibleGroups.length) {
           plausibleGroups = growInt(plausibleGroups);
           plausibleScores = growFloat(plausibleScores);
@@ -631,8 +634,7 @@ function growFloat(list: Float64Array): Float64Array {
 function sortGroups(groups: Int32Array, scores: Float64Array, count: number, groupName: Int32Array, names: NameTable): void {
   if (count > 16) {
     const ranked = Array.from({ length: count }, (_, c) => c);
-    const key = (c: number) => names.key(groupName[groups[c] as number] as number);
-    ranked.sort((x, y) => (scores[y] as number) - (scores[x] as number) || (key(x) < key(y) ? -1 : 1));
+    ranked.sort((x, y) => (scores[y] as number) - (scores[x] as number) || (names.key(groupName[groups[x] as number] as number) < names.key(groupName[groups[y] as number] as number) ? -1 : 1));
     const g = Int32Array.from(ranked, (c) => groups[c] as number);
     const s = Float64Array.from(ranked, (c) => scores[c] as number);
     groups.set(g);

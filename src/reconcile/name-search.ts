@@ -790,6 +790,15 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     candidates.set(ranked);
   }
 
+  /** Probes one token space for payer tokens `tokens`: a payer of 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths. */
+  function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number): number {
+    if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
+      pairProbe(space, tokens, floor);
+      return probe(postings, tokens, budget, false, tokensOf, floor, true);
+    }
+    return probe(postings, tokens, budget, counting, tokensOf, floor);
+  }
+
   /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
@@ -800,27 +809,20 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // finds the names of 2..PAIR_MAX words through the pair postings (exact, no budget), and
     // only the others (one word, or more than PAIR_MAX) through the word postings.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
-    let paired = false;
-    const look = (space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds): number => {
-      if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
-        paired = true;
-        pairProbe(space, tokens, floor);
-        return probe(postings, tokens, budget, false, tokensOf, floor, true);
-      }
-      return probe(postings, tokens, budget, counting, tokensOf, floor);
-    };
-    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own);
+    // (No closure made per search: tsx names every closure it creates, a property write each time.)
+    const paired = payerOwn.length >= 2 && payerOwn.length <= PAIR_MAX;
+    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own, floor);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin);
+        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin, floor);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own);
+      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace && !paired) {
@@ -885,7 +887,6 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // name key (only an ambiguous request needs that order: most never do).
     const groups: number[] = new Array<number>(count);
     const scores: number[] = new Array<number>(count);
-    const before = (gx: number, sx: number, gy: number, sy: number): boolean => (sx !== sy ? sx > sy : gx < gy);
     if (count <= 16) {
       for (let c = 0; c < count; c++) {
         const g = foundGroups[c] as number;
@@ -915,6 +916,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 }
 
 export type AmountIndex = ReturnType<typeof createAmountIndex>;
+
+/** Score (desc), then group (asc). */
+function before(gx: number, sx: number, gy: number, sy: number): boolean {
+  return sx !== sy ? sx > sy : gx < gy;
+}
 
 /**
  * Dense slots for non-negative safe-integer keys, by open addressing in typed arrays (a Map of
