@@ -481,6 +481,35 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         plausibleScores[count] = score;
         count += 1;
       }
+      // Names the search left unscored (bound below the minimum; complete searches only) are
+      // scored only when their bound can change the decision: a higher best of a request not
+      // found, or a rival within the margin of the best. Every "María w1 …" of an amount shares
+      // two words with "María w1 w2": scored eagerly, their count grew with the amount.
+      const tail = found.tail;
+      if (tail.length > 0) {
+        const bounds = found.tailBounds;
+        if (bestScore < MIN_SCORE) {
+          for (let c = 0; c < tail.length; c++) {
+            if ((bounds[c] as number) <= bestScore) continue; // it can at most tie
+            const g = tail[c] as number;
+            if ((time[groupStart[g] as number] as number) < from) continue;
+            const score = names.score(payer, groupName[g] as number);
+            if (score >= FLOOR && score > bestScore) bestScore = score;
+          }
+        } else {
+          const cut = bestScore - CLEAR_MARGIN;
+          for (let c = 0; c < tail.length; c++) {
+            if ((bounds[c] as number) <= cut) continue;
+            const g = tail[c] as number;
+            if ((time[groupStart[g] as number] as number) < from) continue;
+            const score = names.score(payer, groupName[g] as number);
+            if (score < FLOOR || score <= cut) continue;
+            plausibleGroups[count] = g;
+            plausibleScores[count] = score;
+            count += 1;
+          }
+        }
+      }
       // The search ties equal scores by group: names of equal score go by name key here.
       if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
     }

@@ -257,7 +257,14 @@ function overlapScore(a: TokenIds, b: TokenIds): number {
   return short === 0 ? 0 : (matched / short + matched / long) / 2;
 }
 
-export type Found = { groups: readonly number[]; scores: readonly number[]; complete: boolean };
+/**
+ * A search's result: `groups` scored ≥ the floor, best first (ties by group); and, from a
+ * complete search whose floor is below MIN_SCORE, `tail`: names left unscored because their
+ * pair hits bound their score below MIN_SCORE (`tailBounds`, in no order). Such a name can
+ * only be the best of a request that is not found, or a rival of a best under 1 − margin:
+ * the matcher scores it only when its bound can change what it decides (same decisions).
+ */
+export type Found = { groups: readonly number[]; scores: readonly number[]; complete: boolean; tail: readonly number[]; tailBounds: readonly number[] };
 
 /** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
 function scoreCost(a: number, b: number): number {
@@ -492,6 +499,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   owner.held.push(own);
   const seen = new Int32Array(to - from);
   const hits = new Int32Array(to - from); // payer tokens a candidate pairs with, as far as probed
+  // Own token counts of the amount's names, beside seen and hits (names.length reads a table of
+  // every name of the run, a cache miss per candidate).
+  const groupLength = new Int32Array(to - from);
+  for (let g = from; g < to; g++) groupLength[g - from] = names.length(groupName[g] as number);
   let stamp = 0;
   let candidateCount = 0;
 
@@ -841,7 +852,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       const candidates = scratch.candidates;
       for (let c = 0; c < candidateCount; c++) {
         const g = candidates[c] as number;
-        const l = names.length(groupName[g] as number);
+        const l = groupLength[g - from] as number;
         const w = Math.min(hits[g - from] as number, l, p);
         if ((w / Math.min(p, l) + w / Math.max(p, l)) / 2 >= floor - 1e-9) candidates[kept++] = g;
       }
@@ -885,21 +896,31 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // by a search for 0.85. One token space only: with two, the hits of both add up.
     const pairBound = complete && oneSpace && paired;
     const p = payerOwn.length;
+    // Below the minimum, names whose bound is under it are left unscored for the matcher
+    // (their count grows with the amount's names: every "María w1 …" shares two words).
+    const lazy = floor < MIN_SCORE;
+    const tail: number[] = [];
+    const tailBounds: number[] = [];
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
-      const name = groupName[g] as number;
       if (!complete) {
-        work += scoreCost(payerOwn.length, names.length(name));
+        work += scoreCost(payerOwn.length, groupLength[g - from] as number);
         if (work > SEARCH_BUDGET && c > 0) break;
       }
       if (pairBound) {
-        const l = names.length(name);
+        const l = groupLength[g - from] as number;
         if (l >= 2 && l <= PAIR_MAX) {
           const m = Math.min(Math.floor((1 + Math.sqrt(1 + 8 * (hits[g - from] as number))) / 2 + 1e-9), l, p);
-          if ((m / Math.min(p, l) + m / Math.max(p, l)) / 2 < floor - 1e-9) continue;
+          const bound = (m / Math.min(p, l) + m / Math.max(p, l)) / 2;
+          if (bound < floor - 1e-9) continue;
+          if (lazy && bound < MIN_SCORE - 1e-6) {
+            tail.push(g);
+            tailBounds.push(bound);
+            continue;
+          }
         }
       }
-      const score = names.score(payer, name);
+      const score = names.score(payer, groupName[g] as number);
       if (score < floor) continue;
       foundGroups[count] = g;
       foundScores[count] = score;
@@ -932,7 +953,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         scores[c] = foundScores[ranked[c] as number] as number;
       }
     }
-    return { groups, scores, complete };
+    return { groups, scores, complete, tail, tailBounds };
   }
 
   return { search };
