@@ -1,4 +1,4 @@
-import { createAmountIndex, createNameTable, FLOOR, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
+import { createAmountIndex, createNameTable, FLOOR, PAIR_MAX, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
 import { CLEAR_MARGIN, MIN_SCORE, scoreNames } from './names.js';
 import { findReferences } from './references.js';
 
@@ -438,34 +438,43 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         searches.clear();
         topSearches.clear();
       }
-      // A perfect score in the window leaves as rivals only names within the margin of 1:
-      // a narrower, cheaper search, enough whenever the payer's own name paid in the window.
-      // It comes first even when the wide one would be complete: the wide one's candidates
-      // grow with the amount's names (every "María …" sharing one more word scores 0.67),
-      // the narrow one's do not (searching wide first made the common word ×38 to 1M).
-      // (Narrow first even when the wide search would be complete: the wide one's candidates
-      // grow with the names of the amount — every "María …" sharing one more word scores
-      // 0.67 — while the narrow one's do not.)
-      let top = topSearches.get(payer);
-      if (!top) {
-        top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
-        topSearches.set(payer, top);
-      }
-      let settled = false;
-      if (top.complete) {
-        for (let c = 0; c < top.groups.length; c++) {
-          const g = top.groups[c] as number;
-          if ((time[groupStart[g] as number] as number) < from) continue;
-          settled = (top.scores[c] as number) >= 1 - 1e-12;
-          break;
-        }
-      }
-      // A narrower search cut short by the bound means the wider one would be cut too (it
-      // reads at least as much): take what the narrower one scored.
-      let found = settled || !top.complete ? top : searches.get(payer);
-      if (!found) {
+      // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
+      // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
+      // unscored (the tail), so the wide search costs about what the narrow one does and
+      // decides every request alone when complete. Otherwise, or when it was cut short, the
+      // narrow search (rivals of a perfect score only: within the margin of 1) comes first, as
+      // it reads less: when the payer's own name paid in the window it is enough, and when it
+      // is cut short by the bound the wide one would be too (it reads at least as much), so
+      // what the narrow one scored is taken.
+      const payerLength = names.length(payer);
+      let found = payerLength >= 2 && payerLength <= PAIR_MAX ? searches.get(payer) : undefined;
+      if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) {
         found = (amountIndex as AmountIndex).search(payer);
         searches.set(payer, found);
+      }
+      if (!found || !found.complete) {
+        let top = topSearches.get(payer);
+        if (!top) {
+          top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
+          topSearches.set(payer, top);
+        }
+        let settled = false;
+        if (top.complete) {
+          for (let c = 0; c < top.groups.length; c++) {
+            const g = top.groups[c] as number;
+            if ((time[groupStart[g] as number] as number) < from) continue;
+            settled = (top.scores[c] as number) >= 1 - 1e-12;
+            break;
+          }
+        }
+        if (settled || !top.complete) found = top;
+        else {
+          found ??= searches.get(payer);
+          if (!found) {
+            found = (amountIndex as AmountIndex).search(payer);
+            searches.set(payer, found);
+          }
+        }
       }
       complete = found.complete;
       for (let c = 0; c < found.groups.length; c++) {
