@@ -238,9 +238,8 @@ conciliationRequestSchema.index({ status: 1, registeredAt: 1 });
 /** Settlement's conditional updates, indexed on mongo-java-server (see the transactions' `{_id, usedBy, claimFence}`). */
 conciliationRequestSchema.index({ _id: 1, status: 1 }, { unique: true });
 conciliationRequestSchema.index({ _id: 1, status: 1, processingFence: 1 }, { unique: true });
-/** The list's pages ({listKey: {$in: […]}}) and the key backfill's conditional write ({_id, listKey: null}). */
+/** The list's pages: {listKey: {$in: […]}} (unique, single field: indexed on mongo-java-server too). */
 conciliationRequestSchema.index({ listKey: 1 }, { unique: true, sparse: true });
-conciliationRequestSchema.index({ _id: 1, listKey: 1 }, { unique: true });
 
 const outboxEventSchema = new Schema(
   {
@@ -681,9 +680,7 @@ export function registerModels(connection: Connection): Models {
 export async function ensureIndexes(models: Models): Promise<void> {
   // Transactions stored before claim keys existed get theirs first, or the unique index would refuse them.
   await backfillClaimKeys(models);
-  // Requests stored before list keys existed get theirs (the list reads pages by them); the
-  // request indexes first, so that the backfill's {_id, listKey: null} writes are indexed.
-  await models.ConciliationRequest.createIndexes();
+  // Requests stored before list keys existed get theirs (the list reads pages by them).
   await backfillRequestKeys(models.ConciliationRequest.db, models.ConciliationRequest as never);
   for (const model of Object.values(models)) await model.createIndexes();
 }
