@@ -195,6 +195,7 @@ try {
   const e = poll.result.evaluation;
   console.log(`   poll: ${poll.result.created} created; ${e.matched} matched, ${e.ambiguous} ambiguous, ${e.notFound} not found, ${e.errors + e.failed} errors`);
   printProfile();
+  console.log(`   (measured: ${poll.seconds.toFixed(1)} s, ${poll.commands} round trips; the engine's cost is measured next)`);
   figures(`A. poll of ${k(N)} new orders vs ${k(N)} transactions`, poll, await engineCost(poll.documents));
 
   // B. 10k new transactions against 100k open requests (none of them can be paid yet).
@@ -213,6 +214,7 @@ try {
   const open = await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: { $in: ['pending', 'ambiguous', 'not_found'] } });
   console.log(`   arrival: ${arrived.result} stored; ${(await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: 'matched' })).toLocaleString('en')} requests matched, ${open.toLocaleString('en')} still open`);
   printProfile();
+  console.log(`   (measured: ${arrived.seconds.toFixed(1)} s, ${arrived.commands} round trips; the engine's cost is measured next)`);
   figures(`B. ${k(ARRIVING)} new transactions vs ${k(N)} open requests`, arrived, await engineCost(arrived.documents));
 } finally {
   await endpoint.close();
