@@ -149,7 +149,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const txCurrency = new Int32Array(n);
   const txName = new Int32Array(n);
   const txTime = new Float64Array(n);
-  const txId: string[] = new Array(n); // read here, in input order, so later random reads touch one array, not every object
+  const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
   let lowest = 0;
   let lastCurrency = '';
   let lastCurrencyId = -1;
@@ -284,8 +284,13 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   };
 }
 
-/** Amounts with at most this many sender names are scanned name by name (no index needed). */
-const FEW_NAMES = 8;
+/**
+ * Amounts with at most this many sender names are scanned name by name (no index needed;
+ * both ways are exact). 16 rather than 8: amounts of realistic data (about two names each)
+ * then never reach the index, whose first use in a process deoptimised the whole walk
+ * (about 0.25 s of a 100k call).
+ */
+const FEW_NAMES = 16;
 
 /** How many of `time[from, to)` (descending) are ≥ `at`. */
 function countFrom(time: Float64Array, from: number, to: number, at: number): number {
@@ -357,19 +362,23 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS, BOUND: candidate list id
   const value = new Float64Array(m); // MATCHED / NOT_FOUND_SCORE: best score; AMBIGUOUS: candidate count
   const best = new Float64Array(m).fill(-1); // best name score considered (−1: none)
-  let recorded: Int32Array = new Int32Array(1024); // candidate transaction indexes of ambiguous requests
+  // Sized so that no array grows in the walk but `recorded`, which starts small so that its
+  // growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
+  let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
-  // Candidate lists: slices of `recorded`, by list id; per first plausible group, its latest list.
-  let listStart: Int32Array = new Int32Array(1024);
-  let listLength: Int32Array = new Int32Array(1024);
+  // Candidate lists: slices of `recorded`, by list id (at most one per request); per first plausible group, its latest list.
+  const listStart = new Int32Array(m + 1);
+  const listLength = new Int32Array(m + 1);
   let lists = 0;
   const lastList = new Int32Array(groupName.length).fill(-1);
   const pickedBy = new Int32Array(transactions.length).fill(-1); // transaction → first request that chose it
   const conflicts: number[] = []; // transactions chosen by more than one request
   const shared = new Map<number, number[]>(); // those transactions → every request that chose them
   // Plausible groups of the current request (reused: no allocation per request).
-  let plausibleGroups: Int32Array = new Int32Array(64);
-  let plausibleScores: Float64Array = new Float64Array(64);
+  let mostGroups = 0; // an amount's groups: the most a request can find plausible
+  for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
+  const plausibleGroups = new Int32Array(mostGroups + 1);
+  const plausibleScores = new Float64Array(mostGroups + 1);
   // The amount being walked: its name index and the searches made in it, by payer name.
   let indexedAmount = -1;
   let amountIndex: AmountIndex | undefined;
@@ -408,10 +417,6 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         const score = names.score(payer, groupName[g] as number);
         if (score < FLOOR) continue;
         if (score > bestScore) bestScore = score;
-        if (count === plausibleGroups.length) {
-          plausibleGroups = growInt(plausibleGroups);
-          plausibleScores = growFloat(plausibleScores);
-        }
         plausibleGroups[count] = g;
         plausibleScores[count] = score;
         count += 1;
@@ -467,12 +472,11 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         const g = found.groups[c] as number;
         if ((time[groupStart[g] as number] as number) < from) continue;
         const score = found.scores[c] as number;
-        if (bestScore < 0) bestScore = score;
-        else if (score <= bestScore - CLEAR_MARGIN) break;
-        if (count === plausibleGroups.length) {
-          plausibleGroups = growInt(plausibleGroups);
-          plausibleScores = growFloat(plausibleScores);
-        }
+        if (bestScore < 0) {
+          bestScore = score;
+          // The best in the window is below the minimum: not found, whatever the rivals.
+          if (found.complete && score < MIN_SCORE) break;
+        } else if (score <= bestScore - CLEAR_MARGIN) break;
         plausibleGroups[count] = g;
         plausibleScores[count] = score;
         count += 1;
@@ -524,10 +528,6 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     const previous = g0 >= 0 ? (lastList[g0] as number) : -1;
     if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
     else {
-      if (lists === listStart.length) {
-        listStart = growInt(listStart);
-        listLength = growInt(listLength);
-      }
       listStart[lists] = recordedLength;
       listLength[lists] = kept;
       if (g0 >= 0) lastList[g0] = lists;
@@ -546,8 +546,8 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
   }
 
-  const decisions: MatchDecision[] = new Array(m);
-  const listIds: (readonly string[] | undefined)[] = new Array(lists); // candidate ids by list, made once
+  const decisions: MatchDecision[] = sized(m);
+  const listIds: (readonly string[] | undefined)[] = sized(lists); // candidate ids by list, made once
   const candidatesOf = (list: number): readonly string[] => {
     let candidates = listIds[list];
     if (!candidates) {
@@ -618,10 +618,14 @@ function growInt(list: Int32Array): Int32Array {
   return bigger;
 }
 
-function growFloat(list: Float64Array): Float64Array {
-  const bigger = new Float64Array(list.length * 2);
-  bigger.set(list);
-  return bigger;
+/**
+ * An array of `length` holes: `new Array(length)` in optimised code allocates inline only up
+ * to a size, and deoptimises the function the first time it is asked for more.
+ */
+function sized<T>(length: number): T[] {
+  const list: T[] = [];
+  list.length = length;
+  return list;
 }
 
 /**
@@ -631,8 +635,7 @@ function growFloat(list: Float64Array): Float64Array {
 function sortGroups(groups: Int32Array, scores: Float64Array, count: number, groupName: Int32Array, names: NameTable): void {
   if (count > 16) {
     const ranked = Array.from({ length: count }, (_, c) => c);
-    const key = (c: number) => names.key(groupName[groups[c] as number] as number);
-    ranked.sort((x, y) => (scores[y] as number) - (scores[x] as number) || (key(x) < key(y) ? -1 : 1));
+    ranked.sort((x, y) => (scores[y] as number) - (scores[x] as number) || (names.key(groupName[groups[x] as number] as number) < names.key(groupName[groups[y] as number] as number) ? -1 : 1));
     const g = Int32Array.from(ranked, (c) => groups[c] as number);
     const s = Float64Array.from(ranked, (c) => scores[c] as number);
     groups.set(g);

@@ -78,6 +78,7 @@ export function createNameTable() {
   const latin: number[][] = []; // the same array as own for a Latin name
   // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
   let flags = new Uint8Array(1024);
+  let lengths = new Int32Array(1024); // own token count per name (no array read to know it)
   // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
   let slots = new Int32Array(1 << 12).fill(-1);
   let hashes = new Int32Array(1024);
@@ -146,8 +147,12 @@ export function createNameTable() {
           const more = new Int32Array(name * 2);
           more.set(hashes);
           hashes = more;
+          const longer = new Int32Array(name * 2);
+          longer.set(lengths);
+          lengths = longer;
         }
         hashes[name] = hash;
+        lengths[name] = ownIds.length;
         let initial = 0;
         for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
         for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
@@ -219,6 +224,8 @@ export function createNameTable() {
     key: (name: number): string => (keys[name] ??= sorted(name).tokens.join(' ')),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
     own: (name: number): TokenIds => own[name] as TokenIds,
+    /** How many own tokens a name has. */
+    length: (name: number): number => lengths[name] as number,
     latin: (name: number): TokenIds => latin[name] as TokenIds,
     isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokenText.length,
@@ -544,15 +551,16 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const beginning = names.initialsBeginning(token);
     for (let b = 0; b < beginning.length; b++) into.push(2 * (beginning[b] as number) + 1);
   }
-  function probeForms(token: number, into: number[]): void {
-    into.length = 0;
-    into.push(2 * token);
+  /** Probe forms of `token` into `into`; returns how many. */
+  function probeForms(token: number, into: Int32Array): number {
+    into[0] = 2 * token;
     if (names.isInitial(token)) {
-      into.push(2 * token + 1);
-      return;
+      into[1] = 2 * token + 1;
+      return 2;
     }
     const beginning = names.initialsBeginning(token);
-    for (let b = 0; b < beginning.length; b++) into.push(2 * (beginning[b] as number));
+    for (let b = 0; b < beginning.length; b++) into[1 + b] = 2 * (beginning[b] as number);
+    return 1 + beginning.length;
   }
   const pairKey = (f1: number, f2: number) => (f1 < f2 ? f1 * formCount + f2 : f2 * formCount + f1);
 
@@ -620,8 +628,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     return { slotOf, starts, groups, lengths };
   }
 
-  const probeA: number[] = [];
-  const probeB: number[] = [];
+  // Probe forms of two payer tokens: a word has itself and at most MAX_INITIAL initials.
+  const probeA = new Int32Array(MAX_INITIAL + 2);
+  const probeB = new Int32Array(MAX_INITIAL + 2);
   /**
    * Adds to scratch.candidates every group of 2..PAIR_MAX words not yet seen that pairs two
    * of its words with two of `tokens` (2..PAIR_MAX of them) and whose length can reach `floor`.
@@ -635,11 +644,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const hi = Math.min(PAIR_MAX, Math.floor(p / (2 * floor - 1) + eps));
     if (lo > hi) return;
     for (let a = 0; a < p; a++) {
-      probeForms(tokens[a] as number, probeA);
+      const formsA = probeForms(tokens[a] as number, probeA);
       for (let b = a + 1; b < p; b++) {
-        probeForms(tokens[b] as number, probeB);
-        for (let x = 0; x < probeA.length; x++) {
-          for (let y = 0; y < probeB.length; y++) {
+        const formsB = probeForms(tokens[b] as number, probeB);
+        for (let x = 0; x < formsA; x++) {
+          for (let y = 0; y < formsB; y++) {
             const slot = postings.slotOf.get(pairKey(probeA[x] as number, probeB[y] as number));
             if (slot < 0) continue;
             const rangeEnd = postings.starts[slot + 1] as number;
@@ -790,6 +799,15 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     candidates.set(ranked);
   }
 
+  /** Probes one token space for payer tokens `tokens`: a payer of 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths. */
+  function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number): number {
+    if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
+      pairProbe(space, tokens, floor);
+      return probe(postings, tokens, budget, false, tokensOf, floor, true);
+    }
+    return probe(postings, tokens, budget, counting, tokensOf, floor);
+  }
+
   /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
@@ -800,27 +818,20 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // finds the names of 2..PAIR_MAX words through the pair postings (exact, no budget), and
     // only the others (one word, or more than PAIR_MAX) through the word postings.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
-    let paired = false;
-    const look = (space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds): number => {
-      if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
-        paired = true;
-        pairProbe(space, tokens, floor);
-        return probe(postings, tokens, budget, false, tokensOf, floor, true);
-      }
-      return probe(postings, tokens, budget, counting, tokensOf, floor);
-    };
-    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own);
+    // (No closure made per search: tsx names every closure it creates, a property write each time.)
+    const paired = payerOwn.length >= 2 && payerOwn.length <= PAIR_MAX;
+    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own, floor);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin);
+        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin, floor);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own);
+      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace && !paired) {
@@ -830,7 +841,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       const candidates = scratch.candidates;
       for (let c = 0; c < candidateCount; c++) {
         const g = candidates[c] as number;
-        const l = names.own(groupName[g] as number).length;
+        const l = names.length(groupName[g] as number);
         const w = Math.min(hits[g - from] as number, l, p);
         if ((w / Math.min(p, l) + w / Math.max(p, l)) / 2 >= floor - 1e-9) candidates[kept++] = g;
       }
@@ -867,12 +878,26 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     }
     const foundGroups = scratch.foundGroups;
     const foundScores = scratch.foundScores;
+    // Pair hits bound a score: a name of 2..PAIR_MAX words that pairs m of its words with the
+    // payer's is in at least m(m − 1)/2 of the pair postings probed, and nowhere else (the word
+    // postings skip those lengths), so hits h allow at most the largest m with m(m − 1)/2 ≤ h.
+    // A name sharing two words of three with the payer (one hit: at most 0.67) is not scored
+    // by a search for 0.85. One token space only: with two, the hits of both add up.
+    const pairBound = complete && oneSpace && paired;
+    const p = payerOwn.length;
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       const name = groupName[g] as number;
       if (!complete) {
-        work += scoreCost(payerOwn.length, names.own(name).length);
+        work += scoreCost(payerOwn.length, names.length(name));
         if (work > SEARCH_BUDGET && c > 0) break;
+      }
+      if (pairBound) {
+        const l = names.length(name);
+        if (l >= 2 && l <= PAIR_MAX) {
+          const m = Math.min(Math.floor((1 + Math.sqrt(1 + 8 * (hits[g - from] as number))) / 2 + 1e-9), l, p);
+          if ((m / Math.min(p, l) + m / Math.max(p, l)) / 2 < floor - 1e-9) continue;
+        }
       }
       const score = names.score(payer, name);
       if (score < floor) continue;
@@ -885,7 +910,6 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // name key (only an ambiguous request needs that order: most never do).
     const groups: number[] = new Array<number>(count);
     const scores: number[] = new Array<number>(count);
-    const before = (gx: number, sx: number, gy: number, sy: number): boolean => (sx !== sy ? sx > sy : gx < gy);
     if (count <= 16) {
       for (let c = 0; c < count; c++) {
         const g = foundGroups[c] as number;
@@ -915,6 +939,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 }
 
 export type AmountIndex = ReturnType<typeof createAmountIndex>;
+
+/** Score (desc), then group (asc). */
+function before(gx: number, sx: number, gy: number, sy: number): boolean {
+  return sx !== sy ? sx > sy : gx < gy;
+}
 
 /**
  * Dense slots for non-negative safe-integer keys, by open addressing in typed arrays (a Map of

@@ -423,23 +423,26 @@ function compatible(x: string, y: string): boolean {
 function pairInitials(left: string[], right: string[]): number {
   if (!left.some(isInitial) && !right.some(isInitial)) return 0;
   const owner = new Int32Array(right.length).fill(-1);
+  const seen = new Uint8Array(right.length);
   let pairs = 0;
   for (let l = 0; l < left.length; l++) {
-    const seen = new Uint8Array(right.length);
-    const augment = (x: number): boolean => {
-      for (let r = 0; r < right.length; r++) {
-        if (seen[r] === 1 || !compatible(left[x] as string, right[r] as string)) continue;
-        seen[r] = 1;
-        if (owner[r] === -1 || augment(owner[r] as number)) {
-          owner[r] = x;
-          return true;
-        }
-      }
-      return false;
-    };
-    if (augment(l)) pairs += 1;
+    seen.fill(0);
+    if (augment(l, left, right, owner, seen)) pairs += 1;
   }
   return pairs;
+}
+
+/** An augmenting path from `left[x]` (module level: tsx names a closure each time it is made). */
+function augment(x: number, left: string[], right: string[], owner: Int32Array, seen: Uint8Array): boolean {
+  for (let r = 0; r < right.length; r++) {
+    if (seen[r] === 1 || !compatible(left[x] as string, right[r] as string)) continue;
+    seen[r] = 1;
+    if (owner[r] === -1 || augment(owner[r] as number, left, right, owner, seen)) {
+      owner[r] = x;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Whether two parsed names are also compared by transliteration (exactly one is Latin). */
