@@ -6,6 +6,7 @@ import type { ReconcileSettings } from './reconcile/index.js';
 import type { WebhookSettings } from './webhooks/index.js';
 import type { SetupPolicy } from './users/setup-policy.js';
 import { parseProcessRoles, type ProcessRoles } from './process-roles.js';
+import { DEFAULT_JAVA_HEAP_MB } from './store/embedded/java-server.js';
 
 /**
  * The only reader of the process environment. Everything else receives a typed Config.
@@ -117,6 +118,7 @@ const envSchema = z.object({
   }),
   EMBEDDED_DB_ENGINE: z.enum(['auto', 'memory-server', 'java']).default('auto'),
   EMBEDDED_DB_PORT: z.coerce.number({ error: 'expected a port number' }).int().min(0).max(65535).default(0),
+  EMBEDDED_DB_HEAP_MB: z.coerce.number({ error: 'expected a number of megabytes' }).int().min(64).max(65_536).default(DEFAULT_JAVA_HEAP_MB),
   DB_TIMEOUT_MS: positiveInt(10_000),
   SECRET_KEYS: secretKeysFromEnv,
   CHAT_CONSOLE: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -223,6 +225,8 @@ export type Config = {
     uri: string | undefined;
     embeddedEngine: 'auto' | 'memory-server' | 'java';
     embeddedPort: number;
+    /** The Java heap of mongo-java-server (the java engine only). */
+    embeddedHeapMb: number;
     timeoutMs: number;
   };
   secretKeys: SecretKey[] | undefined;
@@ -335,6 +339,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       uri: e.MONGODB_URI,
       embeddedEngine: e.EMBEDDED_DB_ENGINE,
       embeddedPort: e.EMBEDDED_DB_PORT,
+      embeddedHeapMb: e.EMBEDDED_DB_HEAP_MB,
       timeoutMs: e.DB_TIMEOUT_MS,
     },
     secretKeys: e.SECRET_KEYS,

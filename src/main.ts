@@ -79,6 +79,7 @@ async function openDatabase(config: Config, log: Logger, step: StepReporter = ()
   const embedded = await startEmbeddedDatabase({
     engine: config.database.embeddedEngine,
     port: config.database.embeddedPort,
+    javaHeapMb: config.database.embeddedHeapMb,
     dataDir: config.dataDir,
     memoFile: path.join(config.dataDir, 'embedded-engine.json'),
     cacheDir,

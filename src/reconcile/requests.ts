@@ -6,6 +6,7 @@ import { minorToDecimalString } from '../domain/money.js';
 import { isOpen, type RequestStatus } from '../domain/request-status.js';
 import type { AccountDoc, BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, RequestMatch } from '../store/models.js';
 import type { AccountLock } from './account-lock.js';
+import { readRequestPage } from './request-page.js';
 import { matchedEvent } from './result-events.js';
 import type { Outbox } from './outbox.js';
 import type { EvaluationSummary, Settlement } from './settlement.js';
@@ -66,14 +67,11 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
   }
 
   return {
+    /** Newest first, by exact keys (see request-page.ts: cheap on mongo-java-server, which sorts in memory). */
     async list(userId: string, filter: { account?: string; status?: RequestStatus; limit: number; offset: number }): Promise<{ total: number; items: RequestSummary[] }> {
       const accounts = filter.account ? [await deps.accounts.show(userId, filter.account)] : await deps.accounts.list(userId);
       const names = new Map(accounts.map((a) => [a.id, a.name]));
-      const query = { accountId: { $in: [...names.keys()] }, ...(filter.status ? { status: filter.status } : {}) };
-      const [total, docs] = await Promise.all([
-        ConciliationRequest.countDocuments(query),
-        ConciliationRequest.find(query).sort({ createdAt: -1, _id: 1 }).skip(filter.offset).limit(filter.limit).lean<ConciliationRequestDoc[]>(),
-      ]);
+      const { total, docs } = await readRequestPage(deps.models, [...names.keys()], filter);
       return { total, items: docs.map((d) => summaryOf(d, names.get(d.accountId) ?? d.accountId)) };
     },
 

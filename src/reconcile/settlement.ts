@@ -54,6 +54,10 @@ const RETRY_MAX_MS = 30 * 60_000;
 /** Rounds of re-evaluating requests whose candidates were just used (each round is smaller). */
 const MAX_ROUNDS = 4;
 
+/** What an evaluation reads of a request: not its attempts, events or match (a request keeps up to ATTEMPTS_KEPT attempts; 100k of them were most of what a poll read). */
+const EVALUATED_FIELDS = { attempts: 0, pendingEvents: 0, match: 0 } as const;
+/** What an evaluation reads of a transaction: what the matcher, the claim and the match record use. */
+const TRANSACTION_FIELDS = { amountMinor: 1, currency: 1, senderName: 1, receivedAt: 1, description: 1, bankReference: 1, usedBy: 1, claimFence: 1 } as const;
 const amountKey = (amountMinor: number, currency: string) => `${amountMinor}|${currency.toUpperCase()}`;
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const emptySummary = (): EvaluationSummary => ({ evaluated: 0, matched: 0, ambiguous: 0, notFound: 0, errors: 0, failed: 0 });
@@ -193,14 +197,14 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
     const onlyIds = !target.due && amounts.size === 0;
     const candidates = onlyIds
-      ? await ConciliationRequest.find({ _id: { $in: [...ids] }, accountId: account.id, status: { $in: WAITING_STATUSES } }).lean<ConciliationRequestDoc[]>()
-      : await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES } }).lean<ConciliationRequestDoc[]>();
+      ? await ConciliationRequest.find({ _id: { $in: [...ids] }, accountId: account.id, status: { $in: WAITING_STATUSES } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>()
+      : await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>();
     const wanted = candidates.filter(
       (r) => ids.has(r._id) || amounts.has(amountKey(r.amountMinor, r.currency)) || (target.due === true && r.status === 'pending' && (!r.retryAt || r.retryAt <= now)),
     );
     const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
     const pool = onlyIds
-      ? await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES }, amountMinor: { $in: [...new Set(wanted.map((r) => r.amountMinor))] } }).lean<ConciliationRequestDoc[]>()
+      ? await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES }, amountMinor: { $in: [...new Set(wanted.map((r) => r.amountMinor))] } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>()
       : candidates;
     return { wanted, rivals: pool.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
   }
@@ -234,7 +238,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     for (const r of rivals) earliest = Math.min(earliest, r.registeredAt.getTime());
     // The amounts are kept here, not in the query: a long $in list is compared with every document on mongo-java-server.
     const rivalAmounts = new Set(rivals.map((r) => r.amountMinor));
-    const docs = (await BankTransaction.find({ accountId: account.id, usedBy: null, receivedAt: { $gte: new Date(earliest - WINDOW_MS) } }).lean<BankTransactionDoc[]>()).filter((t) =>
+    const docs = (await BankTransaction.find({ accountId: account.id, usedBy: null, receivedAt: { $gte: new Date(earliest - WINDOW_MS) } }, TRANSACTION_FIELDS).lean<BankTransactionDoc[]>()).filter((t) =>
       rivalAmounts.has(t.amountMinor),
     );
     const byId = new Map(docs.map((d) => [d._id, d]));

@@ -6,6 +6,7 @@ import { REQUEST_STATUSES, type RequestStatus } from '../domain/request-status.j
 import { EVENT_TYPES, type EventType } from '../domain/events.js';
 import { registerLiveModels, type LiveModels } from './live-models.js';
 import { backfillClaimKeys } from './claim-keys.js';
+import { backfillRequestKeys, keyRequestsOnInsert } from './request-keys.js';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -220,9 +221,16 @@ const conciliationRequestSchema = new Schema(
      * status, then copied to the outbox under their deterministic ids and removed.
      */
     pendingEvents: { type: [Schema.Types.Mixed], default: [] },
+    /** Its place in the account's list: the account's n-th request stored (see request-keys.ts); given on insert. */
+    listSeq: { type: Number },
+    /** `<accountId>:<listSeq>`, unique: pages are read by these keys. */
+    listKey: { type: String },
+    /** When its number was handed out (never earlier than the account's previous one): orders accounts against each other. */
+    listedAt: { type: Date },
   },
   { timestamps: true, versionKey: false, minimize: false },
 );
+keyRequestsOnInsert(conciliationRequestSchema as never);
 conciliationRequestSchema.index({ accountId: 1, externalId: 1 }, { unique: true });
 conciliationRequestSchema.index({ accountId: 1, status: 1 });
 conciliationRequestSchema.index({ userId: 1, createdAt: -1 });
@@ -230,6 +238,8 @@ conciliationRequestSchema.index({ status: 1, registeredAt: 1 });
 /** Settlement's conditional updates, indexed on mongo-java-server (see the transactions' `{_id, usedBy, claimFence}`). */
 conciliationRequestSchema.index({ _id: 1, status: 1 }, { unique: true });
 conciliationRequestSchema.index({ _id: 1, status: 1, processingFence: 1 }, { unique: true });
+/** The list's pages: {listKey: {$in: […]}} (unique, single field: indexed on mongo-java-server too). */
+conciliationRequestSchema.index({ listKey: 1 }, { unique: true, sparse: true });
 
 const outboxEventSchema = new Schema(
   {
@@ -557,6 +567,10 @@ export type ConciliationRequestDoc = {
   candidates: string[];
   match: RequestMatch | null;
   pendingEvents: PendingEvent[];
+  /** Absent only on requests stored before list keys existed, until the start-up backfill. */
+  listSeq?: number;
+  listKey?: string;
+  listedAt?: Date;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -666,5 +680,7 @@ export function registerModels(connection: Connection): Models {
 export async function ensureIndexes(models: Models): Promise<void> {
   // Transactions stored before claim keys existed get theirs first, or the unique index would refuse them.
   await backfillClaimKeys(models);
+  // Requests stored before list keys existed get theirs (the list reads pages by them).
+  await backfillRequestKeys(models.ConciliationRequest.db, models.ConciliationRequest as never);
   for (const model of Object.values(models)) await model.createIndexes();
 }

@@ -43,6 +43,8 @@ export type EmbeddedOptions = {
   log: Logger;
   /** Start-up steps as they happen (the console prints them; the first run can take a minute). */
   step?: StepReporter;
+  /** mongo-java-server's Java heap (DEFAULT_JAVA_HEAP_MB when omitted). */
+  javaHeapMb?: number | undefined;
 };
 
 function readMemo(file: string): z.infer<typeof memoSchema> | undefined {
@@ -68,7 +70,7 @@ async function startOnce(engine: EmbeddedEngine, options: EmbeddedOptions, port:
   if (engine === 'java') {
     const h2File = options.dataDir ? h2FileIn(options.dataDir) : undefined;
     step(`Embedded database: starting mongo-java-server${h2File ? ` (data in ${h2File})` : ''}…`);
-    return startJavaServer({ cacheDir: options.cacheDir, port, h2File, step });
+    return startJavaServer({ cacheDir: options.cacheDir, port, h2File, step, heapMb: options.javaHeapMb });
   }
   step('Embedded database: starting mongod (mongodb-memory-server)…');
   return startMemoryServer({ port, dbPath: options.dataDir ? path.join(options.dataDir, 'mongod') : undefined });

@@ -98,7 +98,16 @@ export type JavaServerOptions = {
    */
   commit?: 'every-write' | 'periodic';
   step?: StepReporter;
+  /** The JVM's heap limit (-Xmx), DEFAULT_JAVA_HEAP_MB when omitted. */
+  heapMb?: number | undefined;
 };
+
+/**
+ * mongo-java-server keeps every document a query returns in memory until the cursor is read
+ * (and the H2 pages it touched in its cache): settling a poll of 100k orders on one account
+ * needs about 1 GB (256 MB ran out at 100k). The JVM takes only what it uses up to this limit.
+ */
+export const DEFAULT_JAVA_HEAP_MB = 1024;
 
 /**
  * Starts mongo-java-server on 127.0.0.1. With `h2File` data persist (H2 backend, each write
@@ -110,7 +119,7 @@ export async function startJavaServer(options: JavaServerOptions): Promise<Runni
   const classpath = await resolveJavaClasspath(options.cacheDir, step);
   const launcher = await launcherArgs(options.cacheDir, classpath, step);
   if (options.h2File) mkdirSync(path.dirname(options.h2File), { recursive: true });
-  const args = ['-Xmx256m', '-XX:+UseSerialGC', ...launcher, String(options.port)];
+  const args = [`-Xmx${options.heapMb ?? DEFAULT_JAVA_HEAP_MB}m`, '-XX:+UseSerialGC', ...launcher, String(options.port)];
   if (options.h2File) args.push(options.h2File);
   if (options.h2File && options.commit === 'periodic') args.push('--periodic-commit');
   const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
