@@ -12,6 +12,7 @@ import { createPoller, type PollLimits, type Poller, type PollReport } from './p
 import { createRequestService, type RequestService } from './requests.js';
 import { expiredEvent, movementEvent } from './result-events.js';
 import { createSettlement, type EvaluationSummary, type EvaluationTarget, type MatchFn, type Settlement } from './settlement.js';
+import { appendTo } from '../domain/collections.js';
 
 /**
  * Reconciliation and passthrough, wired: polling, settlement, expiry, the outbox, operator
@@ -79,7 +80,7 @@ export function createReconcileServices(deps: {
     for (const event of events) {
       if (event.chat.state !== 'pending') continue;
       const key = `${event.accountId}|${event.type}`;
-      groups.set(key, [...(groups.get(key) ?? []), event]);
+      appendTo(groups, key, event);
     }
     const sent: string[] = [];
     try {
@@ -193,7 +194,7 @@ export function createReconcileServices(deps: {
     // firstSeenAt is stamped by the database layer with the wall clock, not the injected one.
     const stale = await deps.transactions.unhandled(new Date(Date.now() - settings.sweepGraceMs), 1000);
     const byAccount = new Map<string, StoredTransaction[]>();
-    for (const t of stale) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t]);
+    for (const t of stale) appendTo(byAccount, t.accountId, t);
     for (const [accountId, list] of byAccount) await transactionsArrived(accountId, list).catch((error: unknown) => log.warn({ err: error, accountId }, 'could not finish new transactions; retrying next sweep'));
     // Requests due for a retry, never evaluated, or left processing (a crash, a lapsed lease:
     // a live step keeps its lease, so taking the lock means nobody is evaluating them), and

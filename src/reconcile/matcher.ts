@@ -1,6 +1,7 @@
 import { createAmountIndex, createNameTable, FLOOR, PAIR_MAX, SEARCH_BUDGET, TOP_FLOOR, type AmountIndex, type Found, type NameTable } from './name-search.js';
 import { CLEAR_MARGIN, MIN_SCORE, scoreNames } from './names.js';
 import { findReferences } from './references.js';
+import { appendTo } from '../domain/collections.js';
 
 /**
  * The matching engine (SPEC §4), pure: open requests against the account's unused bank
@@ -711,8 +712,8 @@ export function matchRequests(requests: MatchRequest[], transactions: MatchTrans
   const byTransaction = new Map<number, number[]>();
   const byRequest = new Map<number, number[]>();
   for (const [r, t] of links) {
-    byTransaction.set(t, [...(byTransaction.get(t) ?? []), r]);
-    byRequest.set(r, [...(byRequest.get(r) ?? []), t]);
+    appendTo(byTransaction, t, r);
+    appendTo(byRequest, r, t);
   }
   const decided = new Map<number, MatchDecision>();
   const idOf = (r: number) => (requests[r] as MatchRequest).externalId as string;

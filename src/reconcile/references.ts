@@ -1,3 +1,5 @@
+import { appendTo } from '../domain/collections.js';
+
 /**
  * Finds which open requests a transaction's reference text names (SPEC §4 "A reference beats
  * a name"): the request's external id, compared case-insensitively, as a whole token — not
@@ -26,7 +28,7 @@ export function findReferences(requests: RequestFacts[], transactions: Transacti
     const id = request.externalId?.trim().toLowerCase();
     // An id that does not begin and end with a letter or digit cannot be told apart as a token.
     if (!id || !WORD_CHAR.test(id[0] as string) || !WORD_CHAR.test(id.at(-1) as string)) return;
-    byId.set(id, [...(byId.get(id) ?? []), r]);
+    appendTo(byId, id, r);
     maxWords = Math.max(maxWords, wordCount(id));
   });
   if (byId.size === 0) return [];

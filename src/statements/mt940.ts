@@ -2,6 +2,7 @@ import { isCurrencyCode, parseDecimalToMinor } from '../domain/money.js';
 import { nearestMmdd, parseYymmdd } from './dates.js';
 import { createLineSplitter } from './text.js';
 import { StatementFileError, type RefusedEntry, type StatementEntry, type StatementParser, type StatementRead } from './types.js';
+import { appendTo } from '../domain/collections.js';
 
 /**
  * SWIFT MT940 (customer statement) and MT942 (interim report), line by line: a field starts
@@ -165,7 +166,7 @@ function applyGermanStructure(entry: StatementEntry, flat: string) {
   const code = /^(\d{3})/.exec(flat)?.[1];
   for (const match of flat.matchAll(/\?(\d{2})([^?]*)/g)) {
     const key = match[1] as string;
-    subfields.set(key, [...(subfields.get(key) ?? []), match[2] ?? '']);
+    appendTo(subfields, key, match[2] ?? '');
   }
   const get = (key: string) => subfields.get(key) ?? [];
   const purposeKeys = ['20', '21', '22', '23', '24', '25', '26', '27', '28', '29', '60', '61', '62', '63'];

@@ -1,5 +1,6 @@
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { BankTransactionDoc, Models } from './models.js';
+import { appendTo } from '../domain/collections.js';
 
 /**
  * A bank transaction's claim key (SPEC §4: a transaction settles at most one request, and a
@@ -34,7 +35,7 @@ export async function backfillClaimKeys(models: Models): Promise<number> {
   });
   for (const t of missing) {
     if (!t.usedBy) writes.push(free(t._id));
-    else byRequest.set(t.usedBy, [...(byRequest.get(t.usedBy) ?? []), t._id]);
+    else appendTo(byRequest, t.usedBy, t._id);
   }
   const shared = [...byRequest].filter(([, ids]) => ids.length > 1).map(([requestId]) => requestId);
   const matchOf = new Map<string, string>();

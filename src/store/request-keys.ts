@@ -1,4 +1,5 @@
 import type { Connection, Model } from 'mongoose';
+import { appendTo } from '../domain/collections.js';
 
 /**
  * Conciliation requests' list keys: what lets `GET /conciliation` read a page by exact keys
@@ -41,7 +42,7 @@ async function keyDocuments(connection: Connection, docs: Keyed[]): Promise<void
   const byAccount = new Map<string, Keyed[]>();
   for (const doc of docs) {
     if (doc.listKey != null || typeof doc.accountId !== 'string') continue;
-    byAccount.set(doc.accountId, [...(byAccount.get(doc.accountId) ?? []), doc]);
+    appendTo(byAccount, doc.accountId, doc);
   }
   for (const [accountId, group] of byAccount) {
     const { last, at } = await allocateListSeqs(connection, accountId, group.length, new Date());
@@ -85,7 +86,7 @@ export async function backfillRequestKeys(connection: Connection, requests: Mode
     .lean<{ _id: string; accountId: string; createdAt?: Date }[]>();
   if (missing.length === 0) return 0;
   const byAccount = new Map<string, typeof missing>();
-  for (const doc of missing) byAccount.set(doc.accountId, [...(byAccount.get(doc.accountId) ?? []), doc]);
+  for (const doc of missing) appendTo(byAccount, doc.accountId, doc);
   for (const [accountId, group] of byAccount) {
     group.sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0) || (a._id < b._id ? 1 : a._id > b._id ? -1 : 0));
     const newest = group[group.length - 1]?.createdAt ?? new Date(0);

@@ -4,6 +4,7 @@ import { listenOnLoopback, type Listening } from '../../http/loopback.js';
 import { z } from 'zod';
 import { localDayIn, localMinuteIn, timeZoneProblem } from '../time-zone.js';
 import { homePage, loginPage, movementsPage, otpPage, type MovementRow } from './pages.js';
+import { appendTo } from '../../domain/collections.js';
 
 /**
  * The sandbox bank: a real local web portal (login, optional 2FA, paginated movements,
@@ -401,7 +402,7 @@ export function createSandboxBank(options: { port?: number; config?: Partial<San
       userOf(username);
       const parsed = z.object({ page: z.number().int().positive(), times: z.number().int().positive().default(1) }).parse({ page: hook.page, times: hook.times });
       for (const movement of hook.movements) movementInput.parse(movement);
-      pageHooks.set(username, [...(pageHooks.get(username) ?? []), { page: parsed.page, movements: hook.movements, remaining: parsed.times }]);
+      appendTo(pageHooks, username, { page: parsed.page, movements: hook.movements, remaining: parsed.times });
     },
     stats(username) {
       const user = userOf(username);
