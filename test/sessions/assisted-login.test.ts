@@ -78,7 +78,12 @@ describe('assisted login (OTP) on the sandbox bank', function () {
     const { id, username } = await f.account('Crashed', { otp: { length: 6, type: 'numeric' }, settings: { login_mode: 'assisted' } });
     const stale = await test.db.models.AssistanceRequest.create({ accountId: id, descriptor: { length: 6, type: 'numeric', purpose: 'login' }, attempts: 0, status: 'pending', pendingFor: id, prompts: ['console:local#old-prompt'], expiresAt: new Date(Date.now() + 60_000) });
     const session = f.services.sessions.runner.runOneShot(id, 'manual');
-    await eventually(async () => (await f.services.sessions.assistance.pending(id))?.id !== stale._id || undefined, 20_000, 'a new request');
+    // A new pending request, not merely none: between the stale one's close and its prompts'
+    // edit nothing is pending, and the new one is opened only after both.
+    await eventually(async () => {
+      const current = await f.services.sessions.assistance.pending(id);
+      return current && current.id !== stale._id ? current : undefined;
+    }, 20_000, 'a new request');
     const closed = await test.db.models.AssistanceRequest.findById(stale._id).lean();
     expect(closed).to.deep.include({ status: 'cancelled', reason: 'superseded', prompts: [] });
     expect(f.edited.find((e) => e.ref === 'console:local#old-prompt')?.text).to.match(/^Bank code for account "Crashed": the login waiting for it was interrupted/);
