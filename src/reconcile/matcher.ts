@@ -348,13 +348,24 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     windowStart[r] = request.registeredAtMs - WINDOW_MS;
     if ((requestAmount[r] as number) >= 0) payerOf[r] = names.id(request.name);
   }
+  // Walk order: by amount, and within an amount by payer name (two stable counting sorts),
+  // so the requests of one payer and amount come together and share one search without a
+  // table of searches. Decisions do not depend on the order.
+  const payerKey = new Int32Array(m);
+  const amountKey = new Int32Array(m);
+  for (let r = 0; r < m; r++) {
+    payerKey[r] = (payerOf[r] as number) + 1;
+    amountKey[r] = (requestAmount[r] as number) + 1;
+  }
+  const byPayer = countingSort(requestOrder, m, payerKey, names.nameCount() + 1).order;
+  const walkOrder = countingSort(byPayer, m, amountKey, latest.length + 1).order;
   // The same, laid out in walk order by one gather loop (independent loads, cheap) so the
   // walk itself reads them in sequence.
   const walkAmount = new Int32Array(m);
   const walkFrom = new Float64Array(m);
   const walkPayer = new Int32Array(m);
   for (let k = 0; k < m; k++) {
-    const r = requestOrder[k] as number;
+    const r = walkOrder[k] as number;
     walkAmount[k] = requestAmount[r] as number;
     walkFrom[k] = windowStart[r] as number;
     walkPayer[k] = payerOf[r] as number;
@@ -380,14 +391,15 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
   const plausibleGroups = new Int32Array(mostGroups + 1);
   const plausibleScores = new Float64Array(mostGroups + 1);
-  // The amount being walked: its name index and the searches made in it, by payer name.
+  // The amount being walked: its name index, and the searches of the payer being walked.
   let indexedAmount = -1;
   let amountIndex: AmountIndex | undefined;
-  const searches = new Map<number, Found>();
-  const topSearches = new Map<number, Found>(); // names within the margin of a perfect score
+  let searchedPayer = -1;
+  let wide: Found | undefined;
+  let narrow: Found | undefined; // names within the margin of a perfect score
   // Requests in amount order: each amount's transactions are read while they are in cache.
   for (let k = 0; k < m; k++) {
-    const r = requestOrder[k] as number;
+    const r = walkOrder[k] as number;
     const amount = walkAmount[k] as number;
     const from = walkFrom[k] as number;
     if (amount < 0) {
@@ -436,8 +448,12 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       if (amount !== indexedAmount) {
         indexedAmount = amount;
         amountIndex = createAmountIndex(names, groupName, gFrom, gTo);
-        searches.clear();
-        topSearches.clear();
+        searchedPayer = -1;
+      }
+      if (payer !== searchedPayer) {
+        searchedPayer = payer;
+        wide = undefined;
+        narrow = undefined;
       }
       // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
       // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
@@ -448,17 +464,10 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       // is cut short by the bound the wide one would be too (it reads at least as much), so
       // what the narrow one scored is taken.
       const payerLength = names.length(payer);
-      let found = payerLength >= 2 && payerLength <= PAIR_MAX ? searches.get(payer) : undefined;
-      if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) {
-        found = (amountIndex as AmountIndex).search(payer);
-        searches.set(payer, found);
-      }
+      let found = payerLength >= 2 && payerLength <= PAIR_MAX ? wide : undefined;
+      if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) found = wide = (amountIndex as AmountIndex).search(payer);
       if (!found || !found.complete) {
-        let top = topSearches.get(payer);
-        if (!top) {
-          top = (amountIndex as AmountIndex).search(payer, TOP_FLOOR);
-          topSearches.set(payer, top);
-        }
+        const top = (narrow ??= (amountIndex as AmountIndex).search(payer, TOP_FLOOR));
         let settled = false;
         if (top.complete) {
           for (let c = 0; c < top.groups.length; c++) {
@@ -470,11 +479,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         }
         if (settled || !top.complete) found = top;
         else {
-          found ??= searches.get(payer);
-          if (!found) {
-            found = (amountIndex as AmountIndex).search(payer);
-            searches.set(payer, found);
-          }
+          found ??= wide ??= (amountIndex as AmountIndex).search(payer);
         }
       }
       complete = found.complete;

@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, MIN_SCORE, parseNamePartsUnsorted, scoreTokens, sortTokens, type NameParts } from './names.js';
+import { CLEAR_MARGIN, INITIAL_WEIGHT, MIN_SCORE, pairInitials, parseNamePartsUnsorted } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -72,7 +72,9 @@ function hashIds(ids: readonly number[]): number {
 
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
-  const parsed: NameParts[] = [];
+  // Only token ids are kept per name (no parsed strings): a million distinct names would
+  // otherwise keep several million small objects alive, which the collector copies and marks.
+  let count = 0;
   const keys: (string | undefined)[] = []; // the names' keys, made when first asked (ties only)
   const own: number[][] = []; // token ids, ascending
   const latin: number[][] = []; // the same array as own for a Latin name
@@ -133,9 +135,8 @@ export function createNameTable() {
       name = find(ownIds, hash);
       if (name < 0) {
         const slot = -1 - name;
-        name = parsed.length;
+        name = count++;
         slots[slot] = name;
-        parsed.push(p);
         keys.push(undefined);
         own.push(ownIds);
         const latinIds = p.isLatin ? ownIds : idsOf(p.latin);
@@ -156,12 +157,11 @@ export function createNameTable() {
         let initial = 0;
         for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
         for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
-        // Bit 2: tokens sorted and unique (a non-Latin name's always are).
-        flags[name] = (p.isLatin ? 1 : 4) | (initial << 1);
-        if (parsed.length * 2 > slots.length) {
+        flags[name] = (p.isLatin ? 1 : 0) | (initial << 1);
+        if (count * 2 > slots.length) {
           slots = new Int32Array(slots.length * 2).fill(-1);
           const mask = slots.length - 1;
-          for (let x = 0; x < parsed.length; x++) {
+          for (let x = 0; x < count; x++) {
             let at = (hashes[x] as number) & mask;
             while ((slots[at] as number) >= 0) at = (at + 1) & mask;
             slots[at] = x;
@@ -173,15 +173,39 @@ export function createNameTable() {
     return name;
   }
 
-  /** A name's parts with its tokens sorted and unique, as scoreTokens reads them (sorted when first asked). */
-  function sorted(name: number): NameParts {
-    const p = parsed[name] as NameParts;
-    if (((flags[name] as number) & 4) !== 0) return p;
-    const tokens = sortTokens(p.tokens);
-    const done = { tokens, latin: tokens, isLatin: true };
-    parsed[name] = done;
-    flags[name] = (flags[name] as number) | 4;
-    return done;
+  /**
+   * scoreTokens of two names' token id lists (ascending, unique; the same pairs as their
+   * sorted token strings): equal ids pair first; only when either name has an initial are the
+   * remaining tokens' texts paired (the largest pairing does not depend on their order).
+   */
+  function scoreIds(a: TokenIds, b: TokenIds, initials: boolean): number {
+    if (a.length === 0 || b.length === 0) return 0;
+    if (!initials) return overlapScore(a, b);
+    let equal = 0;
+    const restA: string[] = [];
+    const restB: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      const x = i < a.length ? (a[i] as number) : -1;
+      const y = j < b.length ? (b[j] as number) : -1;
+      if (x >= 0 && x === y) {
+        equal += 1;
+        i += 1;
+        j += 1;
+      } else if (y < 0 || (x >= 0 && x < y)) {
+        restA.push(tokenText[x] as string);
+        i += 1;
+      } else {
+        restB.push(tokenText[y] as string);
+        j += 1;
+      }
+    }
+    const paired = restA.length > 0 && restB.length > 0 ? pairInitials(restA, restB) : 0;
+    const matched = equal + INITIAL_WEIGHT * paired;
+    const short = Math.min(a.length, b.length);
+    const long = Math.max(a.length, b.length);
+    return (matched / short + matched / long) / 2;
   }
 
   /** Score of two names, as scoreParsed computes it. */
@@ -189,10 +213,17 @@ export function createNameTable() {
     const fa = flags[a] as number;
     const fb = flags[b] as number;
     const either = ((fa | fb) & 2) !== 0;
-    const first = either ? scoreTokens(sorted(a).tokens, sorted(b).tokens) : overlapScore(own[a] as TokenIds, own[b] as TokenIds);
+    const first = scoreIds(own[a] as TokenIds, own[b] as TokenIds, either);
     if ((fa & 1) === (fb & 1)) return first;
-    const second = either ? scoreTokens(sorted(a).latin, sorted(b).latin) : overlapScore(latin[a] as TokenIds, latin[b] as TokenIds);
-    return Math.max(first, second);
+    return Math.max(first, scoreIds(latin[a] as TokenIds, latin[b] as TokenIds, either));
+  }
+
+  /** A name's key: its own tokens sorted (code units) and joined by spaces. */
+  function keyOf(name: number): string {
+    const ids = own[name] as number[];
+    const texts: string[] = new Array<string>(ids.length);
+    for (let k = 0; k < ids.length; k++) texts[k] = tokenText[ids[k] as number] as string;
+    return texts.sort().join(' ');
   }
 
   // Initial tokens ("j.") that begin a word token, by word token id (made when first asked).
@@ -221,7 +252,7 @@ export function createNameTable() {
     /** Scratch shared by the amounts of one run, indexed one at a time. */
     scratch: (): ScratchOwner => (shared ??= createScratchOwner()),
     initialsBeginning,
-    key: (name: number): string => (keys[name] ??= sorted(name).tokens.join(' ')),
+    key: (name: number): string => (keys[name] ??= keyOf(name)),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
     own: (name: number): TokenIds => own[name] as TokenIds,
     /** How many own tokens a name has. */
@@ -229,7 +260,7 @@ export function createNameTable() {
     latin: (name: number): TokenIds => latin[name] as TokenIds,
     isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokenText.length,
-    nameCount: () => parsed.length,
+    nameCount: () => count,
   };
 }
 
@@ -502,7 +533,14 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   // Own token counts of the amount's names, beside seen and hits (names.length reads a table of
   // every name of the run, a cache miss per candidate).
   const groupLength = new Int32Array(to - from);
-  for (let g = from; g < to; g++) groupLength[g - from] = names.length(groupName[g] as number);
+  // Whether every name has 2..PAIR_MAX words: then a payer of as many words finds all it can
+  // through the pair postings, and its word-postings probe (which skips those lengths) is not made.
+  let middleOnly = true;
+  for (let g = from; g < to; g++) {
+    const l = names.length(groupName[g] as number);
+    groupLength[g - from] = l;
+    if (l < 2 || l > PAIR_MAX) middleOnly = false;
+  }
   let stamp = 0;
   let candidateCount = 0;
 
@@ -814,6 +852,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number): number {
     if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
       pairProbe(space, tokens, floor);
+      // With one token space (`counting`), the work done is only compared with the budget,
+      // which a probe of at most PAIR_MAX tokens over no readable entries never reaches.
+      if (counting && middleOnly) return 0;
       return probe(postings, tokens, budget, false, tokensOf, floor, true);
     }
     return probe(postings, tokens, budget, counting, tokensOf, floor);

@@ -420,7 +420,7 @@ function compatible(x: string, y: string): boolean {
 }
 
 /** Size of a maximum one-to-one pairing of `left` with `right` by `compatible`. */
-function pairInitials(left: string[], right: string[]): number {
+export function pairInitials(left: string[], right: string[]): number {
   if (!left.some(isInitial) && !right.some(isInitial)) return 0;
   const owner = new Int32Array(right.length).fill(-1);
   const seen = new Uint8Array(right.length);
