@@ -325,6 +325,18 @@ function scoreReason(score: number): string {
   return reason;
 }
 
+const lowScoreReasons = new Map<number, string>();
+function lowScoreReason(score: number): string {
+  const key = Math.round(score * 1e9);
+  let reason = lowScoreReasons.get(key);
+  if (reason === undefined) {
+    if (lowScoreReasons.size > 10_000) lowScoreReasons.clear();
+    reason = `sender names do not match the payer well enough (best ${score.toFixed(2)} < ${MIN_SCORE})`;
+    lowScoreReasons.set(key, reason);
+  }
+  return reason;
+}
+
 // Outcomes while matching, turned into decisions at the end.
 const NOT_FOUND_AMOUNT = 0;
 const NOT_FOUND_OLD = 1;
@@ -605,10 +617,16 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   };
   const evidenceOf = new Map<number, MatchEvidence>(); // by best score: shared, frozen
   const NO_SCORE: MatchEvidence = Object.freeze({ reference: null, nameScore: null });
+  // The last score's evidence first (scores repeat: 1, 1/2, 2/3 …), then the table.
+  let lastScore = -1;
+  let lastEvidence = NO_SCORE;
   const evidence = (score: number): MatchEvidence => {
     if (score < 0) return NO_SCORE;
+    if (score === lastScore) return lastEvidence;
     let e = evidenceOf.get(score);
     if (!e) evidenceOf.set(score, (e = Object.freeze({ reference: null, nameScore: score })));
+    lastScore = score;
+    lastEvidence = e;
     return e;
   };
   for (let r = 0; r < m; r++) {
@@ -625,7 +643,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         decisions[r] = { requestId, result: 'not_found', reason: NO_NAME, evidence: NO_SCORE };
         break;
       case NOT_FOUND_SCORE:
-        decisions[r] = { requestId, result: 'not_found', reason: `sender names do not match the payer well enough (best ${(value[r] as number).toFixed(2)} < ${MIN_SCORE})`, evidence: e };
+        decisions[r] = { requestId, result: 'not_found', reason: lowScoreReason(value[r] as number), evidence: e };
         break;
       case MATCHED: {
         const score = value[r] as number;

@@ -43,7 +43,7 @@ export type TokenIds = ArrayLike<number>;
 
 /** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
 function sortUnique(ids: number[]): number[] {
-  if (ids.length > 24) {
+  if (ids.length > 48) {
     const sorted = Int32Array.from(ids).sort();
     ids.length = 0;
     for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) ids.push(sorted[k] as number);
