@@ -124,11 +124,9 @@ export function createSessionControl(deps: {
     },
 
     async status(userId: string, ref: string) {
-      const view = await deps.accounts.show(userId, ref);
-      const doc = await Account.findById(view.id).lean<AccountDoc>();
-      const lease = await deps.leases.holderOf(leaseKey(view.id));
-      const lastRun = await SessionRun.findOne({ accountId: view.id }).sort({ startedAt: -1 }).lean<SessionRunDoc>();
-      return { view, scrape: doc?.scrape ?? null, session: doc?.session ?? null, activeSession: lease?.purpose ?? null, lastRun };
+      const { view, doc } = await deps.accounts.showWithDocument(userId, ref);
+      const [lease, lastRun] = await Promise.all([deps.leases.holderOf(leaseKey(view.id)), SessionRun.findOne({ accountId: view.id }).sort({ startedAt: -1 }).lean<SessionRunDoc>()]);
+      return { view, scrape: doc.scrape ?? null, session: doc.session ?? null, activeSession: lease?.purpose ?? null, lastRun };
     },
 
     async failures(userId: string, options: { account?: string; limit: number }): Promise<FailureView[]> {
