@@ -37,7 +37,7 @@ const CONCURRENCY = 4;
 const log = pino({ level: 'silent' });
 
 const embedded = await startEmbeddedDatabase({ engine: 'auto', port: 0, memoFile: path.join(cacheDir, 'test-engine.json'), cacheDir, log });
-const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_http_${Date.now()}`, timeoutMs: 30_000, log, monitorCommands: true });
+const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_http_${Date.now()}`, timeoutMs: 30_000, log, monitorCommands: process.env.BENCH_PROFILE === '1' });
 
 /** BENCH_PROFILE=1: per route, database commands per request and their time, and the CPU of this process and of the engine's. */
 const profile = process.env.BENCH_PROFILE === '1';

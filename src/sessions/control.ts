@@ -125,7 +125,9 @@ export function createSessionControl(deps: {
 
     async status(userId: string, ref: string) {
       const { view, doc } = await deps.accounts.showWithDocument(userId, ref);
-      const [lease, lastRun] = await Promise.all([deps.leases.holderOf(leaseKey(view.id)), SessionRun.findOne({ accountId: view.id }).sort({ startedAt: -1 }).lean<SessionRunDoc>()]);
+      // The newest run by the id the account keeps (none: not one read); an account stored by an older version has no such id, and its runs are sorted.
+      const newestRun = doc.lastRunId === null ? Promise.resolve(null) : doc.lastRunId ? SessionRun.findById(doc.lastRunId).lean<SessionRunDoc>() : SessionRun.findOne({ accountId: view.id }).sort({ startedAt: -1 }).lean<SessionRunDoc>();
+      const [lease, lastRun] = await Promise.all([deps.leases.holderOf(leaseKey(view.id)), newestRun]);
       return { view, scrape: doc.scrape ?? null, session: doc.session ?? null, activeSession: lease?.purpose ?? null, lastRun };
     },
 
