@@ -29,7 +29,10 @@ import { benchServices } from './lib/services.js';
  * (on the offline engine a sort is done in memory over every stored request of the user: no
  * index-backed sort), against today's read by list keys (src/reconcile/request-page.ts). The
  * requests are stored by raw inserts with the list keys the insert hook gives (the account's
- * sequence advanced by as many).
+ * sequence advanced by as many). A status-filtered page (?status=matched) is the same
+ * dashboard page, with the same p99 target; its total comes from counts of every status read
+ * once and reused for seconds (src/reconcile/status-totals.ts): the first such page's cost is
+ * printed apart (the request service's page of status=expired, before the HTTP loads).
  */
 /** 100k unless given (`bench/http-api.ts 60000`). */
 const REQUESTS = Number(process.argv[2] ?? 100_000);
@@ -171,18 +174,18 @@ try {
   };
   const query = { accountId: { $in: [account.id] } };
   await parts('former page: the sorted query', () => database.models.ConciliationRequest.find(query).sort({ createdAt: -1, _id: 1 }).limit(50).lean());
-  await parts('count of the user\'s requests', () => database.models.ConciliationRequest.countDocuments(query));
+  await parts('count of the user\'s requests (how a status total was read)', () => database.models.ConciliationRequest.countDocuments(query));
   await parts('page at offset 50,000', () => services.reconcile.requests.list(userId, { limit: 50, offset: 50_000 }));
-  await parts('page of status=expired at offset 100', () => services.reconcile.requests.list(userId, { limit: 50, offset: 100, status: 'expired' }));
+  await parts('page of status=expired at offset 100 (first status page: the counts of every status read)', () => services.reconcile.requests.list(userId, { limit: 50, offset: 100, status: 'expired' }));
   report(`request service: list 50 of ${REQUESTS / 1000}k (no HTTP), median`, serviceMs, 'ms');
 
   const auth = { authorization: `Bearer ${token.token}` };
-  const list = await profiled('GET /conciliation', 40, () => load(40, () => call('GET', '/conciliation?limit=50', auth)));
+  const list = await profiled('GET /conciliation', 200, () => load(200, () => call('GET', '/conciliation?limit=50', auth)));
   report(`GET /conciliation?limit=50 (${REQUESTS / 1000}k stored), requests/s`, list.perSecond, '/s', { min: 20 });
   report(`GET /conciliation?limit=50 (${REQUESTS / 1000}k stored), p99`, list.p99, 'ms', { max: 500 });
 
-  const matched = await profiled('GET /conciliation?status=matched', 12, () => load(12, () => call('GET', '/conciliation?limit=50&status=matched', auth)));
-  report(`GET /conciliation?limit=50&status=matched (${REQUESTS / 1000}k stored), p99`, matched.p99, 'ms');
+  const matched = await profiled('GET /conciliation?status=matched', 40, () => load(40, () => call('GET', '/conciliation?limit=50&status=matched', auth)));
+  report(`GET /conciliation?limit=50&status=matched (${REQUESTS / 1000}k stored), p99`, matched.p99, 'ms', { max: 500 });
 
   const status = await profiled('GET /v1/accounts/:id/status', 3_000, () => load(3_000, () => call('GET', `/v1/accounts/${account.id}/status`, { 'x-api-key': key })));
   report(`GET /v1/accounts/:id/status (${REQUESTS / 1000}k stored), requests/s`, status.perSecond, '/s', { min: 100 });

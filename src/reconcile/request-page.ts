@@ -1,6 +1,7 @@
 import type { RequestStatus } from '../domain/request-status.js';
 import { listKeyOf, SEQUENCES, type RequestSequenceDoc } from '../store/request-keys.js';
 import type { ConciliationRequestDoc, Models } from '../store/models.js';
+import type { StatusTotals } from './status-totals.js';
 
 /**
  * One page of a user's conciliation requests, newest first, read by exact keys (see
@@ -14,8 +15,9 @@ import type { ConciliationRequestDoc, Models } from '../store/models.js';
  * they were stored. One account: the page is the window `last - offset - limit + 1 … last - offset`.
  * Several: the accounts' newest ones are merged, `offset + limit` of each at most. With a
  * status filter, the newest are read in chunks and filtered, up to {@link STATUS_SCAN} of them;
- * past that (a rare status deep in the list) the page is the plain sorted query, and the
- * total, for a status, is counted (one read of the collection on mongo-java-server).
+ * past that (a rare status deep in the list) the page is the plain sorted query. The total,
+ * for a status, is counted (one read of the collection on mongo-java-server), or taken from
+ * `statusTotals` when given (counts reused for seconds: status-totals.ts).
  *
  * A number handed out for an insert that then failed (a duplicate order registered by another
  * worker at the same moment) is a hole: pages read past holes and stay full, but the offset
@@ -41,6 +43,7 @@ export async function readRequestPage(
   models: Models,
   accountIds: string[],
   filter: { status?: RequestStatus; limit: number; offset: number },
+  statusTotals?: StatusTotals,
 ): Promise<{ total: number; docs: PageDoc[] }> {
   const { ConciliationRequest } = models;
   // The driver's collection, not the model: a page is read often, and mongoose's query building and casting cost more than the read of 50 small documents.
@@ -75,7 +78,11 @@ export async function readRequestPage(
   }
 
   const [total, heads] = await Promise.all([
-    filter.status ? ConciliationRequest.countDocuments({ accountId: { $in: accountIds }, status: filter.status }) : Promise.resolve(accountIds.reduce((n, id) => n + (lastOf.get(id) ?? 0), 0)),
+    filter.status
+      ? statusTotals
+        ? statusTotals(accountIds, filter.status)
+        : ConciliationRequest.countDocuments({ accountId: { $in: accountIds }, status: filter.status })
+      : Promise.resolve(accountIds.reduce((n, id) => n + (lastOf.get(id) ?? 0), 0)),
     mergedHeads(),
   ]);
   let docs: PageDoc[];

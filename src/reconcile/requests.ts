@@ -7,6 +7,7 @@ import { isOpen, type RequestStatus } from '../domain/request-status.js';
 import type { AccountDoc, BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, RequestMatch } from '../store/models.js';
 import type { AccountLock } from './account-lock.js';
 import { readRequestPage } from './request-page.js';
+import { createStatusTotals } from './status-totals.js';
 import { matchedEvent } from './result-events.js';
 import type { Outbox } from './outbox.js';
 import type { EvaluationSummary, Settlement } from './settlement.js';
@@ -58,6 +59,7 @@ const money = (request: Pick<ConciliationRequestDoc, 'amountMinor' | 'currency'>
 
 export function createRequestService(deps: { models: Models; accounts: AccountService; clock: Clock; lock: AccountLock; settlement: Settlement; outbox: Outbox }) {
   const { ConciliationRequest, BankTransaction, Account } = deps.models;
+  const statusTotals = createStatusTotals(deps);
 
   async function find(userId: string, accountRef: string, externalId: string): Promise<{ doc: ConciliationRequestDoc; account: { name: string; bank: string } }> {
     const account = await deps.accounts.show(userId, accountRef);
@@ -77,7 +79,7 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
     async list(userId: string, filter: { account?: string; status?: RequestStatus; limit: number; offset: number }): Promise<{ total: number; items: RequestSummary[] }> {
       const accounts = filter.account ? [await deps.accounts.show(userId, filter.account)] : await deps.accounts.labels(userId);
       const byId = new Map(accounts.map((a) => [a.id, a]));
-      const { total, docs } = await readRequestPage(deps.models, [...byId.keys()], filter);
+      const { total, docs } = await readRequestPage(deps.models, [...byId.keys()], filter, statusTotals);
       return { total, items: docs.map((d) => summaryOf(d, byId.get(d.accountId) ?? { name: d.accountId, bank: '' })) };
     },
 
