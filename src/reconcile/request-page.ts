@@ -102,7 +102,9 @@ export async function readRequestPage(
 
   /** The page's heads, merged newest first across the accounts; null when a status filter looked at STATUS_SCAN without filling the page. */
   async function mergedHeads(): Promise<Head[] | null> {
-    const streams = accountIds.map((accountId) => ({ accountId, next: lastOf.get(accountId) ?? 0, buffer: [] as Head[] }));
+    // With a status, an account's first read is twice the page (a common status fills it), each next one twice the last, up to CHUNK.
+    const statusFirst = Math.min(CHUNK, 2 * (filter.offset + filter.limit));
+    const streams = accountIds.map((accountId) => ({ accountId, next: lastOf.get(accountId) ?? 0, buffer: [] as Head[], size: statusFirst }));
     const first = Math.min(filter.offset + filter.limit, CHUNK);
     let seen = 0;
     let skipped = 0;
@@ -110,7 +112,8 @@ export async function readRequestPage(
     for (;;) {
       for (const stream of streams) {
         while (stream.buffer.length === 0 && stream.next >= 1) {
-          const size = filter.status ? CHUNK : seen === 0 ? first : CHUNK;
+          const size = filter.status ? stream.size : seen === 0 ? first : CHUNK;
+          stream.size = Math.min(CHUNK, stream.size * 2);
           const from = stream.next - size + 1;
           stream.buffer = await numbered<Head>(stream.accountId, from, stream.next, HEAD);
           stream.next = from - 1;

@@ -12,8 +12,8 @@ import type { Models } from '../store/models.js';
  * never is (see request-page.ts).
  */
 
-export const FRESH_MS = 5_000;
-export const STALE_MS = 60_000;
+export const FRESH_MS = 30_000;
+export const STALE_MS = 120_000;
 /** Account sets whose counts are kept at most (the oldest is dropped). */
 const KEPT = 1_000;
 
