@@ -38,6 +38,19 @@ export type AccountView = AccountSummary & { createdAt: Date; settings: Record<s
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
+/** What a listing labels an account's rows with; fixed for the account's life (no rename, no bank change). */
+export type AccountLabel = { id: string; name: string; bank: string };
+
+/**
+ * How long a user's account labels are reused by {@link AccountService.labels}. Creating or
+ * deleting an account in this process clears them at once; one made or deleted by another
+ * process (chat and API run apart) shows in listings within this time.
+ */
+export const LABELS_TTL_MS = 2_000;
+/** Users whose labels are kept at most (the oldest is dropped). */
+const LABELS_KEPT = 1_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 // JSON settings are stored as text: their keys may hold dots or dollars MongoDB would misread.
 function encodeForStore(name: string, value: unknown): unknown {
   return isSettingOfKind(name, 'json') && value !== null ? JSON.stringify(value) : value;
@@ -98,12 +111,23 @@ const MISSING_CREDENTIALS_BLOCK = SESSION_FAILURES.missing_credentials.sentence;
 
 export function createAccountService(deps: { models: Models; banks: BankRegistry; secrets: SecretBox; clock: Clock; log: Logger; allowPrivateUrls?: boolean; firstSessionDelayMs?: number }) {
   const { Account } = deps.models;
+  const labelsOf = new Map<string, { at: number; labels: Promise<AccountLabel[]> }>();
 
+  /**
+   * By id, then by name: each lookup names exactly a unique index's fields (`_id`; `userId` +
+   * `nameKey`), the only filters mongo-java-server serves from an index (an `$or` of both read
+   * every account). Another user's account is not found.
+   */
   async function load(userId: string, ref: string): Promise<AccountDoc> {
     const trimmed = ref.trim();
-    const doc = await Account.findOne({ userId, $or: [{ _id: trimmed }, { nameKey: accountNameKey(trimmed) }] }).lean<AccountDoc>();
+    const byId = UUID.test(trimmed) ? await Account.findById(trimmed.toLowerCase()).lean<AccountDoc>() : null;
+    const doc = byId?.userId === userId ? byId : await Account.findOne({ userId, nameKey: accountNameKey(trimmed) }).lean<AccountDoc>();
     if (!doc) throw new NotFoundError(`No account named "${trimmed}". List them with: account list`);
     return doc;
+  }
+
+  function forgetLabels(userId: string): void {
+    labelsOf.delete(userId);
   }
 
   /**
@@ -148,6 +172,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
           settings: defaultSettings(),
           secrets: Object.fromEntries(SECRET_SETTINGS.map((name) => [name, null])),
         });
+        forgetLabels(userId);
         deps.log.info({ accountId: doc._id, userId, bank: bank.code }, 'account created');
         return { ...accountView(doc.toObject() as AccountDoc), signingSecret: signing.plain };
       } catch (error) {
@@ -161,8 +186,37 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
       return docs.map(summary);
     },
 
+    /**
+     * The user's accounts as listings label them (id, name, bank), for pages read often (the
+     * conciliation list): reused for {@link LABELS_TTL_MS}, so a page costs no read of the
+     * accounts (mongo-java-server reads every account for a filter by user).
+     */
+    async labels(userId: string): Promise<AccountLabel[]> {
+      const now = deps.clock.now().getTime();
+      const kept = labelsOf.get(userId);
+      if (kept && now - kept.at < LABELS_TTL_MS) return kept.labels;
+      const labels = Account.find({ userId }, { _id: 1, name: 1, bank: 1, nameKey: 1 })
+        .sort({ nameKey: 1 })
+        .lean<Pick<AccountDoc, '_id' | 'name' | 'bank'>[]>()
+        .then((docs) => docs.map((d) => ({ id: d._id, name: d.name, bank: d.bank })));
+      labelsOf.delete(userId);
+      labelsOf.set(userId, { at: now, labels });
+      if (labelsOf.size > LABELS_KEPT) labelsOf.delete(labelsOf.keys().next().value as string);
+      // A failed read is not kept.
+      labels.catch(() => {
+        if (labelsOf.get(userId)?.labels === labels) labelsOf.delete(userId);
+      });
+      return labels;
+    },
+
     async show(userId: string, ref: string): Promise<AccountView> {
       return accountView(await load(userId, ref));
+    },
+
+    /** The account's document (one of the user's, by id or name) and its view, for callers that read more of it. */
+    async showWithDocument(userId: string, ref: string): Promise<{ view: AccountView; doc: AccountDoc }> {
+      const doc = await load(userId, ref);
+      return { view: accountView(doc), doc };
     },
 
     /**
@@ -217,6 +271,7 @@ export function createAccountService(deps: { models: Models; banks: BankRegistry
         throw new UserError(`The confirmation "${confirmationName.trim()}" does not match the account's name "${doc.name}"; nothing was deleted.`);
       }
       await Account.deleteOne({ _id: doc._id, userId });
+      forgetLabels(userId);
       deps.log.info({ accountId: doc._id }, 'account deleted');
       return summary(doc);
     },

@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto';
+import { hkdfSync, webcrypto } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 
 /**
@@ -29,6 +29,9 @@ export function tokenKeys(input: { secret?: string | undefined; encryptionKeys: 
 export function createTokenSigner(keys: Uint8Array[]): TokenSigner {
   const [current] = keys;
   if (!current) throw new Error('no key to sign API tokens with');
+  // Imported once: given raw bytes, jose imports the key again for every token it checks.
+  const verifyKeys = Promise.all(keys.map((key) => webcrypto.subtle.importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])));
+  verifyKeys.catch(() => undefined);
   return {
     async sign(claims, options) {
       const { sub, ...rest } = claims;
@@ -36,7 +39,7 @@ export function createTokenSigner(keys: Uint8Array[]): TokenSigner {
     },
     async verify(token, audience) {
       if (token.length > 4096) return null;
-      for (const key of keys) {
+      for (const key of await verifyKeys) {
         try {
           const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience });
           return typeof payload.sub === 'string' ? (payload as TokenClaims) : null;

@@ -71,7 +71,7 @@ export function movementOut(t: StoredTransaction): z.output<typeof s.movement> {
   };
 }
 
-export function requestOut(r: RequestSummary, bank: string): z.output<typeof s.conciliationItem> {
+export function requestOut(r: RequestSummary): z.output<typeof s.conciliationItem> {
   return {
     id: r.id,
     account_id: r.accountId,
@@ -82,14 +82,14 @@ export function requestOut(r: RequestSummary, bank: string): z.output<typeof s.c
     sender_name: r.name,
     created_at: iso(r.registeredAt),
     updated_at: iso(r.statusChangedAt),
-    bank,
+    bank: r.bank,
     account_name: r.accountName,
   };
 }
 
-export function requestDetailOut(r: RequestDetail, bank: string): z.output<typeof s.conciliationDetail> {
+export function requestDetailOut(r: RequestDetail): z.output<typeof s.conciliationDetail> {
   return {
-    ...requestOut(r, bank),
+    ...requestOut(r),
     attempt_count: r.attemptCount,
     attempts: r.attempts.map((a) => ({ id: `${r.id}:${a.number}`, request_id: r.id, attempt_number: a.number, result: a.result, reason: a.reason, created_at: iso(a.at), candidate_ids: a.candidates })),
     match: r.match

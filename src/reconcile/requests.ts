@@ -7,6 +7,7 @@ import { isOpen, type RequestStatus } from '../domain/request-status.js';
 import type { AccountDoc, BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, RequestMatch } from '../store/models.js';
 import type { AccountLock } from './account-lock.js';
 import { readRequestPage } from './request-page.js';
+import { createStatusTotals } from './status-totals.js';
 import { matchedEvent } from './result-events.js';
 import type { Outbox } from './outbox.js';
 import type { EvaluationSummary, Settlement } from './settlement.js';
@@ -20,6 +21,8 @@ export type RequestSummary = {
   id: string;
   accountId: string;
   accountName: string;
+  /** The account's bank (its code). */
+  bank: string;
   externalId: string;
   status: RequestStatus;
   amountMinor: number;
@@ -33,11 +36,15 @@ export type RequestDetail = RequestSummary & { attemptCount: number; attempts: M
 
 export type RequestService = ReturnType<typeof createRequestService>;
 
-function summaryOf(doc: ConciliationRequestDoc, accountName: string): RequestSummary {
+/** What a summary reads of a request (a page projects these only: a request's attempts and events can be long). */
+export type RequestSummaryFields = Pick<ConciliationRequestDoc, '_id' | 'accountId' | 'externalId' | 'status' | 'amountMinor' | 'currency' | 'name' | 'registeredAt' | 'statusChangedAt'>;
+
+function summaryOf(doc: RequestSummaryFields, account: { name: string; bank: string }): RequestSummary {
   return {
     id: doc._id,
     accountId: doc.accountId,
-    accountName,
+    accountName: account.name,
+    bank: account.bank,
     externalId: doc.externalId,
     status: doc.status,
     amountMinor: doc.amountMinor,
@@ -52,12 +59,13 @@ const money = (request: Pick<ConciliationRequestDoc, 'amountMinor' | 'currency'>
 
 export function createRequestService(deps: { models: Models; accounts: AccountService; clock: Clock; lock: AccountLock; settlement: Settlement; outbox: Outbox }) {
   const { ConciliationRequest, BankTransaction, Account } = deps.models;
+  const statusTotals = createStatusTotals(deps);
 
-  async function find(userId: string, accountRef: string, externalId: string): Promise<{ doc: ConciliationRequestDoc; accountName: string }> {
+  async function find(userId: string, accountRef: string, externalId: string): Promise<{ doc: ConciliationRequestDoc; account: { name: string; bank: string } }> {
     const account = await deps.accounts.show(userId, accountRef);
     const doc = await ConciliationRequest.findOne({ accountId: account.id, externalId: externalId.trim() }).lean<ConciliationRequestDoc>();
     if (!doc) throw new NotFoundError(`No request "${externalId.trim()}" on "${account.name}". List them with: pending "${account.name}"`);
-    return { doc, accountName: account.name };
+    return { doc, account };
   }
 
   async function retryLimitOf(accountId: string): Promise<number> {
@@ -69,18 +77,18 @@ export function createRequestService(deps: { models: Models; accounts: AccountSe
   return {
     /** Newest first, by exact keys (see request-page.ts: cheap on mongo-java-server, which sorts in memory). */
     async list(userId: string, filter: { account?: string; status?: RequestStatus; limit: number; offset: number }): Promise<{ total: number; items: RequestSummary[] }> {
-      const accounts = filter.account ? [await deps.accounts.show(userId, filter.account)] : await deps.accounts.list(userId);
-      const names = new Map(accounts.map((a) => [a.id, a.name]));
-      const { total, docs } = await readRequestPage(deps.models, [...names.keys()], filter);
-      return { total, items: docs.map((d) => summaryOf(d, names.get(d.accountId) ?? d.accountId)) };
+      const accounts = filter.account ? [await deps.accounts.show(userId, filter.account)] : await deps.accounts.labels(userId);
+      const byId = new Map(accounts.map((a) => [a.id, a]));
+      const { total, docs } = await readRequestPage(deps.models, [...byId.keys()], filter, statusTotals);
+      return { total, items: docs.map((d) => summaryOf(d, byId.get(d.accountId) ?? { name: d.accountId, bank: '' })) };
     },
 
     async show(userId: string, accountRef: string, externalId: string): Promise<RequestDetail> {
-      const { doc, accountName } = await find(userId, accountRef, externalId);
+      const { doc, account } = await find(userId, accountRef, externalId);
       const candidates = doc.candidates.length > 0 ? await BankTransaction.find({ _id: { $in: doc.candidates } }).lean<BankTransactionDoc[]>() : [];
       const order = new Map(doc.candidates.map((id, i) => [id, i]));
       return {
-        ...summaryOf(doc, accountName),
+        ...summaryOf(doc, account),
         attemptCount: doc.attemptCount,
         attempts: doc.attempts,
         match: doc.match,

@@ -2,9 +2,9 @@ import type { AnyBulkWriteOperation } from 'mongoose';
 import type { Clock } from '../domain/clock.js';
 import { WAITING_STATUSES, type RequestStatus } from '../domain/request-status.js';
 import type { Logger } from '../log.js';
-import type { BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, PendingEvent, RequestMatch } from '../store/models.js';
+import type { BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, OutboxEventDoc, PendingEvent, RequestMatch } from '../store/models.js';
 import { LeaseLostError, type LockLease } from './account-lock.js';
-import { createClaims, type Claims } from './claims.js';
+import { createClaims, type ClaimPair, type Claims } from './claims.js';
 import { matchRequests, WINDOW_MS, type MatchDecision, type MatchTransaction } from './matcher.js';
 import type { Outbox } from './outbox.js';
 import { ambiguousEvent, failedEvent, matchedEvent, type CandidateFacts } from './result-events.js';
@@ -14,7 +14,8 @@ import { ambiguousEvent, failedEvent, matchedEvent, type CandidateFacts } from '
  * records each decision, under the account's reconcile lease (account-lock.ts), in chunks of
  * `chunkSize` requests with bulk writes (each write still a single-document update):
  *  1. the chunk's requests that are to claim a transaction become `processing` (remembering
- *     their previous status), stamped with the lease's fencing number;
+ *     their previous status), stamped with the lease's fencing number (in the same command as
+ *     the previous chunk's outcomes);
  *  2. their transactions are claimed (fenced: claims.ts), so each settles one request and
  *     each request holds one (a request still holding what an interrupted step left has it
  *     freed first);
@@ -23,7 +24,8 @@ import { ambiguousEvent, failedEvent, matchedEvent, type CandidateFacts } from '
  *     or still in the status read (any other);
  *  4. claims whose request was not written `matched` are given back (unless it is matched
  *     with them), and the events are copied to the outbox (the sweeper finishes this after a
- *     crash).
+ *     crash); chat is told of them once the evaluation ends (the sweeper's chat backlog tells
+ *     what a crash left untold).
  * The lease is checked before each chunk's writes; once it is lost the step stops, and the
  * next holder's recovery (run first in every locked step) takes its requests over and frees
  * what they held. An evaluation that throws counts as an error for the requests it was
@@ -51,6 +53,8 @@ export const ATTEMPTS_KEPT = 50;
 export const SETTLEMENT_CHUNK = 1_000;
 const RETRY_BASE_MS = 60_000;
 const RETRY_MAX_MS = 30 * 60_000;
+/** Up to this many requests named by id are read by id (see load). */
+const FEW_IDS = 100;
 /** Rounds of re-evaluating requests whose candidates were just used (each round is smaller). */
 const MAX_ROUNDS = 4;
 
@@ -103,15 +107,26 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     };
   }
 
-  /** Writes outcomes (fenced), gives back claims whose request did not end `matched`, copies events. */
-  async function writeOutcomes(outcomes: Outcome[], claimed: Map<string, BankTransactionDoc>, lease: LockLease): Promise<Set<string>> {
+  /**
+   * Writes outcomes (fenced), gives back claims whose request did not end `matched`, copies
+   * events (their chat notice is left in `told`). `marks`: the next chunk's processing marks,
+   * written in the same command (one round trip and one commit fewer per chunk; they concern
+   * other requests).
+   */
+  async function writeOutcomes(outcomes: Outcome[], claimed: Map<string, BankTransactionDoc>, lease: LockLease, told: OutboxEventDoc[], marks: AnyBulkWriteOperation<ConciliationRequestDoc>[] = []): Promise<Set<string>> {
     const now = deps.clock.now();
-    if (outcomes.length === 0) return new Set();
+    if (outcomes.length === 0) {
+      if (marks.length > 0) await ConciliationRequest.bulkWrite(marks, { ordered: false });
+      return new Set();
+    }
     // A write the database (or its casting) refuses throws, after the others were done: the caller records it as an error.
-    const result = await ConciliationRequest.bulkWrite(outcomes.map((o) => outcomeWrite(o, lease.fence, now)), { ordered: false, throwOnValidationError: true });
-    if (result.matchedCount === outcomes.length) {
+    const result = await ConciliationRequest.bulkWrite([...outcomes.map((o) => outcomeWrite(o, lease.fence, now)), ...marks], { ordered: false, throwOnValidationError: true });
+    if (result.matchedCount === outcomes.length + marks.length) {
       // Every conditional write applied: the claims are settled, the events are the ones built here.
-      await deps.outbox.flushRequests(outcomes.flatMap((o) => o.events.map((event) => ({ requestId: o.request._id, event }))));
+      await deps.outbox.flushRequests(
+        outcomes.flatMap((o) => o.events.map((event) => ({ requestId: o.request._id, event }))),
+        told,
+      );
       return new Set(outcomes.filter((o) => o.status === 'matched').map((o) => o.request._id));
     }
     const followUp = outcomes.filter((o) => o.events.length > 0 || claimed.has(o.request._id)).map((o) => o.request._id);
@@ -129,7 +144,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     if (giveBack.length > 0) await claims.releaseUnsettled(giveBack.map(([requestId, t]) => ({ _id: t._id, usedBy: requestId, claimFence: lease.fence })), lease);
     const eventIds = new Set(outcomes.flatMap((o) => o.events.map((e) => e._id)));
     const stranded = after.flatMap((r) => (r.pendingEvents ?? []).filter((e) => eventIds.has(e._id)).map((e) => ({ requestId: r._id, event: e })));
-    await deps.outbox.flushRequests(stranded);
+    await deps.outbox.flushRequests(stranded, told);
     return written;
   }
 
@@ -166,7 +181,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
   }
 
   /** An evaluation that failed: claims released, each request retried later or `failed`. */
-  async function recordError(requests: ConciliationRequestDoc[], account: AccountFacts, error: unknown, lease: LockLease, summary: EvaluationSummary): Promise<void> {
+  async function recordError(requests: ConciliationRequestDoc[], account: AccountFacts, error: unknown, lease: LockLease, summary: EvaluationSummary, told: OutboxEventDoc[]): Promise<void> {
     const now = deps.clock.now();
     const sentence = `the evaluation failed: ${error instanceof Error ? error.message : String(error)}`;
     log.error({ err: error, accountId: account.id, requests: requests.length }, 'evaluation failed');
@@ -184,7 +199,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     });
     for (let i = 0; i < outcomes.length; i += chunkSize) {
       const chunk = outcomes.slice(i, i + chunkSize).map((o) => ({ ...o, marked: true }));
-      await writeOutcomes(chunk, new Map(), lease);
+      await writeOutcomes(chunk, new Map(), lease, told);
       // What they had claimed before the error goes back (they are no longer processing).
       await claims.releaseUnsettled(await claims.heldBy(account.id, chunk.map((o) => o.request._id)), lease);
     }
@@ -195,7 +210,10 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     const now = deps.clock.now();
     const ids = new Set([...(target.requestIds ?? []), ...restored]);
     const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
-    const onlyIds = !target.due && amounts.size === 0;
+    // A few named requests are read by id; many are sorted out of one read of the open requests:
+    // mongo-java-server compares each document it reads with the whole of an $in list (a round
+    // of thousands of stale requests, and their amounts, grew with the square).
+    const onlyIds = !target.due && amounts.size === 0 && ids.size <= FEW_IDS;
     const candidates = onlyIds
       ? await ConciliationRequest.find({ _id: { $in: [...ids] }, accountId: account.id, status: { $in: WAITING_STATUSES } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>()
       : await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>();
@@ -214,19 +232,20 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
    * one read (a mark by a holder whose lease lapsed is harmless: its outcome writes, claims and
    * releases are fenced).
    */
+  function processingMarks(chunk: ConciliationRequestDoc[], lease: LockLease): AnyBulkWriteOperation<ConciliationRequestDoc>[] {
+    const now = deps.clock.now();
+    return chunk.map((r) => ({
+      updateOne: { filter: { _id: r._id, status: r.status }, update: { $set: { status: 'processing', processingFrom: r.status, processingSince: now, processingFence: lease.fence } } },
+    }));
+  }
+
   async function markProcessing(chunk: ConciliationRequestDoc[], lease: LockLease): Promise<void> {
     if (chunk.length === 0) return;
-    const now = deps.clock.now();
-    await ConciliationRequest.bulkWrite(
-      chunk.map((r) => ({
-        updateOne: { filter: { _id: r._id, status: r.status }, update: { $set: { status: 'processing', processingFrom: r.status, processingSince: now, processingFence: lease.fence } } },
-      })),
-      { ordered: false },
-    );
+    await ConciliationRequest.bulkWrite(processingMarks(chunk, lease), { ordered: false });
   }
 
   /** One evaluation; returns the open requests to evaluate again (a transaction among their candidates was just used). */
-  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary): Promise<string[]> {
+  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary, told: OutboxEventDoc[]): Promise<string[]> {
     const restored = restoredBy.get(lease) ?? new Set<string>();
     restoredBy.delete(lease);
     const { wanted, rivals } = await load(account, target, restored);
@@ -264,23 +283,37 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       decisionOf = new Map(decisions.map((d) => [d.requestId, d]));
       for (const r of wanted) if (!decisionOf.has(r._id)) throw new Error(`the matcher returned no decision for request ${r._id}`);
 
-      for (; done < wanted.length; done += chunkSize) {
-        const chunk = wanted.slice(done, done + chunkSize);
-        lease.check();
-        // Only a request that claims is marked `processing` (the claim's window: a crash there is recovered).
-        const pairs = chunk.flatMap((r) => {
+      // Only a request that claims is marked `processing` (the claim's window: a crash there is
+      // recovered); a chunk's marks are written before its claims, with the outcomes of the chunk
+      // before it (the first chunk's alone).
+      const pairsOf = (chunk: ConciliationRequestDoc[]) =>
+        chunk.flatMap((r) => {
           const d = decisionOf.get(r._id) as MatchDecision;
           const transaction = d.result === 'matched' ? byId.get(d.transactionId) : undefined;
           return transaction ? [{ requestId: r._id, transaction }] : [];
         });
+      const claimingIn = (chunk: ConciliationRequestDoc[], pairs: ClaimPair[]) => {
         const claiming = new Set(pairs.map((p) => p.requestId));
-        await markProcessing(chunk.filter((r) => claiming.has(r._id)), lease);
-        marked = done + chunk.length;
+        return chunk.filter((r) => claiming.has(r._id));
+      };
+      let chunk = wanted.slice(0, chunkSize);
+      let pairs = pairsOf(chunk);
+      lease.check();
+      await markProcessing(claimingIn(chunk, pairs), lease);
+      marked = chunk.length;
+      for (; done < wanted.length; done += chunkSize) {
+        lease.check();
+        const claiming = new Set(pairs.map((p) => p.requestId));
         const claimed = await claims.claim(account.id, pairs, lease);
         lease.check();
         const outcomes = chunk.map((r) => ({ ...decide(r, decisionOf.get(r._id) as MatchDecision, claimed, byId, summary), marked: claiming.has(r._id) }));
-        const settled = await writeOutcomes(outcomes, claimed, lease);
+        const next = wanted.slice(done + chunkSize, done + 2 * chunkSize);
+        const nextPairs = pairsOf(next);
+        const settled = await writeOutcomes(outcomes, claimed, lease, told, processingMarks(claimingIn(next, nextPairs), lease));
+        marked = done + chunk.length + next.length;
         for (const requestId of settled) used.add((claimed.get(requestId) as BankTransactionDoc)._id);
+        chunk = next;
+        pairs = nextPairs;
       }
     } catch (error) {
       if (error instanceof LeaseLostError) throw error;
@@ -292,9 +325,12 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       );
       const unmarked = wanted.slice(Math.max(marked, done));
       for (let i = 0; i < unmarked.length; i += chunkSize) await markProcessing(unmarked.slice(i, i + chunkSize), lease);
-      await recordError([...current.filter((r) => still.has(r._id)), ...unmarked], account, error, lease, summary);
+      await recordError([...current.filter((r) => still.has(r._id)), ...unmarked], account, error, lease, summary, told);
       // Requests of the chunk written before the error: their events are copied now (else the sweeper would).
-      await deps.outbox.flushRequestsById(current.filter((r) => !still.has(r._id)).map((r) => r._id));
+      await deps.outbox.flushRequestsById(
+        current.filter((r) => !still.has(r._id)).map((r) => r._id),
+        told,
+      );
     }
     // Open requests that had a now-used transaction among their candidates: all are rivals
     // (a candidate has its request's amount, and a used transaction a wanted request's).
@@ -319,9 +355,15 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     /** Evaluates the account's open requests the target names (under the account's lease). */
     async evaluate(account: AccountFacts, target: EvaluationTarget, lease: LockLease): Promise<EvaluationSummary> {
       const summary = emptySummary();
-      let stale = await evaluateOnce(account, target, lease, summary);
-      // Requests that had a now-used transaction among their candidates are evaluated again.
-      for (let round = 1; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary);
+      // One evaluation's results are told together (a poll of 100k orders: one message per kind of result, not one per chunk).
+      const told: OutboxEventDoc[] = [];
+      try {
+        let stale = await evaluateOnce(account, target, lease, summary, told);
+        // Requests that had a now-used transaction among their candidates are evaluated again.
+        for (let round = 1; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary, told);
+      } finally {
+        await deps.outbox.announce(told);
+      }
       log.debug({ accountId: account.id, ...summary }, 'requests evaluated');
       return summary;
     },
@@ -332,7 +374,12 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       if (transactionIds.length === 0) return summary;
       const waiting = await ConciliationRequest.find({ accountId: account.id, status: 'ambiguous', candidates: { $in: transactionIds } }, { _id: 1 }).lean<{ _id: string }[]>();
       let stale = waiting.map((r) => r._id);
-      for (let round = 0; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary);
+      const told: OutboxEventDoc[] = [];
+      try {
+        for (let round = 0; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary, told);
+      } finally {
+        await deps.outbox.announce(told);
+      }
       return summary;
     },
   };

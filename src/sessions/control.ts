@@ -124,11 +124,11 @@ export function createSessionControl(deps: {
     },
 
     async status(userId: string, ref: string) {
-      const view = await deps.accounts.show(userId, ref);
-      const doc = await Account.findById(view.id).lean<AccountDoc>();
-      const lease = await deps.leases.holderOf(leaseKey(view.id));
-      const lastRun = await SessionRun.findOne({ accountId: view.id }).sort({ startedAt: -1 }).lean<SessionRunDoc>();
-      return { view, scrape: doc?.scrape ?? null, session: doc?.session ?? null, activeSession: lease?.purpose ?? null, lastRun };
+      const { view, doc } = await deps.accounts.showWithDocument(userId, ref);
+      // The newest run by the id the account keeps (none: not one read); an account stored by an older version has no such id, and its runs are sorted.
+      const newestRun = doc.lastRunId === null ? Promise.resolve(null) : doc.lastRunId ? SessionRun.findById(doc.lastRunId).lean<SessionRunDoc>() : SessionRun.findOne({ accountId: view.id }).sort({ startedAt: -1 }).lean<SessionRunDoc>();
+      const [lease, lastRun] = await Promise.all([deps.leases.holderOf(leaseKey(view.id)), newestRun]);
+      return { view, scrape: doc.scrape ?? null, session: doc.session ?? null, activeSession: lease?.purpose ?? null, lastRun };
     },
 
     async failures(userId: string, options: { account?: string; limit: number }): Promise<FailureView[]> {

@@ -63,8 +63,9 @@ export function createLeaseManager(deps: { models: Models; clock: Clock; holderP
       return released;
     },
     async holderOf(key: string): Promise<{ holder: string; purpose: string; expiresAt: Date } | undefined> {
-      const doc = await LeaseModel.findOne({ _id: key, expiresAt: { $gte: deps.clock.now() } }).lean();
-      return doc ? { holder: doc.holder, purpose: doc.purpose, expiresAt: doc.expiresAt } : undefined;
+      // By _id alone, the expiry checked here: mongo-java-server serves a filter from an index only when it names exactly the index's fields.
+      const doc = await LeaseModel.findById(key).lean();
+      return doc && doc.expiresAt.getTime() >= deps.clock.now().getTime() ? { holder: doc.holder, purpose: doc.purpose, expiresAt: doc.expiresAt } : undefined;
     },
   };
 }

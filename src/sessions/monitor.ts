@@ -6,7 +6,7 @@ import { logIn } from './bank-login.js';
 import { readRange } from './day-range.js';
 import { readUntilStable } from './stable-read.js';
 import type { Lease } from './lease.js';
-import { leaseKey, sessionAccount, type SessionRunner } from './runner.js';
+import { leaseKey, sessionAccount, startRun, type SessionRunner } from './runner.js';
 
 /**
  * Persistent sessions (SPEC §2): one login, then the page is re-read every `pollMs`; a
@@ -114,7 +114,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
           if (!context) context = await deps.pool.acquire();
           if (!page || page.isClosed()) page = await context.context.newPage();
           if (!loggedIn) {
-            const run = await SessionRun.create({ accountId, kind: 'persistent', trigger: 'monitor', status: 'running', holder: lease.holder, startedAt: deps.clock.now() });
+            const run = await startRun(deps.models, { accountId, kind: 'persistent', trigger: 'monitor', holder: lease.holder, startedAt: deps.clock.now() });
             runId = run._id;
             await deps.events({ type: 'started', runId: run._id, kind: 'persistent', trigger: 'monitor', account });
             const progress = (text: string) => void deps.events({ type: 'progress', account, text });
@@ -151,7 +151,7 @@ export function createMonitorManager(runner: SessionRunner, options: { pollMs: n
             continue;
           }
           const failure = error instanceof SessionFailure ? error : new SessionFailure('unknown', 'read', error instanceof Error ? error.message.split('\n')[0] : String(error));
-          const runToRecord = runId ?? (await SessionRun.create({ accountId, kind: 'persistent', trigger: 'monitor', status: 'running', holder: lease.holder, startedAt: deps.clock.now() }))._id;
+          const runToRecord = runId ?? (await startRun(deps.models, { accountId, kind: 'persistent', trigger: 'monitor', holder: lease.holder, startedAt: deps.clock.now() }))._id;
           if (failure.fatal && settings.login_mode === 'assisted' && failure.kind !== 'invalid_credentials' && failure.kind !== 'account_blocked') {
             // Park rather than block: a person can complete the login later.
             await runner.recordFailure({ doc, runId: runToRecord, error: failure, page, schedule: false, parkInstead: true });

@@ -47,6 +47,13 @@ export function leaseKey(accountId: string): string {
   return `account:${accountId}`;
 }
 
+/** A session run starts: stored, and named the account's newest (what its status reads, by id). */
+export async function startRun(models: Pick<Models, 'Account' | 'SessionRun'>, run: { accountId: string; kind: 'one-shot' | 'persistent'; trigger: 'schedule' | 'manual' | 'retry' | 'monitor'; holder: string; startedAt: Date; ref?: string | null }): Promise<{ _id: string }> {
+  const doc = await models.SessionRun.create({ ...run, status: 'running' });
+  await models.Account.updateOne({ _id: run.accountId }, { $set: { lastRunId: doc._id } });
+  return { _id: doc._id };
+}
+
 export function sessionAccount(doc: AccountDoc): SessionAccount {
   return { id: doc._id, name: doc.name, bank: doc.bank, userId: doc.userId };
 }
@@ -116,7 +123,7 @@ export function createSessionRunner(deps: RunnerDeps) {
       const renewal = setInterval(() => void lease.renew().catch(() => undefined), Math.max(1_000, deps.leaseTtlMs / 3));
       const account = sessionAccount(doc);
       const settings = accountView(doc).settings;
-      const run = await SessionRun.create({ accountId, kind: 'one-shot', trigger, status: 'running', holder: lease.holder, startedAt: deps.clock.now(), ref: ref ?? null });
+      const run = await startRun(deps.models, { accountId, kind: 'one-shot', trigger, holder: lease.holder, startedAt: deps.clock.now(), ref: ref ?? null });
       await deps.events({ type: 'started', runId: run._id, kind: 'one-shot', trigger, account });
       const progress = (text: string) => void deps.events({ type: 'progress', account, text, ref });
       let page: Page | undefined;

@@ -93,6 +93,12 @@ const accountSchema = new Schema(
     /** Times of recent OTP submissions (rate limit: 5 per 10 minutes). */
     otpSubmissions: { type: [Date], default: [] },
     /**
+     * The account's newest session run (set as a run starts; null: none yet), so its status
+     * reads the run by id: mongo-java-server would read and sort every stored run to find it.
+     * Absent on accounts stored by an older version (their status sorts the runs, as before).
+     */
+    lastRunId: { type: String, default: null },
+    /**
      * Standard Webhooks signing secrets (`whsec_…`), sealed. The newest signs; an older one
      * keeps signing beside it until `retiresAt` (rotation grace).
      */
@@ -627,6 +633,7 @@ export type AccountDoc = Omit<InferSchemaType<typeof accountSchema>, 'settings' 
   webhookGone?: { url: string | null; at: Date | null };
   _id: string;
   otpSubmissions: Date[];
+  lastRunId?: string | null;
   scrape: { nextRunAt: Date | null; queuedAt: Date | null; failures: number; lastOkAt: Date | null; lastReadDay: string | null };
   session: { state: 'running' | 'stopped' | 'needs_attention'; reason: string | null; since: Date | null };
   settings: Record<string, unknown>;

@@ -6,7 +6,9 @@ import { rotateSealedValues } from '../../src/store/sealed-fields.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { capturingLogger } from '../helpers/log-capture.js';
+import { manualClock } from '../helpers/clock.js';
 import { buildServices, TEST_KEY } from '../helpers/services.js';
+import { LABELS_TTL_MS } from '../../src/accounts/account-service.js';
 
 async function expectUserError(promise: Promise<unknown>, message: RegExp): Promise<void> {
   try {
@@ -124,6 +126,40 @@ describe('account service (real database)', () => {
       expect(error).to.be.instanceOf(NotFoundError);
     }
     expect((await services.accounts.list(otherUserId)).map((a) => a.name)).not.to.include('Private');
+  });
+
+  it('labels (reused for the listing pages): per user; an account created or deleted here shows at once; one made by another process within the reuse time', async () => {
+    const clock = manualClock();
+    const own = buildServices(test.db, { clock });
+    const names = async (user: string) => (await own.accounts.labels(user)).map((a) => a.name);
+    const before = await names(userId);
+    const created = await own.accounts.create(userId, { name: 'Labelled', bank: 'sandbox' });
+    expect(await own.accounts.labels(userId)).to.deep.include({ id: created.id, name: 'Labelled', bank: 'sandbox' });
+    expect(await names(otherUserId), "another user's labels").not.to.include('Labelled');
+    await own.accounts.remove(userId, 'Labelled', 'Labelled');
+    expect(await names(userId)).to.deep.equal(before);
+    // Another process (its own services) adds one: this one's labels are reused until they are LABELS_TTL_MS old.
+    const elsewhere = await buildServices(test.db, { clock }).accounts.create(userId, { name: 'Made elsewhere', bank: 'sandbox' });
+    expect(await names(userId), 'reused').not.to.include('Made elsewhere');
+    clock.advance(LABELS_TTL_MS);
+    expect(await names(userId)).to.include('Made elsewhere');
+    expect(await names(otherUserId)).not.to.include('Made elsewhere');
+    await own.accounts.remove(userId, elsewhere.id, 'Made elsewhere');
+    expect(await names(userId)).not.to.include('Made elsewhere');
+  });
+
+  it('finds an account by id or by name, index-served, and never by another user', async () => {
+    const mine = await services.accounts.create(userId, { name: 'By Ref', bank: 'sandbox' });
+    expect((await services.accounts.show(userId, mine.id.toUpperCase())).id).to.equal(mine.id);
+    expect((await services.accounts.show(userId, ' by ref ')).id).to.equal(mine.id);
+    for (const ref of [mine.id, 'By Ref']) {
+      try {
+        await services.accounts.show(otherUserId, ref);
+        expect.fail('must not be visible');
+      } catch (error) {
+        expect(error).to.be.instanceOf(NotFoundError);
+      }
+    }
   });
 
   it('rotates every secret to the newest key, and old keys can then be dropped', async () => {

@@ -263,4 +263,16 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
     expect(told).to.have.length(1);
     expect(told[0]).to.match(/^12 payments matched on "Bulk" at once: (M-\d+, ){4}M-\d+ and 7 more\. List them: \/recon pending Bulk status=matched$/);
   });
+
+  it('a poll larger than one chunk of settlement is told in one message per kind of result, not one per chunk', async () => {
+    const id = await account('Chunks');
+    const n = 2_500;
+    await arrive(id, Array.from({ length: n }, (_, i) => ({ amount: 1_000 + i, sender: `Payer${i} Surname${i}` })));
+    await poll(id, Array.from({ length: n }, (_, i) => ({ external_id: `C-${i}`, amount: (1_000 + i) / 100, currency: 'UYU', name: `Payer${i} Surname${i}` })));
+    expect(await test.db.models.ConciliationRequest.countDocuments({ accountId: id, status: 'matched' })).to.equal(n);
+    const told = sent.filter((s) => s.ref === 'console:local' && /"Chunks"/.test(s.message.text)).map((s) => s.message.text);
+    expect(told).to.have.length(1);
+    expect(told[0]).to.match(/^2500 payments matched on "Chunks" at once: /);
+    expect(await test.db.models.OutboxEvent.countDocuments({ accountId: id, 'chat.state': 'sent' })).to.equal(n);
+  });
 });

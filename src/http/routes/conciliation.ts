@@ -10,17 +10,13 @@ const NOT_FOUND = { messages: { notFound: 'Not found' } };
 
 /** /conciliation: list, detail, re-run matching, resend the webhook, resolve an ambiguity, poll now. */
 export function conciliationRoutes(app: ZodApp, ctx: RouteContext): void {
-  const { reconcile, accounts, webhooks } = ctx.services;
+  const { reconcile, webhooks } = ctx.services;
   const tags = ['conciliation'];
   const userOf = (request: { auth: JwtAuth | null }) => (request.auth as JwtAuth).userId;
 
   async function refOf(userId: string, id: string) {
     if (!UUID.test(id)) throw new NotFoundError('Not found');
     return ctx.queries.requestRef(userId, id);
-  }
-
-  async function banksOf(userId: string): Promise<Map<string, string>> {
-    return new Map((await accounts.list(userId)).map((a) => [a.id, a.bank]));
   }
 
   app.get(
@@ -38,17 +34,16 @@ export function conciliationRoutes(app: ZodApp, ctx: RouteContext): void {
     async (request, reply) => {
       const userId = userOf(request);
       const { limit, offset, status } = request.query;
-      const [{ total, items }, banks] = await Promise.all([reconcile.requests.list(userId, { limit, offset, ...(status ? { status } : {}) }), banksOf(userId)]);
+      const { total, items } = await reconcile.requests.list(userId, { limit, offset, ...(status ? { status } : {}) });
       void reply.header('x-total-count', String(total));
-      return items.map((item) => requestOut(item, banks.get(item.accountId) ?? ''));
+      return items.map(requestOut);
     },
   );
 
   app.get('/conciliation/:id', { preHandler: ctx.guard('viewer'), config: NOT_FOUND, schema: { tags, summary: 'One request with its attempts, match and candidates', security: BEARER_SECURITY, params: s.idParams, response: s.jwtResponses({ 200: s.conciliationDetail }) } }, async (request) => {
     const userId = userOf(request);
     const ref = await refOf(userId, request.params.id);
-    const [detail, banks] = await Promise.all([reconcile.requests.show(userId, ref.accountId, ref.externalId), banksOf(userId)]);
-    return requestDetailOut(detail, banks.get(detail.accountId) ?? '');
+    return requestDetailOut(await reconcile.requests.show(userId, ref.accountId, ref.externalId));
   });
 
   const queuedAnswer = s.jwtResponses({ 202: s.queued });
@@ -77,8 +72,7 @@ export function conciliationRoutes(app: ZodApp, ctx: RouteContext): void {
     async (request) => {
       const auth = request.auth as JwtAuth;
       const ref = await refOf(auth.userId, request.params.id);
-      const [detail, banks] = await Promise.all([reconcile.requests.resolve(auth.userId, ref.accountId, ref.externalId, request.body.bank_transaction_id, auth.name), banksOf(auth.userId)]);
-      return requestDetailOut(detail, banks.get(detail.accountId) ?? '');
+      return requestDetailOut(await reconcile.requests.resolve(auth.userId, ref.accountId, ref.externalId, request.body.bank_transaction_id, auth.name));
     },
   );
 
