@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -12,6 +11,7 @@ import { cacheDir } from '../src/paths.js';
 import { connectDatabase } from '../src/store/database.js';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { allocateListSeqs, listKeyOf } from '../src/store/request-keys.js';
+import { timeCommands } from './lib/command-times.js';
 import { percentile, report } from './lib/report.js';
 import { benchServices } from './lib/services.js';
 
@@ -44,22 +44,7 @@ const database = await connectDatabase({ uri: embedded.uri, dbName: `bench_http_
 
 /** BENCH_PROFILE=1: per route, database commands per request and their time, and the CPU of this process and of the engine's. */
 const profile = process.env.BENCH_PROFILE === '1';
-const started = new Map<number, string>();
-let spent = new Map<string, { count: number; ms: number }>();
-database.connection.getClient().on('commandStarted', (event: CommandStartedEvent) => {
-  if (!profile) return;
-  const c = event.command as Record<string, unknown>;
-  started.set(event.requestId, `${event.commandName} ${String(c[event.commandName] ?? '')}`);
-});
-database.connection.getClient().on('commandSucceeded', (event: CommandSucceededEvent) => {
-  const key = started.get(event.requestId);
-  if (!key) return;
-  started.delete(event.requestId);
-  const entry = spent.get(key) ?? { count: 0, ms: 0 };
-  entry.count += 1;
-  entry.ms += event.duration;
-  spent.set(key, entry);
-});
+const commandTimes = profile ? timeCommands(database.connection.getClient()) : undefined;
 /** CPU seconds of the engine's process (Linux /proc; utime + stime at 100 ticks a second). */
 function engineCpu(): number {
   try {
@@ -87,7 +72,7 @@ async function cpuProfiler(dir: string) {
 }
 async function profiled<T>(what: string, requests: number, work: () => Promise<T>): Promise<T> {
   if (!profile) return work();
-  spent = new Map();
+  commandTimes?.reset();
   const cpu = process.cpuUsage();
   const engine = engineCpu();
   if (cpuProfile) await cpuProfile.start();
@@ -95,7 +80,7 @@ async function profiled<T>(what: string, requests: number, work: () => Promise<T
   const used = process.cpuUsage(cpu);
   if (cpuProfile) await cpuProfile.stop(what);
   console.log(`    ${what}: CPU per request: node ${((used.user + used.system) / 1000 / requests).toFixed(1)} ms, engine ${(((engineCpu() - engine) * 1000) / requests).toFixed(1)} ms`);
-  for (const [key, { count, ms }] of [...spent].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`      ${key.padEnd(40)} ${(count / requests).toFixed(2)}/request, ${(ms / count).toFixed(2)} ms each`);
+  for (const [key, { count, ms }] of commandTimes?.top(12) ?? []) console.log(`      ${key.padEnd(40)} ${(count / requests).toFixed(2)}/request, ${(ms / count).toFixed(2)} ms each`);
   return result;
 }
 const config = loadConfig({});

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import type { CommandStartedEvent, CommandSucceededEvent } from 'mongodb';
+import type { CommandStartedEvent } from 'mongodb';
 import { loadConfig } from '../src/config.js';
 import { cacheDir } from '../src/paths.js';
 import { freeClaimKey } from '../src/store/claim-keys.js';
@@ -14,6 +14,7 @@ import { startEmbeddedDatabase } from '../src/store/embedded/index.js';
 import { FIRST, LAST } from '../test/helpers/matcher-shapes.js';
 import { startEndpoint } from '../test/helpers/http-endpoint.js';
 import { mulberry32 } from '../test/helpers/prng.js';
+import { timeCommands } from './lib/command-times.js';
 import { report } from './lib/report.js';
 import { benchServices } from './lib/services.js';
 
@@ -66,25 +67,14 @@ database.connection.getClient().on('commandStarted', (event: CommandStartedEvent
   if (event.commandName === 'insert') documents += (c.documents as unknown[]).length;
   else if (event.commandName === 'update') documents += (c.updates as unknown[]).length;
   else if (event.commandName === 'findAndModify') documents += 1;
-  if (profile) started.set(event.requestId, `${event.commandName} ${String(c[event.commandName] ?? '')}`);
 });
 /** BENCH_PROFILE=1: time and count per command and collection, printed after each part. */
 const profile = process.env.BENCH_PROFILE === '1';
-const started = new Map<number, string>();
-let spent = new Map<string, { count: number; ms: number }>();
-database.connection.getClient().on('commandSucceeded', (event: CommandSucceededEvent) => {
-  const key = started.get(event.requestId);
-  if (!key) return;
-  started.delete(event.requestId);
-  const entry = spent.get(key) ?? { count: 0, ms: 0 };
-  entry.count += 1;
-  entry.ms += event.duration;
-  spent.set(key, entry);
-});
+const commandTimes = profile ? timeCommands(database.connection.getClient()) : undefined;
 function printProfile(): void {
   if (!profile) return;
-  for (const [key, { count, ms }] of [...spent].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) console.log(`      ${key.padEnd(40)} ${String(count).padStart(5)} × ${(ms / 1000).toFixed(2)} s`);
-  spent = new Map();
+  for (const [key, { count, ms }] of commandTimes?.top(15) ?? []) console.log(`      ${key.padEnd(40)} ${String(count).padStart(5)} × ${(ms / 1000).toFixed(2)} s`);
+  commandTimes?.reset();
 }
 
 let body = '[]';
@@ -147,7 +137,7 @@ function serverCpuSeconds(): number | undefined {
 type Run<T> = { result: T; seconds: number; commands: number; documents: number; nodeCpu: number; serverCpu: number | undefined };
 async function measured<T>(work: () => Promise<T>): Promise<Run<T>> {
   const [c0, d0] = [commands, documents];
-  spent = new Map();
+  commandTimes?.reset();
   const started = performance.now();
   const [cpu0, server0] = [process.cpuUsage(), serverCpuSeconds()];
   const result = await work();
