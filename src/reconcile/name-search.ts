@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, INITIAL_WEIGHT, MIN_SCORE, pairInitials, parseNamePartsUnsorted } from './names.js';
+import { CLEAR_MARGIN, MIN_SCORE, pairedWeight, parseNamePartsUnsorted, shareScore } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -201,11 +201,7 @@ export function createNameTable() {
         j += 1;
       }
     }
-    const paired = restA.length > 0 && restB.length > 0 ? pairInitials(restA, restB) : 0;
-    const matched = equal + INITIAL_WEIGHT * paired;
-    const short = Math.min(a.length, b.length);
-    const long = Math.max(a.length, b.length);
-    return (matched / short + matched / long) / 2;
+    return shareScore(pairedWeight(equal, restA, restB), a.length, b.length);
   }
 
   /** Score of two names, as scoreParsed computes it. */
@@ -283,9 +279,7 @@ function overlapScore(a: TokenIds, b: TokenIds): number {
     } else if (x < y) i += 1;
     else j += 1;
   }
-  const short = Math.min(a.length, b.length);
-  const long = Math.max(a.length, b.length);
-  return short === 0 ? 0 : (matched / short + matched / long) / 2;
+  return a.length === 0 || b.length === 0 ? 0 : shareScore(matched, a.length, b.length);
 }
 
 /**

@@ -408,10 +408,18 @@ export function scoreTokens(a: readonly string[], b: readonly string[]): number 
       j += 1;
     }
   }
-  const initials = restA.length > 0 && restB.length > 0 ? pairInitials(restA, restB) : 0;
-  const matched = equal + INITIAL_WEIGHT * initials;
-  const short = Math.min(a.length, b.length);
-  const long = Math.max(a.length, b.length);
+  return shareScore(pairedWeight(equal, restA, restB), a.length, b.length);
+}
+
+/** What two names share: their equal tokens, and the left-over initials paired with words they begin (an initial counts INITIAL_WEIGHT). */
+export function pairedWeight(equal: number, restA: string[], restB: string[]): number {
+  return equal + INITIAL_WEIGHT * (restA.length > 0 && restB.length > 0 ? pairInitials(restA, restB) : 0);
+}
+
+/** A score from the weight two names share: the mean of its share of the shorter name and of the longer (both lengths > 0). */
+export function shareScore(matched: number, lengthA: number, lengthB: number): number {
+  const short = Math.min(lengthA, lengthB);
+  const long = Math.max(lengthA, lengthB);
   return (matched / short + matched / long) / 2;
 }
 
