@@ -19,8 +19,8 @@ import type { LockLease } from './account-lock.js';
  *   transaction is kept when its request is `matched` with it, or is being evaluated by this
  *   or a newer holder. Each free is conditional on the claim as it was read.
  *
- * Filters name exactly the fields of an index (`{_id, usedBy, claimFence}`, `{_id, status,
- * processingFence}`): mongo-java-server uses an index only for such a query.
+ * Every filter names `_id`: the embedded engine's launcher reads such a query through the _id
+ * index (mongo-java-server alone used an index only for a query on exactly its fields).
  */
 
 export type Holding = Pick<BankTransactionDoc, '_id' | 'usedBy' | 'claimFence'>;

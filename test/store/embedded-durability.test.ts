@@ -88,8 +88,9 @@ describe('embedded database durability (real mongo-java-server, kill -9, restart
     await withClient(uri, async (writer) => {
       const docs = writer.db('busy').collection<{ _id: number; key: string }>('docs');
       await docs.createIndex({ key: 1 }, { unique: true });
-      // Many commits (one per command), so that dropping the collection has many pages to free.
-      for (let i = 0; i < 25_000; i += 250) await docs.insertMany(Array.from({ length: 250 }, (_, k) => ({ _id: i + k, key: `key-${i + k}` })));
+      // Many commits (one per command), so that dropping the collection has many pages to free
+      // (documents stored as BSON made the drop of 25k take ~0.3 s: 60k keep it well above 0.4 s).
+      for (let i = 0; i < 60_000; i += 250) await docs.insertMany(Array.from({ length: 250 }, (_, k) => ({ _id: i + k, key: `key-${i + k}` })));
       await withClient(uri, async (reader) => {
         const admin = reader.db('admin');
         await admin.command({ ismaster: 1 });
