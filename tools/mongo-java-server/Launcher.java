@@ -30,6 +30,7 @@ import org.h2.mvstore.type.ObjectDataType;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -156,7 +157,7 @@ public class Launcher {
             }
             ByteBuf out = BUFFER.get().clear();
             try {
-                BsonEncoder.encodeDocument(document, out);
+                encode(document, out);
             } catch (RuntimeException notBson) {
                 super.write(buffer, value);
                 return;
@@ -164,6 +165,33 @@ public class Launcher {
             int length = out.readableBytes();
             buffer.put(BSON).putVarInt(length).put(out.array(), out.arrayOffset() + out.readerIndex(), length);
             averageSize = (averageSize * 15 + 2 * length) >> 4;
+        }
+
+        /**
+         * The bytes BsonEncoder.encodeDocument makes, walking entries instead of looking each key
+         * up again (its keySet-then-get was a tenth of the server's time once documents were BSON).
+         */
+        static void encode(Map<?, ?> document, ByteBuf out) {
+            int start = out.writerIndex();
+            out.writeIntLE(0);
+            for (Map.Entry<?, ?> entry : document.entrySet()) encodeElement((String) entry.getKey(), entry.getValue(), out);
+            out.writeByte(0);
+            out.setIntLE(start, out.writerIndex() - start);
+        }
+
+        private static void encodeElement(String key, Object value, ByteBuf out) {
+            byte type = BsonEncoder.determineType(value);
+            out.writeByte(type);
+            out.writeCharSequence(key, StandardCharsets.UTF_8);
+            out.writeByte(0);
+            if (value instanceof Map<?, ?> map) encode(map, out);
+            else if (value instanceof List<?> list) {
+                int start = out.writerIndex();
+                out.writeIntLE(0);
+                for (int i = 0; i < list.size(); i++) encodeElement(Integer.toString(i), list.get(i), out);
+                out.writeByte(0);
+                out.setIntLE(start, out.writerIndex() - start);
+            } else BsonEncoder.encodeValue(type, value, out);
         }
 
         @Override
