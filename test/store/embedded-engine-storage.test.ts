@@ -92,19 +92,21 @@ describe('embedded engine: queries by _id and document storage (real mongo-java-
           const n = 20_000;
           for (let i = 0; i < n; i += 5_000) await docs.insertMany(Array.from({ length: 5_000 }, (_, k) => ({ _id: `id-${i + k}`, status: 'open', n: i + k })));
           const picked = Array.from({ length: 1_000 }, (_, i) => `id-${i * 17}`);
+          // Warmed once (a loaded machine and a cold JIT make a first bulk slower than the scans compared).
+          await docs.bulkWrite(picked.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { n: -2 } } } })));
           const byId = await ms(() => docs.bulkWrite(picked.map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { n: -1 } } } }))));
           const byIdAndStatus = await ms(async () => {
             const result = await docs.bulkWrite(picked.map((_id) => ({ updateOne: { filter: { _id, status: 'open' }, update: { $set: { status: 'done' } } } })));
             expect(result.matchedCount).to.equal(picked.length);
           });
-          // Before: every one of those writes read the 20k documents (a scan each: ~50 times as long).
-          expect(byIdAndStatus, `by {_id, status}: ${byIdAndStatus.toFixed(0)} ms; by _id: ${byId.toFixed(0)} ms`).to.be.below(4 * byId + 200);
+          // Before: every one of those writes read the 20k documents (a scan each: 22-34 times as long).
+          expect(byIdAndStatus, `by {_id, status}: ${byIdAndStatus.toFixed(0)} ms; by _id: ${byId.toFixed(0)} ms`).to.be.below(8 * byId + 500);
 
           const all = Array.from({ length: n }, (_, i) => `id-${i}`);
           const scan = await ms(async () => expect(await docs.find({}).toArray()).to.have.length(n));
           const listed = await ms(async () => expect(await docs.find({ _id: { $in: all } }).toArray()).to.have.length(n));
-          // Before: each of the 20k documents was compared with the 20k ids of the list (400M comparisons).
-          expect(listed, `$in of ${n} ids: ${listed.toFixed(0)} ms; all ${n} documents: ${scan.toFixed(0)} ms`).to.be.below(4 * scan + 200);
+          // Before: each of the 20k documents was compared with the 20k ids of the list (50 times as long).
+          expect(listed, `$in of ${n} ids: ${listed.toFixed(0)} ms; all ${n} documents: ${scan.toFixed(0)} ms`).to.be.below(8 * scan + 500);
         });
       });
     });
