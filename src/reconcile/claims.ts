@@ -1,8 +1,8 @@
-import type { AnyBulkWriteOperation } from 'mongoose';
+import type { AnyBulkWriteOperation } from 'mongodb';
 import type { Clock } from '../domain/clock.js';
 import { freeClaimKey, usedClaimKey } from '../store/claim-keys.js';
 import { isDuplicateKey } from '../store/database.js';
-import type { BankTransactionDoc, ConciliationRequestDoc, Models } from '../store/models.js';
+import { driverCollection, type BankTransactionDoc, type ConciliationRequestDoc, type DriverDocument, type Models } from '../store/models.js';
 import type { LockLease } from './account-lock.js';
 
 /**
@@ -19,8 +19,8 @@ import type { LockLease } from './account-lock.js';
  *   transaction is kept when its request is `matched` with it, or is being evaluated by this
  *   or a newer holder. Each free is conditional on the claim as it was read.
  *
- * Filters name exactly the fields of an index (`{_id, usedBy, claimFence}`, `{_id, status,
- * processingFence}`): mongo-java-server uses an index only for such a query.
+ * Every filter names `_id`: the embedded engine's launcher reads such a query through the _id
+ * index (mongo-java-server alone used an index only for a query on exactly its fields).
  */
 
 export type Holding = Pick<BankTransactionDoc, '_id' | 'usedBy' | 'claimFence'>;
@@ -42,6 +42,9 @@ export type Claims = ReturnType<typeof createClaims>;
 
 export function createClaims(deps: { models: Models; clock: Clock }) {
   const { BankTransaction, ConciliationRequest } = deps.models;
+  // Bulk writes through the driver (models.ts driverCollection): built here from what the step read.
+  const transactions = driverCollection(BankTransaction as never);
+  const requests = driverCollection(ConciliationRequest as never);
   const states = (ids: string[]) =>
     ConciliationRequest.find({ _id: { $in: ids } }, { status: 1, processingFrom: 1, processingFence: 1, match: 1 }).lean<RequestState[]>();
 
@@ -53,15 +56,15 @@ export function createClaims(deps: { models: Models; clock: Clock }) {
   async function takeOver(requestIds: string[], lease: LockLease): Promise<Map<string, RequestState>> {
     if (requestIds.length === 0) return new Map();
     const before = await states(requestIds);
-    const writes: AnyBulkWriteOperation<ConciliationRequestDoc>[] = [];
+    const writes: AnyBulkWriteOperation<DriverDocument>[] = [];
     for (const r of before) {
       if (fenceOf(r.processingFence) >= lease.fence) continue;
       const filter = r.status === 'processing' ? { _id: r._id, status: 'processing' as const, ...(r.processingFence === undefined ? {} : { processingFence: r.processingFence }) } : { _id: r._id, status: r.status };
       const restore = r.status === 'processing' ? { status: r.processingFrom ?? 'pending', processingFrom: null, processingSince: null } : {};
-      writes.push({ updateOne: { filter, update: { $set: { ...restore, processingFence: lease.fence } } } });
+      writes.push({ updateOne: { filter, update: { $set: { ...restore, processingFence: lease.fence, updatedAt: deps.clock.now() } } } });
     }
     if (writes.length === 0) return new Map(before.map((r) => [r._id, r]));
-    await ConciliationRequest.bulkWrite(writes, { ordered: false });
+    await requests.bulkWrite(writes, { ordered: false });
     return new Map((await states(requestIds)).map((r) => [r._id, r]));
   }
 
@@ -79,7 +82,7 @@ export function createClaims(deps: { models: Models; clock: Clock }) {
       return !(request.status === 'processing' && fenceOf(request.processingFence) >= lease.fence);
     });
     if (free.length === 0) return [];
-    await BankTransaction.bulkWrite(
+    await transactions.bulkWrite(
       free.map((h) => ({
         updateOne: {
           filter: { _id: h._id, usedBy: h.usedBy, claimFence: fenceOf(h.claimFence) },
@@ -106,7 +109,7 @@ export function createClaims(deps: { models: Models; clock: Clock }) {
     let failed = new Set<number>();
     let matched = -1;
     try {
-      const result = await BankTransaction.bulkWrite(
+      const result = await transactions.bulkWrite(
         eligible.map((p) => ({
           updateOne: {
             filter: { _id: p.transaction._id, usedBy: null, claimFence: fenceOf(p.transaction.claimFence) },

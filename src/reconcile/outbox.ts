@@ -1,7 +1,8 @@
 import type { Clock } from '../domain/clock.js';
 import type { Logger } from '../log.js';
 import { appendTo } from '../domain/collections.js';
-import type { Models, OutboxEventDoc, PendingEvent } from '../store/models.js';
+import type { PullOperator } from 'mongodb';
+import { driverCollection, type DriverDocument, type Models, type OutboxEventDoc, type PendingEvent } from '../store/models.js';
 
 /**
  * The outbox: every result event, stored once under its deterministic id before anything is
@@ -16,6 +17,9 @@ const CHAT_MARKS = 5_000;
 
 export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; onStored?: (events: OutboxEventDoc[]) => Promise<void> }) {
   const { OutboxEvent, ConciliationRequest } = deps.models;
+  // Settlement's bulk writes go through the driver (models.ts driverCollection): the documents are built here.
+  const outboxEvents = driverCollection(OutboxEvent as never);
+  const requests = driverCollection(ConciliationRequest as never);
   const listeners: ((events: OutboxEventDoc[]) => void)[] = [];
   // Creation order: microseconds of the wall clock, kept strictly increasing within the process.
   let lastSeq = 0;
@@ -60,9 +64,8 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
       chat: { state: event.chat ? 'pending' : 'none' },
       createdAt,
     }));
-    const result = await OutboxEvent.bulkWrite(
-      // createdAt is ours (the documents returned carry it), not mongoose's timestamp.
-      docs.map(({ _id, ...fields }) => ({ updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true, timestamps: false } })),
+    const result = await outboxEvents.bulkWrite(
+      docs.map(({ _id, ...fields }) => ({ updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } })),
       { ordered: true },
     );
     const upserted = new Set(Object.values(result.upsertedIds).map(String));
@@ -105,8 +108,8 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
       for (const i of items) appendTo(byRequest, i.requestId, i.event._id);
       // One update per request, by _id: mongo-java-server compares every document it reads with
       // the whole of an $in list, so one update naming all the chunk's requests grew with its square.
-      await ConciliationRequest.bulkWrite(
-        [...byRequest].map(([_id, ids]) => ({ updateOne: { filter: { _id }, update: { $pull: { pendingEvents: { _id: { $in: ids } } } } } })),
+      await requests.bulkWrite(
+        [...byRequest].map(([_id, ids]) => ({ updateOne: { filter: { _id }, update: { $pull: { pendingEvents: { _id: { $in: ids } } } as unknown as PullOperator<DriverDocument> } } })),
         { ordered: false },
       );
     },
@@ -144,7 +147,7 @@ export function createOutbox(deps: { models: Models; clock: Clock; log: Logger; 
     async markChatSent(ids: string | string[]): Promise<void> {
       const list = Array.isArray(ids) ? ids : [ids];
       for (let i = 0; i < list.length; i += CHAT_MARKS) {
-        await OutboxEvent.bulkWrite(
+        await outboxEvents.bulkWrite(
           list.slice(i, i + CHAT_MARKS).map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { 'chat.state': 'sent' } } } })),
           { ordered: false },
         );

@@ -5,6 +5,7 @@ import { UserError } from '../domain/errors.js';
 import { OPEN_STATUSES } from '../domain/request-status.js';
 import type { Logger } from '../log.js';
 import { isDuplicateKey } from '../store/database.js';
+import { insertNewRequests } from '../store/new-requests.js';
 import type { AccountDoc, ConciliationRequestDoc, Models, PollingState } from '../store/models.js';
 import type { AccountLock, LockLease } from './account-lock.js';
 import { pollPendingOrders, type PendingOrder, type PollResult, type PollSettings, type SkippedOrder } from './pending-orders.js';
@@ -101,11 +102,11 @@ export function createPoller(deps: {
     const touched: string[] = [];
     if (plan.create.length > 0) {
       try {
-        const created = await ConciliationRequest.insertMany(
+        const created = await insertNewRequests(
+          ConciliationRequest,
           plan.create.map((o) => ({ accountId: doc._id, userId: doc.userId, externalId: o.externalId, externalIdType: o.externalIdType, amountMinor: o.amountMinor, currency: o.currency, name: o.name, registeredAt: now, status: 'pending', statusChangedAt: now, listedLastPoll: true })),
-          { ordered: false },
         );
-        touched.push(...created.map((c) => String(c._id)));
+        touched.push(...created);
       } catch (error) {
         // Another worker registered some of them first: the unique index keeps one each.
         if (!isDuplicateKey(error)) throw error;

@@ -1,8 +1,9 @@
-import type { AnyBulkWriteOperation } from 'mongoose';
+import type { AnyBulkWriteOperation, PushOperator } from 'mongodb';
 import type { Clock } from '../domain/clock.js';
-import { WAITING_STATUSES, type RequestStatus } from '../domain/request-status.js';
+import { z } from 'zod';
+import { REQUEST_STATUSES, WAITING_STATUSES, type RequestStatus } from '../domain/request-status.js';
 import type { Logger } from '../log.js';
-import type { BankTransactionDoc, ConciliationRequestDoc, MatchAttempt, Models, OutboxEventDoc, PendingEvent, RequestMatch } from '../store/models.js';
+import { driverCollection, type BankTransactionDoc, type ConciliationRequestDoc, type DriverDocument, type MatchAttempt, type Models, type OutboxEventDoc, type PendingEvent, type RequestMatch } from '../store/models.js';
 import { LeaseLostError, type LockLease } from './account-lock.js';
 import { createClaims, type ClaimPair, type Claims } from './claims.js';
 import { matchRequests, WINDOW_MS, type MatchDecision, type MatchTransaction } from './matcher.js';
@@ -66,12 +67,23 @@ const amountKey = (amountMinor: number, currency: string) => `${amountMinor}|${c
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const emptySummary = (): EvaluationSummary => ({ evaluated: 0, matched: 0, ambiguous: 0, notFound: 0, errors: 0, failed: 0 });
 
+/** The fields an outcome writes, as the request schema stores them (models.ts). */
+const OUTCOME_SCHEMA = z.object({
+  status: z.enum(REQUEST_STATUSES),
+  attempt: z.object({ number: z.number().int(), result: z.string(), reason: z.string(), candidates: z.array(z.string()), at: z.date() }),
+  candidates: z.array(z.string()).optional(),
+  errorCount: z.number().int().optional(),
+  retryAt: z.date().nullable().optional(),
+  match: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+
 type Outcome = { request: ConciliationRequestDoc; status: RequestStatus; attempt: MatchAttempt; set: Record<string, unknown>; events: PendingEvent[]; marked: boolean };
 
 export type Settlement = ReturnType<typeof createSettlement>;
 
 export function createSettlement(deps: { models: Models; clock: Clock; log: Logger; outbox: Outbox; match?: MatchFn; chunkSize?: number }) {
   const { ConciliationRequest, BankTransaction } = deps.models;
+  const requests = driverCollection(ConciliationRequest as never);
   const match = deps.match ?? matchRequests;
   const chunkSize = deps.chunkSize ?? SETTLEMENT_CHUNK;
   const log = deps.log.child({ component: 'reconcile' });
@@ -93,15 +105,25 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     return ids;
   }
 
+  /**
+   * What the schema would refuse in an outcome (outcomes go to the driver, not through
+   * mongoose's casting): undefined when it can be stored. Checked with zod, per outcome.
+   */
+  function outcomeProblem(o: Outcome): string | undefined {
+    const checked = OUTCOME_SCHEMA.safeParse({ status: o.status, attempt: o.attempt, ...o.set });
+    return checked.success ? undefined : checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  }
+
   /** A request marked `processing` (it claims) is written only while still marked under this lease; any other only if its status is still the one read. */
-  function outcomeWrite(o: Outcome, fence: number, now: Date): AnyBulkWriteOperation<ConciliationRequestDoc> {
+  function outcomeWrite(o: Outcome, fence: number, now: Date): AnyBulkWriteOperation<DriverDocument> {
     return {
       updateOne: {
         filter: o.marked ? { _id: o.request._id, status: 'processing', processingFence: fence } : { _id: o.request._id, status: o.request.status },
         update: {
-          $set: { status: o.status, statusChangedAt: o.status === o.request.status ? o.request.statusChangedAt : now, processingFrom: null, processingSince: null, ...o.set },
+          $set: { status: o.status, statusChangedAt: o.status === o.request.status ? o.request.statusChangedAt : now, processingFrom: null, processingSince: null, ...o.set, updatedAt: now },
           $inc: { attemptCount: 1 },
-          $push: { attempts: { $each: [o.attempt], $slice: -ATTEMPTS_KEPT }, pendingEvents: { $each: o.events } },
+          // The driver's types refuse $push (and $pull) on a document type with an index signature.
+          $push: { attempts: { $each: [o.attempt], $slice: -ATTEMPTS_KEPT }, pendingEvents: { $each: o.events } } as unknown as PushOperator<DriverDocument>,
         },
       },
     };
@@ -113,14 +135,18 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
    * written in the same command (one round trip and one commit fewer per chunk; they concern
    * other requests).
    */
-  async function writeOutcomes(outcomes: Outcome[], claimed: Map<string, BankTransactionDoc>, lease: LockLease, told: OutboxEventDoc[], marks: AnyBulkWriteOperation<ConciliationRequestDoc>[] = []): Promise<Set<string>> {
+  async function writeOutcomes(outcomes: Outcome[], claimed: Map<string, BankTransactionDoc>, lease: LockLease, told: OutboxEventDoc[], marks: AnyBulkWriteOperation<DriverDocument>[] = []): Promise<Set<string>> {
     const now = deps.clock.now();
     if (outcomes.length === 0) {
-      if (marks.length > 0) await ConciliationRequest.bulkWrite(marks, { ordered: false });
+      if (marks.length > 0) await requests.bulkWrite(marks, { ordered: false });
       return new Set();
     }
-    // A write the database (or its casting) refuses throws, after the others were done: the caller records it as an error.
-    const result = await ConciliationRequest.bulkWrite([...outcomes.map((o) => outcomeWrite(o, lease.fence, now)), ...marks], { ordered: false, throwOnValidationError: true });
+    // An outcome that is not what the schema stores (a defective decision) is not written, and
+    // throws after the others were (as mongoose's casting did): the caller records it as an error.
+    const refused = outcomes.map((o) => ({ o, problem: outcomeProblem(o) })).filter((r) => r.problem !== undefined);
+    const writable = refused.length === 0 ? outcomes : outcomes.filter((o) => !refused.some((r) => r.o === o));
+    const result = await requests.bulkWrite([...writable.map((o) => outcomeWrite(o, lease.fence, now)), ...marks], { ordered: false });
+    if (refused.length > 0) throw new Error(`the outcome of request ${refused[0]?.o.request._id} cannot be stored: ${refused[0]?.problem}`);
     if (result.matchedCount === outcomes.length + marks.length) {
       // Every conditional write applied: the claims are settled, the events are the ones built here.
       await deps.outbox.flushRequests(
@@ -232,16 +258,16 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
    * one read (a mark by a holder whose lease lapsed is harmless: its outcome writes, claims and
    * releases are fenced).
    */
-  function processingMarks(chunk: ConciliationRequestDoc[], lease: LockLease): AnyBulkWriteOperation<ConciliationRequestDoc>[] {
+  function processingMarks(chunk: ConciliationRequestDoc[], lease: LockLease): AnyBulkWriteOperation<DriverDocument>[] {
     const now = deps.clock.now();
     return chunk.map((r) => ({
-      updateOne: { filter: { _id: r._id, status: r.status }, update: { $set: { status: 'processing', processingFrom: r.status, processingSince: now, processingFence: lease.fence } } },
+      updateOne: { filter: { _id: r._id, status: r.status }, update: { $set: { status: 'processing', processingFrom: r.status, processingSince: now, processingFence: lease.fence, updatedAt: now } } },
     }));
   }
 
   async function markProcessing(chunk: ConciliationRequestDoc[], lease: LockLease): Promise<void> {
     if (chunk.length === 0) return;
-    await ConciliationRequest.bulkWrite(processingMarks(chunk, lease), { ordered: false });
+    await requests.bulkWrite(processingMarks(chunk, lease), { ordered: false });
   }
 
   /** One evaluation; returns the open requests to evaluate again (a transaction among their candidates was just used). */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Collection as DriverCollection, Document } from 'mongodb';
 import { Schema, type Connection, type Model, type InferSchemaType } from 'mongoose';
 import { ROLES } from '../domain/roles.js';
 import { OPERATION_MODES } from '../domain/operation-mode.js';
@@ -7,6 +8,7 @@ import { EVENT_TYPES, type EventType } from '../domain/events.js';
 import { registerLiveModels, type LiveModels } from './live-models.js';
 import { backfillClaimKeys } from './claim-keys.js';
 import { backfillRequestKeys, keyRequestsOnInsert } from './request-keys.js';
+import { orderedUuid } from './ordered-ids.js';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -14,6 +16,8 @@ import { backfillRequestKeys, keyRequestsOnInsert } from './request-keys.js';
  */
 
 const uuid = { type: String, default: () => randomUUID() };
+/** Requests are inserted and then settled in bulk: time-ordered ids keep a batch together (ordered-ids.ts). */
+const orderedId = { type: String, default: () => orderedUuid() };
 
 const userSchema = new Schema(
   {
@@ -173,12 +177,6 @@ bankTransactionSchema.index({ accountId: 1, receivedAt: -1 });
 bankTransactionSchema.index({ accountId: 1, amountMinor: 1, usedBy: 1 });
 bankTransactionSchema.index({ handled: 1, firstSeenAt: 1 });
 bankTransactionSchema.index({ claimKey: 1 }, { unique: true });
-/**
- * Exactly the fields of settlement's conditional claim and release (`{_id, usedBy, claimFence}`):
- * mongo-java-server uses an index only for a query on exactly its keys, so without it each of
- * those single-document updates would read the whole collection. Unique because `_id` is.
- */
-bankTransactionSchema.index({ _id: 1, usedBy: 1, claimFence: 1 }, { unique: true });
 
 const matchAttemptSchema = new Schema(
   {
@@ -193,7 +191,7 @@ const matchAttemptSchema = new Schema(
 
 const conciliationRequestSchema = new Schema(
   {
-    _id: uuid,
+    _id: orderedId,
     accountId: { type: String, required: true },
     userId: { type: String, required: true },
     /** The order's key, as text: 108 and "108" are one order. */
@@ -241,9 +239,6 @@ conciliationRequestSchema.index({ accountId: 1, externalId: 1 }, { unique: true 
 conciliationRequestSchema.index({ accountId: 1, status: 1 });
 conciliationRequestSchema.index({ userId: 1, createdAt: -1 });
 conciliationRequestSchema.index({ status: 1, registeredAt: 1 });
-/** Settlement's conditional updates, indexed on mongo-java-server (see the transactions' `{_id, usedBy, claimFence}`). */
-conciliationRequestSchema.index({ _id: 1, status: 1 }, { unique: true });
-conciliationRequestSchema.index({ _id: 1, status: 1, processingFence: 1 }, { unique: true });
 /** The list's pages: {listKey: {$in: […]}} (unique, single field: indexed on mongo-java-server too). */
 conciliationRequestSchema.index({ listKey: 1 }, { unique: true, sparse: true });
 
@@ -683,11 +678,48 @@ export function registerModels(connection: Connection): Models {
   };
 }
 
+/**
+ * Indexes that existed only so mongo-java-server would find the document of a conditional
+ * single-document write (`{_id, status}`, `{_id, status, processingFence}`, `{_id, usedBy,
+ * claimFence}`): its launcher now reads any query naming `_id` through the _id index, and each
+ * of them cost every settlement write two to three more index updates. Data folders made
+ * before keep them until ensureIndexes drops them (once; by keys, as mongo-java-server drops an
+ * index named so in every collection of the database).
+ */
+const RETIRED_INDEXES: { model: 'ConciliationRequest' | 'BankTransaction'; key: Record<string, 1> }[] = [
+  { model: 'ConciliationRequest', key: { _id: 1, status: 1 } },
+  { model: 'ConciliationRequest', key: { _id: 1, status: 1, processingFence: 1 } },
+  { model: 'BankTransaction', key: { _id: 1, usedBy: 1, claimFence: 1 } },
+];
+
+async function dropRetiredIndexes(models: Models): Promise<void> {
+  for (const { model, key } of RETIRED_INDEXES) {
+    const collection = models[model].collection;
+    const present = await collection.indexes().catch(() => []);
+    if (!present.some((index) => JSON.stringify(index.key) === JSON.stringify(key))) continue;
+    await collection.conn.db?.command({ dropIndexes: collection.collectionName, index: key });
+  }
+}
+
 /** Builds the indexes before the service takes requests, so uniqueness holds from the first write. */
 export async function ensureIndexes(models: Models): Promise<void> {
+  await dropRetiredIndexes(models);
   // Transactions stored before claim keys existed get theirs first, or the unique index would refuse them.
   await backfillClaimKeys(models);
   // Requests stored before list keys existed get theirs (the list reads pages by them).
   await backfillRequestKeys(models.ConciliationRequest.db, models.ConciliationRequest as never);
   for (const model of Object.values(models)) await model.createIndexes();
 }
+
+/**
+ * A model's collection through the driver, typed by its documents. Settlement's hot bulk
+ * writes go there: their documents are built from data already validated (the poll's zod
+ * schema, the matcher's decisions), and mongoose's per-operation casting and validation were
+ * over a quarter of the service's CPU in a large poll. Writes to a collection whose schema has
+ * `updatedAt` set it themselves.
+ */
+export function driverCollection(model: Model<never>): DriverCollection<DriverDocument> {
+  return model.collection as unknown as DriverCollection<DriverDocument>;
+}
+/** What the driver writes: any fields, our string ids. */
+export type DriverDocument = Document & { _id: string };

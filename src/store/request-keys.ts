@@ -38,7 +38,7 @@ export async function allocateListSeqs(connection: Connection, accountId: string
 }
 
 /** Gives keys to the documents (in this order) that have none; shared by the insert hooks. */
-async function keyDocuments(connection: Connection, docs: Keyed[]): Promise<void> {
+export async function keyDocuments(connection: Connection, docs: Keyed[]): Promise<void> {
   const byAccount = new Map<string, Keyed[]>();
   for (const doc of docs) {
     if (doc.listKey != null || typeof doc.accountId !== 'string') continue;

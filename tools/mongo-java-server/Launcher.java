@@ -1,10 +1,24 @@
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
 import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.backend.memory.MemoryCollection;
+import de.bwaldvogel.mongo.backend.memory.MemoryDatabase;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.wire.bson.BsonDecoder;
+import de.bwaldvogel.mongo.wire.bson.BsonEncoder;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import org.h2.mvstore.DataUtils;
 import org.h2.mvstore.MVMap;
@@ -15,6 +29,8 @@ import org.h2.mvstore.type.ObjectDataType;
 
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -116,11 +132,185 @@ public class Launcher {
         }
     }
 
+    /**
+     * The value type of the collections' data maps: a document is stored as its BSON (tag
+     * {@link #BSON}, length, bytes) instead of H2's Java serialization of the object (tag 19),
+     * which was a third of the server's time (every page a commit rewrites serializes all of its
+     * documents; every page read back deserializes them) and most of its garbage. Documents
+     * stored by Java serialization (data folders made before) are read as before, and written
+     * as BSON when their page is next rewritten. A document BSON cannot hold (no such type is
+     * stored today) is written the old way.
+     */
+    static final class BsonDocuments extends ObjectDataType {
+        /** A tag H2's ObjectDataType never writes (its tags end at 119). */
+        static final byte BSON = 120;
+        /** Encoding buffer per thread (commits run one at a time). */
+        private static final ThreadLocal<ByteBuf> BUFFER = ThreadLocal.withInitial(() -> Unpooled.buffer(4096));
+        /**
+         * What H2 counts a document as in its page cache (a running average): about what the
+         * decoded document takes on the heap, 5 times its BSON (a map entry, key and boxed value
+         * per field). Counting the BSON size, or the Java serialization's as before, let the
+         * cache (a quarter of the heap) hold documents taking most of the heap: the JVM ran out
+         * of its 1 GB at the settlement bench's second 100k poll.
+         */
+        private volatile int averageSize = 2048;
+
+        @Override
+        public void write(WriteBuffer buffer, Object value) {
+            if (!(value instanceof Document document)) {
+                super.write(buffer, value);
+                return;
+            }
+            ByteBuf out = BUFFER.get().clear();
+            try {
+                encode(document, out);
+            } catch (RuntimeException notBson) {
+                super.write(buffer, value);
+                return;
+            }
+            int length = out.readableBytes();
+            buffer.put(BSON).putVarInt(length).put(out.array(), out.arrayOffset() + out.readerIndex(), length);
+            averageSize = (averageSize * 15 + 5 * length) >> 4;
+        }
+
+        /**
+         * The bytes BsonEncoder.encodeDocument makes, walking entries instead of looking each key
+         * up again (its keySet-then-get was a tenth of the server's time once documents were BSON).
+         */
+        static void encode(Map<?, ?> document, ByteBuf out) {
+            int start = out.writerIndex();
+            out.writeIntLE(0);
+            for (Map.Entry<?, ?> entry : document.entrySet()) encodeElement((String) entry.getKey(), entry.getValue(), out);
+            out.writeByte(0);
+            out.setIntLE(start, out.writerIndex() - start);
+        }
+
+        private static void encodeElement(String key, Object value, ByteBuf out) {
+            byte type = BsonEncoder.determineType(value);
+            out.writeByte(type);
+            out.writeCharSequence(key, StandardCharsets.UTF_8);
+            out.writeByte(0);
+            if (value instanceof Map<?, ?> map) encode(map, out);
+            else if (value instanceof List<?> list) {
+                int start = out.writerIndex();
+                out.writeIntLE(0);
+                for (int i = 0; i < list.size(); i++) encodeElement(Integer.toString(i), list.get(i), out);
+                out.writeByte(0);
+                out.setIntLE(start, out.writerIndex() - start);
+            } else BsonEncoder.encodeValue(type, value, out);
+        }
+
+        @Override
+        public Object read(ByteBuffer buffer) {
+            if (buffer.get(buffer.position()) != BSON) return super.read(buffer);
+            buffer.get();
+            int length = DataUtils.readVarInt(buffer);
+            ByteBuffer bytes = buffer.slice();
+            bytes.limit(length);
+            buffer.position(buffer.position() + length);
+            return BsonDecoder.decodeBson(Unpooled.wrappedBuffer(bytes));
+        }
+
+        @Override
+        public int getMemory(Object value) {
+            return value instanceof Document ? averageSize : super.getMemory(value);
+        }
+    }
+
     /** Index maps opened with RememberedKeys (H2Database then gets this instance from openMap). */
     static final Set<String> FAST_INDEX_MAPS = ConcurrentHashMap.newKeySet();
 
     static void openIndexMap(MVStore store, String name) {
         if (FAST_INDEX_MAPS.add(name)) store.openMap(name, new MVMap.Builder<KeyValue, Object>().keyType(new RememberedKeys()));
+    }
+
+    /**
+     * mongo-java-server uses an index only for a query whose fields are exactly an index's keys,
+     * so a conditional single-document write ({_id, status: …}) read the whole collection unless
+     * an index on exactly those fields existed, and every such index is updated by every write
+     * that changes its fields (settlement's writes change `status` and fences on each request).
+     * Here a query that names `_id` (a value, or {$in: […]}) and that no index covers whole reads
+     * the documents with those ids through the _id index, then matches the whole query.
+     *
+     * And a query on {_id: {$in: […]}}: the index already found exactly the documents whose id is
+     * in the list, so they are matched against the rest of the query only (mongo-java-server
+     * compared each of them with the whole list: the square of its length).
+     */
+    record IdLookup<P>(Iterable<P> positions, Document rest) {
+        /** The _id lookup for this query, or null when an index covers it whole or it names no _id (then mongo-java-server plans it). */
+        static <P> IdLookup<P> of(Document query, List<Index<P>> indexes, String idField) {
+            Object id = query.get("_id");
+            if (id == null || !"_id".equals(idField)) return null;
+            Document byId = new Document("_id", id);
+            boolean listed = id instanceof Document in && in.size() == 1 && in.containsKey("$in");
+            Index<P> idIndex = null;
+            for (Index<P> index : indexes) {
+                // Another index covering the query whole is used as mongo-java-server would (not for an _id list: the _id index finds exactly its documents).
+                if (!listed && index.canHandle(query)) return null;
+                if (idIndex == null && index.isUnique() && index.getKeys().size() == 1 && index.canHandle(byId)) idIndex = index;
+            }
+            if (idIndex == null) return null;
+            Document rest = query;
+            if (listed) {
+                rest = new Document(query);
+                rest.remove("_id");
+            }
+            return new IdLookup<>(idIndex.getPositions(byId), rest);
+        }
+    }
+
+    static final class IdLedCollection extends H2Collection {
+        IdLedCollection(MongoDatabase database, String name, CollectionOptions options, MVMap<Object, Document> data, MVMap<String, Object> meta, CursorRegistry cursors) {
+            super(database, name, options, data, meta, cursors);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int skip, int limit, int batchSize, Document fieldSelector) {
+            IdLookup<Object> byId = IdLookup.of(query, getIndexes(), getIdField());
+            return byId == null ? super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector) : matchDocuments(byId.rest(), byId.positions(), orderBy, skip, limit, batchSize, fieldSelector);
+        }
+    }
+
+    /** The in-memory engine (tests, and `npm start` without a data folder) plans the same way. */
+    static final class IdLedMemoryCollection extends MemoryCollection {
+        IdLedMemoryCollection(MongoDatabase database, String name, CollectionOptions options, CursorRegistry cursors) {
+            super(database, name, options, cursors);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int skip, int limit, int batchSize, Document fieldSelector) {
+            IdLookup<Integer> byId = IdLookup.of(query, getIndexes(), getIdField());
+            return byId == null ? super.queryDocuments(query, orderBy, skip, limit, batchSize, fieldSelector) : matchDocuments(byId.rest(), byId.positions(), orderBy, skip, limit, batchSize, fieldSelector);
+        }
+    }
+
+    static final class IdLedMemoryBackend extends MemoryBackend {
+        @Override
+        public MemoryDatabase openOrCreateDatabase(String databaseName) {
+            return new MemoryDatabase(databaseName, getCursorRegistry()) {
+                @Override
+                protected MemoryCollection openOrCreateCollection(String collectionName, CollectionOptions options) {
+                    return new IdLedMemoryCollection(this, collectionName, options, cursorRegistry);
+                }
+            };
+        }
+    }
+
+    /** The store of this process's backend: collections are opened while H2Database's constructor runs, before a subclass's fields are set. */
+    static volatile MVStore STORE;
+
+    static final class IdLedDatabase extends H2Database {
+        IdLedDatabase(String name, MVStore store, CursorRegistry cursors) {
+            super(name, store, cursors);
+        }
+
+        @Override
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+            String full = getFullCollectionNamespace(collectionName);
+            // The map names H2Database itself uses.
+            MVMap<Object, Document> data = STORE.openMap("databases." + full, new MVMap.Builder<Object, Document>().valueType(new BsonDocuments()));
+            return new IdLedCollection(this, collectionName, options, data, STORE.openMap("meta." + full), cursorRegistry);
+        }
     }
 
     /**
@@ -139,6 +329,11 @@ public class Launcher {
         DurableH2Backend(MVStore store) {
             super(store);
             this.store = store;
+        }
+
+        @Override
+        protected MongoDatabase openOrCreateDatabase(String databaseName) {
+            return new IdLedDatabase(databaseName, getMvStore(), getCursorRegistry());
         }
 
         @Override
@@ -177,9 +372,13 @@ public class Launcher {
             }
         }
 
-        /** Maps of a dropped collection or database are gone: a new one of the same name is opened again. */
+        /**
+         * Maps of a dropped collection, database or index are gone: a new one of the same name is
+         * opened again (forgetting a map still open is harmless: opening it returns it as it is).
+         */
         private static void forgetDroppedMaps(String database, String command, Document query) {
-            String gone = command.equalsIgnoreCase("dropDatabase") ? database + "." : command.equalsIgnoreCase("drop") && query.get(command) instanceof String c ? database + "." + c + "._index_" : null;
+            boolean dropsMaps = command.equalsIgnoreCase("drop") || command.equalsIgnoreCase("dropIndexes");
+            String gone = command.equalsIgnoreCase("dropDatabase") ? database + "." : dropsMaps && query.get(command) instanceof String c ? database + "." + c + "._index_" : null;
             if (gone != null) FAST_INDEX_MAPS.removeIf(name -> name.startsWith(gone));
         }
 
@@ -250,13 +449,17 @@ public class Launcher {
         H2Backend h2 = null;
         if (file != null) {
             try {
-                h2 = periodic ? new H2Backend(file) : new DurableH2Backend(openStore(file));
+                if (periodic) h2 = new H2Backend(file);
+                else {
+                    STORE = openStore(file);
+                    h2 = new DurableH2Backend(STORE);
+                }
             } catch (MVStoreException e) {
                 if (e.getErrorCode() == DataUtils.ERROR_FILE_LOCKED) fail("LOCKED " + file, 3);
                 fail("ERROR the data file " + file + " cannot be opened: " + oneLine(e.getMessage()), 1);
             }
         }
-        MongoBackend backend = (h2 != null ? h2 : new MemoryBackend()).version(REPORTED);
+        MongoBackend backend = (h2 != null ? h2 : new IdLedMemoryBackend()).version(REPORTED);
         MongoServer server = new MongoServer(backend);
         try {
             // A worker thread waits for its write's commit; enough of them let concurrent
