@@ -8,7 +8,7 @@ import { EVENT_TYPES, type EventType } from '../domain/events.js';
 import { registerLiveModels, type LiveModels } from './live-models.js';
 import { backfillClaimKeys } from './claim-keys.js';
 import { backfillRequestKeys, keyRequestsOnInsert } from './request-keys.js';
-import { orderedUuid } from './ordered-ids.js';
+import { v7 as orderedUuid } from 'uuid';
 
 /**
  * Every write in this project is a single-document atomic operation (the embedded engine has
@@ -16,7 +16,12 @@ import { orderedUuid } from './ordered-ids.js';
  */
 
 const uuid = { type: String, default: () => randomUUID() };
-/** Requests are inserted and then settled in bulk: time-ordered ids keep a batch together (ordered-ids.ts). */
+/**
+ * Requests are inserted and then settled in bulk: time-ordered ids (UUID v7, monotonic within a
+ * process) keep a batch together. The embedded engine keeps documents in a B-tree ordered by
+ * `_id`, so random v4 ids scattered a batch of 1,000 over ~1,000 pages, each rewritten whole by
+ * the commit; on MongoDB the same holds for the _id index.
+ */
 const orderedId = { type: String, default: () => orderedUuid() };
 
 const userSchema = new Schema(

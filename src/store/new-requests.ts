@@ -1,6 +1,6 @@
 import type { Model } from 'mongoose';
 import { driverCollection, type ConciliationRequestDoc } from './models.js';
-import { orderedUuid } from './ordered-ids.js';
+import { v7 as orderedUuid } from 'uuid';
 import { keyDocuments } from './request-keys.js';
 
 /** What a poll knows of a new request (the order, read through the poll's zod schema). */
@@ -18,7 +18,7 @@ export type NewRequest = Pick<ConciliationRequestDoc, 'accountId' | 'userId' | '
  */
 export function newRequestDocument(input: NewRequest, now: Date): ConciliationRequestDoc & { createdAt: Date; updatedAt: Date } {
   return {
-    _id: orderedUuid(now.getTime()),
+    _id: orderedUuid(),
     ...input,
     attemptCount: 0,
     attempts: [],
