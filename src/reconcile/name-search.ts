@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, MIN_SCORE, pairedWeight, parseNamePartsUnsorted, shareScore } from './names.js';
+import { CLEAR_MARGIN, fastTokenCodes, MIN_SCORE, pairedWeight, parseFastCodes, parseSlow, shareScore } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -84,24 +84,88 @@ export function createNameTable() {
   // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
   let slots = new Int32Array(1 << 12).fill(-1);
   let hashes = new Int32Array(1024);
-  const tokenIds = new Map<string, number>();
-  const tokenText: string[] = [];
+  // Tokens interned by their UTF-16 codes (open addressing over a flat pool): the fast path
+  // parses a name into codes, so a word seen before costs no string and no Map lookup. A
+  // token's text is made when first asked (initials, keys).
+  let tokens = 0;
+  let pool = new Uint16Array(1 << 14); // the tokens' codes, one after another
+  let poolUsed = 0;
+  let tokenEnd: Int32Array = new Int32Array(1024); // token id → end of its codes in pool (start: the previous end)
+  let tokenHash: Int32Array = new Int32Array(1024);
+  let tokenSlots = new Int32Array(1 << 11).fill(-1);
+  const tokenText: (string | undefined)[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
+  let stringCodes = new Uint16Array(64); // a token given as a string, as codes
+  const prefixCodes = new Uint16Array(MAX_INITIAL + 1); // an initial looked up for a word
 
-  const tokenId = (token: string): number => {
-    let id = tokenIds.get(token);
-    if (id === undefined) {
-      id = tokenText.length;
-      tokenIds.set(token, id);
-      tokenText.push(token);
-      if (id === tokenInitial.length) {
-        const bigger = new Uint8Array(id * 2);
-        bigger.set(tokenInitial);
-        tokenInitial = bigger;
+  const hashCodes = (codes: Uint16Array, from: number, to: number): number => {
+    let h = 0x811c9dc5 ^ (to - from);
+    for (let k = from; k < to; k++) h = Math.imul(h ^ (codes[k] as number), 0x01000193);
+    return h ^ (h >>> 15);
+  };
+  const sameCodes = (token: number, codes: Uint16Array, from: number, to: number): boolean => {
+    const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
+    if ((tokenEnd[token] as number) - start !== to - from) return false;
+    for (let k = 0; k < to - from; k++) if (pool[start + k] !== codes[from + k]) return false;
+    return true;
+  };
+  /** The token of `codes[from, to)`, or the slot where it would go (as −1 − slot). */
+  const findCodes = (codes: Uint16Array, from: number, to: number, hash: number): number => {
+    const mask = tokenSlots.length - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const token = tokenSlots[at] as number;
+      if (token < 0) return -1 - at;
+      if (tokenHash[token] === hash && sameCodes(token, codes, from, to)) return token;
+    }
+  };
+  const internCodes = (codes: Uint16Array, from: number, to: number): number => {
+    const hash = hashCodes(codes, from, to);
+    let id = findCodes(codes, from, to, hash);
+    if (id >= 0) return id;
+    tokenSlots[-1 - id] = tokens;
+    id = tokens++;
+    if (poolUsed + (to - from) > pool.length) {
+      const bigger = new Uint16Array(Math.max(pool.length * 2, poolUsed + (to - from)));
+      bigger.set(pool);
+      pool = bigger;
+    }
+    pool.set(codes.subarray(from, to), poolUsed);
+    poolUsed += to - from;
+    if (id === tokenEnd.length) {
+      tokenEnd = grownInt(tokenEnd, id * 2);
+      tokenHash = grownInt(tokenHash, id * 2);
+      const bigger = new Uint8Array(id * 2);
+      bigger.set(tokenInitial);
+      tokenInitial = bigger;
+    }
+    tokenEnd[id] = poolUsed;
+    tokenHash[id] = hash;
+    tokenInitial[id] = codes[to - 1] === 46 ? 1 : 0; // ends with "."
+    if (tokens * 2 > tokenSlots.length) {
+      tokenSlots = new Int32Array(tokenSlots.length * 2).fill(-1);
+      const mask = tokenSlots.length - 1;
+      for (let x = 0; x < tokens; x++) {
+        let at = (tokenHash[x] as number) & mask;
+        while ((tokenSlots[at] as number) >= 0) at = (at + 1) & mask;
+        tokenSlots[at] = x;
       }
-      tokenInitial[id] = isInitialToken(token) ? 1 : 0;
     }
     return id;
+  };
+  const asCodes = (token: string): Uint16Array => {
+    if (token.length > stringCodes.length) stringCodes = new Uint16Array(token.length * 2);
+    for (let k = 0; k < token.length; k++) stringCodes[k] = token.charCodeAt(k);
+    return stringCodes;
+  };
+  const tokenId = (token: string): number => internCodes(asCodes(token), 0, token.length);
+  const textOf = (token: number): string => {
+    let text = tokenText[token];
+    if (text === undefined) {
+      const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
+      text = String.fromCharCode.apply(null, pool.subarray(start, tokenEnd[token] as number) as unknown as number[]);
+      tokenText[token] = text;
+    }
+    return text;
   };
   const idsOf = (tokens: readonly string[]): number[] => {
     const ids: number[] = new Array<number>(tokens.length);
@@ -127,10 +191,26 @@ export function createNameTable() {
     const text = raw ?? '';
     let name = byRaw.get(text);
     if (name !== undefined) return name;
-    const p = parseNamePartsUnsorted(text);
-    if (p.tokens.length === 0) name = -1;
+    // The fast path (Latin letters) gives codes, interned as they are; other names are parsed in full.
+    const fast = parseFastCodes(text);
+    let ownIds: number[] | undefined;
+    let latinIds: number[] | undefined;
+    let isLatin = true;
+    if (fast > 0) {
+      const { codes, ends } = fastTokenCodes();
+      ownIds = new Array<number>(fast);
+      for (let t = 0, from = 0; t < fast; from = ends[t] as number, t++) ownIds[t] = internCodes(codes, from, ends[t] as number);
+      sortUnique(ownIds);
+    } else if (fast < 0) {
+      const p = parseSlow(text);
+      if (p.tokens.length > 0) {
+        ownIds = idsOf(p.tokens);
+        isLatin = p.isLatin;
+        if (!isLatin) latinIds = idsOf(p.latin);
+      }
+    }
+    if (ownIds === undefined) name = -1;
     else {
-      const ownIds = idsOf(p.tokens);
       const hash = hashIds(ownIds);
       name = find(ownIds, hash);
       if (name < 0) {
@@ -139,7 +219,7 @@ export function createNameTable() {
         slots[slot] = name;
         keys.push(undefined);
         own.push(ownIds);
-        const latinIds = p.isLatin ? ownIds : idsOf(p.latin);
+        latinIds ??= ownIds;
         latin.push(latinIds);
         if (name === flags.length) {
           const bigger = new Uint8Array(name * 2);
@@ -157,7 +237,7 @@ export function createNameTable() {
         let initial = 0;
         for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
         for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
-        flags[name] = (p.isLatin ? 1 : 0) | (initial << 1);
+        flags[name] = (isLatin ? 1 : 0) | (initial << 1);
         if (count * 2 > slots.length) {
           slots = new Int32Array(slots.length * 2).fill(-1);
           const mask = slots.length - 1;
@@ -194,10 +274,10 @@ export function createNameTable() {
         i += 1;
         j += 1;
       } else if (y < 0 || (x >= 0 && x < y)) {
-        restA.push(tokenText[x] as string);
+        restA.push(textOf(x));
         i += 1;
       } else {
-        restB.push(tokenText[y] as string);
+        restB.push(textOf(y));
         j += 1;
       }
     }
@@ -218,7 +298,7 @@ export function createNameTable() {
   function keyOf(name: number): string {
     const ids = own[name] as number[];
     const texts: string[] = new Array<string>(ids.length);
-    for (let k = 0; k < ids.length; k++) texts[k] = tokenText[ids[k] as number] as string;
+    for (let k = 0; k < ids.length; k++) texts[k] = textOf(ids[k] as number);
     return texts.sort().join(' ');
   }
 
@@ -227,12 +307,17 @@ export function createNameTable() {
   function initialsBeginning(token: number): Int32Array {
     let list = beginners[token];
     if (list === undefined) {
-      const text = tokenText[token] as string;
+      const text = textOf(token);
       const found: number[] = [];
       if (!isInitialToken(text)) {
+        const codes = prefixCodes;
+        const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
         for (let letters = 1; letters <= MAX_INITIAL && letters < text.length; letters++) {
-          const initial = tokenIds.get(`${text.slice(0, letters)}.`);
-          if (initial !== undefined) found.push(initial);
+          // The initial of the word's first `letters` codes: those codes and ".".
+          for (let k = 0; k < letters; k++) codes[k] = pool[start + k] as number;
+          codes[letters] = 46;
+          const initial = findCodes(codes, 0, letters + 1, hashCodes(codes, 0, letters + 1));
+          if (initial >= 0) found.push(initial);
         }
       }
       list = found.length === 0 ? EMPTY_IDS : Int32Array.from(found);
@@ -255,7 +340,7 @@ export function createNameTable() {
     length: (name: number): number => lengths[name] as number,
     latin: (name: number): TokenIds => latin[name] as TokenIds,
     isInitial: (token: number) => tokenInitial[token] === 1,
-    tokenCount: () => tokenText.length,
+    tokenCount: () => tokens,
     nameCount: () => count,
   };
 }
