@@ -246,6 +246,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     const iy = txId[y] as string;
     return ix < iy ? -1 : ix > iy ? 1 : 0;
   };
+  const keyScratch: { keys: Float64Array } = { keys: new Float64Array(0) };
   for (let x = 0; x < amountCount; x++) {
     bucketGroups[x] = groups;
     const end = bucketFirst[x + 1] as number;
@@ -260,7 +261,8 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
           order[k] = order[k + 1] as number;
           order[k + 1] = swap;
         }
-      } else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
+      } else if (to - k > KEYED_SORT) sortNewestFirst(order, k, to, txTime, txId, newestFirst, keyScratch);
+      else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
       groupStart[groups] = k;
       groupName[groups] = name;
       groups += 1;
@@ -283,6 +285,50 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     order,
     time,
   };
+}
+
+/** Groups longer than this are sorted by numeric keys (a comparator call per comparison costs more). */
+const KEYED_SORT = 64;
+
+/**
+ * `order[from, to)` sorted newest first, ties by id (as `newestFirst`): by one native sort of
+ * numeric keys (time from the newest, times the count, plus the position: equal times keep
+ * their order), then each run of equal times by id. A group of a million transactions (one
+ * amount, one payer) took a comparator call per comparison, 0.4 s. Keys that would not be
+ * exact (fractional times, or a span times the count past 2^53) fall back to the comparator.
+ */
+function sortNewestFirst(order: Int32Array, from: number, to: number, time: Float64Array, ids: string[], newestFirst: (x: number, y: number) => number, scratch: { keys: Float64Array }): void {
+  const count = to - from;
+  let newest = -Infinity;
+  let oldest = Infinity;
+  for (let k = from; k < to; k++) {
+    const t = time[order[k] as number] as number;
+    if (!Number.isInteger(t)) {
+      order.subarray(from, to).sort(newestFirst);
+      return;
+    }
+    if (t > newest) newest = t;
+    if (t < oldest) oldest = t;
+  }
+  if ((newest - oldest + 1) * count >= 2 ** 53) {
+    order.subarray(from, to).sort(newestFirst);
+    return;
+  }
+  if (scratch.keys.length < count) scratch.keys = new Float64Array(Math.max(count, scratch.keys.length * 2));
+  const keys = scratch.keys.subarray(0, count);
+  for (let k = 0; k < count; k++) keys[k] = (newest - (time[order[from + k] as number] as number)) * count + k;
+  keys.sort();
+  const elements = order.slice(from, to);
+  for (let k = 0; k < count; k++) order[from + k] = elements[(keys[k] as number) % count] as number;
+  // Equal times: by id.
+  const byId = (x: number, y: number) => ((ids[x] as string) < (ids[y] as string) ? -1 : (ids[x] as string) > (ids[y] as string) ? 1 : 0);
+  for (let k = from; k < to; ) {
+    const t = time[order[k] as number] as number;
+    let end = k + 1;
+    while (end < to && time[order[end] as number] === t) end++;
+    if (end - k > 1) order.subarray(k, end).sort(byId);
+    k = end;
+  }
 }
 
 /**
