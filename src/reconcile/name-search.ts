@@ -38,6 +38,13 @@ const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
 
+/**
+ * Names as written that the name table remembers (one Map lookup instead of a parse). Past this
+ * many only names the fast path cannot parse are added: a Map of a million names costs more in
+ * cache misses and collector work than parsing a Latin name again and finding it by its token ids.
+ */
+const RAW_CACHE = 1 << 16;
+
 /** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
 export type TokenIds = ArrayLike<number>;
 
@@ -249,7 +256,7 @@ export function createNameTable() {
         }
       }
     }
-    byRaw.set(text, name);
+    if (byRaw.size < RAW_CACHE || fast < 0) byRaw.set(text, name);
     return name;
   }
 
