@@ -44,6 +44,8 @@ const EMPTY_IDS = new Int32Array(0);
  * cache misses and collector work than parsing a Latin name again and finding it by its token ids.
  */
 const RAW_CACHE = 1 << 16;
+/** Names at least this long are always remembered: parsing one again costs more than the lookup. */
+const LONG_RAW = 64;
 
 /** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
 export type TokenIds = ArrayLike<number>;
@@ -256,7 +258,7 @@ export function createNameTable() {
         }
       }
     }
-    if (byRaw.size < RAW_CACHE || fast < 0) byRaw.set(text, name);
+    if (byRaw.size < RAW_CACHE || fast < 0 || text.length >= LONG_RAW) byRaw.set(text, name);
     return name;
   }
 

@@ -231,7 +231,6 @@ function isSuffixCodes(codes: Uint16Array, from: number, to: number): boolean {
 
 let scratchKinds = new Uint8Array(256);
 let scratchCodes = new Uint16Array(256);
-let scratchPositions = new Int32Array(256);
 
 /**
  * The fast path's tokens as UTF-16 code units, in the order of the name, repeats kept:
@@ -257,7 +256,6 @@ export function parseFastCodes(name: string): number {
   if (n > scratchKinds.length) {
     scratchKinds = new Uint8Array(n * 2);
     scratchCodes = new Uint16Array(n * 2);
-    scratchPositions = new Int32Array(n * 2);
   }
   // A word writes at most MOST_FOLDED codes a character, and a mark ("." or "?").
   if (n * (MOST_FOLDED + 1) + 2 > fastTokens.codes.length) fastTokens.codes = new Uint16Array(n * (MOST_FOLDED + 1) * 2 + 2);
@@ -265,7 +263,6 @@ export function parseFastCodes(name: string): number {
     fastTokens.ends = new Int32Array(n * 2 + 2);
     fastTokens.suffix = new Uint8Array(n * 2 + 2);
   }
-  const positions = scratchPositions;
   const kinds = scratchKinds;
   const codes = scratchCodes;
   let length = 0;
@@ -277,7 +274,6 @@ export function parseFastCodes(name: string): number {
     if (kind === Kind.Apostrophe) continue;
     kinds[length] = kind;
     codes[length] = code;
-    positions[length] = k;
     length += 1;
   }
   // Abbreviations: single letters joined by "." or "/", standing alone, lose their joiners.
@@ -314,7 +310,8 @@ export function parseFastCodes(name: string): number {
       const kind = kinds[k] as number;
       if (isWordKind(kind)) {
         const code = codes[k] as number;
-        for (let f = foldFrom[code] as number; f < (foldFrom[code + 1] as number); f++) out[written++] = FOLD_CODES[f] as number;
+        if (code < 128) out[written++] = FOLD_CODES[foldFrom[code] as number] as number; // ASCII: one code
+        else for (let f = foldFrom[code] as number; f < (foldFrom[code + 1] as number); f++) out[written++] = FOLD_CODES[f] as number;
         chars += 1;
         lastCode = code;
         k++;
