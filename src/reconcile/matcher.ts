@@ -121,6 +121,58 @@ function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int3
   return order;
 }
 
+/** A code of up to 6 ASCII characters as a number (length, then 7 bits a character, a–z upper-cased), or −1. */
+function shortCode(code: string): number {
+  if (code.length > 6) return -1;
+  let key = code.length;
+  for (let k = 0; k < code.length; k++) {
+    let c = code.charCodeAt(k);
+    if (c >= 128) return -1;
+    if (c >= 97 && c <= 122) c -= 32;
+    key = key * 128 + c;
+  }
+  return key;
+}
+
+/** Non-negative integer keys (below 2^53) → values, by open addressing in typed arrays; grows. */
+function createCodeTable() {
+  let keys = new Float64Array(64).fill(-1);
+  let values = new Int32Array(64);
+  let size = 0;
+  const slot = (table: Float64Array, key: number): number => {
+    const mask = table.length - 1;
+    let h = Math.imul((key % 4294967296) ^ Math.floor(key / 4294967296), 0x9e3779b1);
+    h ^= h >>> 15;
+    let at = h & mask;
+    while (table[at] !== key && table[at] !== -1) at = (at + 1) & mask;
+    return at;
+  };
+  return {
+    get(key: number): number {
+      const at = slot(keys, key);
+      return keys[at] === key ? (values[at] as number) : -1;
+    },
+    set(key: number, value: number): void {
+      if ((size + 1) * 2 > keys.length) {
+        const oldKeys = keys;
+        const oldValues = values;
+        keys = new Float64Array(oldKeys.length * 2).fill(-1);
+        values = new Int32Array(oldKeys.length * 2);
+        for (let x = 0; x < oldKeys.length; x++) {
+          if (oldKeys[x] === -1) continue;
+          const at = slot(keys, oldKeys[x] as number);
+          keys[at] = oldKeys[x] as number;
+          values[at] = oldValues[x] as number;
+        }
+      }
+      const at = slot(keys, key);
+      if (keys[at] !== key) size += 1;
+      keys[at] = key;
+      values[at] = value;
+    },
+  };
+}
+
 /**
  * Transactions indexed without hashing composite keys: currencies and sender names become
  * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
@@ -131,19 +183,33 @@ function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int3
  */
 function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable) {
   const n = transactions.length;
-  const currencyIds = new Map<string, number>(); // as written and upper-cased → id
+  // Codes of up to 6 ASCII characters (every ISO code) by a number made of their upper-cased
+  // characters, in a flat table: a Map of strings hashed each code object (a million of them,
+  // most distinct objects) and missed the cache once it held many codes. Others by a Map.
+  const shortIds = createCodeTable();
+  const currencyIds = new Map<string, number>(); // other codes, upper-cased → id
   let currencies = 0;
   const currencyOf = (code: string, create: boolean): number => {
-    let id = currencyIds.get(code);
-    if (id === undefined) {
+    let key = shortCode(code);
+    if (key < 0) {
+      // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
       const upper = code.toUpperCase();
-      id = currencyIds.get(upper);
-      if (id === undefined) {
-        if (!create) return -1;
-        id = currencies++;
-        currencyIds.set(upper, id);
+      key = shortCode(upper);
+      if (key < 0) {
+        let id = currencyIds.get(upper);
+        if (id === undefined) {
+          if (!create) return -1;
+          id = currencies++;
+          currencyIds.set(upper, id);
+        }
+        return id;
       }
-      currencyIds.set(code, id);
+    }
+    let id = shortIds.get(key);
+    if (id < 0) {
+      if (!create) return -1;
+      id = currencies++;
+      shortIds.set(key, id);
     }
     return id;
   };
