@@ -266,18 +266,20 @@ export function parseFastCodes(name: string): number {
   const kinds = scratchKinds;
   const codes = scratchCodes;
   let length = 0;
+  let joiners = 0;
   for (let k = 0; k < n; k++) {
     const code = name.charCodeAt(k);
     if (code >= FAST_LIMIT) return -1;
     const kind = kindOf[code] as number;
     if (kind === Kind.Unusable) return -1;
     if (kind === Kind.Apostrophe) continue;
+    if (kind === Kind.Joiner) joiners += 1;
     kinds[length] = kind;
     codes[length] = code;
     length += 1;
   }
   // Abbreviations: single letters joined by "." or "/", standing alone, lose their joiners.
-  for (let k = 0; k < length; k++) {
+  for (let k = 0; joiners > 0 && k < length; k++) {
     if (kinds[k] !== Kind.Letter || (k > 0 && isWordKind(kinds[k - 1] as number))) continue;
     let last = k;
     while (last + 2 < length && kinds[last + 1] === Kind.Joiner && kinds[last + 2] === Kind.Letter) last += 2;
