@@ -483,6 +483,20 @@ type Scratch = {
   order: Int32Array;
   foundGroups: Int32Array;
   foundScores: Float64Array;
+  // The arrays behind one amount's postings, reused by the next amount (grown, never shrunk): a
+  // fresh set per amount was tens of MB of new typed arrays at 1M, and each ~64 MB of them made
+  // V8 run a full collection over the caller's whole heap (30-word names: 0.5 s each).
+  lengthOrder: Int32Array;
+  postGroups: Int32Array[]; // per token space
+  postLengths: Int32Array[];
+  pairKeys: Float64Array; // pair entries while building (one space at a time)
+  pairGroup: Int32Array;
+  pairLength: Int32Array;
+  pairSlot: Int32Array;
+  pairGroups: Int32Array[]; // per token space
+  pairLengths: Int32Array[];
+  tableKeys: Float64Array[]; // the pair key tables, per token space
+  tableValues: Int32Array[];
 };
 
 /** Scratch arrays and the postings whose token slots are set in them. */
@@ -517,7 +531,26 @@ function createScratch(): Scratch {
     order: new Int32Array(64),
     foundGroups: new Int32Array(256),
     foundScores: new Float64Array(256),
+    lengthOrder: new Int32Array(1024),
+    postGroups: [new Int32Array(1024), new Int32Array(0)],
+    postLengths: [new Int32Array(1024), new Int32Array(0)],
+    pairKeys: new Float64Array(1024),
+    pairGroup: new Int32Array(1024),
+    pairLength: new Int32Array(1024),
+    pairSlot: new Int32Array(1024),
+    pairGroups: [new Int32Array(1024), new Int32Array(0)],
+    pairLengths: [new Int32Array(1024), new Int32Array(0)],
+    tableKeys: [new Float64Array(64), new Float64Array(0)],
+    tableValues: [new Int32Array(64), new Int32Array(0)],
   };
+}
+
+/** `list` if it holds `size`, else a new one of at least twice its length (contents not kept). */
+function atLeastInt(list: Int32Array, size: number): Int32Array {
+  return list.length >= size ? list : new Int32Array(Math.max(size, list.length * 2));
+}
+function atLeastFloat(list: Float64Array, size: number): Float64Array {
+  return list.length >= size ? list : new Float64Array(Math.max(size, list.length * 2));
 }
 
 /**
@@ -587,7 +620,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const byLength = new Int32Array(maxLength + 2);
     for (let k = 0; k < n; k++) byLength[(scratch.length[k] as number) + 1] = (byLength[(scratch.length[k] as number) + 1] as number) + 1;
     for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-    const lengthOrder = new Int32Array(n);
+    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, n));
     for (let k = 0; k < n; k++) {
       const l = scratch.length[k] as number;
       lengthOrder[byLength[l] as number] = k;
@@ -597,8 +630,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let k = 0; k < n; k++) starts[(slotOf[k] as number) + 1] = (starts[(slotOf[k] as number) + 1] as number) + 1;
     for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
     const fill = starts.slice(0, slots);
-    const groups = new Int32Array(n);
-    const lengths = new Int32Array(n);
+    const groups = (scratch.postGroups[space] = atLeastInt(scratch.postGroups[space] as Int32Array, n));
+    const lengths = (scratch.postLengths[space] = atLeastInt(scratch.postLengths[space] as Int32Array, n));
     for (let o = 0; o < n; o++) {
       const k = lengthOrder[o] as number;
       const x = slotOf[k] as number;
@@ -705,9 +738,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   type PairPostings = { slotOf: KeyTable; starts: Int32Array; groups: Int32Array; lengths: Int32Array };
   const pairPostings: (PairPostings | undefined)[] = [undefined, undefined];
   function buildPairs(space: 0 | 1): PairPostings {
-    const keys: number[] = [];
-    const entryGroup: number[] = [];
-    const entryLength: number[] = [];
+    let keys = scratch.pairKeys;
+    let entryGroup = scratch.pairGroup;
+    let entryLength = scratch.pairLength;
+    let n = 0;
     const formsOf: number[][] = [];
     for (let k = 0; k <= PAIR_MAX; k++) formsOf.push([]);
     let maxLength = 0;
@@ -725,24 +759,31 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
           const fb = formsOf[b] as number[];
           for (let x = 0; x < fa.length; x++) {
             for (let y = 0; y < fb.length; y++) {
-              keys.push(pairKey(fa[x] as number, fb[y] as number));
-              entryGroup.push(g);
-              entryLength.push(l);
+              if (n === keys.length) {
+                const more = new Float64Array(n * 2);
+                more.set(keys);
+                keys = scratch.pairKeys = more;
+                entryGroup = scratch.pairGroup = grownInt(entryGroup, n * 2);
+                entryLength = scratch.pairLength = grownInt(entryLength, n * 2);
+              }
+              keys[n] = pairKey(fa[x] as number, fb[y] as number);
+              entryGroup[n] = g;
+              entryLength[n] = l;
+              n += 1;
             }
           }
         }
       }
     }
-    const n = keys.length;
-    const slotOf = createKeyTable(n);
-    const slot = new Int32Array(n);
+    const slotOf = createKeyTable(n, scratch, space);
+    const slot = (scratch.pairSlot = atLeastInt(scratch.pairSlot, n));
     for (let e = 0; e < n; e++) slot[e] = slotOf.add(keys[e] as number);
     const slots = slotOf.size();
     // Counting sort by length, then (stable) by slot.
     const byLength = new Int32Array(maxLength + 2);
     for (let e = 0; e < n; e++) byLength[(entryLength[e] as number) + 1] = (byLength[(entryLength[e] as number) + 1] as number) + 1;
     for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-    const lengthOrder = new Int32Array(n);
+    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, n));
     for (let e = 0; e < n; e++) {
       const l = entryLength[e] as number;
       lengthOrder[byLength[l] as number] = e;
@@ -752,8 +793,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let e = 0; e < n; e++) starts[(slot[e] as number) + 1] = (starts[(slot[e] as number) + 1] as number) + 1;
     for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
     const fill = starts.slice(0, slots);
-    const groups = new Int32Array(n);
-    const lengths = new Int32Array(n);
+    const groups = (scratch.pairGroups[space] = atLeastInt(scratch.pairGroups[space] as Int32Array, n));
+    const lengths = (scratch.pairLengths[space] = atLeastInt(scratch.pairLengths[space] as Int32Array, n));
     for (let o = 0; o < n; o++) {
       const e = lengthOrder[o] as number;
       const x = slot[e] as number;
@@ -1101,12 +1142,15 @@ function before(gx: number, sx: number, gy: number, sy: number): boolean {
  */
 type KeyTable = { add: (key: number) => number; get: (key: number) => number; size: () => number };
 
-function createKeyTable(expected: number): KeyTable {
+function createKeyTable(expected: number, scratch: Scratch, space: 0 | 1): KeyTable {
   let capacity = 16;
   while (capacity < expected * 2) capacity *= 2;
   const mask = capacity - 1;
-  const keys = new Float64Array(capacity).fill(-1);
-  const values = new Int32Array(capacity);
+  // The arrays of the previous amount's table, when large enough (see Scratch).
+  scratch.tableKeys[space] = atLeastFloat(scratch.tableKeys[space] as Float64Array, capacity);
+  scratch.tableValues[space] = atLeastInt(scratch.tableValues[space] as Int32Array, capacity);
+  const keys = (scratch.tableKeys[space] as Float64Array).subarray(0, capacity).fill(-1);
+  const values = scratch.tableValues[space] as Int32Array;
   let size = 0;
   const hash = (key: number): number => {
     const low = key >>> 0;
