@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, MIN_SCORE, pairedWeight, parseNamePartsUnsorted, shareScore } from './names.js';
+import { CLEAR_MARGIN, fastTokenCodes, MIN_SCORE, pairedWeight, parseFastCodes, parseSlow, shareScore } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -37,6 +37,15 @@ export const PAIR_MAX = 6;
 const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
+
+/**
+ * Names as written that the name table remembers (one Map lookup instead of a parse). Past this
+ * many only names the fast path cannot parse are added: a Map of a million names costs more in
+ * cache misses and collector work than parsing a Latin name again and finding it by its token ids.
+ */
+const RAW_CACHE = 1 << 16;
+/** Names at least this long are always remembered: parsing one again costs more than the lookup. */
+const LONG_RAW = 64;
 
 /** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
 export type TokenIds = ArrayLike<number>;
@@ -84,24 +93,88 @@ export function createNameTable() {
   // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
   let slots = new Int32Array(1 << 12).fill(-1);
   let hashes = new Int32Array(1024);
-  const tokenIds = new Map<string, number>();
-  const tokenText: string[] = [];
+  // Tokens interned by their UTF-16 codes (open addressing over a flat pool): the fast path
+  // parses a name into codes, so a word seen before costs no string and no Map lookup. A
+  // token's text is made when first asked (initials, keys).
+  let tokens = 0;
+  let pool = new Uint16Array(1 << 14); // the tokens' codes, one after another
+  let poolUsed = 0;
+  let tokenEnd: Int32Array = new Int32Array(1024); // token id → end of its codes in pool (start: the previous end)
+  let tokenHash: Int32Array = new Int32Array(1024);
+  let tokenSlots = new Int32Array(1 << 11).fill(-1);
+  const tokenText: (string | undefined)[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
+  let stringCodes = new Uint16Array(64); // a token given as a string, as codes
+  const prefixCodes = new Uint16Array(MAX_INITIAL + 1); // an initial looked up for a word
 
-  const tokenId = (token: string): number => {
-    let id = tokenIds.get(token);
-    if (id === undefined) {
-      id = tokenText.length;
-      tokenIds.set(token, id);
-      tokenText.push(token);
-      if (id === tokenInitial.length) {
-        const bigger = new Uint8Array(id * 2);
-        bigger.set(tokenInitial);
-        tokenInitial = bigger;
+  const hashCodes = (codes: Uint16Array, from: number, to: number): number => {
+    let h = 0x811c9dc5 ^ (to - from);
+    for (let k = from; k < to; k++) h = Math.imul(h ^ (codes[k] as number), 0x01000193);
+    return h ^ (h >>> 15);
+  };
+  const sameCodes = (token: number, codes: Uint16Array, from: number, to: number): boolean => {
+    const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
+    if ((tokenEnd[token] as number) - start !== to - from) return false;
+    for (let k = 0; k < to - from; k++) if (pool[start + k] !== codes[from + k]) return false;
+    return true;
+  };
+  /** The token of `codes[from, to)`, or the slot where it would go (as −1 − slot). */
+  const findCodes = (codes: Uint16Array, from: number, to: number, hash: number): number => {
+    const mask = tokenSlots.length - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const token = tokenSlots[at] as number;
+      if (token < 0) return -1 - at;
+      if (tokenHash[token] === hash && sameCodes(token, codes, from, to)) return token;
+    }
+  };
+  const internCodes = (codes: Uint16Array, from: number, to: number): number => {
+    const hash = hashCodes(codes, from, to);
+    let id = findCodes(codes, from, to, hash);
+    if (id >= 0) return id;
+    tokenSlots[-1 - id] = tokens;
+    id = tokens++;
+    if (poolUsed + (to - from) > pool.length) {
+      const bigger = new Uint16Array(Math.max(pool.length * 2, poolUsed + (to - from)));
+      bigger.set(pool);
+      pool = bigger;
+    }
+    pool.set(codes.subarray(from, to), poolUsed);
+    poolUsed += to - from;
+    if (id === tokenEnd.length) {
+      tokenEnd = grownInt(tokenEnd, id * 2);
+      tokenHash = grownInt(tokenHash, id * 2);
+      const bigger = new Uint8Array(id * 2);
+      bigger.set(tokenInitial);
+      tokenInitial = bigger;
+    }
+    tokenEnd[id] = poolUsed;
+    tokenHash[id] = hash;
+    tokenInitial[id] = codes[to - 1] === 46 ? 1 : 0; // ends with "."
+    if (tokens * 2 > tokenSlots.length) {
+      tokenSlots = new Int32Array(tokenSlots.length * 2).fill(-1);
+      const mask = tokenSlots.length - 1;
+      for (let x = 0; x < tokens; x++) {
+        let at = (tokenHash[x] as number) & mask;
+        while ((tokenSlots[at] as number) >= 0) at = (at + 1) & mask;
+        tokenSlots[at] = x;
       }
-      tokenInitial[id] = isInitialToken(token) ? 1 : 0;
     }
     return id;
+  };
+  const asCodes = (token: string): Uint16Array => {
+    if (token.length > stringCodes.length) stringCodes = new Uint16Array(token.length * 2);
+    for (let k = 0; k < token.length; k++) stringCodes[k] = token.charCodeAt(k);
+    return stringCodes;
+  };
+  const tokenId = (token: string): number => internCodes(asCodes(token), 0, token.length);
+  const textOf = (token: number): string => {
+    let text = tokenText[token];
+    if (text === undefined) {
+      const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
+      text = String.fromCharCode.apply(null, pool.subarray(start, tokenEnd[token] as number) as unknown as number[]);
+      tokenText[token] = text;
+    }
+    return text;
   };
   const idsOf = (tokens: readonly string[]): number[] => {
     const ids: number[] = new Array<number>(tokens.length);
@@ -127,10 +200,26 @@ export function createNameTable() {
     const text = raw ?? '';
     let name = byRaw.get(text);
     if (name !== undefined) return name;
-    const p = parseNamePartsUnsorted(text);
-    if (p.tokens.length === 0) name = -1;
+    // The fast path (Latin letters) gives codes, interned as they are; other names are parsed in full.
+    const fast = parseFastCodes(text);
+    let ownIds: number[] | undefined;
+    let latinIds: number[] | undefined;
+    let isLatin = true;
+    if (fast > 0) {
+      const { codes, ends } = fastTokenCodes();
+      ownIds = new Array<number>(fast);
+      for (let t = 0, from = 0; t < fast; from = ends[t] as number, t++) ownIds[t] = internCodes(codes, from, ends[t] as number);
+      sortUnique(ownIds);
+    } else if (fast < 0) {
+      const p = parseSlow(text);
+      if (p.tokens.length > 0) {
+        ownIds = idsOf(p.tokens);
+        isLatin = p.isLatin;
+        if (!isLatin) latinIds = idsOf(p.latin);
+      }
+    }
+    if (ownIds === undefined) name = -1;
     else {
-      const ownIds = idsOf(p.tokens);
       const hash = hashIds(ownIds);
       name = find(ownIds, hash);
       if (name < 0) {
@@ -139,7 +228,7 @@ export function createNameTable() {
         slots[slot] = name;
         keys.push(undefined);
         own.push(ownIds);
-        const latinIds = p.isLatin ? ownIds : idsOf(p.latin);
+        latinIds ??= ownIds;
         latin.push(latinIds);
         if (name === flags.length) {
           const bigger = new Uint8Array(name * 2);
@@ -157,7 +246,7 @@ export function createNameTable() {
         let initial = 0;
         for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
         for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
-        flags[name] = (p.isLatin ? 1 : 0) | (initial << 1);
+        flags[name] = (isLatin ? 1 : 0) | (initial << 1);
         if (count * 2 > slots.length) {
           slots = new Int32Array(slots.length * 2).fill(-1);
           const mask = slots.length - 1;
@@ -169,7 +258,7 @@ export function createNameTable() {
         }
       }
     }
-    byRaw.set(text, name);
+    if (byRaw.size < RAW_CACHE || fast < 0 || text.length >= LONG_RAW) byRaw.set(text, name);
     return name;
   }
 
@@ -194,10 +283,10 @@ export function createNameTable() {
         i += 1;
         j += 1;
       } else if (y < 0 || (x >= 0 && x < y)) {
-        restA.push(tokenText[x] as string);
+        restA.push(textOf(x));
         i += 1;
       } else {
-        restB.push(tokenText[y] as string);
+        restB.push(textOf(y));
         j += 1;
       }
     }
@@ -218,7 +307,7 @@ export function createNameTable() {
   function keyOf(name: number): string {
     const ids = own[name] as number[];
     const texts: string[] = new Array<string>(ids.length);
-    for (let k = 0; k < ids.length; k++) texts[k] = tokenText[ids[k] as number] as string;
+    for (let k = 0; k < ids.length; k++) texts[k] = textOf(ids[k] as number);
     return texts.sort().join(' ');
   }
 
@@ -227,12 +316,17 @@ export function createNameTable() {
   function initialsBeginning(token: number): Int32Array {
     let list = beginners[token];
     if (list === undefined) {
-      const text = tokenText[token] as string;
+      const text = textOf(token);
       const found: number[] = [];
       if (!isInitialToken(text)) {
+        const codes = prefixCodes;
+        const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
         for (let letters = 1; letters <= MAX_INITIAL && letters < text.length; letters++) {
-          const initial = tokenIds.get(`${text.slice(0, letters)}.`);
-          if (initial !== undefined) found.push(initial);
+          // The initial of the word's first `letters` codes: those codes and ".".
+          for (let k = 0; k < letters; k++) codes[k] = pool[start + k] as number;
+          codes[letters] = 46;
+          const initial = findCodes(codes, 0, letters + 1, hashCodes(codes, 0, letters + 1));
+          if (initial >= 0) found.push(initial);
         }
       }
       list = found.length === 0 ? EMPTY_IDS : Int32Array.from(found);
@@ -255,7 +349,7 @@ export function createNameTable() {
     length: (name: number): number => lengths[name] as number,
     latin: (name: number): TokenIds => latin[name] as TokenIds,
     isInitial: (token: number) => tokenInitial[token] === 1,
-    tokenCount: () => tokenText.length,
+    tokenCount: () => tokens,
     nameCount: () => count,
   };
 }
@@ -389,6 +483,20 @@ type Scratch = {
   order: Int32Array;
   foundGroups: Int32Array;
   foundScores: Float64Array;
+  // The arrays behind one amount's postings, reused by the next amount (grown, never shrunk): a
+  // fresh set per amount was tens of MB of new typed arrays at 1M, and each ~64 MB of them made
+  // V8 run a full collection over the caller's whole heap (30-word names: 0.5 s each).
+  lengthOrder: Int32Array;
+  postGroups: Int32Array[]; // per token space
+  postLengths: Int32Array[];
+  pairKeys: Float64Array; // pair entries while building (one space at a time)
+  pairGroup: Int32Array;
+  pairLength: Int32Array;
+  pairSlot: Int32Array;
+  pairGroups: Int32Array[]; // per token space
+  pairLengths: Int32Array[];
+  tableKeys: Float64Array[]; // the pair key tables, per token space
+  tableValues: Int32Array[];
 };
 
 /** Scratch arrays and the postings whose token slots are set in them. */
@@ -423,7 +531,26 @@ function createScratch(): Scratch {
     order: new Int32Array(64),
     foundGroups: new Int32Array(256),
     foundScores: new Float64Array(256),
+    lengthOrder: new Int32Array(1024),
+    postGroups: [new Int32Array(1024), new Int32Array(0)],
+    postLengths: [new Int32Array(1024), new Int32Array(0)],
+    pairKeys: new Float64Array(1024),
+    pairGroup: new Int32Array(1024),
+    pairLength: new Int32Array(1024),
+    pairSlot: new Int32Array(1024),
+    pairGroups: [new Int32Array(1024), new Int32Array(0)],
+    pairLengths: [new Int32Array(1024), new Int32Array(0)],
+    tableKeys: [new Float64Array(64), new Float64Array(0)],
+    tableValues: [new Int32Array(64), new Int32Array(0)],
   };
+}
+
+/** `list` if it holds `size`, else a new one of at least twice its length (contents not kept). */
+function atLeastInt(list: Int32Array, size: number): Int32Array {
+  return list.length >= size ? list : new Int32Array(Math.max(size, list.length * 2));
+}
+function atLeastFloat(list: Float64Array, size: number): Float64Array {
+  return list.length >= size ? list : new Float64Array(Math.max(size, list.length * 2));
 }
 
 /**
@@ -493,7 +620,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const byLength = new Int32Array(maxLength + 2);
     for (let k = 0; k < n; k++) byLength[(scratch.length[k] as number) + 1] = (byLength[(scratch.length[k] as number) + 1] as number) + 1;
     for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-    const lengthOrder = new Int32Array(n);
+    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, n));
     for (let k = 0; k < n; k++) {
       const l = scratch.length[k] as number;
       lengthOrder[byLength[l] as number] = k;
@@ -503,8 +630,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let k = 0; k < n; k++) starts[(slotOf[k] as number) + 1] = (starts[(slotOf[k] as number) + 1] as number) + 1;
     for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
     const fill = starts.slice(0, slots);
-    const groups = new Int32Array(n);
-    const lengths = new Int32Array(n);
+    const groups = (scratch.postGroups[space] = atLeastInt(scratch.postGroups[space] as Int32Array, n));
+    const lengths = (scratch.postLengths[space] = atLeastInt(scratch.postLengths[space] as Int32Array, n));
     for (let o = 0; o < n; o++) {
       const k = lengthOrder[o] as number;
       const x = slotOf[k] as number;
@@ -611,9 +738,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   type PairPostings = { slotOf: KeyTable; starts: Int32Array; groups: Int32Array; lengths: Int32Array };
   const pairPostings: (PairPostings | undefined)[] = [undefined, undefined];
   function buildPairs(space: 0 | 1): PairPostings {
-    const keys: number[] = [];
-    const entryGroup: number[] = [];
-    const entryLength: number[] = [];
+    let keys = scratch.pairKeys;
+    let entryGroup = scratch.pairGroup;
+    let entryLength = scratch.pairLength;
+    let n = 0;
     const formsOf: number[][] = [];
     for (let k = 0; k <= PAIR_MAX; k++) formsOf.push([]);
     let maxLength = 0;
@@ -631,24 +759,31 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
           const fb = formsOf[b] as number[];
           for (let x = 0; x < fa.length; x++) {
             for (let y = 0; y < fb.length; y++) {
-              keys.push(pairKey(fa[x] as number, fb[y] as number));
-              entryGroup.push(g);
-              entryLength.push(l);
+              if (n === keys.length) {
+                const more = new Float64Array(n * 2);
+                more.set(keys);
+                keys = scratch.pairKeys = more;
+                entryGroup = scratch.pairGroup = grownInt(entryGroup, n * 2);
+                entryLength = scratch.pairLength = grownInt(entryLength, n * 2);
+              }
+              keys[n] = pairKey(fa[x] as number, fb[y] as number);
+              entryGroup[n] = g;
+              entryLength[n] = l;
+              n += 1;
             }
           }
         }
       }
     }
-    const n = keys.length;
-    const slotOf = createKeyTable(n);
-    const slot = new Int32Array(n);
+    const slotOf = createKeyTable(n, scratch, space);
+    const slot = (scratch.pairSlot = atLeastInt(scratch.pairSlot, n));
     for (let e = 0; e < n; e++) slot[e] = slotOf.add(keys[e] as number);
     const slots = slotOf.size();
     // Counting sort by length, then (stable) by slot.
     const byLength = new Int32Array(maxLength + 2);
     for (let e = 0; e < n; e++) byLength[(entryLength[e] as number) + 1] = (byLength[(entryLength[e] as number) + 1] as number) + 1;
     for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-    const lengthOrder = new Int32Array(n);
+    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, n));
     for (let e = 0; e < n; e++) {
       const l = entryLength[e] as number;
       lengthOrder[byLength[l] as number] = e;
@@ -658,8 +793,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let e = 0; e < n; e++) starts[(slot[e] as number) + 1] = (starts[(slot[e] as number) + 1] as number) + 1;
     for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
     const fill = starts.slice(0, slots);
-    const groups = new Int32Array(n);
-    const lengths = new Int32Array(n);
+    const groups = (scratch.pairGroups[space] = atLeastInt(scratch.pairGroups[space] as Int32Array, n));
+    const lengths = (scratch.pairLengths[space] = atLeastInt(scratch.pairLengths[space] as Int32Array, n));
     for (let o = 0; o < n; o++) {
       const e = lengthOrder[o] as number;
       const x = slot[e] as number;
@@ -1007,12 +1142,15 @@ function before(gx: number, sx: number, gy: number, sy: number): boolean {
  */
 type KeyTable = { add: (key: number) => number; get: (key: number) => number; size: () => number };
 
-function createKeyTable(expected: number): KeyTable {
+function createKeyTable(expected: number, scratch: Scratch, space: 0 | 1): KeyTable {
   let capacity = 16;
   while (capacity < expected * 2) capacity *= 2;
   const mask = capacity - 1;
-  const keys = new Float64Array(capacity).fill(-1);
-  const values = new Int32Array(capacity);
+  // The arrays of the previous amount's table, when large enough (see Scratch).
+  scratch.tableKeys[space] = atLeastFloat(scratch.tableKeys[space] as Float64Array, capacity);
+  scratch.tableValues[space] = atLeastInt(scratch.tableValues[space] as Int32Array, capacity);
+  const keys = (scratch.tableKeys[space] as Float64Array).subarray(0, capacity).fill(-1);
+  const values = scratch.tableValues[space] as Int32Array;
   let size = 0;
   const hash = (key: number): number => {
     const low = key >>> 0;

@@ -196,37 +196,90 @@ function isWordKind(kind: number): boolean {
   return kind === Kind.Letter || kind === Kind.Digit;
 }
 
+// Each letter's fold as UTF-16 code units (foldOf as codes): the fast path writes words as codes.
+const foldFrom = new Int32Array(FAST_LIMIT + 1);
+let MOST_FOLDED = 1;
+const foldCodes: number[] = [];
+for (let code = 0; code < FAST_LIMIT; code++) {
+  foldFrom[code] = foldCodes.length;
+  const fold = foldOf[code] as string;
+  for (let k = 0; k < fold.length; k++) foldCodes.push(fold.charCodeAt(k));
+  if (fold.length > MOST_FOLDED) MOST_FOLDED = fold.length;
+}
+foldFrom[FAST_LIMIT] = foldCodes.length;
+const FOLD_CODES = Uint16Array.from(foldCodes);
+
+/** Company suffixes as small integers (length, then 7 bits per ASCII code): looked up without making a string per word. */
+const SUFFIX_KEYS = new Set<number>();
+let LONGEST_SUFFIX = 0;
+for (const suffix of COMPANY_SUFFIXES) {
+  let key = suffix.length;
+  for (let k = 0; k < suffix.length; k++) key = key * 128 + suffix.charCodeAt(k);
+  SUFFIX_KEYS.add(key);
+  LONGEST_SUFFIX = Math.max(LONGEST_SUFFIX, suffix.length);
+}
+function isSuffixCodes(codes: Uint16Array, from: number, to: number): boolean {
+  if (to - from < 2 || to - from > LONGEST_SUFFIX) return false;
+  let key = to - from;
+  for (let k = from; k < to; k++) {
+    const code = codes[k] as number;
+    if (code >= 128) return false;
+    key = key * 128 + code;
+  }
+  return SUFFIX_KEYS.has(key);
+}
+
 let scratchKinds = new Uint8Array(256);
 let scratchCodes = new Uint16Array(256);
-let scratchPositions = new Int32Array(256);
 
-/** `parse` for names the fast path handles (without the key), or undefined. */
-function parseFast(name: string, sorted = true): NameParts | undefined {
-  if (!fastUsable) return undefined;
+/**
+ * The fast path's tokens as UTF-16 code units, in the order of the name, repeats kept:
+ * token t is `codes[t === 0 ? 0 : ends[t - 1], ends[t])`. Overwritten by the next call.
+ */
+export type CodeTokens = { codes: Uint16Array; ends: Int32Array; suffix: Uint8Array };
+const fastTokens: CodeTokens = { codes: new Uint16Array(1024), ends: new Int32Array(256), suffix: new Uint8Array(256) };
+
+/** The tokens of the last parseFastCodes call (see CodeTokens). */
+export function fastTokenCodes(): CodeTokens {
+  return fastTokens;
+}
+
+/**
+ * `parse` for names the fast path handles, as codes (fastTokenCodes): the token count (0: no
+ * usable name), or −1 when the fast path does not apply. For a caller that interns tokens by
+ * their codes (the matcher's name table), without a string per word.
+ */
+export function parseFastCodes(name: string): number {
+  if (!fastUsable) return -1;
   // Characters, apostrophes dropped (as `parse` does first).
   const n = name.length;
   if (n > scratchKinds.length) {
     scratchKinds = new Uint8Array(n * 2);
     scratchCodes = new Uint16Array(n * 2);
-    scratchPositions = new Int32Array(n * 2);
   }
-  const positions = scratchPositions;
+  // A word writes at most MOST_FOLDED codes a character, and a mark ("." or "?").
+  if (n * (MOST_FOLDED + 1) + 2 > fastTokens.codes.length) fastTokens.codes = new Uint16Array(n * (MOST_FOLDED + 1) * 2 + 2);
+  if (n + 1 > fastTokens.ends.length) {
+    fastTokens.ends = new Int32Array(n * 2 + 2);
+    fastTokens.suffix = new Uint8Array(n * 2 + 2);
+  }
   const kinds = scratchKinds;
   const codes = scratchCodes;
   let length = 0;
+  let joiners = 0;
   for (let k = 0; k < n; k++) {
     const code = name.charCodeAt(k);
-    if (code >= FAST_LIMIT) return undefined;
+    if (code >= FAST_LIMIT) return -1;
     const kind = kindOf[code] as number;
-    if (kind === Kind.Unusable) return undefined;
+    if (kind === Kind.Unusable) return -1;
     if (kind === Kind.Apostrophe) continue;
+    if (kind === Kind.Joiner) joiners += 1;
     kinds[length] = kind;
     codes[length] = code;
-    positions[length] = k;
     length += 1;
   }
   // Abbreviations: single letters joined by "." or "/", standing alone, lose their joiners.
-  for (let k = 0; k < length; k++) {
+  for (let k = 0; joiners > 0 && k < length; k++) {
     if (kinds[k] !== Kind.Letter || (k > 0 && isWordKind(kinds[k - 1] as number))) continue;
     let last = k;
     while (last + 2 < length && kinds[last + 1] === Kind.Joiner && kinds[last + 2] === Kind.Letter) last += 2;
@@ -239,8 +292,12 @@ function parseFast(name: string, sorted = true): NameParts | undefined {
       while (k + 1 < length && isWordKind(kinds[k + 1] as number)) k++;
     }
   }
-  // Words: runs of letters and digits; "?" between them stays inside; dropped joiners are skipped.
-  const tokens: string[] = [];
+  // Words: runs of letters and digits, folded; "?" between them stays inside; dropped joiners are skipped.
+  const out = fastTokens.codes;
+  const ends = fastTokens.ends;
+  const suffix = fastTokens.suffix;
+  let written = 0;
+  let count = 0;
   let suffixes = 0;
   let k = 0;
   while (k < length) {
@@ -248,67 +305,67 @@ function parseFast(name: string, sorted = true): NameParts | undefined {
       k++;
       continue;
     }
-    let own = '';
+    const begin = written;
     let chars = 0;
     let lastCode = 0;
-    // A word of ASCII letters and digits written in one piece is sliced from the name (one flat string).
-    const first = k;
-    let plain = true;
     while (k < length) {
       const kind = kinds[k] as number;
       if (isWordKind(kind)) {
         const code = codes[k] as number;
-        if (plain && (code >= 128 || (positions[k] as number) !== (positions[first] as number) + (k - first))) {
-          plain = false;
-          for (let j = first; j < k; j++) if (kinds[j] !== Kind.Dropped) own += foldOf[codes[j] as number] as string;
-        }
-        if (!plain) own += foldOf[code] as string;
+        if (code < 128) out[written++] = FOLD_CODES[foldFrom[code] as number] as number; // ASCII: one code
+        else for (let f = foldFrom[code] as number; f < (foldFrom[code + 1] as number); f++) out[written++] = FOLD_CODES[f] as number;
         chars += 1;
         lastCode = code;
         k++;
-      } else if (kind === Kind.Dropped) {
-        if (plain) {
-          plain = false;
-          for (let j = first; j < k; j++) own += foldOf[codes[j] as number] as string;
-        }
-        k++;
-      } else if (kind === Kind.Unknown) {
+      } else if (kind === Kind.Dropped) k++;
+      else if (kind === Kind.Unknown) {
         let to = k;
         while (to < length && kinds[to] === Kind.Unknown) to++;
         if (to < length && isWordKind(kinds[to] as number)) {
-          if (plain) {
-            plain = false;
-            for (let j = first; j < k; j++) own += foldOf[codes[j] as number] as string;
-          }
-          own += '?';
+          out[written++] = 63; // "?"
           chars += 2; // never a single letter
           k = to;
         } else break;
       } else break;
     }
-    if (plain) own = name.slice(positions[first] as number, (positions[first] as number) + (k - first)).toLowerCase();
-    if (own === '') continue;
-    if (chars === 1 && kinds[k - 1] === Kind.Letter && casedOf[lastCode] === 1) tokens.push(`${own}.`);
-    else {
-      if (COMPANY_SUFFIXES.has(own)) {
-        suffixes += 1;
-        own = SUFFIX_MARK + own;
-      }
-      tokens.push(own);
-    }
+    if (written === begin) continue;
+    if (chars === 1 && kinds[k - 1] === Kind.Letter && casedOf[lastCode] === 1) {
+      out[written++] = 46; // "."
+      suffix[count] = 0;
+    } else if (isSuffixCodes(out, begin, written)) {
+      suffix[count] = 1;
+      suffixes += 1;
+    } else suffix[count] = 0;
+    ends[count++] = written;
   }
-  if (suffixes > 0 && suffixes < tokens.length) {
+  // Company suffixes are dropped unless nothing else is left.
+  if (suffixes > 0 && suffixes < count) {
     let kept = 0;
-    for (const token of tokens) if (!token.startsWith(SUFFIX_MARK)) tokens[kept++] = token;
-    tokens.length = kept;
-  } else if (suffixes > 0) for (let t = 0; t < tokens.length; t++) tokens[t] = (tokens[t] as string).replace(SUFFIX_MARK, '');
-  if (tokens.length === 0) return EMPTY;
+    let to = 0;
+    for (let t = 0, from = 0; t < count; from = ends[t] as number, t++) {
+      const end = ends[t] as number;
+      if (suffix[t] === 1) continue;
+      for (let c = from; c < end; c++) out[to++] = out[c] as number;
+      ends[kept] = to;
+      suffix[kept] = 0;
+      kept += 1;
+    }
+    count = kept;
+  }
+  return count;
+}
+
+/** `parse` for names the fast path handles (without the key), or undefined. */
+function parseFast(name: string, sorted = true): NameParts | undefined {
+  const count = parseFastCodes(name);
+  if (count < 0) return undefined;
+  if (count === 0) return EMPTY;
+  const tokens: string[] = new Array<string>(count);
+  const { codes, ends } = fastTokens;
+  for (let t = 0, from = 0; t < count; from = ends[t] as number, t++) tokens[t] = String.fromCharCode.apply(null, codes.subarray(from, ends[t] as number) as unknown as number[]);
   if (sorted) sortedUnique(tokens);
   return { tokens, latin: tokens, isLatin: true };
 }
-
-/** Marks a company suffix while the fast path collects words (never part of a word). */
-const SUFFIX_MARK = '\u0000';
 
 function finish(words: Word[]): ParsedName {
   const kept = words.some((w) => w.suffix) && !words.every((w) => w.suffix) ? words.filter((w) => !w.suffix) : words;

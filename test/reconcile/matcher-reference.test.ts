@@ -226,3 +226,26 @@ describe('matcher agrees with a plain reading of the rules on names of every len
     expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
   });
 });
+
+describe('matcher agrees with a plain reading of the rules on large groups of one sender name (newest first, ties by id)', () => {
+  // Groups of more than 64 transactions are sorted by numeric keys, then equal times by id:
+  // whole days (many equal times), ids not in input order, and fractional times (the comparator).
+  for (const fractional of [false, true]) {
+    it(`one payer, one amount, 300 transactions${fractional ? ', fractional times' : ''}, 20 seeds`, () => {
+      for (let seed = 1; seed <= 20; seed++) {
+        const random = mulberry32(seed * 7727 + (fractional ? 1 : 0));
+        const requests: MatchRequest[] = Array.from({ length: 30 }, (_, i) => ({ id: `r${i}`, amountMinor: 100, currency: 'UYU', name: 'María Pérez', registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
+        const transactions: MatchTransaction[] = Array.from({ length: 300 }, (_, i) => ({
+          id: `t${Math.floor(random() * 1e6)}-${i}`,
+          amountMinor: 100,
+          currency: 'UYU',
+          senderName: random() < 0.9 ? 'Pérez María' : 'Ana Gómez',
+          receivedAtMs: Math.floor(random() * 22) * DAY + (fractional && random() < 0.5 ? 0.5 : 0),
+        }));
+        const expected = reference(requests, transactions);
+        const actual = normalise(matchRequests(requests, transactions));
+        for (const request of requests) expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+      }
+    });
+  }
+});

@@ -25,6 +25,8 @@ describe('matcher (pure)', () => {
     ['initials', { name: 'J. Pérez' }, { senderName: 'José Pérez' }],
     ['a fuller legal name', { name: 'José Pérez' }, { senderName: 'José Luis Pérez Gómez' }],
     ['currency codes in any case', { currency: 'uyu' }, { currency: 'UYU' }],
+    ['a currency code that is ASCII only once upper-cased (ſ is S)', { currency: 'USD' }, { currency: 'uſd' }],
+    ['a currency code longer than 6 characters, in any case', { currency: 'Bitcoin-X' }, { currency: 'BITCOIN-x' }],
     ['a transfer after the registration', {}, { receivedAtMs: REGISTERED + 3 * DAY }],
     ['exactly 5 days before', {}, { receivedAtMs: REGISTERED - WINDOW_MS }],
   ];
@@ -37,6 +39,7 @@ describe('matcher (pure)', () => {
     ['another person, same surname', { name: 'María Gómez' }, { senderName: 'Mario Gómez' }, /sender name/],
     ['a one-cent difference', {}, { amountMinor: 150001 }, /exact amount and currency/],
     ['another currency', {}, { currency: 'USD' }, /exact amount and currency/],
+    ['another currency of another length', { currency: 'UY' }, { currency: 'UYU' }, /exact amount and currency/],
     ['5 days and 1 minute before', {}, { receivedAtMs: REGISTERED - WINDOW_MS - 60_000 }, /more than 5 days before/],
     ['no sender name', {}, { senderName: null }, /no transaction with this amount has a sender name like the payer/],
   ];
