@@ -50,6 +50,8 @@ import { benchServices } from './lib/services.js';
 const N = Number(process.env.BENCH_N ?? 100_000);
 const HEAP_MB = Number(process.env.BENCH_DB_HEAP_MB ?? 2048);
 const ARRIVING = N / 10;
+/** BENCH_PARTS=A or B runs one part only (default both). */
+const PARTS = process.env.BENCH_PARTS ?? 'AB';
 const DAY = 86_400_000;
 const log = pino({ level: 'silent' });
 const k = (n: number) => `${n / 1000}k`;
@@ -202,39 +204,43 @@ try {
   await services.users.setOperationMode(owner.userId, 'reconcile');
   console.log(`engine: ${embedded ? `${embedded.engine} (H2 file, each write committed before it is answered; ${HEAP_MB} MB heap)` : 'MONGODB_URI'}; ${N.toLocaleString('en')} requests, ${N.toLocaleString('en')} transactions`);
 
-  // A. 100k new orders polled against 100k stored transactions.
-  const a = await services.accounts.create(owner.userId, { name: 'poll-100k', bank: 'sandbox' });
-  await services.accounts.configure(owner.userId, a.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
-  const now = Date.now();
-  const first = workload(1, now);
-  await store(a.id, first.movements, true);
-  body = JSON.stringify(first.orders);
-  const poll = await measured(() => services.reconcile.poller.pollAccount(a.id));
-  if (poll.result.ok !== true) throw new Error(`the poll failed: ${JSON.stringify(poll.result)}`);
-  const e = poll.result.evaluation;
-  console.log(`   poll: ${poll.result.created} created; ${e.matched} matched, ${e.ambiguous} ambiguous, ${e.notFound} not found, ${e.errors + e.failed} errors`);
-  printProfile();
-  console.log(`   (measured: ${said(poll)}; the engine's cost is measured next)`);
-  figures(`A. poll of ${k(N)} new orders vs ${k(N)} transactions`, poll, await engineCost(poll.documents));
+  if (PARTS.includes('A')) {
+    // A. 100k new orders polled against 100k stored transactions.
+    const a = await services.accounts.create(owner.userId, { name: 'poll-100k', bank: 'sandbox' });
+    await services.accounts.configure(owner.userId, a.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
+    const now = Date.now();
+    const first = workload(1, now);
+    await store(a.id, first.movements, true);
+    body = JSON.stringify(first.orders);
+    const poll = await measured(() => services.reconcile.poller.pollAccount(a.id));
+    if (poll.result.ok !== true) throw new Error(`the poll failed: ${JSON.stringify(poll.result)}`);
+    const e = poll.result.evaluation;
+    console.log(`   poll: ${poll.result.created} created; ${e.matched} matched, ${e.ambiguous} ambiguous, ${e.notFound} not found, ${e.errors + e.failed} errors`);
+    printProfile();
+    console.log(`   (measured: ${said(poll)}; the engine's cost is measured next)`);
+    figures(`A. poll of ${k(N)} new orders vs ${k(N)} transactions`, poll, await engineCost(poll.documents));
+  }
 
-  // B. 10k new transactions against 100k open requests (none of them can be paid yet).
-  const b = await services.accounts.create(owner.userId, { name: 'arrive-10k', bank: 'sandbox' });
-  await services.accounts.configure(owner.userId, b.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
-  const second = workload(2, Date.now());
-  body = JSON.stringify(second.orders);
-  const setup = await services.reconcile.poller.pollAccount(b.id);
-  if (setup.ok !== true) throw new Error(`the set-up poll failed: ${JSON.stringify(setup)}`);
-  const arriving = second.movements.slice(0, ARRIVING).map((m) => ({ ...m, receivedAt: new Date() }));
-  const inserted = await store(b.id, arriving, false);
-  const arrived = await measured(async () => {
-    await services.reconcile.transactionsArrived(b.id, inserted);
-    return inserted.length;
-  });
-  const open = await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: { $in: ['pending', 'ambiguous', 'not_found'] } });
-  console.log(`   arrival: ${arrived.result} stored; ${(await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: 'matched' })).toLocaleString('en')} requests matched, ${open.toLocaleString('en')} still open`);
-  printProfile();
-  console.log(`   (measured: ${said(arrived)}; the engine's cost is measured next)`);
-  figures(`B. ${k(ARRIVING)} new transactions vs ${k(N)} open requests`, arrived, await engineCost(arrived.documents));
+  if (PARTS.includes('B')) {
+    // B. 10k new transactions against 100k open requests (none of them can be paid yet).
+    const b = await services.accounts.create(owner.userId, { name: 'arrive-10k', bank: 'sandbox' });
+    await services.accounts.configure(owner.userId, b.id, { pending_orders_endpoint: `${endpoint.url}/orders` });
+    const second = workload(2, Date.now());
+    body = JSON.stringify(second.orders);
+    const setup = await services.reconcile.poller.pollAccount(b.id);
+    if (setup.ok !== true) throw new Error(`the set-up poll failed: ${JSON.stringify(setup)}`);
+    const arriving = second.movements.slice(0, ARRIVING).map((m) => ({ ...m, receivedAt: new Date() }));
+    const inserted = await store(b.id, arriving, false);
+    const arrived = await measured(async () => {
+      await services.reconcile.transactionsArrived(b.id, inserted);
+      return inserted.length;
+    });
+    printProfile();
+    const open = await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: { $in: ['pending', 'ambiguous', 'not_found'] } });
+    console.log(`   arrival: ${arrived.result} stored; ${(await database.models.ConciliationRequest.countDocuments({ accountId: b.id, status: 'matched' })).toLocaleString('en')} requests matched, ${open.toLocaleString('en')} still open`);
+    console.log(`   (measured: ${said(arrived)}; the engine's cost is measured next)`);
+    figures(`B. ${k(ARRIVING)} new transactions vs ${k(N)} open requests`, arrived, await engineCost(arrived.documents));
+  }
 } finally {
   await endpoint.close();
   if (external) await database.connection.dropDatabase();

@@ -58,6 +58,11 @@ const RETRY_MAX_MS = 30 * 60_000;
 const FEW_IDS = 100;
 /** Rounds of re-evaluating requests whose candidates were just used (each round is smaller). */
 const MAX_ROUNDS = 4;
+/** Ids per read by id. */
+const READ_BY_ID = 10_000;
+/** Requests to evaluate again, and (after a round) the requests they and their rivals are among: read by id, not by a scan of the account's open requests. */
+type Stale = { ids: string[]; among?: string[] };
+const NOTHING_STALE: Stale = { ids: [] };
 
 /** What an evaluation reads of a request: not its attempts, events or match (a request keeps up to ATTEMPTS_KEPT attempts; 100k of them were most of what a poll read). */
 const EVALUATED_FIELDS = { attempts: 0, pendingEvents: 0, match: 0 } as const;
@@ -231,11 +236,20 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     }
   }
 
-  /** The requests to evaluate and their rivals (the other open requests with the same amounts). */
-  async function load(account: AccountFacts, target: EvaluationTarget, restored: Set<string>): Promise<{ wanted: ConciliationRequestDoc[]; rivals: ConciliationRequestDoc[] }> {
+  /**
+   * The requests to evaluate and their rivals (the other open requests with the same amounts).
+   * `among`: a round after the first knows them already (see Stale): they are read again by id.
+   */
+  async function load(account: AccountFacts, target: EvaluationTarget, restored: Set<string>, among?: string[]): Promise<{ wanted: ConciliationRequestDoc[]; rivals: ConciliationRequestDoc[] }> {
     const now = deps.clock.now();
     const ids = new Set([...(target.requestIds ?? []), ...restored]);
     const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
+    if (among) {
+      const known = await readOpen(account.id, among);
+      const wanted = known.filter((r) => ids.has(r._id));
+      const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
+      return { wanted, rivals: known.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
+    }
     // A few named requests are read by id; many are sorted out of one read of the open requests:
     // mongo-java-server compares each document it reads with the whole of an $in list (a round
     // of thousands of stale requests, and their amounts, grew with the square).
@@ -251,6 +265,15 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       ? await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES }, amountMinor: { $in: [...new Set(wanted.map((r) => r.amountMinor))] } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>()
       : candidates;
     return { wanted, rivals: pool.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
+  }
+
+  /** These requests, those still open, read by id (the launcher reads an _id list through the _id index: no scan). */
+  async function readOpen(accountId: string, ids: string[]): Promise<ConciliationRequestDoc[]> {
+    const read: ConciliationRequestDoc[] = [];
+    for (let i = 0; i < ids.length; i += READ_BY_ID) {
+      read.push(...(await ConciliationRequest.find({ _id: { $in: ids.slice(i, i + READ_BY_ID) }, accountId, status: { $in: WAITING_STATUSES } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>()));
+    }
+    return read;
   }
 
   /**
@@ -270,13 +293,13 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     await requests.bulkWrite(processingMarks(chunk, lease), { ordered: false });
   }
 
-  /** One evaluation; returns the open requests to evaluate again (a transaction among their candidates was just used). */
-  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary, told: OutboxEventDoc[]): Promise<string[]> {
+  /** One evaluation; returns the open requests to evaluate again (a transaction among their candidates was just used), and among which requests they are. */
+  async function evaluateOnce(account: AccountFacts, target: EvaluationTarget, lease: LockLease, summary: EvaluationSummary, told: OutboxEventDoc[], among?: string[]): Promise<Stale> {
     const restored = restoredBy.get(lease) ?? new Set<string>();
     restoredBy.delete(lease);
-    const { wanted, rivals } = await load(account, target, restored);
+    const { wanted, rivals } = await load(account, target, restored, among);
     const used = new Set<string>();
-    if (wanted.length === 0) return [];
+    if (wanted.length === 0) return NOTHING_STALE;
     summary.evaluated += wanted.length;
 
     let earliest = Number.POSITIVE_INFINITY;
@@ -360,14 +383,15 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     }
     // Open requests that had a now-used transaction among their candidates: all are rivals
     // (a candidate has its request's amount, and a used transaction a wanted request's).
-    if (used.size === 0) return [];
-    return rivals
-      .filter((r) => {
-        const d = decisionOf.get(r._id);
-        const candidates = d?.result === 'ambiguous' ? d.candidates : r.status === 'ambiguous' ? r.candidates : [];
-        return (d === undefined || d.result === 'ambiguous') && candidates.some((c) => used.has(c));
-      })
-      .map((r) => r._id);
+    if (used.size === 0) return NOTHING_STALE;
+    const stale = rivals.filter((r) => {
+      const d = decisionOf.get(r._id);
+      const candidates = d?.result === 'ambiguous' ? d.candidates : r.status === 'ambiguous' ? r.candidates : [];
+      return (d === undefined || d.result === 'ambiguous') && candidates.some((c) => used.has(c));
+    });
+    // Their rivals are among this round's: no request of the account is created but under its lease, which this step holds.
+    const staleAmounts = new Set(stale.map((r) => amountKey(r.amountMinor, r.currency)));
+    return { ids: stale.map((r) => r._id), among: rivals.filter((r) => staleAmounts.has(amountKey(r.amountMinor, r.currency))).map((r) => r._id) };
   }
 
   return {
@@ -386,7 +410,7 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       try {
         let stale = await evaluateOnce(account, target, lease, summary, told);
         // Requests that had a now-used transaction among their candidates are evaluated again.
-        for (let round = 1; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary, told);
+        for (let round = 1; stale.ids.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale.ids }, lease, summary, told, stale.among);
       } finally {
         await deps.outbox.announce(told);
       }
@@ -399,10 +423,10 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       const summary = emptySummary();
       if (transactionIds.length === 0) return summary;
       const waiting = await ConciliationRequest.find({ accountId: account.id, status: 'ambiguous', candidates: { $in: transactionIds } }, { _id: 1 }).lean<{ _id: string }[]>();
-      let stale = waiting.map((r) => r._id);
+      let stale: Stale = { ids: waiting.map((r) => r._id) };
       const told: OutboxEventDoc[] = [];
       try {
-        for (let round = 0; stale.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale }, lease, summary, told);
+        for (let round = 0; stale.ids.length > 0 && round < MAX_ROUNDS; round++) stale = await evaluateOnce(account, { requestIds: stale.ids }, lease, summary, told, stale.among);
       } finally {
         await deps.outbox.announce(told);
       }

@@ -196,6 +196,41 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
       expect(other.status, 'no longer ambiguous on a used candidate').to.equal('not_found');
       expect(other.candidates).to.deep.equal([]);
     });
+
+    it('a request left ambiguous on a transaction the same step used is evaluated again beside all its rivals', async () => {
+      const id = await account('Rivals');
+      const orders = ['R-1', 'R-2', 'R-3'].map((external_id) => ({ external_id, amount: 77, currency: 'UYU', name: 'Carlos Ruiz' }));
+      await poll(id, orders);
+      const byExternal = new Map<string, string>();
+      for (const external of ['R-1', 'R-2', 'R-3']) byExternal.set(external, (await request(id, external))._id);
+      const inserted = await services.sessions.transactions.ingest(
+        id,
+        'run',
+        [1, 2].map(() => ({ amountMinor: 7_700, currency: 'UYU', senderName: 'Carlos Ruiz', receivedAt: clock.now(), description: 'Transferencia', bankReference: `ref-${++fingerprint}` })),
+        true,
+      );
+      const calls: string[][] = [];
+      const first: [string, string] = [inserted[0]!.id, inserted[1]!.id];
+      // The step's first round decides as given: R-1 takes the first transaction, R-2 is ambiguous
+      // on both, R-3 is not found. The next round is the real matcher's.
+      tamper = (decisions) => {
+        calls.push(decisions.map((d) => d.requestId).sort());
+        if (calls.length > 1) return decisions;
+        const [t1, t2] = first;
+        return decisions.map((d): MatchDecision => {
+          if (d.requestId === byExternal.get('R-1')) return { requestId: d.requestId, result: 'matched', transactionId: t1, score: 1, reason: 'given' };
+          if (d.requestId === byExternal.get('R-2')) return { requestId: d.requestId, result: 'ambiguous', candidates: [t1, t2], reason: '2 candidates' };
+          return { requestId: d.requestId, result: 'not_found', reason: 'given' };
+        });
+      };
+      await services.reconcile.transactionsArrived(id, inserted);
+      expect(calls, 'a second round, with R-2 and its open rival R-3 (R-1 is matched)').to.deep.equal([[...byExternal.values()].sort(), [byExternal.get('R-2'), byExternal.get('R-3')].sort()]);
+      expect((await request(id, 'R-1')).status).to.equal('matched');
+      const again = await request(id, 'R-2');
+      expect(again.status, 'two requests for one transaction: ambiguous, not a pick').to.equal('ambiguous');
+      expect(again.candidates).to.deep.equal([first[1]]);
+      expect(await usedBy(first[1])).to.equal(null);
+    });
   });
 
   describe('unreadable polls (item 6)', () => {
