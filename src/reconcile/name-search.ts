@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, fastTokenCodes, MIN_SCORE, pairedWeight, parseFastCodes, parseSlow, shareScore } from './names.js';
+import { CLEAR_MARGIN, fastTokenCodes, hashCodes, isSuffixToken, MIN_SCORE, pairedWeight, parseFastCodes, parseSlow, scanSimpleWords, shareScore, simpleWordCodes } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -104,14 +104,10 @@ export function createNameTable() {
   let tokenSlots = new Int32Array(1 << 11).fill(-1);
   const tokenText: (string | undefined)[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
+  let tokenSuffix = new Uint8Array(1024); // 1 if the token is a company suffix
   let stringCodes = new Uint16Array(64); // a token given as a string, as codes
   const prefixCodes = new Uint16Array(MAX_INITIAL + 1); // an initial looked up for a word
 
-  const hashCodes = (codes: Uint16Array, from: number, to: number): number => {
-    let h = 0x811c9dc5 ^ (to - from);
-    for (let k = from; k < to; k++) h = Math.imul(h ^ (codes[k] as number), 0x01000193);
-    return h ^ (h >>> 15);
-  };
   const sameCodes = (token: number, codes: Uint16Array, from: number, to: number): boolean => {
     const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
     if ((tokenEnd[token] as number) - start !== to - from) return false;
@@ -127,8 +123,8 @@ export function createNameTable() {
       if (tokenHash[token] === hash && sameCodes(token, codes, from, to)) return token;
     }
   };
-  const internCodes = (codes: Uint16Array, from: number, to: number): number => {
-    const hash = hashCodes(codes, from, to);
+  const internCodes = (codes: Uint16Array, from: number, to: number): number => internHashed(codes, from, to, hashCodes(codes, from, to));
+  const internHashed = (codes: Uint16Array, from: number, to: number, hash: number): number => {
     let id = findCodes(codes, from, to, hash);
     if (id >= 0) return id;
     tokenSlots[-1 - id] = tokens;
@@ -146,10 +142,14 @@ export function createNameTable() {
       const bigger = new Uint8Array(id * 2);
       bigger.set(tokenInitial);
       tokenInitial = bigger;
+      const suffixes = new Uint8Array(id * 2);
+      suffixes.set(tokenSuffix);
+      tokenSuffix = suffixes;
     }
     tokenEnd[id] = poolUsed;
     tokenHash[id] = hash;
     tokenInitial[id] = codes[to - 1] === 46 ? 1 : 0; // ends with "."
+    tokenSuffix[id] = isSuffixToken(codes, from, to) ? 1 : 0;
     if (tokens * 2 > tokenSlots.length) {
       tokenSlots = new Int32Array(tokenSlots.length * 2).fill(-1);
       const mask = tokenSlots.length - 1;
@@ -196,11 +196,54 @@ export function createNameTable() {
     }
   };
 
+  /**
+   * The token ids of the words scanSimpleWords read (`words` of them), company suffixes
+   * dropped unless every word is one, ascending and unique (undefined: no words).
+   */
+  function simpleIds(words: number): number[] | undefined {
+    if (words === 0) return undefined;
+    const { codes, ends, hashes: wordHashes } = simpleWordCodes();
+    const ids = new Array<number>(words);
+    let suffixes = 0;
+    for (let w = 0, from = 0; w < words; from = ends[w] as number, w++) {
+      const token = internHashed(codes, from, ends[w] as number, wordHashes[w] as number);
+      ids[w] = token;
+      suffixes += tokenSuffix[token] as number;
+    }
+    if (suffixes > 0 && suffixes < words) {
+      let kept = 0;
+      for (let w = 0; w < words; w++) if (tokenSuffix[ids[w] as number] === 0) ids[kept++] = ids[w] as number;
+      ids.length = kept;
+    }
+    return sortUnique(ids);
+  }
+
   function id(raw: string | null): number {
     const text = raw ?? '';
-    let name = byRaw.get(text);
+    // A long name of plain words is read in one pass, not looked up as written: hashing and
+    // comparing a string of 200 characters in a Map cost as much as reading it (30-word names).
+    if (text.length >= LONG_RAW) {
+      const words = scanSimpleWords(text);
+      if (words >= 0) return nameOf(simpleIds(words), undefined, true);
+    }
+    const name = byRaw.get(text);
     if (name !== undefined) return name;
-    // The fast path (Latin letters) gives codes, interned as they are; other names are parsed in full.
+    const result = parsed(text, text.length < LONG_RAW);
+    if (byRaw.size < RAW_CACHE || result.fast < 0 || text.length >= LONG_RAW) byRaw.set(text, result.name);
+    return result.name;
+  }
+
+  const made = { name: -1, fast: 0 };
+  /** A name not remembered as written: its id, and whether the fast path read it (`fast` ≥ 0). */
+  function parsed(text: string, plain: boolean): { name: number; fast: number } {
+    // Plain words in one pass (unless known not to be); other Latin names by the fast path,
+    // as codes interned as they are; other names are parsed in full.
+    const words = plain ? scanSimpleWords(text) : -1;
+    if (words >= 0) {
+      made.fast = words;
+      made.name = nameOf(simpleIds(words), undefined, true);
+      return made;
+    }
     const fast = parseFastCodes(text);
     let ownIds: number[] | undefined;
     let latinIds: number[] | undefined;
@@ -218,47 +261,51 @@ export function createNameTable() {
         if (!isLatin) latinIds = idsOf(p.latin);
       }
     }
-    if (ownIds === undefined) name = -1;
-    else {
-      const hash = hashIds(ownIds);
-      name = find(ownIds, hash);
-      if (name < 0) {
-        const slot = -1 - name;
-        name = count++;
-        slots[slot] = name;
-        keys.push(undefined);
-        own.push(ownIds);
-        latinIds ??= ownIds;
-        latin.push(latinIds);
-        if (name === flags.length) {
-          const bigger = new Uint8Array(name * 2);
-          bigger.set(flags);
-          flags = bigger;
-          const more = new Int32Array(name * 2);
-          more.set(hashes);
-          hashes = more;
-          const longer = new Int32Array(name * 2);
-          longer.set(lengths);
-          lengths = longer;
-        }
-        hashes[name] = hash;
-        lengths[name] = ownIds.length;
-        let initial = 0;
-        for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
-        for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
-        flags[name] = (isLatin ? 1 : 0) | (initial << 1);
-        if (count * 2 > slots.length) {
-          slots = new Int32Array(slots.length * 2).fill(-1);
-          const mask = slots.length - 1;
-          for (let x = 0; x < count; x++) {
-            let at = (hashes[x] as number) & mask;
-            while ((slots[at] as number) >= 0) at = (at + 1) & mask;
-            slots[at] = x;
-          }
+    made.fast = fast;
+    made.name = nameOf(ownIds, latinIds, isLatin);
+    return made;
+  }
+
+  /** The id of the name of these token ids (ascending, unique; latin: its transliteration's, or the same), made if new; −1 for none. */
+  function nameOf(ownIds: number[] | undefined, latinIds: number[] | undefined, isLatin: boolean): number {
+    if (ownIds === undefined) return -1;
+    const hash = hashIds(ownIds);
+    let name = find(ownIds, hash);
+    if (name < 0) {
+      const slot = -1 - name;
+      name = count++;
+      slots[slot] = name;
+      keys.push(undefined);
+      own.push(ownIds);
+      latinIds ??= ownIds;
+      latin.push(latinIds);
+      if (name === flags.length) {
+        const bigger = new Uint8Array(name * 2);
+        bigger.set(flags);
+        flags = bigger;
+        const more = new Int32Array(name * 2);
+        more.set(hashes);
+        hashes = more;
+        const longer = new Int32Array(name * 2);
+        longer.set(lengths);
+        lengths = longer;
+      }
+      hashes[name] = hash;
+      lengths[name] = ownIds.length;
+      let initial = 0;
+      for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
+      for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+      flags[name] = (isLatin ? 1 : 0) | (initial << 1);
+      if (count * 2 > slots.length) {
+        slots = new Int32Array(slots.length * 2).fill(-1);
+        const mask = slots.length - 1;
+        for (let x = 0; x < count; x++) {
+          let at = (hashes[x] as number) & mask;
+          while ((slots[at] as number) >= 0) at = (at + 1) & mask;
+          slots[at] = x;
         }
       }
     }
-    if (byRaw.size < RAW_CACHE || fast < 0 || text.length >= LONG_RAW) byRaw.set(text, name);
     return name;
   }
 
