@@ -355,6 +355,18 @@ export function parseFastCodes(name: string): number {
   return count;
 }
 
+/** An ASCII character as scanSimpleWords reads it: a letter's or digit's folded code, OTHER (a separator) or NOT_PLAIN. */
+const OTHER = -1;
+const NOT_PLAIN = -2;
+const ASCII_FOLD = new Int32Array(128);
+for (let code = 0; code < 128; code++) {
+  const kind = kindOf[code] as number;
+  if (kind === Kind.Letter || kind === Kind.Digit) {
+    if ((foldFrom[code + 1] as number) - (foldFrom[code] as number) !== 1) throw new Error(`ASCII ${code} does not fold to one code`);
+    ASCII_FOLD[code] = FOLD_CODES[foldFrom[code] as number] as number;
+  } else ASCII_FOLD[code] = kind === Kind.Other ? OTHER : NOT_PLAIN;
+}
+
 /** Hash of UTF-16 codes (32 bits), as scanSimpleWords computes it word by word: codes first, then the length. */
 export function hashCodes(codes: Uint16Array, from: number, to: number): number {
   let h = 0x811c9dc5;
@@ -405,34 +417,38 @@ export function scanSimpleWords(name: string): number {
   let begin = 0;
   let chars = 0; // characters of the word being read (0: between words)
   let lastCode = 0;
-  let lastKind = 0;
   let h = 0x811c9dc5;
   for (let k = 0; k <= n; k++) {
     const code = k < n ? name.charCodeAt(k) : 32;
-    if (code >= FAST_LIMIT) return -1;
-    const kind = kindOf[code] as number;
-    if (kind === Kind.Letter || kind === Kind.Digit) {
-      if (code < 128) {
-        const c = FOLD_CODES[foldFrom[code] as number] as number;
+    if (code < 128) {
+      const c = ASCII_FOLD[code] as number;
+      if (c >= 0) {
         out[written++] = c;
         h = Math.imul(h ^ c, 0x01000193);
-      } else {
+        chars += 1;
+        lastCode = code;
+        continue;
+      }
+      if (c === NOT_PLAIN) return -1;
+    } else {
+      if (code >= FAST_LIMIT) return -1;
+      const kind = kindOf[code] as number;
+      if (kind === Kind.Letter || kind === Kind.Digit) {
         for (let f = foldFrom[code] as number; f < (foldFrom[code + 1] as number); f++) {
           const c = FOLD_CODES[f] as number;
           out[written++] = c;
           h = Math.imul(h ^ c, 0x01000193);
         }
+        chars += 1;
+        lastCode = code;
+        continue;
       }
-      chars += 1;
-      lastCode = code;
-      lastKind = kind;
-      continue;
+      if (kind !== Kind.Other) return -1;
     }
-    if (kind !== Kind.Other) return -1;
     if (chars === 0) continue;
-    // The end of a word: a single cased letter is an initial.
+    // The end of a word: a single cased letter (only letters are cased) is an initial.
     if (written > begin) {
-      if (chars === 1 && lastKind === Kind.Letter && casedOf[lastCode] === 1) {
+      if (chars === 1 && casedOf[lastCode] === 1) {
         out[written++] = 46; // "."
         h = Math.imul(h ^ 46, 0x01000193);
       }
