@@ -1,4 +1,4 @@
-import { CLEAR_MARGIN, fastTokenCodes, MIN_SCORE, pairedWeight, parseFastCodes, parseSlow, shareScore } from './names.js';
+import { CLEAR_MARGIN, fastTokenCodes, hashCodes, isSuffixToken, MIN_SCORE, pairedWeight, parseFastCodes, parseSlow, scanSimpleWords, shareScore, simpleWordCodes } from './names.js';
 
 /**
  * The matcher's view of names (SPEC §4, §8): every distinct name of one matching run (sender
@@ -47,6 +47,12 @@ const RAW_CACHE = 1 << 16;
 /** Names at least this long are always remembered: parsing one again costs more than the lookup. */
 const LONG_RAW = 64;
 
+/** Characters of a long name sampled for its hash (see the name table's long names). */
+const LONG_SAMPLES = 32;
+/** Slots looked at for a long name as written before it is read instead. */
+const LONG_PROBES = 8;
+const NO_SLOT = -0x7fffffff;
+
 /** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
 export type TokenIds = ArrayLike<number>;
 
@@ -70,6 +76,27 @@ function sortUnique(ids: number[]): number[] {
   }
   ids.length = kept;
   return ids;
+}
+
+/** sortUnique of `ids[0, count)` in place; returns how many are kept (the rest of `ids` is left as it is). */
+function sortUniquePrefix(ids: number[], count: number): number {
+  if (count > 48) {
+    const sorted = Int32Array.from(ids.slice(0, count)).sort();
+    let kept = 0;
+    for (let k = 0; k < count; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) ids[kept++] = sorted[k] as number;
+    return kept;
+  }
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const x = ids[k] as number;
+    let j = kept - 1;
+    while (j >= 0 && (ids[j] as number) > x) j -= 1;
+    if (j >= 0 && ids[j] === x) continue;
+    for (let at = kept; at > j + 1; at--) ids[at] = ids[at - 1] as number;
+    ids[j + 1] = x;
+    kept += 1;
+  }
+  return kept;
 }
 
 /** Hash of a list of token ids (32 bits). */
@@ -104,14 +131,11 @@ export function createNameTable() {
   let tokenSlots = new Int32Array(1 << 11).fill(-1);
   const tokenText: (string | undefined)[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
+  let tokenSuffix = new Uint8Array(1024); // 1 if the token is a company suffix
   let stringCodes = new Uint16Array(64); // a token given as a string, as codes
   const prefixCodes = new Uint16Array(MAX_INITIAL + 1); // an initial looked up for a word
+  const wordIds: number[] = []; // a name's token ids while it is read (see simpleIds)
 
-  const hashCodes = (codes: Uint16Array, from: number, to: number): number => {
-    let h = 0x811c9dc5 ^ (to - from);
-    for (let k = from; k < to; k++) h = Math.imul(h ^ (codes[k] as number), 0x01000193);
-    return h ^ (h >>> 15);
-  };
   const sameCodes = (token: number, codes: Uint16Array, from: number, to: number): boolean => {
     const start = token === 0 ? 0 : (tokenEnd[token - 1] as number);
     if ((tokenEnd[token] as number) - start !== to - from) return false;
@@ -127,8 +151,8 @@ export function createNameTable() {
       if (tokenHash[token] === hash && sameCodes(token, codes, from, to)) return token;
     }
   };
-  const internCodes = (codes: Uint16Array, from: number, to: number): number => {
-    const hash = hashCodes(codes, from, to);
+  const internCodes = (codes: Uint16Array, from: number, to: number): number => internHashed(codes, from, to, hashCodes(codes, from, to));
+  const internHashed = (codes: Uint16Array, from: number, to: number, hash: number): number => {
     let id = findCodes(codes, from, to, hash);
     if (id >= 0) return id;
     tokenSlots[-1 - id] = tokens;
@@ -146,10 +170,14 @@ export function createNameTable() {
       const bigger = new Uint8Array(id * 2);
       bigger.set(tokenInitial);
       tokenInitial = bigger;
+      const suffixes = new Uint8Array(id * 2);
+      suffixes.set(tokenSuffix);
+      tokenSuffix = suffixes;
     }
     tokenEnd[id] = poolUsed;
     tokenHash[id] = hash;
     tokenInitial[id] = codes[to - 1] === 46 ? 1 : 0; // ends with "."
+    tokenSuffix[id] = isSuffixToken(codes, from, to) ? 1 : 0;
     if (tokens * 2 > tokenSlots.length) {
       tokenSlots = new Int32Array(tokenSlots.length * 2).fill(-1);
       const mask = tokenSlots.length - 1;
@@ -196,11 +224,114 @@ export function createNameTable() {
     }
   };
 
+  // Long names of plain words as written, by a hash of their length and LONG_SAMPLES of their
+  // characters (open addressing; a hit is compared whole, a memory comparison): a name seen
+  // before costs no reading. At most LONG_PROBES slots are looked at; past them the name is
+  // read and not remembered, so strings that share their sampled characters cost no more than
+  // reading them.
+  let longSlots = new Int32Array(1 << 10).fill(-1);
+  const longText: string[] = [];
+  let longName: Int32Array = new Int32Array(256);
+  let longHash: Int32Array = new Int32Array(256);
+  const sampleHash = (text: string): number => {
+    const n = text.length;
+    let h = Math.imul(0x811c9dc5 ^ n, 0x01000193);
+    for (let k = 0; k < LONG_SAMPLES; k++) h = Math.imul(h ^ text.charCodeAt(Math.floor((k * n) / LONG_SAMPLES)), 0x01000193);
+    h = Math.imul(h ^ text.charCodeAt(n - 1), 0x01000193);
+    return h ^ (h >>> 15);
+  };
+  /** The entry of long name `text`, or its free slot as −1 − slot, or NO_SLOT (too many probes). */
+  let probedHash = 0; // sampleHash of the last findLong's text
+  function findLong(text: string): number {
+    const hash = (probedHash = sampleHash(text));
+    const mask = longSlots.length - 1;
+    let at = hash & mask;
+    for (let probes = 0; probes < LONG_PROBES; probes++, at = (at + 1) & mask) {
+      const entry = longSlots[at] as number;
+      if (entry < 0) return -1 - at;
+      if (longHash[entry] === hash && longText[entry] === text) return entry;
+    }
+    return NO_SLOT;
+  }
+  /** Remembers the text the last findLong looked for, in the slot it returned. */
+  function rememberLong(text: string, slot: number, name: number): void {
+    const entry = longText.length;
+    longText.push(text);
+    if (entry === longName.length) {
+      longName = grownInt(longName, entry * 2);
+      longHash = grownInt(longHash, entry * 2);
+    }
+    longName[entry] = name;
+    longHash[entry] = probedHash;
+    longSlots[slot] = entry;
+    if (longText.length * 2 > longSlots.length) {
+      longSlots = new Int32Array(longSlots.length * 2).fill(-1);
+      const mask = longSlots.length - 1;
+      for (let x = 0; x < longText.length; x++) {
+        let at = (longHash[x] as number) & mask;
+        while ((longSlots[at] as number) >= 0) at = (at + 1) & mask;
+        longSlots[at] = x;
+      }
+    }
+  }
+
+  /**
+   * The token ids of the words scanSimpleWords read (`words` of them), company suffixes
+   * dropped unless every word is one, ascending and unique (undefined: no words).
+   */
+  function simpleIds(words: number): number[] | undefined {
+    if (words === 0) return undefined;
+    const { codes, ends, hashes: wordHashes } = simpleWordCodes();
+    // Collected in a reused array and copied out by one slice: `new Array(words)` of a size
+    // not known when compiled is a runtime call (a quarter of reading a 30-word name).
+    const ids = wordIds;
+    let suffixes = 0;
+    for (let w = 0, from = 0; w < words; from = ends[w] as number, w++) {
+      const token = internHashed(codes, from, ends[w] as number, wordHashes[w] as number);
+      if (w < ids.length) ids[w] = token;
+      else ids.push(token);
+      suffixes += tokenSuffix[token] as number;
+    }
+    let kept = words;
+    if (suffixes > 0 && suffixes < words) {
+      kept = 0;
+      for (let w = 0; w < words; w++) if (tokenSuffix[ids[w] as number] === 0) ids[kept++] = ids[w] as number;
+    }
+    return ids.slice(0, sortUniquePrefix(ids, kept));
+  }
+
   function id(raw: string | null): number {
     const text = raw ?? '';
-    let name = byRaw.get(text);
+    // A long name of plain words is read in one pass, not looked up as written: hashing and
+    // comparing a string of 200 characters in a Map cost as much as reading it (30-word names).
+    if (text.length >= LONG_RAW) {
+      const known = findLong(text);
+      if (known >= 0) return longName[known] as number;
+      const words = scanSimpleWords(text);
+      if (words >= 0) {
+        const name = nameOf(simpleIds(words), undefined, true);
+        if (known !== NO_SLOT) rememberLong(text, -1 - known, name);
+        return name;
+      }
+    }
+    const name = byRaw.get(text);
     if (name !== undefined) return name;
-    // The fast path (Latin letters) gives codes, interned as they are; other names are parsed in full.
+    const result = parsed(text, text.length < LONG_RAW);
+    if (byRaw.size < RAW_CACHE || result.fast < 0 || text.length >= LONG_RAW) byRaw.set(text, result.name);
+    return result.name;
+  }
+
+  const made = { name: -1, fast: 0 };
+  /** A name not remembered as written: its id, and whether the fast path read it (`fast` ≥ 0). */
+  function parsed(text: string, plain: boolean): { name: number; fast: number } {
+    // Plain words in one pass (unless known not to be); other Latin names by the fast path,
+    // as codes interned as they are; other names are parsed in full.
+    const words = plain ? scanSimpleWords(text) : -1;
+    if (words >= 0) {
+      made.fast = words;
+      made.name = nameOf(simpleIds(words), undefined, true);
+      return made;
+    }
     const fast = parseFastCodes(text);
     let ownIds: number[] | undefined;
     let latinIds: number[] | undefined;
@@ -218,47 +349,51 @@ export function createNameTable() {
         if (!isLatin) latinIds = idsOf(p.latin);
       }
     }
-    if (ownIds === undefined) name = -1;
-    else {
-      const hash = hashIds(ownIds);
-      name = find(ownIds, hash);
-      if (name < 0) {
-        const slot = -1 - name;
-        name = count++;
-        slots[slot] = name;
-        keys.push(undefined);
-        own.push(ownIds);
-        latinIds ??= ownIds;
-        latin.push(latinIds);
-        if (name === flags.length) {
-          const bigger = new Uint8Array(name * 2);
-          bigger.set(flags);
-          flags = bigger;
-          const more = new Int32Array(name * 2);
-          more.set(hashes);
-          hashes = more;
-          const longer = new Int32Array(name * 2);
-          longer.set(lengths);
-          lengths = longer;
-        }
-        hashes[name] = hash;
-        lengths[name] = ownIds.length;
-        let initial = 0;
-        for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
-        for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
-        flags[name] = (isLatin ? 1 : 0) | (initial << 1);
-        if (count * 2 > slots.length) {
-          slots = new Int32Array(slots.length * 2).fill(-1);
-          const mask = slots.length - 1;
-          for (let x = 0; x < count; x++) {
-            let at = (hashes[x] as number) & mask;
-            while ((slots[at] as number) >= 0) at = (at + 1) & mask;
-            slots[at] = x;
-          }
+    made.fast = fast;
+    made.name = nameOf(ownIds, latinIds, isLatin);
+    return made;
+  }
+
+  /** The id of the name of these token ids (ascending, unique; latin: its transliteration's, or the same), made if new; −1 for none. */
+  function nameOf(ownIds: number[] | undefined, latinIds: number[] | undefined, isLatin: boolean): number {
+    if (ownIds === undefined) return -1;
+    const hash = hashIds(ownIds);
+    let name = find(ownIds, hash);
+    if (name < 0) {
+      const slot = -1 - name;
+      name = count++;
+      slots[slot] = name;
+      keys.push(undefined);
+      own.push(ownIds);
+      latinIds ??= ownIds;
+      latin.push(latinIds);
+      if (name === flags.length) {
+        const bigger = new Uint8Array(name * 2);
+        bigger.set(flags);
+        flags = bigger;
+        const more = new Int32Array(name * 2);
+        more.set(hashes);
+        hashes = more;
+        const longer = new Int32Array(name * 2);
+        longer.set(lengths);
+        lengths = longer;
+      }
+      hashes[name] = hash;
+      lengths[name] = ownIds.length;
+      let initial = 0;
+      for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
+      for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+      flags[name] = (isLatin ? 1 : 0) | (initial << 1);
+      if (count * 2 > slots.length) {
+        slots = new Int32Array(slots.length * 2).fill(-1);
+        const mask = slots.length - 1;
+        for (let x = 0; x < count; x++) {
+          let at = (hashes[x] as number) & mask;
+          while ((slots[at] as number) >= 0) at = (at + 1) & mask;
+          slots[at] = x;
         }
       }
     }
-    if (byRaw.size < RAW_CACHE || fast < 0 || text.length >= LONG_RAW) byRaw.set(text, name);
     return name;
   }
 

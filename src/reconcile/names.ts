@@ -355,6 +355,114 @@ export function parseFastCodes(name: string): number {
   return count;
 }
 
+/** An ASCII character as scanSimpleWords reads it: a letter's or digit's folded code, OTHER (a separator) or NOT_PLAIN. */
+const OTHER = -1;
+const NOT_PLAIN = -2;
+const ASCII_FOLD = new Int32Array(128);
+for (let code = 0; code < 128; code++) {
+  const kind = kindOf[code] as number;
+  if (kind === Kind.Letter || kind === Kind.Digit) {
+    if ((foldFrom[code + 1] as number) - (foldFrom[code] as number) !== 1) throw new Error(`ASCII ${code} does not fold to one code`);
+    ASCII_FOLD[code] = FOLD_CODES[foldFrom[code] as number] as number;
+  } else ASCII_FOLD[code] = kind === Kind.Other ? OTHER : NOT_PLAIN;
+}
+
+/** Hash of UTF-16 codes (32 bits), as scanSimpleWords computes it word by word: codes first, then the length. */
+export function hashCodes(codes: Uint16Array, from: number, to: number): number {
+  let h = 0x811c9dc5;
+  for (let k = from; k < to; k++) h = Math.imul(h ^ (codes[k] as number), 0x01000193);
+  h = Math.imul(h ^ (to - from), 0x01000193);
+  return h ^ (h >>> 15);
+}
+
+/** Whether a token's codes are a company suffix (its codes as parseFastCodes writes them). */
+export function isSuffixToken(codes: Uint16Array, from: number, to: number): boolean {
+  return isSuffixCodes(codes, from, to);
+}
+
+/**
+ * The words of the last scanSimpleWords call: word w is `codes[w === 0 ? 0 : ends[w - 1], ends[w])`,
+ * with `hashes[w]` its hashCodes. Overwritten by the next call.
+ */
+export type SimpleWords = { codes: Uint16Array; ends: Int32Array; hashes: Int32Array };
+const simpleWords: SimpleWords = { codes: new Uint16Array(1024), ends: new Int32Array(256), hashes: new Int32Array(256) };
+
+/** The words of the last scanSimpleWords call (see SimpleWords). */
+export function simpleWordCodes(): SimpleWords {
+  return simpleWords;
+}
+
+/**
+ * parseFastCodes in one pass for a name of letters, digits and separators only — no
+ * apostrophe, "." or "/", "?", or character the fast path leaves to parseSlow: the same
+ * words, in the same order, each word's hash computed as it is written. Company suffixes are
+ * kept: the caller drops them as parseFastCodes does (every suffix word when some word is
+ * not one; isSuffixToken tells them). Returns the word count, or −1 when the name holds any
+ * other character (then parseFastCodes applies). Long names (30 words) were read three times
+ * by parseFastCodes and their words hashed a fourth.
+ */
+export function scanSimpleWords(name: string): number {
+  if (!fastUsable) return -1;
+  const n = name.length;
+  if (n * (MOST_FOLDED + 1) + 2 > simpleWords.codes.length) simpleWords.codes = new Uint16Array(n * (MOST_FOLDED + 1) * 2 + 2);
+  if (n + 1 > simpleWords.ends.length) {
+    simpleWords.ends = new Int32Array(n * 2 + 2);
+    simpleWords.hashes = new Int32Array(n * 2 + 2);
+  }
+  const out = simpleWords.codes;
+  const ends = simpleWords.ends;
+  const hashes = simpleWords.hashes;
+  let written = 0;
+  let count = 0;
+  let begin = 0;
+  let chars = 0; // characters of the word being read (0: between words)
+  let lastCode = 0;
+  let h = 0x811c9dc5;
+  for (let k = 0; k <= n; k++) {
+    const code = k < n ? name.charCodeAt(k) : 32;
+    if (code < 128) {
+      const c = ASCII_FOLD[code] as number;
+      if (c >= 0) {
+        out[written++] = c;
+        h = Math.imul(h ^ c, 0x01000193);
+        chars += 1;
+        lastCode = code;
+        continue;
+      }
+      if (c === NOT_PLAIN) return -1;
+    } else {
+      if (code >= FAST_LIMIT) return -1;
+      const kind = kindOf[code] as number;
+      if (kind === Kind.Letter || kind === Kind.Digit) {
+        for (let f = foldFrom[code] as number; f < (foldFrom[code + 1] as number); f++) {
+          const c = FOLD_CODES[f] as number;
+          out[written++] = c;
+          h = Math.imul(h ^ c, 0x01000193);
+        }
+        chars += 1;
+        lastCode = code;
+        continue;
+      }
+      if (kind !== Kind.Other) return -1;
+    }
+    if (chars === 0) continue;
+    // The end of a word: a single cased letter (only letters are cased) is an initial.
+    if (written > begin) {
+      if (chars === 1 && casedOf[lastCode] === 1) {
+        out[written++] = 46; // "."
+        h = Math.imul(h ^ 46, 0x01000193);
+      }
+      h = Math.imul(h ^ (written - begin), 0x01000193);
+      hashes[count] = h ^ (h >>> 15);
+      ends[count++] = written;
+      begin = written;
+    }
+    chars = 0;
+    h = 0x811c9dc5;
+  }
+  return count;
+}
+
 /** `parse` for names the fast path handles (without the key), or undefined. */
 function parseFast(name: string, sorted = true): NameParts | undefined {
   const count = parseFastCodes(name);

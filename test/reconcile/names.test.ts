@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { MIN_SCORE, nameTokens, parseNameUncached, parseSlow, scoreNames } from '../../src/reconcile/names.js';
+import { createNameTable } from '../../src/reconcile/name-search.js';
+import { MIN_SCORE, nameTokens, parseNameUncached, parseSlow, scanSimpleWords, scoreNames } from '../../src/reconcile/names.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 describe('payer name scoring', () => {
@@ -106,6 +107,50 @@ describe('payer names in any script (issue #13 item 7)', () => {
     expect(nameTokens('J.-P. Sartre')).to.deep.equal(['j.', 'p.', 'sartre']);
     expect(nameTokens('И. Петров')).to.deep.equal(['и.', 'петров']);
     expect(nameTokens('J.Pérez')).to.deep.equal(['j.', 'perez']);
+  });
+
+  it("the matcher's name table reads names of plain words in one pass exactly as the general parse (random names, short and long)", () => {
+    const random = mulberry32(9);
+    // Plain characters (letters, digits, separators, company suffixes, single letters), and now and then one the one-pass reading leaves to the others.
+    const pieces = ['ana', 'Pérez', 'SA', 'co', 'Inc', 'J', 'x', 'Ñandú', 'Søren', 'ß', 'Æ', 'ı', '1', '42', ' ', ' ', ', ', '-', '(', 'GmbH', 'ltda'];
+    const others = ['.', '/', '?', "'", 'Иван', '王', 'e\u0301', 'ǅ', 'ª'];
+    const table = createNameTable();
+    let plain = 0;
+    let long = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let name = '';
+      const length = 1 + Math.floor(random() * (random() < 0.3 ? 60 : 8));
+      for (let k = 0; k < length; k++) name += (k > 0 && random() < 0.3 ? ' ' : '') + (random() < 0.01 ? others[Math.floor(random() * others.length)] : pieces[Math.floor(random() * pieces.length)]);
+      if (scanSimpleWords(name) >= 0) {
+        plain += 1;
+        if (name.length >= 64) long += 1;
+      }
+      const expected = parseSlow(name);
+      const id = table.id(name);
+      if (expected.tokens.length === 0) expect(id, JSON.stringify(name)).to.equal(-1);
+      else expect(table.key(id), JSON.stringify(name)).to.equal(expected.key);
+    }
+    // Both readings, and long names, were exercised.
+    expect(plain).to.be.within(5_000, 19_000);
+    expect(long).to.be.above(1_000);
+  });
+
+  it("the name table's long names as written: the same text is the same name, texts that differ only where they are not sampled are not confused", () => {
+    const table = createNameTable();
+    const base = Array.from({ length: 30 }, (_, k) => `word${String.fromCharCode(97 + (k % 26))}x`);
+    const ids = new Map<string, number>();
+    // 300 names of equal length that differ in one letter of one word: most share every sampled character.
+    for (let v = 0; v < 300; v++) {
+      const words = [...base];
+      const w = v % 30;
+      words[w] = `${(words[w] as string).slice(0, 4)}${String.fromCharCode(97 + (Math.floor(v / 30) % 26))}${(words[w] as string).slice(5)}`;
+      const text = words.join(' ');
+      const id = table.id(text);
+      expect(table.key(id)).to.equal(parseSlow(text).key);
+      ids.set(text, id);
+    }
+    for (const [text, id] of ids) expect(table.id(JSON.parse(JSON.stringify(text)) as string)).to.equal(id);
+    expect(new Set(ids.values()).size).to.equal(new Set([...ids.keys()].map((text) => parseSlow(text).key)).size);
   });
 
   it('the fast path for Latin names parses exactly as the general one (random names)', () => {
