@@ -116,10 +116,10 @@ export function createNameTable() {
   const latin: number[][] = []; // the same array as own for a Latin name
   // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
   let flags = new Uint8Array(1024);
-  let lengths = new Int32Array(1024); // own token count per name (no array read to know it)
+  let lengths: Int32Array = new Int32Array(1024); // own token count per name (no array read to know it)
   // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
   let slots = new Int32Array(1 << 12).fill(-1);
-  let hashes = new Int32Array(1024);
+  let hashes: Int32Array = new Int32Array(1024);
   // Tokens interned by their UTF-16 codes (open addressing over a flat pool): the fast path
   // parses a name into codes, so a word seen before costs no string and no Map lookup. A
   // token's text is made when first asked (initials, keys).
@@ -167,12 +167,8 @@ export function createNameTable() {
     if (id === tokenEnd.length) {
       tokenEnd = grownInt(tokenEnd, id * 2);
       tokenHash = grownInt(tokenHash, id * 2);
-      const bigger = new Uint8Array(id * 2);
-      bigger.set(tokenInitial);
-      tokenInitial = bigger;
-      const suffixes = new Uint8Array(id * 2);
-      suffixes.set(tokenSuffix);
-      tokenSuffix = suffixes;
+      tokenInitial = grownBytes(tokenInitial, id * 2);
+      tokenSuffix = grownBytes(tokenSuffix, id * 2);
     }
     tokenEnd[id] = poolUsed;
     tokenHash[id] = hash;
@@ -368,15 +364,9 @@ export function createNameTable() {
       latinIds ??= ownIds;
       latin.push(latinIds);
       if (name === flags.length) {
-        const bigger = new Uint8Array(name * 2);
-        bigger.set(flags);
-        flags = bigger;
-        const more = new Int32Array(name * 2);
-        more.set(hashes);
-        hashes = more;
-        const longer = new Int32Array(name * 2);
-        longer.set(lengths);
-        lengths = longer;
+        flags = grownBytes(flags, name * 2);
+        hashes = grownInt(hashes, name * 2);
+        lengths = grownInt(lengths, name * 2);
       }
       hashes[name] = hash;
       lengths[name] = ownIds.length;
@@ -599,6 +589,13 @@ function grownInt(list: Int32Array, size: number, fill?: number): Int32Array {
   if (list.length >= size) return list;
   const bigger = new Int32Array(Math.max(size, list.length * 2));
   if (fill !== undefined) bigger.fill(fill);
+  bigger.set(list);
+  return bigger;
+}
+
+function grownBytes(list: Uint8Array<ArrayBuffer>, size: number): Uint8Array<ArrayBuffer> {
+  if (list.length >= size) return list;
+  const bigger = new Uint8Array(Math.max(size, list.length * 2));
   bigger.set(list);
   return bigger;
 }
