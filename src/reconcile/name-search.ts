@@ -58,23 +58,7 @@ export type TokenIds = ArrayLike<number>;
 
 /** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
 function sortUnique(ids: number[]): number[] {
-  if (ids.length > 48) {
-    const sorted = Int32Array.from(ids).sort();
-    ids.length = 0;
-    for (let k = 0; k < sorted.length; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) ids.push(sorted[k] as number);
-    return ids;
-  }
-  let kept = 0;
-  for (let k = 0; k < ids.length; k++) {
-    const x = ids[k] as number;
-    let j = kept - 1;
-    while (j >= 0 && (ids[j] as number) > x) j -= 1;
-    if (j >= 0 && ids[j] === x) continue;
-    for (let at = kept; at > j + 1; at--) ids[at] = ids[at - 1] as number;
-    ids[j + 1] = x;
-    kept += 1;
-  }
-  ids.length = kept;
+  ids.length = sortUniquePrefix(ids, ids.length);
   return ids;
 }
 
