@@ -243,13 +243,11 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
   async function load(account: AccountFacts, target: EvaluationTarget, restored: Set<string>, among?: string[]): Promise<{ wanted: ConciliationRequestDoc[]; rivals: ConciliationRequestDoc[] }> {
     const now = deps.clock.now();
     const ids = new Set([...(target.requestIds ?? []), ...restored]);
-    const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
     if (among) {
       const known = await readOpen(account.id, among);
-      const wanted = known.filter((r) => ids.has(r._id));
-      const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
-      return { wanted, rivals: known.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
+      return withRivals(known.filter((r) => ids.has(r._id)), known);
     }
+    const amounts = new Set((target.amounts ?? []).map((a) => amountKey(a.amountMinor, a.currency)));
     // A few named requests are read by id; many are sorted out of one read of the open requests:
     // mongo-java-server compares each document it reads with the whole of an $in list (a round
     // of thousands of stale requests, and their amounts, grew with the square).
@@ -260,10 +258,15 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
     const wanted = candidates.filter(
       (r) => ids.has(r._id) || amounts.has(amountKey(r.amountMinor, r.currency)) || (target.due === true && r.status === 'pending' && (!r.retryAt || r.retryAt <= now)),
     );
-    const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
     const pool = onlyIds
       ? await ConciliationRequest.find({ accountId: account.id, status: { $in: WAITING_STATUSES }, amountMinor: { $in: [...new Set(wanted.map((r) => r.amountMinor))] } }, EVALUATED_FIELDS).lean<ConciliationRequestDoc[]>()
       : candidates;
+    return withRivals(wanted, pool);
+  }
+
+  /** The wanted requests and, out of `pool`, the open requests with their amounts (themselves included). */
+  function withRivals(wanted: ConciliationRequestDoc[], pool: ConciliationRequestDoc[]): { wanted: ConciliationRequestDoc[]; rivals: ConciliationRequestDoc[] } {
+    const wantedAmounts = new Set(wanted.map((r) => amountKey(r.amountMinor, r.currency)));
     return { wanted, rivals: pool.filter((r) => wantedAmounts.has(amountKey(r.amountMinor, r.currency))) };
   }
 
