@@ -18,6 +18,12 @@ import type { Models } from '../store/models.js';
  * partitioned process) can no longer change what the next holder took over. A step learns
  * that its lease is lost from `check()` (a renewal that failed, or more than the time to live
  * since the last one succeeded) and stops there.
+ *
+ * A step whose work succeeds ends by writing its fencing number as the lease's `cleanThrough`
+ * (in the same update that frees the lease). The next holder, whose number is one more, then
+ * knows that nothing before it was left half done (`previousEndedClean`): no crash, no lapse,
+ * no step that threw. Any other history (none written yet, a step that failed or lost its
+ * lease, an acquisition that raced) leaves a gap, and the next holder is told to recover.
  */
 
 export class LeaseLostError extends UnavailableError {
@@ -32,6 +38,8 @@ export type LockLease = {
   /** The fencing number of this acquisition: greater than every earlier holder's. */
   readonly fence: number;
   readonly lost: boolean;
+  /** Whether the holder before this one ended its step with nothing left half done (see above). */
+  readonly previousEndedClean: boolean;
   /** Throws LeaseLostError once the lease is lost or may have lapsed. */
   check(): void;
   /** Renews now (between chunks of a long step); throws LeaseLostError if it was lost. */
@@ -59,18 +67,20 @@ export function createAccountLock(deps: {
     const holder = `${processId}:${randomUUID().slice(0, 8)}`;
     const now = deps.clock.now();
     let fence: number;
+    let previousEndedClean = false;
     try {
       // A free (expired or released) lease, or none yet; a live holder's makes the upsert collide.
       const doc = await Lease.findOneAndUpdate(
         { _id: key, expiresAt: { $lt: now } },
         { $set: { holder, purpose: 'reconcile', expiresAt: new Date(now.getTime() + deps.ttlMs) }, $inc: { fence: 1 } },
         { upsert: true, returnDocument: 'after' },
-      ).lean<{ fence?: number; holder?: string }>();
+      ).lean<{ fence?: number; holder?: string; cleanThrough?: number }>();
       // The offline engine's 'after' image can show a concurrent writer's change (seen with $inc):
       // a fence is trusted only from a document that names this holder; otherwise the lease is
       // not ours to use (it lapses unrenewed).
       if (doc?.holder !== holder) return undefined;
       fence = doc.fence ?? 0;
+      previousEndedClean = typeof doc.cleanThrough === 'number' && doc.cleanThrough === fence - 1;
     } catch (error) {
       if (isDuplicateKey(error)) return undefined;
       throw error;
@@ -87,9 +97,10 @@ export function createAccountLock(deps: {
     };
     const timer = setInterval(() => void renewOnce().catch(() => undefined), Math.max(50, Math.floor(deps.ttlMs / 3)));
     timer.unref();
-    const lease: LockLease & { end(): Promise<void> } = {
+    const lease: LockLease & { end(clean: boolean): Promise<void> } = {
       accountId,
       fence,
+      previousEndedClean,
       get lost() {
         return lost || performance.now() - renewedAt >= deps.ttlMs;
       },
@@ -104,12 +115,14 @@ export function createAccountLock(deps: {
         await renewOnce();
         lease.check();
       },
-      async end() {
+      async end(clean: boolean) {
         clearInterval(timer);
+        // A holder past its time to live may have been taken over: it cannot vouch for the account.
+        const vouch = clean && !lease.lost;
         if (lost) return;
         lost = true;
         // Kept (expired) rather than deleted: the fencing number must only grow.
-        await Lease.updateOne({ _id: key, holder, fence }, { $set: { expiresAt: new Date(0) } });
+        await Lease.updateOne({ _id: key, holder, fence }, { $set: { expiresAt: new Date(0), ...(vouch ? { cleanThrough: fence } : {}) } });
       },
     };
     return lease;
@@ -120,12 +133,17 @@ export function createAccountLock(deps: {
     for (;;) {
       const lease = await acquire(accountId);
       if (lease) {
+        const ending = lease as LockLease & { end(clean: boolean): Promise<void> };
+        let result: T;
         try {
           if (deps.onAcquired) await deps.onAcquired(lease);
-          return await work(lease);
-        } finally {
-          await (lease as LockLease & { end(): Promise<void> }).end().catch(() => undefined);
+          result = await work(lease);
+        } catch (error) {
+          await ending.end(false).catch(() => undefined);
+          throw error;
         }
+        await ending.end(true).catch(() => undefined);
+        return result;
       }
       if (Date.now() >= deadline) throw new UnavailableError('another worker is reconciling this account; it will be retried shortly');
       await new Promise((resolve) => setTimeout(resolve, retryMs));

@@ -207,8 +207,10 @@ export function createReconcileServices(deps: {
           { status: 'processing', processingSince: { $lt: new Date(now.getTime() - settings.sweepGraceMs) } },
         ],
       },
-      { accountId: 1 },
-    ).lean<{ accountId: string }[]>();
+      { accountId: 1, status: 1 },
+    ).lean<{ accountId: string; status: string }[]>();
+    // Their marks may postdate the clean end the lease vouches for (a lapsed holder's late write): looked for in any case.
+    const leftProcessing = new Set(waiting.filter((w) => w.status === 'processing').map((w) => w.accountId));
     // Claims held by requests not matched with them are looked for on each account's first
     // sweep in this process (older leaks included), then every ORPHAN_CHECK_MS.
     const holding = await BankTransaction.distinct('accountId', { usedBy: { $ne: null } });
@@ -221,6 +223,7 @@ export function createReconcileServices(deps: {
       const retryLimit = plainSettings(context.doc).retry_limit;
       const check = dueForCheck.includes(accountId);
       const summary = await lock(accountId, async (lease) => {
+        if (leftProcessing.has(accountId)) await settlement.recover(lease, { always: true });
         if (check) {
           const released = await settlement.releaseOrphans(lease);
           orphansCheckedAt.set(accountId, now);

@@ -86,10 +86,16 @@ export function createPoller(deps: {
     // long $in list compares every document with the whole list. Writes go in bulk, each
     // conditional on the status read ({_id, status}: indexed there).
     const listed = new Set([...orders.map((o) => o.externalId), ...unreadable]);
-    const all = await ConciliationRequest.find(
-      { accountId: doc._id },
-      { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 },
-    ).lean<ConciliationRequestDoc[]>();
+    const readAll = () =>
+      ConciliationRequest.find({ accountId: doc._id }, { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 }).lean<ConciliationRequestDoc[]>();
+    let all = await readAll();
+    // Requests still `processing` here were marked by a holder whose lease lapsed (a clean step's
+    // lease spares recovery its look): restored before the plan, which would cancel or reset them.
+    const leftProcessing = all.filter((k) => k.status === 'processing').map((k) => k._id);
+    if (leftProcessing.length > 0) {
+      await deps.settlement.recover(lease, { ids: leftProcessing });
+      all = await readAll();
+    }
     const known = all.filter((k) => OPEN_STATUSES.includes(k.status) || listed.has(k.externalId));
     const statusOf = new Map(all.map((k) => [k._id, k.status]));
     const memory = { lastCount: doc.polling?.lastCount ?? null, emptyHeld: doc.polling?.emptyHeld ?? false };

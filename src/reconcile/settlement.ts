@@ -97,15 +97,19 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
   const restoredBy = new WeakMap<LockLease, Set<string>>();
 
   /**
-   * First in every locked step: requests left `processing` (a crash, or a holder whose lease
-   * lapsed) are taken over and restored, and what they held is freed.
+   * First in every locked step: requests left `processing` (a crash, a step that threw, or a
+   * holder whose lease lapsed) are taken over and restored, and what they held is freed. The
+   * look for them (a read of the account's requests) is spared when the holder before ended its
+   * step cleanly (account-lock.ts); `always` looks anyway, `ids` restores these (a poll and
+   * the sweeper see requests still `processing`: marks a lapsed holder wrote after a clean
+   * step had begun).
    */
-  async function recover(lease: LockLease): Promise<string[]> {
-    const stuck = await ConciliationRequest.find({ accountId: lease.accountId, status: 'processing' }, { _id: 1 }).lean<{ _id: string }[]>();
-    if (stuck.length === 0) return [];
-    const ids = stuck.map((r) => r._id);
+  async function recover(lease: LockLease, scope: { always?: boolean; ids?: string[] } = {}): Promise<string[]> {
+    if (!scope.ids && !scope.always && lease.previousEndedClean) return [];
+    const ids = scope.ids ?? (await ConciliationRequest.find({ accountId: lease.accountId, status: 'processing' }, { _id: 1 }).lean<{ _id: string }[]>()).map((r) => r._id);
+    if (ids.length === 0) return [];
     const freed = await claims.releaseUnsettled(await claims.heldBy(lease.accountId, ids), lease, ids);
-    restoredBy.set(lease, new Set(ids));
+    restoredBy.set(lease, new Set([...(restoredBy.get(lease) ?? []), ...ids]));
     log.warn({ accountId: lease.accountId, requests: ids.length, transactionsFreed: freed.length }, 'requests left processing by an interrupted evaluation were restored');
     return ids;
   }

@@ -351,6 +351,8 @@ const leaseSchema = new Schema(
     expiresAt: { type: Date, required: true },
     /** Fencing number (reconcile leases): incremented by every acquisition, never reset. */
     fence: { type: Number },
+    /** The fencing number of the last holder whose step ended with nothing left half done (account-lock.ts). */
+    cleanThrough: { type: Number },
   },
   { versionKey: false },
 );

@@ -110,6 +110,35 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
       expect(await usedBy(payment!.id)).to.equal((await request(id, 'P-2'))._id);
     });
 
+    it('a mark a lapsed holder wrote after a clean step began is restored by the sweeper (a step the lease vouches for does not look)', async () => {
+      const id = await account('Late');
+      await poll(id, [{ external_id: 'M-1', amount: 77, currency: 'UYU', name: 'Someone Else' }]);
+      const late = await request(id, 'M-1');
+      expect(late.status).to.equal('not_found');
+      // A holder whose lease lapsed wrote its mark late, after the poll's clean step had begun (then stopped).
+      await test.db.models.ConciliationRequest.updateOne({ _id: late._id }, { $set: { status: 'processing', processingFrom: 'not_found', processingSince: clock.now(), processingFence: 0 } });
+      await arrive(id, [{ amount: 1_100, sender: 'Otro Pago' }]);
+      expect((await request(id, 'M-1')).status, 'the step after a clean one spared recovery its look').to.equal('processing');
+      clock.advance(2 * 60_000);
+      await services.reconcile.sweep();
+      expect((await request(id, 'M-1')).status).to.equal('not_found');
+    });
+
+    it('a poll restores a request a lapsed holder left processing before planning, and frees what it held', async () => {
+      const id = await account('LatePoll');
+      const [payment] = await arrive(id, [{ amount: 8_800, sender: 'Pia Lund' }]);
+      const listed = [{ external_id: 'N-1', amount: 88, currency: 'UYU', name: 'Someone Else' }];
+      await poll(id, listed);
+      const late = await request(id, 'N-1');
+      expect(late.status).to.equal('not_found');
+      await test.db.models.ConciliationRequest.updateOne({ _id: late._id }, { $set: { status: 'processing', processingFrom: 'not_found', processingSince: clock.now(), processingFence: 0 } });
+      await test.db.models.BankTransaction.updateOne({ _id: payment!.id }, { $set: { usedBy: late._id, usedAt: clock.now(), claimKey: `r:${late._id}` } });
+      // The same order, unchanged: nothing in the plan touches it, yet it is not left processing.
+      await poll(id, listed);
+      expect((await request(id, 'N-1')).status).to.equal('not_found');
+      expect(await usedBy(payment!.id), 'what it held is free again').to.equal(null);
+    });
+
     it('the sweeper frees a transaction held by a request that is not matched with it', async () => {
       const id = await account('Orphan');
       const [payment] = await arrive(id, [{ amount: 5_500, sender: 'Tomás Vidal' }]);
