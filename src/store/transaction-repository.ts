@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fingerprintAll, isInstantFingerprint, printedMinuteAtOffset, rekeyedFingerprint, type BankMovement } from '../domain/fingerprint.js';
 import { freeClaimKey } from './claim-keys.js';
 import { isDuplicateKey } from './database.js';
-import type { BankTransactionDoc, Models } from './models.js';
+import { driverCollection, type BankTransactionDoc, type Models } from './models.js';
 
 /** How the movements of a source are identified (a bank driver's `info` is one). */
 export type IngestIdentity = {
@@ -52,7 +52,7 @@ function unclaimed(): { _id: string; claimKey: string; claimFence: number } {
   return { _id: id, claimKey: freeClaimKey(id), claimFence: 0 };
 }
 
-/** Writes per round trip when storing many movements (a large statement file). */
+/** Writes per round trip when storing or marking many movements (a large statement file, a long read). */
 const INGEST_CHUNK = 1_000;
 
 export type TransactionRepository = ReturnType<typeof createTransactionRepository>;
@@ -160,8 +160,19 @@ export function createTransactionRepository(deps: { models: Models }) {
       return docs.map(toStored);
     },
 
+    /**
+     * One single-document update per id, in bulk: mongo-java-server matches each document an
+     * update changes against the whole filter again, so one update over an $in list of n ids
+     * compared n × n (10k arrivals: a third of the engine's time in a step).
+     */
     async markHandled(ids: string[]): Promise<void> {
-      if (ids.length > 0) await BankTransaction.updateMany({ _id: { $in: ids } }, { $set: { handled: true } });
+      const transactions = driverCollection(BankTransaction as never);
+      for (let i = 0; i < ids.length; i += INGEST_CHUNK) {
+        await transactions.bulkWrite(
+          ids.slice(i, i + INGEST_CHUNK).map((_id) => ({ updateOne: { filter: { _id }, update: { $set: { handled: true } } } })),
+          { ordered: false },
+        );
+      }
     },
 
     async count(accountId: string): Promise<number> {
