@@ -120,6 +120,19 @@ public class Launcher {
             return super.compare(a, b);
         }
 
+        /**
+         * What H2 counts a key as in a page's size and in its page cache: about what the key takes
+         * on the heap. H2's own estimate is a running average that only its write and read update,
+         * which this class replaces, so every key counted 10,000 bytes: index pages split at two
+         * or three keys (B-trees some 17 levels deep) and the cache held a fraction of the pages it
+         * could, so lookups read and deserialized index pages again (a quarter of the server's time
+         * in the settlement bench's part B).
+         */
+        @Override
+        public int getMemory(Object value) {
+            return value instanceof KeyValue key ? 2 * bytes(key).length + 64 : super.getMemory(value);
+        }
+
         /** As H2 writes a serialized object (tag 19, length, bytes), from the remembered bytes. */
         @Override
         public void write(WriteBuffer buffer, Object value) {
@@ -504,8 +517,12 @@ public class Launcher {
 
     /** No background writer and no commit by H2 itself: commits happen at the end of a write. */
     static MVStore openStore(String file) {
-        // H2's page cache (16 MB by default) in MB: pages read again are deserialized again, so it grows with the heap.
-        int cacheMb = Math.max(16, (int) (Runtime.getRuntime().maxMemory() / (1024 * 1024) / 4));
+        // H2's page cache (16 MB by default) in MB: pages read again are deserialized again, so it grows
+        // with the heap. At least 768 MB (and half the heap) stay for the rest, above all a query's whole
+        // result, which the server holds: 100k open requests are some 350 MB decoded. So a quarter of
+        // the default 1 GB heap, half of 2 GB or more.
+        long heapMb = Runtime.getRuntime().maxMemory() / (1024 * 1024);
+        int cacheMb = (int) Math.max(16, Math.min(heapMb / 2, heapMb - 768));
         MVStore store = new MVStore.Builder().fileName(file).autoCommitDisabled().autoCommitBufferSize(0).cacheSize(cacheMb).open();
         for (String name : store.getMapNames()) if (name.contains("._index_")) openIndexMap(store, name);
         return store;
