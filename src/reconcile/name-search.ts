@@ -588,10 +588,7 @@ function grownBytes(list: Uint8Array<ArrayBuffer>, size: number): Uint8Array<Arr
 type Scratch = {
   exactSlot: Int32Array[];
   begunSlot: Int32Array[];
-  token: Int32Array;
-  group: Int32Array;
-  length: Int32Array;
-  slot: Int32Array;
+  slot: Int32Array; // entries per token slot while an amount is indexed
   candidates: Int32Array;
   ranges: Int32Array;
   rangeFrom: Int32Array;
@@ -636,9 +633,6 @@ function createScratch(): Scratch {
   return {
     exactSlot: [new Int32Array(0), new Int32Array(0)],
     begunSlot: [new Int32Array(0), new Int32Array(0)],
-    token: new Int32Array(1024),
-    group: new Int32Array(1024),
-    length: new Int32Array(1024),
     slot: new Int32Array(1024),
     candidates: new Int32Array(1024),
     ranges: new Int32Array(256),
@@ -679,33 +673,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   const tokenCount = names.tokenCount();
 
   const build = (space: 0 | 1): Postings => {
-    // Entries (token, group, length, exact|begun) into scratch arrays.
-    let n = 0;
-    const push = (token: number, g: number, length: number): void => {
-      if (n === scratch.token.length) {
-        scratch.token = grownInt(scratch.token, n + 1);
-        scratch.group = grownInt(scratch.group, n + 1);
-        scratch.length = grownInt(scratch.length, n + 1);
-        scratch.slot = grownInt(scratch.slot, n + 1);
-      }
-      scratch.token[n] = token;
-      scratch.group[n] = g;
-      scratch.length[n] = length;
-      n += 1;
-    };
-    let maxLength = 0;
-    for (let g = from; g < to; g++) {
-      const name = groupName[g] as number;
-      if (space === 1 && names.isLatin(name)) continue;
-      const tokens = space === 0 ? names.own(name) : names.latin(name);
-      if (tokens.length > maxLength) maxLength = tokens.length;
-      for (let k = 0; k < tokens.length; k++) {
-        const token = tokens[k] as number;
-        push(token, g, tokens.length);
-        const beginning = names.initialsBeginning(token);
-        for (let b = 0; b < beginning.length; b++) push(-1 - (beginning[b] as number), g, tokens.length); // a begun entry
-      }
-    }
+    // One counting sort, without a list of entries: the amount's names by length (stable:
+    // ascending group within a length), then two passes over their tokens — count each
+    // token's entries (giving it a slot when first seen), and after the prefix sums write
+    // them. Each token's entries come out by ascending length, then group, as a sort of
+    // (token, group, length) entries by length and then by slot would leave them.
     let exactSlot = scratch.exactSlot[space] as Int32Array;
     let begunSlot = scratch.begunSlot[space] as Int32Array;
     if (exactSlot.length < tokenCount) {
@@ -716,45 +688,94 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       scratch.exactSlot[space] = exactSlot;
       scratch.begunSlot[space] = begunSlot;
     }
-    const touched: number[] = [];
-    let slots = 0;
-    const slotOf = scratch.slot;
-    for (let k = 0; k < n; k++) {
-      const coded = scratch.token[k] as number;
-      const begun = coded < 0;
-      const token = begun ? -1 - coded : coded;
-      const table = begun ? begunSlot : exactSlot;
-      let slot = table[token] as number;
-      if (slot < 0) {
-        slot = slots++;
-        table[token] = slot;
-        touched.push(token);
-      }
-      slotOf[k] = slot;
+    let maxLength = 0;
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const l = space === 0 ? names.length(name) : names.latin(name).length;
+      if (l > maxLength) maxLength = l;
     }
-    // Counting sort by length, then (stable) by slot.
     const byLength = new Int32Array(maxLength + 2);
-    for (let k = 0; k < n; k++) byLength[(scratch.length[k] as number) + 1] = (byLength[(scratch.length[k] as number) + 1] as number) + 1;
+    let members = 0;
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const l = space === 0 ? names.length(name) : names.latin(name).length;
+      byLength[l + 1] = (byLength[l + 1] as number) + 1;
+      members += 1;
+    }
     for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, n));
-    for (let k = 0; k < n; k++) {
-      const l = scratch.length[k] as number;
-      lengthOrder[byLength[l] as number] = k;
+    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, members));
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const l = space === 0 ? names.length(name) : names.latin(name).length;
+      lengthOrder[byLength[l] as number] = g;
       byLength[l] = (byLength[l] as number) + 1;
     }
+    const touched: number[] = [];
+    let slots = 0;
+    let counts = scratch.slot; // entries per slot, then where the slot's next entry goes
+    let n = 0;
+    for (let o = 0; o < members; o++) {
+      const name = groupName[lengthOrder[o] as number] as number;
+      const tokens = space === 0 ? names.own(name) : names.latin(name);
+      for (let k = 0; k < tokens.length; k++) {
+        const token = tokens[k] as number;
+        let slot = exactSlot[token] as number;
+        if (slot < 0) {
+          slot = slots++;
+          exactSlot[token] = slot;
+          touched.push(token);
+          if (slot >= counts.length) counts = scratch.slot = grownInt(counts, slot + 1);
+          counts[slot] = 0;
+        }
+        counts[slot] = (counts[slot] as number) + 1;
+        const beginning = names.initialsBeginning(token);
+        for (let b = 0; b < beginning.length; b++) {
+          // A begun entry: the name holds a word that initial begins.
+          const initial = beginning[b] as number;
+          slot = begunSlot[initial] as number;
+          if (slot < 0) {
+            slot = slots++;
+            begunSlot[initial] = slot;
+            touched.push(initial);
+            if (slot >= counts.length) counts = scratch.slot = grownInt(counts, slot + 1);
+            counts[slot] = 0;
+          }
+          counts[slot] = (counts[slot] as number) + 1;
+        }
+        n += 1 + beginning.length;
+      }
+    }
     const starts = new Int32Array(slots + 1);
-    for (let k = 0; k < n; k++) starts[(slotOf[k] as number) + 1] = (starts[(slotOf[k] as number) + 1] as number) + 1;
-    for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
-    const fill = starts.slice(0, slots);
+    for (let x = 0; x < slots; x++) {
+      starts[x + 1] = (starts[x] as number) + (counts[x] as number);
+      counts[x] = starts[x] as number;
+    }
     const groups = (scratch.postGroups[space] = atLeastInt(scratch.postGroups[space] as Int32Array, n));
     const lengths = (scratch.postLengths[space] = atLeastInt(scratch.postLengths[space] as Int32Array, n));
-    for (let o = 0; o < n; o++) {
-      const k = lengthOrder[o] as number;
-      const x = slotOf[k] as number;
-      const at = fill[x] as number;
-      groups[at] = scratch.group[k] as number;
-      lengths[at] = scratch.length[k] as number;
-      fill[x] = at + 1;
+    for (let o = 0; o < members; o++) {
+      const g = lengthOrder[o] as number;
+      const name = groupName[g] as number;
+      const tokens = space === 0 ? names.own(name) : names.latin(name);
+      const l = tokens.length;
+      for (let k = 0; k < l; k++) {
+        const token = tokens[k] as number;
+        let x = exactSlot[token] as number;
+        let at = counts[x] as number;
+        groups[at] = g;
+        lengths[at] = l;
+        counts[x] = at + 1;
+        const beginning = names.initialsBeginning(token);
+        for (let b = 0; b < beginning.length; b++) {
+          x = begunSlot[beginning[b] as number] as number;
+          at = counts[x] as number;
+          groups[at] = g;
+          lengths[at] = l;
+          counts[x] = at + 1;
+        }
+      }
     }
     return { exactSlot, begunSlot, starts, groups, lengths, touched };
   };
