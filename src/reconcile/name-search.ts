@@ -37,6 +37,8 @@ export const PAIR_MAX = 6;
 const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
+/** The empty list of a search's result (shared: results are read only). */
+const NO_NUMBERS: readonly number[] = Object.freeze([]);
 
 /**
  * Names as written that the name table remembers (one Map lookup instead of a parse). Past this
@@ -62,10 +64,15 @@ function sortUnique(ids: number[]): number[] {
   return ids;
 }
 
+let sortScratch = new Int32Array(64);
+
 /** sortUnique of `ids[0, count)` in place; returns how many are kept (the rest of `ids` is left as it is). */
 function sortUniquePrefix(ids: number[], count: number): number {
-  if (count > 48) {
-    const sorted = Int32Array.from(ids.slice(0, count)).sort();
+  if (count > 20) {
+    // Past about 20 ids the native sort of a typed array beats insertion (30-word names).
+    if (count > sortScratch.length) sortScratch = new Int32Array(count * 2);
+    for (let k = 0; k < count; k++) sortScratch[k] = ids[k] as number;
+    const sorted = sortScratch.subarray(0, count).sort();
     let kept = 0;
     for (let k = 0; k < count; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) ids[kept++] = sorted[k] as number;
     return kept;
@@ -505,6 +512,45 @@ function longestReaching(r: number, p: number, floor: number): number {
   return denominator <= 0 ? 0x7fffffff : Math.floor(r / denominator + 1e-9);
 }
 
+/**
+ * Moves the rarest of the tokens `order[i, p)` (least `sizes`, ties by lower token position) to
+ * `order[i]` and returns it: after steps 0..i, `order[0, i]` is what sorting all by (size,
+ * position) would put there.
+ */
+function selectRarest(order: Int32Array, sizes: Float64Array, i: number, p: number): number {
+  let at = i;
+  let best = order[i] as number;
+  let size = sizes[best] as number;
+  for (let j = i + 1; j < p; j++) {
+    const k = order[j] as number;
+    const s = sizes[k] as number;
+    if (s < size || (s === size && k < best)) {
+      at = j;
+      best = k;
+      size = s;
+    }
+  }
+  order[at] = order[i] as number;
+  order[i] = best;
+  return best;
+}
+
+/** Sorts `order[chosen, p)` by (size, position), its first `chosen` being the rarest already: up to a few dozen by selection, more by one numeric sort. */
+function orderRest(order: Int32Array, sizes: Float64Array, chosen: number, p: number): void {
+  if (p - chosen <= 40) {
+    for (let i = chosen; i < p - 1; i++) selectRarest(order, sizes, i, p);
+    return;
+  }
+  const rest = p - chosen;
+  const keyed = new Float64Array(rest);
+  for (let c = 0; c < rest; c++) {
+    const k = order[chosen + c] as number;
+    keyed[c] = (sizes[k] as number) * p + k;
+  }
+  keyed.sort();
+  for (let c = 0; c < rest; c++) order[chosen + c] = (keyed[c] as number) % p;
+}
+
 /** Position of `value` in ascending `list[from, to)`, or −1. */
 function positionOf(list: Int32Array, from: number, to: number, value: number): number {
   let lo = from;
@@ -596,6 +642,8 @@ type Scratch = {
   order: Int32Array;
   foundGroups: Int32Array;
   foundScores: Float64Array;
+  rankStarts: Int32Array; // rankByHits's counting sort
+  ranked: Int32Array;
   // The arrays behind one amount's postings, reused by the next amount (grown, never shrunk): a
   // fresh set per amount was tens of MB of new typed arrays at 1M, and each ~64 MB of them made
   // V8 run a full collection over the caller's whole heap (30-word names: 0.5 s each).
@@ -641,6 +689,8 @@ function createScratch(): Scratch {
     order: new Int32Array(64),
     foundGroups: new Int32Array(256),
     foundScores: new Float64Array(256),
+    rankStarts: new Int32Array(64),
+    ranked: new Int32Array(256),
     lengthOrder: new Int32Array(1024),
     postGroups: [new Int32Array(1024), new Int32Array(0)],
     postLengths: [new Int32Array(1024), new Int32Array(0)],
@@ -998,22 +1048,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       sizes[k] = size;
     }
     rangeFrom[p] = at;
-    // Rarest first, ties by position: up to a few dozen tokens by insertion, more by one numeric sort.
-    if (p <= 40) {
-      for (let k = 0; k < p; k++) {
-        let j = k - 1;
-        while (j >= 0 && (sizes[order[j] as number] as number) > (sizes[k] as number)) {
-          order[j + 1] = order[j] as number;
-          j -= 1;
-        }
-        order[j + 1] = k;
-      }
-    } else {
-      const keyed = new Float64Array(p);
-      for (let k = 0; k < p; k++) keyed[k] = (sizes[k] as number) * p + k;
-      keyed.sort();
-      for (let k = 0; k < p; k++) order[k] = (keyed[k] as number) % p;
-    }
+    // Rarest first, ties by position. The tokens are chosen one at a time while the planned
+    // work below is added up (a search past the budget stops after a few of them: a 30-word
+    // payer name sorted whole cost more than its probe); the rest are sorted only when the
+    // probe goes on (see orderRest).
+    for (let k = 0; k < p; k++) order[k] = k;
     const ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
@@ -1023,11 +1062,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // What the probe below will read at least, known from the postings' bounds alone: past
     // the budget, stop before reading any of it (names of many words from a small vocabulary).
     let planned = work;
+    let chosen = 0; // order[0, chosen) holds the rarest tokens, in order
     for (let i = 0; i < p; i++) {
       const r = p - i;
       const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
       if (fresh < lo) break;
-      const k = order[i] as number;
+      const k = selectRarest(order, sizes, i, p);
+      chosen = i + 1;
       for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
         const rangeEnd = ranges[x + 1] as number;
         const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
@@ -1036,6 +1077,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       }
       if (planned > budget) return -1;
     }
+    orderRest(order, sizes, chosen, p);
     for (let i = 0; i < p; i++) {
       // A name not found by the tokens probed so far pairs with at most r of the payer's
       // tokens, so only lengths [lo, fresh] can bring new candidates.
@@ -1095,23 +1137,26 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 
   /** Orders scratch.candidates by hits, most first (counting sort; stable). */
   function rankByHits(): void {
+    if (candidateCount < 2) return;
     const candidates = scratch.candidates;
     let most = 0;
     for (let c = 0; c < candidateCount; c++) most = Math.max(most, hits[(candidates[c] as number) - from] as number);
-    const starts = new Int32Array(most + 2);
+    // Scratch arrays of the run (a search cut short ranks its candidates each time).
+    const starts = (scratch.rankStarts = atLeastInt(scratch.rankStarts, most + 2));
+    starts.fill(0, 0, most + 2);
     for (let c = 0; c < candidateCount; c++) {
       const h = most - (hits[(candidates[c] as number) - from] as number);
       starts[h + 1] = (starts[h + 1] as number) + 1;
     }
     for (let h = 0; h <= most; h++) starts[h + 1] = (starts[h + 1] as number) + (starts[h] as number);
-    const ranked = new Int32Array(candidateCount);
+    const ranked = (scratch.ranked = atLeastInt(scratch.ranked, candidateCount));
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       const h = most - (hits[g - from] as number);
       ranked[starts[h] as number] = g;
       starts[h] = (starts[h] as number) + 1;
     }
-    candidates.set(ranked);
+    for (let c = 0; c < candidateCount; c++) candidates[c] = ranked[c] as number;
   }
 
   /** Probes one token space for payer tokens `tokens`: a payer of 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths. */
@@ -1206,8 +1251,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // Below the minimum, names whose bound is under it are left unscored for the matcher
     // (their count grows with the amount's names: every "María w1 …" shares two words).
     const lazy = floor < MIN_SCORE;
-    const tail: number[] = [];
-    const tailBounds: number[] = [];
+    let tail: number[] | undefined; // made when the first name is left to it
+    let tailBounds: number[] | undefined;
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       if (!complete) {
@@ -1221,8 +1266,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
           const bound = (m / Math.min(p, l) + m / Math.max(p, l)) / 2;
           if (bound < floor - 1e-9) continue;
           if (lazy && bound < MIN_SCORE - 1e-6) {
-            tail.push(g);
-            tailBounds.push(bound);
+            (tail ??= []).push(g);
+            (tailBounds ??= []).push(bound);
             continue;
           }
         }
@@ -1236,6 +1281,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // By score (desc), then group (asc): by insertion while few (the usual case: a sort call
     // costs more than the few moves). The matcher orders the names it keeps of equal score by
     // name key (only an ambiguous request needs that order: most never do).
+    if (count === 0) return { groups: NO_NUMBERS, scores: NO_NUMBERS, complete, tail: tail ?? NO_NUMBERS, tailBounds: tailBounds ?? NO_NUMBERS };
     const groups: number[] = new Array<number>(count);
     const scores: number[] = new Array<number>(count);
     if (count <= 16) {
@@ -1260,7 +1306,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         scores[c] = foundScores[ranked[c] as number] as number;
       }
     }
-    return { groups, scores, complete, tail, tailBounds };
+    return { groups, scores, complete, tail: tail ?? NO_NUMBERS, tailBounds: tailBounds ?? NO_NUMBERS };
   }
 
   return { search };
