@@ -55,7 +55,7 @@ const LONG_SAMPLES = 32;
 const LONG_PROBES = 8;
 const NO_SLOT = -0x7fffffff;
 
-/** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
+/** Token ids of a payer name, ascending (the name table keeps every name's in one flat pool). */
 export type TokenIds = ArrayLike<number>;
 
 /** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
@@ -90,24 +90,29 @@ function sortUniquePrefix(ids: number[], count: number): number {
   return kept;
 }
 
-/** Hash of a list of token ids (32 bits). */
-function hashIds(ids: readonly number[]): number {
-  let h = 0x811c9dc5 ^ ids.length;
-  for (let k = 0; k < ids.length; k++) h = Math.imul(h ^ (ids[k] as number), 0x01000193) ^ (h >>> 15);
+/** Hash of the token ids `ids[0, count)` (32 bits). */
+function hashIds(ids: readonly number[], count: number): number {
+  let h = 0x811c9dc5 ^ count;
+  for (let k = 0; k < count; k++) h = Math.imul(h ^ (ids[k] as number), 0x01000193) ^ (h >>> 15);
   return h;
 }
 
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
-  // Only token ids are kept per name (no parsed strings): a million distinct names would
-  // otherwise keep several million small objects alive, which the collector copies and marks.
+  // Only token ids are kept per name (no parsed strings), one list after another in one flat
+  // pool: a million distinct names would otherwise keep several million small objects alive
+  // (an array of ids each was 190 MB of them for 30-word names), which the collector copies
+  // and marks.
   let count = 0;
   const keys: (string | undefined)[] = []; // the names' keys, made when first asked (ties only)
-  const own: number[][] = []; // token ids, ascending
-  const latin: number[][] = []; // the same array as own for a Latin name
+  let ids = new Int32Array(1 << 14); // every name's own token ids (ascending), then its transliteration's if not Latin
+  let idsUsed = 0;
+  let ownFrom: Int32Array = new Int32Array(1024); // per name: where its own ids start in `ids`
+  let latinFrom: Int32Array = new Int32Array(1024); // where its transliteration's start (ownFrom for a Latin name)
+  let latinLengths: Int32Array = new Int32Array(1024);
   // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
   let flags = new Uint8Array(1024);
-  let lengths: Int32Array = new Int32Array(1024); // own token count per name (no array read to know it)
+  let lengths: Int32Array = new Int32Array(1024); // own token count per name
   // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
   let slots = new Int32Array(1 << 12).fill(-1);
   let hashes: Int32Array = new Int32Array(1024);
@@ -196,18 +201,20 @@ export function createNameTable() {
     for (let k = 0; k < tokens.length; k++) ids[k] = tokenId(tokens[k] as string);
     return sortUnique(ids);
   };
-  const sameIds = (a: readonly number[], b: readonly number[]): boolean => {
-    if (a.length !== b.length) return false;
-    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  /** Whether name `name`'s own ids are `list[0, count)`. */
+  const sameIds = (name: number, list: readonly number[], count: number): boolean => {
+    if (lengths[name] !== count) return false;
+    const start = ownFrom[name] as number;
+    for (let k = 0; k < count; k++) if (ids[start + k] !== list[k]) return false;
     return true;
   };
-  /** The name holding exactly `ids`, or the slot where it would go (as −1 − slot). */
-  const find = (ids: readonly number[], hash: number): number => {
+  /** The name holding exactly `list[0, count)`, or the slot where it would go (as −1 − slot). */
+  const find = (list: readonly number[], count: number, hash: number): number => {
     const mask = slots.length - 1;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const name = slots[at] as number;
       if (name < 0) return -1 - at;
-      if (hashes[name] === hash && sameIds(own[name] as number[], ids)) return name;
+      if (hashes[name] === hash && sameIds(name, list, count)) return name;
     }
   };
 
@@ -264,13 +271,14 @@ export function createNameTable() {
 
   /**
    * The token ids of the words scanSimpleWords read (`words` of them), company suffixes
-   * dropped unless every word is one, ascending and unique (undefined: no words).
+   * dropped unless every word is one, ascending and unique, into wordIds: returns how many
+   * (0: no words).
    */
-  function simpleIds(words: number): number[] | undefined {
-    if (words === 0) return undefined;
+  function simpleIds(words: number): number {
+    if (words === 0) return 0;
     const { codes, ends, hashes: wordHashes } = simpleWordCodes();
-    // Collected in a reused array and copied out by one slice: `new Array(words)` of a size
-    // not known when compiled is a runtime call (a quarter of reading a 30-word name).
+    // Collected in a reused array (`new Array(words)` of a size not known when compiled is a
+    // runtime call: a quarter of reading a 30-word name), copied into the pool if new.
     const ids = wordIds;
     let suffixes = 0;
     for (let w = 0, from = 0; w < words; from = ends[w] as number, w++) {
@@ -284,7 +292,7 @@ export function createNameTable() {
       kept = 0;
       for (let w = 0; w < words; w++) if (tokenSuffix[ids[w] as number] === 0) ids[kept++] = ids[w] as number;
     }
-    return ids.slice(0, sortUniquePrefix(ids, kept));
+    return sortUniquePrefix(ids, kept);
   }
 
   function id(raw: string | null): number {
@@ -296,7 +304,7 @@ export function createNameTable() {
       if (known >= 0) return longName[known] as number;
       const words = scanSimpleWords(text);
       if (words >= 0) {
-        const name = nameOf(simpleIds(words), undefined, true);
+        const name = nameOf(wordIds, simpleIds(words), undefined, 0, true);
         if (known !== NO_SLOT) rememberLong(text, -1 - known, name);
         return name;
       }
@@ -316,54 +324,84 @@ export function createNameTable() {
     const words = plain ? scanSimpleWords(text) : -1;
     if (words >= 0) {
       made.fast = words;
-      made.name = nameOf(simpleIds(words), undefined, true);
+      made.name = nameOf(wordIds, simpleIds(words), undefined, 0, true);
       return made;
     }
     const fast = parseFastCodes(text);
-    let ownIds: number[] | undefined;
+    let ownIds: number[] = wordIds;
+    let ownCount = 0;
     let latinIds: number[] | undefined;
     let isLatin = true;
     if (fast > 0) {
       const { codes, ends } = fastTokenCodes();
-      ownIds = new Array<number>(fast);
-      for (let t = 0, from = 0; t < fast; from = ends[t] as number, t++) ownIds[t] = internCodes(codes, from, ends[t] as number);
-      sortUnique(ownIds);
+      for (let t = 0, from = 0; t < fast; from = ends[t] as number, t++) {
+        const token = internCodes(codes, from, ends[t] as number);
+        if (t < ownIds.length) ownIds[t] = token;
+        else ownIds.push(token);
+      }
+      ownCount = sortUniquePrefix(ownIds, fast);
     } else if (fast < 0) {
       const p = parseSlow(text);
       if (p.tokens.length > 0) {
         ownIds = idsOf(p.tokens);
+        ownCount = ownIds.length;
         isLatin = p.isLatin;
         if (!isLatin) latinIds = idsOf(p.latin);
       }
     }
     made.fast = fast;
-    made.name = nameOf(ownIds, latinIds, isLatin);
+    made.name = nameOf(ownIds, ownCount, latinIds, latinIds === undefined ? 0 : latinIds.length, isLatin);
     return made;
   }
 
-  /** The id of the name of these token ids (ascending, unique; latin: its transliteration's, or the same), made if new; −1 for none. */
-  function nameOf(ownIds: number[] | undefined, latinIds: number[] | undefined, isLatin: boolean): number {
-    if (ownIds === undefined) return -1;
-    const hash = hashIds(ownIds);
-    let name = find(ownIds, hash);
+  /** Appends `list[0, count)` to the pool of ids; returns where it starts. */
+  function store(list: readonly number[], count: number): number {
+    if (idsUsed + count > ids.length) {
+      const bigger = new Int32Array(Math.max(ids.length * 2, idsUsed + count));
+      bigger.set(ids.subarray(0, idsUsed));
+      ids = bigger;
+    }
+    const start = idsUsed;
+    for (let k = 0; k < count; k++) ids[start + k] = list[k] as number;
+    idsUsed += count;
+    return start;
+  }
+
+  /**
+   * The id of the name of token ids `ownIds[0, ownCount)` (ascending, unique; `latinIds`: its
+   * transliteration's, for a name that is not Latin), made if new; −1 for none (no ids).
+   */
+  function nameOf(ownIds: readonly number[], ownCount: number, latinIds: readonly number[] | undefined, latinCount: number, isLatin: boolean): number {
+    if (ownCount === 0) return -1;
+    const hash = hashIds(ownIds, ownCount);
+    let name = find(ownIds, ownCount, hash);
     if (name < 0) {
       const slot = -1 - name;
       name = count++;
       slots[slot] = name;
       keys.push(undefined);
-      own.push(ownIds);
-      latinIds ??= ownIds;
-      latin.push(latinIds);
       if (name === flags.length) {
         flags = grownBytes(flags, name * 2);
         hashes = grownInt(hashes, name * 2);
         lengths = grownInt(lengths, name * 2);
+        ownFrom = grownInt(ownFrom, name * 2);
+        latinFrom = grownInt(latinFrom, name * 2);
+        latinLengths = grownInt(latinLengths, name * 2);
       }
       hashes[name] = hash;
-      lengths[name] = ownIds.length;
+      lengths[name] = ownCount;
+      const at = store(ownIds, ownCount);
+      ownFrom[name] = at;
       let initial = 0;
-      for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
-      for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+      for (let k = 0; k < ownCount; k++) initial |= tokenInitial[ownIds[k] as number] as number;
+      if (latinIds === undefined) {
+        latinFrom[name] = at;
+        latinLengths[name] = ownCount;
+      } else {
+        latinFrom[name] = store(latinIds, latinCount);
+        latinLengths[name] = latinCount;
+        for (let k = 0; k < latinCount; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+      }
       flags[name] = (isLatin ? 1 : 0) | (initial << 1);
       if (count * 2 > slots.length) {
         slots = new Int32Array(slots.length * 2).fill(-1);
@@ -383,17 +421,17 @@ export function createNameTable() {
    * sorted token strings): equal ids pair first; only when either name has an initial are the
    * remaining tokens' texts paired (the largest pairing does not depend on their order).
    */
-  function scoreIds(a: TokenIds, b: TokenIds, initials: boolean): number {
-    if (a.length === 0 || b.length === 0) return 0;
-    if (!initials) return overlapScore(a, b);
+  function scoreIds(aFrom: number, aLength: number, bFrom: number, bLength: number, initials: boolean): number {
+    if (aLength === 0 || bLength === 0) return 0;
+    if (!initials) return overlapScore(ids, aFrom, aLength, bFrom, bLength);
     let equal = 0;
     const restA: string[] = [];
     const restB: string[] = [];
     let i = 0;
     let j = 0;
-    while (i < a.length || j < b.length) {
-      const x = i < a.length ? (a[i] as number) : -1;
-      const y = j < b.length ? (b[j] as number) : -1;
+    while (i < aLength || j < bLength) {
+      const x = i < aLength ? (ids[aFrom + i] as number) : -1;
+      const y = j < bLength ? (ids[bFrom + j] as number) : -1;
       if (x >= 0 && x === y) {
         equal += 1;
         i += 1;
@@ -406,7 +444,7 @@ export function createNameTable() {
         j += 1;
       }
     }
-    return shareScore(pairedWeight(equal, restA, restB), a.length, b.length);
+    return shareScore(pairedWeight(equal, restA, restB), aLength, bLength);
   }
 
   /** Score of two names, as scoreParsed computes it. */
@@ -414,16 +452,16 @@ export function createNameTable() {
     const fa = flags[a] as number;
     const fb = flags[b] as number;
     const either = ((fa | fb) & 2) !== 0;
-    const first = scoreIds(own[a] as TokenIds, own[b] as TokenIds, either);
+    const first = scoreIds(ownFrom[a] as number, lengths[a] as number, ownFrom[b] as number, lengths[b] as number, either);
     if ((fa & 1) === (fb & 1)) return first;
-    return Math.max(first, scoreIds(latin[a] as TokenIds, latin[b] as TokenIds, either));
+    return Math.max(first, scoreIds(latinFrom[a] as number, latinLengths[a] as number, latinFrom[b] as number, latinLengths[b] as number, either));
   }
 
   /** A name's key: its own tokens sorted (code units) and joined by spaces. */
   function keyOf(name: number): string {
-    const ids = own[name] as number[];
-    const texts: string[] = new Array<string>(ids.length);
-    for (let k = 0; k < ids.length; k++) texts[k] = textOf(ids[k] as number);
+    const start = ownFrom[name] as number;
+    const texts: string[] = new Array<string>(lengths[name] as number);
+    for (let k = 0; k < texts.length; k++) texts[k] = textOf(ids[start + k] as number);
     return texts.sort().join(' ');
   }
 
@@ -460,10 +498,16 @@ export function createNameTable() {
     initialsBeginning,
     key: (name: number): string => (keys[name] ??= keyOf(name)),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
-    own: (name: number): TokenIds => own[name] as TokenIds,
+    /**
+     * The token ids of every name (`ids()[ownFrom(name), + length(name))` its own, ascending;
+     * `[latinFrom(name), + latinLength(name))` its transliteration's): valid until a name is added.
+     */
+    ids: (): Int32Array => ids,
+    ownFrom: (name: number): number => ownFrom[name] as number,
     /** How many own tokens a name has. */
     length: (name: number): number => lengths[name] as number,
-    latin: (name: number): TokenIds => latin[name] as TokenIds,
+    latinFrom: (name: number): number => latinFrom[name] as number,
+    latinLength: (name: number): number => latinLengths[name] as number,
     isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokens,
     nameCount: () => count,
@@ -476,12 +520,12 @@ function isInitialToken(token: string): boolean {
   return token.endsWith('.');
 }
 
-/** scoreTokens for two names without initials: shared token ids over both coverages. */
-function overlapScore(a: TokenIds, b: TokenIds): number {
+/** scoreTokens for two names without initials (`ids[aFrom, + aLength)`, `ids[bFrom, + bLength)`): shared token ids over both coverages. */
+function overlapScore(ids: Int32Array, aFrom: number, aLength: number, bFrom: number, bLength: number): number {
   let matched = 0;
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
-    const x = a[i] as number;
-    const y = b[j] as number;
+  for (let i = 0, j = 0; i < aLength && j < bLength; ) {
+    const x = ids[aFrom + i] as number;
+    const y = ids[bFrom + j] as number;
     if (x === y) {
       matched += 1;
       i += 1;
@@ -489,7 +533,7 @@ function overlapScore(a: TokenIds, b: TokenIds): number {
     } else if (x < y) i += 1;
     else j += 1;
   }
-  return a.length === 0 || b.length === 0 ? 0 : shareScore(matched, a.length, b.length);
+  return aLength === 0 || bLength === 0 ? 0 : shareScore(matched, aLength, bLength);
 }
 
 /**
@@ -565,10 +609,10 @@ function positionOf(list: Int32Array, from: number, to: number, value: number): 
   return -1;
 }
 
-/** Whether ascending `ids` holds `id`. */
-function holds(ids: TokenIds, id: number): boolean {
-  let lo = 0;
-  let hi = ids.length - 1;
+/** Whether ascending `ids[from, + length)` holds `id`. */
+function holds(ids: Int32Array, from: number, length: number, id: number): boolean {
+  let lo = from;
+  let hi = from + length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const at = ids[mid] as number;
@@ -742,7 +786,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const l = space === 0 ? names.length(name) : names.latin(name).length;
+      const l = space === 0 ? names.length(name) : names.latinLength(name);
       if (l > maxLength) maxLength = l;
     }
     const byLength = new Int32Array(maxLength + 2);
@@ -750,7 +794,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const l = space === 0 ? names.length(name) : names.latin(name).length;
+      const l = space === 0 ? names.length(name) : names.latinLength(name);
       byLength[l + 1] = (byLength[l + 1] as number) + 1;
       members += 1;
     }
@@ -759,7 +803,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const l = space === 0 ? names.length(name) : names.latin(name).length;
+      const l = space === 0 ? names.length(name) : names.latinLength(name);
       lengthOrder[byLength[l] as number] = g;
       byLength[l] = (byLength[l] as number) + 1;
     }
@@ -767,11 +811,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     let slots = 0;
     let counts = scratch.slot; // entries per slot, then where the slot's next entry goes
     let n = 0;
+    const tokenIds = names.ids();
     for (let o = 0; o < members; o++) {
       const name = groupName[lengthOrder[o] as number] as number;
-      const tokens = space === 0 ? names.own(name) : names.latin(name);
-      for (let k = 0; k < tokens.length; k++) {
-        const token = tokens[k] as number;
+      const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
+      const end = start + (space === 0 ? names.length(name) : names.latinLength(name));
+      for (let k = start; k < end; k++) {
+        const token = tokenIds[k] as number;
         let slot = exactSlot[token] as number;
         if (slot < 0) {
           slot = slots++;
@@ -808,10 +854,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let o = 0; o < members; o++) {
       const g = lengthOrder[o] as number;
       const name = groupName[g] as number;
-      const tokens = space === 0 ? names.own(name) : names.latin(name);
-      const l = tokens.length;
-      for (let k = 0; k < l; k++) {
-        const token = tokens[k] as number;
+      const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
+      const l = space === 0 ? names.length(name) : names.latinLength(name);
+      for (let k = start; k < start + l; k++) {
+        const token = tokenIds[k] as number;
         let x = exactSlot[token] as number;
         let at = counts[x] as number;
         groups[at] = g;
@@ -932,14 +978,15 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const formsOf: number[][] = [];
     for (let k = 0; k <= PAIR_MAX; k++) formsOf.push([]);
     let maxLength = 0;
+    const tokenIds = names.ids();
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const tokens = space === 0 ? names.own(name) : names.latin(name);
-      const l = tokens.length;
+      const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
+      const l = space === 0 ? names.length(name) : names.latinLength(name);
       if (l < 2 || l > PAIR_MAX) continue;
       if (l > maxLength) maxLength = l;
-      for (let k = 0; k < l; k++) indexForms(tokens[k] as number, formsOf[k] as number[]);
+      for (let k = 0; k < l; k++) indexForms(tokenIds[start + k] as number, formsOf[k] as number[]);
       for (let a = 0; a < l; a++) {
         const fa = formsOf[a] as number[];
         for (let b = a + 1; b < l; b++) {
@@ -1030,7 +1077,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    * Adds to scratch.candidates every group not yet seen whose name could score ≥ floor
    * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
    */
-  function probe(postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number, skipMiddle = false): number {
+  function probe(postings: Postings, space: 0 | 1, tokens: TokenIds, budget: number, counting: boolean, floor: number, skipMiddle = false): number {
     const p = tokens.length;
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
@@ -1121,13 +1168,16 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         const initial = names.isInitial(token);
         const beginning = initial ? EMPTY_IDS : names.initialsBeginning(token);
         const candidates = scratch.candidates;
+        const tokenIds = names.ids();
         for (let c = 0; c < candidateCount; c++) {
           const g = candidates[c] as number;
-          const held = tokensOf(groupName[g] as number);
-          if (held.length <= fresh) continue; // counted above
+          const name = groupName[g] as number;
+          const heldFrom = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
+          const held = space === 0 ? names.length(name) : names.latinLength(name);
+          if (held <= fresh) continue; // counted above
           // An initial may pair with many words: counted as if it did (an upper bound).
-          let pairs = initial || holds(held, token);
-          for (let b = 0; !pairs && b < beginning.length; b++) pairs = holds(held, beginning[b] as number);
+          let pairs = initial || holds(tokenIds, heldFrom, held, token);
+          for (let b = 0; !pairs && b < beginning.length; b++) pairs = holds(tokenIds, heldFrom, held, beginning[b] as number);
           if (pairs) hits[g - from] = (hits[g - from] as number) + 1;
         }
       }
@@ -1160,22 +1210,36 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   }
 
   /** Probes one token space for payer tokens `tokens`: a payer of 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths. */
-  function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number): number {
+  function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, floor: number): number {
     if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
       pairProbe(space, tokens, floor);
       // With one token space (`counting`), the work done is only compared with the budget,
       // which a probe of at most PAIR_MAX tokens over no readable entries never reaches.
       if (counting && middleOnly) return 0;
-      return probe(postings, tokens, budget, false, tokensOf, floor, true);
+      return probe(postings, space, tokens, budget, false, floor, true);
     }
-    return probe(postings, tokens, budget, counting, tokensOf, floor);
+    return probe(postings, space, tokens, budget, counting, floor);
+  }
+
+  // A payer's token ids, own (0) or transliterated (1), copied out of the name table into an
+  // array of their exact length kept for the next payer of as many tokens (no array per search).
+  const payerArrays: Int32Array[][] = [[], []];
+  function payerTokens(space: 0 | 1, name: number): Int32Array {
+    const length = space === 0 ? names.length(name) : names.latinLength(name);
+    const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
+    const kept = payerArrays[space] as Int32Array[];
+    let list = kept[length];
+    if (list === undefined) kept[length] = list = new Int32Array(length);
+    const tokenIds = names.ids();
+    for (let k = 0; k < length; k++) list[k] = tokenIds[start + k] as number;
+    return list;
   }
 
   /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
-    const payerOwn = names.own(payer);
+    const payerOwn = payerTokens(0, payer);
     // One token space only (the common case): the counts bound each candidate's score, and
     // those that cannot reach the floor are not scored. A payer name of 2..PAIR_MAX words
     // finds the names of 2..PAIR_MAX words through the pair postings (exact, no budget), and
@@ -1183,18 +1247,18 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
     // (No closure made per search: tsx names every closure it creates, a property write each time.)
     const paired = payerOwn.length >= 2 && payerOwn.length <= PAIR_MAX;
-    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own, floor);
+    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, floor);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin, floor);
+        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, floor);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own, floor);
+      const more = look(0, own, payerTokens(1, payer), SEARCH_BUDGET - work, false, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace && !paired) {
