@@ -55,9 +55,6 @@ const LONG_SAMPLES = 32;
 const LONG_PROBES = 8;
 const NO_SLOT = -0x7fffffff;
 
-/** Token ids of a payer name, ascending (the name table keeps every name's in one flat pool). */
-export type TokenIds = ArrayLike<number>;
-
 /** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
 function sortUnique(ids: number[]): number[] {
   ids.length = sortUniquePrefix(ids, ids.length);
@@ -1045,20 +1042,20 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   const probeB = new Int32Array(MAX_INITIAL + 2);
   /**
    * Adds to scratch.candidates every group of 2..PAIR_MAX words not yet seen that pairs two
-   * of its words with two of `tokens` (2..PAIR_MAX of them) and whose length can reach `floor`.
+   * of its words with two of the payer's tokens `tokenIds[tokensFrom, + p)` (2..PAIR_MAX of
+   * them) and whose length can reach `floor`.
    */
-  function pairProbe(space: 0 | 1, tokens: TokenIds, floor: number): void {
+  function pairProbe(space: 0 | 1, tokenIds: Int32Array, tokensFrom: number, p: number, floor: number): void {
     const postings = (pairPostings[space] ??= buildPairs(space));
     if (postings.slotOf.size() === 0) return;
-    const p = tokens.length;
     const eps = 1e-9;
     const lo = Math.max(2, Math.ceil(p * (2 * floor - 1) - eps));
     const hi = Math.min(PAIR_MAX, Math.floor(p / (2 * floor - 1) + eps));
     if (lo > hi) return;
     for (let a = 0; a < p; a++) {
-      const formsA = probeForms(tokens[a] as number, probeA);
+      const formsA = probeForms(tokenIds[tokensFrom + a] as number, probeA);
       for (let b = a + 1; b < p; b++) {
-        const formsB = probeForms(tokens[b] as number, probeB);
+        const formsB = probeForms(tokenIds[tokensFrom + b] as number, probeB);
         for (let x = 0; x < formsA; x++) {
           for (let y = 0; y < formsB; y++) {
             const slot = postings.slotOf.get(pairKey(probeA[x] as number, probeB[y] as number));
@@ -1075,10 +1072,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 
   /**
    * Adds to scratch.candidates every group not yet seen whose name could score ≥ floor
-   * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
+   * against the payer tokens `tokenIds[tokensFrom, + p)` in this space. Returns the work done,
+   * or −1 past `budget`.
    */
-  function probe(postings: Postings, space: 0 | 1, tokens: TokenIds, budget: number, counting: boolean, floor: number, skipMiddle = false): number {
-    const p = tokens.length;
+  function probe(postings: Postings, space: 0 | 1, tokenIds: Int32Array, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number, skipMiddle = false): number {
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
       scratch.rangeFrom = new Int32Array(p * 2 + 2);
@@ -1089,7 +1086,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     let at = 0;
     for (let k = 0; k < p; k++) {
       rangeFrom[k] = at;
-      at = addRanges(postings, tokens[k] as number, at);
+      at = addRanges(postings, tokenIds[tokensFrom + k] as number, at);
       let size = 0;
       for (let x = rangeFrom[k] as number; x < at; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
       sizes[k] = size;
@@ -1132,7 +1129,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
       if (fresh < lo && (!counting || candidateCount === 0)) break;
       const k = order[i] as number;
-      const token = tokens[k] as number;
+      const token = tokenIds[tokensFrom + k] as number;
       let longer = 0; // entries of longer names (already candidates, if ever): counted, never new
       for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
         const rangeEnd = ranges[x + 1] as number;
@@ -1209,61 +1206,52 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let c = 0; c < candidateCount; c++) candidates[c] = ranked[c] as number;
   }
 
-  /** Probes one token space for payer tokens `tokens`: a payer of 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths. */
-  function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, floor: number): number {
-    if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
-      pairProbe(space, tokens, floor);
+  /**
+   * Probes one token space for payer tokens `tokenIds[tokensFrom, + p)`: a payer of
+   * 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths.
+   */
+  function look(space: 0 | 1, postings: Postings, tokenIds: Int32Array, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number): number {
+    if (p >= 2 && p <= PAIR_MAX) {
+      pairProbe(space, tokenIds, tokensFrom, p, floor);
       // With one token space (`counting`), the work done is only compared with the budget,
       // which a probe of at most PAIR_MAX tokens over no readable entries never reaches.
       if (counting && middleOnly) return 0;
-      return probe(postings, space, tokens, budget, false, floor, true);
+      return probe(postings, space, tokenIds, tokensFrom, p, budget, false, floor, true);
     }
-    return probe(postings, space, tokens, budget, counting, floor);
-  }
-
-  // A payer's token ids, own (0) or transliterated (1), copied out of the name table into an
-  // array of their exact length kept for the next payer of as many tokens (no array per search).
-  const payerArrays: Int32Array[][] = [[], []];
-  function payerTokens(space: 0 | 1, name: number): Int32Array {
-    const length = space === 0 ? names.length(name) : names.latinLength(name);
-    const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
-    const kept = payerArrays[space] as Int32Array[];
-    let list = kept[length];
-    if (list === undefined) kept[length] = list = new Int32Array(length);
-    const tokenIds = names.ids();
-    for (let k = 0; k < length; k++) list[k] = tokenIds[start + k] as number;
-    return list;
+    return probe(postings, space, tokenIds, tokensFrom, p, budget, counting, floor);
   }
 
   /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
-    const payerOwn = payerTokens(0, payer);
+    // The payer's token ids, read where the name table keeps them (valid: no name is added while matching).
+    const tokenIds = names.ids();
+    const payerFrom = names.ownFrom(payer);
+    const p = names.length(payer);
     // One token space only (the common case): the counts bound each candidate's score, and
     // those that cannot reach the floor are not scored. A payer name of 2..PAIR_MAX words
     // finds the names of 2..PAIR_MAX words through the pair postings (exact, no budget), and
     // only the others (one word, or more than PAIR_MAX) through the word postings.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
     // (No closure made per search: tsx names every closure it creates, a property write each time.)
-    const paired = payerOwn.length >= 2 && payerOwn.length <= PAIR_MAX;
-    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, floor);
+    const paired = p >= 2 && p <= PAIR_MAX;
+    let work = look(0, own, tokenIds, payerFrom, p, SEARCH_BUDGET, oneSpace, floor);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, floor);
+        const more = look(1, latin, tokenIds, payerFrom, p, SEARCH_BUDGET - work, false, floor);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = look(0, own, payerTokens(1, payer), SEARCH_BUDGET - work, false, floor);
+      const more = look(0, own, tokenIds, names.latinFrom(payer), names.latinLength(payer), SEARCH_BUDGET - work, false, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace && !paired) {
       // Keep the candidates whose counted pairs could reach the floor.
-      const p = payerOwn.length;
       let kept = 0;
       const candidates = scratch.candidates;
       for (let c = 0; c < candidateCount; c++) {
@@ -1311,7 +1299,6 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // A name sharing two words of three with the payer (one hit: at most 0.67) is not scored
     // by a search for 0.85. One token space only: with two, the hits of both add up.
     const pairBound = complete && oneSpace && paired;
-    const p = payerOwn.length;
     // Below the minimum, names whose bound is under it are left unscored for the matcher
     // (their count grows with the amount's names: every "María w1 …" shares two words).
     const lazy = floor < MIN_SCORE;
@@ -1320,7 +1307,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       if (!complete) {
-        work += scoreCost(payerOwn.length, groupLength[g - from] as number);
+        work += scoreCost(p, groupLength[g - from] as number);
         if (work > SEARCH_BUDGET && c > 0) break;
       }
       if (pairBound) {
