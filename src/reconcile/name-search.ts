@@ -63,6 +63,10 @@ function sortUnique(ids: number[]): number[] {
 
 let sortScratch = new Int32Array(64);
 
+/** Token ids per chunk of the name table (4 MB). */
+const ID_CHUNK_BITS = 20;
+const ID_CHUNK = 1 << ID_CHUNK_BITS;
+
 /** sortUnique of `ids[0, count)` in place; returns how many are kept (the rest of `ids` is left as it is). */
 function sortUniquePrefix(ids: number[], count: number): number {
   if (count > 20) {
@@ -96,15 +100,19 @@ function hashIds(ids: readonly number[], count: number): number {
 
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
-  // Only token ids are kept per name (no parsed strings), one list after another in one flat
-  // pool: a million distinct names would otherwise keep several million small objects alive
+  // Only token ids are kept per name (no parsed strings), one list after another in flat
+  // chunks: a million distinct names would otherwise keep several million small objects alive
   // (an array of ids each was 190 MB of them for 30-word names), which the collector copies
-  // and marks.
+  // and marks. Chunks of a fixed size, not one pool grown by doubling: every array buffer
+  // allocated counts towards the collector's external memory, and each 64 MB or so of it
+  // brings a full collection of the caller's whole heap (half a second at 1M).
   let count = 0;
   const keys: (string | undefined)[] = []; // the names' keys, made when first asked (ties only)
-  let ids = new Int32Array(1 << 14); // every name's own token ids (ascending), then its transliteration's if not Latin
-  let idsUsed = 0;
-  let ownFrom: Int32Array = new Int32Array(1024); // per name: where its own ids start in `ids`
+  const chunks: Int32Array[] = [new Int32Array(1 << 12)]; // every name's own token ids (ascending), then its transliteration's if not Latin
+  let chunk = chunks[0] as Int32Array; // the last chunk
+  let chunkUsed = 0;
+  // Per name: where its own ids start, as chunk · ID_CHUNK + position in the chunk.
+  let ownFrom: Int32Array = new Int32Array(1024);
   let latinFrom: Int32Array = new Int32Array(1024); // where its transliteration's start (ownFrom for a Latin name)
   let latinLengths: Int32Array = new Int32Array(1024);
   // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
@@ -201,8 +209,10 @@ export function createNameTable() {
   /** Whether name `name`'s own ids are `list[0, count)`. */
   const sameIds = (name: number, list: readonly number[], count: number): boolean => {
     if (lengths[name] !== count) return false;
-    const start = ownFrom[name] as number;
-    for (let k = 0; k < count; k++) if (ids[start + k] !== list[k]) return false;
+    const at = ownFrom[name] as number;
+    const held = chunks[at >>> ID_CHUNK_BITS] as Int32Array;
+    const start = at & (ID_CHUNK - 1);
+    for (let k = 0; k < count; k++) if (held[start + k] !== list[k]) return false;
     return true;
   };
   /** The name holding exactly `list[0, count)`, or the slot where it would go (as −1 − slot). */
@@ -351,17 +361,27 @@ export function createNameTable() {
     return made;
   }
 
-  /** Appends `list[0, count)` to the pool of ids; returns where it starts. */
+  /**
+   * Appends `list[0, count)` to the chunks of ids; returns where it starts (chunk · ID_CHUNK +
+   * position). The first chunk grows by doubling up to ID_CHUNK (small runs stay small); then
+   * chunks of ID_CHUNK are added (a longer list gets a chunk of its own).
+   */
   function store(list: readonly number[], count: number): number {
-    if (idsUsed + count > ids.length) {
-      const bigger = new Int32Array(Math.max(ids.length * 2, idsUsed + count));
-      bigger.set(ids.subarray(0, idsUsed));
-      ids = bigger;
+    if (chunkUsed + count > chunk.length) {
+      if (chunks.length === 1 && chunkUsed + count <= ID_CHUNK) {
+        const bigger = new Int32Array(Math.min(ID_CHUNK, Math.max(chunk.length * 2, chunkUsed + count)));
+        bigger.set(chunk.subarray(0, chunkUsed));
+        chunks[0] = chunk = bigger;
+      } else {
+        chunk = new Int32Array(Math.max(ID_CHUNK, count));
+        chunks.push(chunk);
+        chunkUsed = 0;
+      }
     }
-    const start = idsUsed;
-    for (let k = 0; k < count; k++) ids[start + k] = list[k] as number;
-    idsUsed += count;
-    return start;
+    const start = chunkUsed;
+    for (let k = 0; k < count; k++) chunk[start + k] = list[k] as number;
+    chunkUsed += count;
+    return (chunks.length - 1) * ID_CHUNK + start;
   }
 
   /**
@@ -418,17 +438,21 @@ export function createNameTable() {
    * sorted token strings): equal ids pair first; only when either name has an initial are the
    * remaining tokens' texts paired (the largest pairing does not depend on their order).
    */
-  function scoreIds(aFrom: number, aLength: number, bFrom: number, bLength: number, initials: boolean): number {
+  function scoreIds(aAt: number, aLength: number, bAt: number, bLength: number, initials: boolean): number {
     if (aLength === 0 || bLength === 0) return 0;
-    if (!initials) return overlapScore(ids, aFrom, aLength, bFrom, bLength);
+    const aIds = chunks[aAt >>> ID_CHUNK_BITS] as Int32Array;
+    const aFrom = aAt & (ID_CHUNK - 1);
+    const bIds = chunks[bAt >>> ID_CHUNK_BITS] as Int32Array;
+    const bFrom = bAt & (ID_CHUNK - 1);
+    if (!initials) return overlapScore(aIds, aFrom, aLength, bIds, bFrom, bLength);
     let equal = 0;
     const restA: string[] = [];
     const restB: string[] = [];
     let i = 0;
     let j = 0;
     while (i < aLength || j < bLength) {
-      const x = i < aLength ? (ids[aFrom + i] as number) : -1;
-      const y = j < bLength ? (ids[bFrom + j] as number) : -1;
+      const x = i < aLength ? (aIds[aFrom + i] as number) : -1;
+      const y = j < bLength ? (bIds[bFrom + j] as number) : -1;
       if (x >= 0 && x === y) {
         equal += 1;
         i += 1;
@@ -456,9 +480,11 @@ export function createNameTable() {
 
   /** A name's key: its own tokens sorted (code units) and joined by spaces. */
   function keyOf(name: number): string {
-    const start = ownFrom[name] as number;
+    const at = ownFrom[name] as number;
+    const held = chunks[at >>> ID_CHUNK_BITS] as Int32Array;
+    const start = at & (ID_CHUNK - 1);
     const texts: string[] = new Array<string>(lengths[name] as number);
-    for (let k = 0; k < texts.length; k++) texts[k] = textOf(ids[start + k] as number);
+    for (let k = 0; k < texts.length; k++) texts[k] = textOf(held[start + k] as number);
     return texts.sort().join(' ');
   }
 
@@ -496,14 +522,16 @@ export function createNameTable() {
     key: (name: number): string => (keys[name] ??= keyOf(name)),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
     /**
-     * The token ids of every name (`ids()[ownFrom(name), + length(name))` its own, ascending;
-     * `[latinFrom(name), + latinLength(name))` its transliteration's): valid until a name is added.
+     * A name's token ids: its own are `ownIds(name)[ownFrom(name), + length(name))`, ascending;
+     * its transliteration's `latinIds(name)[latinFrom(name), + latinLength(name))` (valid until
+     * a name is added).
      */
-    ids: (): Int32Array => ids,
-    ownFrom: (name: number): number => ownFrom[name] as number,
+    ownIds: (name: number): Int32Array => chunks[(ownFrom[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
+    ownFrom: (name: number): number => (ownFrom[name] as number) & (ID_CHUNK - 1),
     /** How many own tokens a name has. */
     length: (name: number): number => lengths[name] as number,
-    latinFrom: (name: number): number => latinFrom[name] as number,
+    latinIds: (name: number): Int32Array => chunks[(latinFrom[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
+    latinFrom: (name: number): number => (latinFrom[name] as number) & (ID_CHUNK - 1),
     latinLength: (name: number): number => latinLengths[name] as number,
     isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokens,
@@ -517,12 +545,12 @@ function isInitialToken(token: string): boolean {
   return token.endsWith('.');
 }
 
-/** scoreTokens for two names without initials (`ids[aFrom, + aLength)`, `ids[bFrom, + bLength)`): shared token ids over both coverages. */
-function overlapScore(ids: Int32Array, aFrom: number, aLength: number, bFrom: number, bLength: number): number {
+/** scoreTokens for two names without initials (`aIds[aFrom, + aLength)`, `bIds[bFrom, + bLength)`): shared token ids over both coverages. */
+function overlapScore(aIds: Int32Array, aFrom: number, aLength: number, bIds: Int32Array, bFrom: number, bLength: number): number {
   let matched = 0;
   for (let i = 0, j = 0; i < aLength && j < bLength; ) {
-    const x = ids[aFrom + i] as number;
-    const y = ids[bFrom + j] as number;
+    const x = aIds[aFrom + i] as number;
+    const y = bIds[bFrom + j] as number;
     if (x === y) {
       matched += 1;
       i += 1;
@@ -808,9 +836,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     let slots = 0;
     let counts = scratch.slot; // entries per slot, then where the slot's next entry goes
     let n = 0;
-    const tokenIds = names.ids();
     for (let o = 0; o < members; o++) {
       const name = groupName[lengthOrder[o] as number] as number;
+      const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
       const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
       const end = start + (space === 0 ? names.length(name) : names.latinLength(name));
       for (let k = start; k < end; k++) {
@@ -851,6 +879,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let o = 0; o < members; o++) {
       const g = lengthOrder[o] as number;
       const name = groupName[g] as number;
+      const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
       const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
       const l = space === 0 ? names.length(name) : names.latinLength(name);
       for (let k = start; k < start + l; k++) {
@@ -975,10 +1004,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const formsOf: number[][] = [];
     for (let k = 0; k <= PAIR_MAX; k++) formsOf.push([]);
     let maxLength = 0;
-    const tokenIds = names.ids();
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
+      const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
       const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
       const l = space === 0 ? names.length(name) : names.latinLength(name);
       if (l < 2 || l > PAIR_MAX) continue;
@@ -1165,10 +1194,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         const initial = names.isInitial(token);
         const beginning = initial ? EMPTY_IDS : names.initialsBeginning(token);
         const candidates = scratch.candidates;
-        const tokenIds = names.ids();
         for (let c = 0; c < candidateCount; c++) {
           const g = candidates[c] as number;
           const name = groupName[g] as number;
+          const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
           const heldFrom = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
           const held = space === 0 ? names.length(name) : names.latinLength(name);
           if (held <= fresh) continue; // counted above
@@ -1226,7 +1255,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     stamp += 1;
     candidateCount = 0;
     // The payer's token ids, read where the name table keeps them (valid: no name is added while matching).
-    const tokenIds = names.ids();
+    const tokenIds = names.ownIds(payer);
     const payerFrom = names.ownFrom(payer);
     const p = names.length(payer);
     // One token space only (the common case): the counts bound each candidate's score, and
@@ -1247,7 +1276,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = look(0, own, tokenIds, names.latinFrom(payer), names.latinLength(payer), SEARCH_BUDGET - work, false, floor);
+      const more = look(0, own, names.latinIds(payer), names.latinFrom(payer), names.latinLength(payer), SEARCH_BUDGET - work, false, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace && !paired) {
