@@ -132,6 +132,7 @@ export function createNameTable() {
   let tokenSlots = new Int32Array(1 << 11).fill(-1);
   const tokenText: (string | undefined)[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
+  let initialTokens = 0; // how many tokens are initials
   let tokenSuffix = new Uint8Array(1024); // 1 if the token is a company suffix
   let stringCodes = new Uint16Array(64); // a token given as a string, as codes
   const prefixCodes = new Uint16Array(MAX_INITIAL + 1); // an initial looked up for a word
@@ -174,6 +175,7 @@ export function createNameTable() {
     tokenEnd[id] = poolUsed;
     tokenHash[id] = hash;
     tokenInitial[id] = codes[to - 1] === 46 ? 1 : 0; // ends with "."
+    initialTokens += tokenInitial[id] as number;
     tokenSuffix[id] = isSuffixToken(codes, from, to) ? 1 : 0;
     if (tokens * 2 > tokenSlots.length) {
       tokenSlots = new Int32Array(tokenSlots.length * 2).fill(-1);
@@ -491,6 +493,8 @@ export function createNameTable() {
   // Initial tokens ("j.") that begin a word token, by word token id (made when first asked).
   const beginners: (Int32Array | undefined)[] = [];
   function initialsBeginning(token: number): Int32Array {
+    // No initial among the run's tokens (full names, long names): none begins any word.
+    if (initialTokens === 0) return EMPTY_IDS;
     let list = beginners[token];
     if (list === undefined) {
       const text = textOf(token);
