@@ -62,6 +62,7 @@ function sortUnique(ids: number[]): number[] {
 }
 
 let sortScratch = new Int32Array(64);
+let sortBits = new Int32Array(64);
 
 /** Token ids per chunk of the name table (4 MB). */
 const ID_CHUNK_BITS = 20;
@@ -70,7 +71,35 @@ const ID_CHUNK = 1 << ID_CHUNK_BITS;
 /** sortUnique of `ids[0, count)` in place; returns how many are kept (the rest of `ids` is left as it is). */
 function sortUniquePrefix(ids: number[], count: number): number {
   if (count > 20) {
-    // Past about 20 ids the native sort of a typed array beats insertion (30-word names).
+    // Past about 20 ids insertion costs more than a bitmap of the ids' range, when it is
+    // narrow (at most 64 values per id: names of many words from a small vocabulary), read
+    // back in order; else than the native sort of a typed array.
+    let min = ids[0] as number;
+    let max = min;
+    for (let k = 1; k < count; k++) {
+      const x = ids[k] as number;
+      if (x < min) min = x;
+      else if (x > max) max = x;
+    }
+    const words = ((max - min) >>> 5) + 1;
+    if (words <= count * 2) {
+      if (words > sortBits.length) sortBits = new Int32Array(words * 2);
+      sortBits.fill(0, 0, words);
+      for (let k = 0; k < count; k++) {
+        const v = (ids[k] as number) - min;
+        sortBits[v >>> 5] = (sortBits[v >>> 5] as number) | (1 << (v & 31));
+      }
+      let kept = 0;
+      for (let w = 0; w < words; w++) {
+        let bits = sortBits[w] as number;
+        while (bits !== 0) {
+          const low = bits & -bits;
+          ids[kept++] = min + (w << 5) + (31 - Math.clz32(low));
+          bits ^= low;
+        }
+      }
+      return kept;
+    }
     if (count > sortScratch.length) sortScratch = new Int32Array(count * 2);
     for (let k = 0; k < count; k++) sortScratch[k] = ids[k] as number;
     const sorted = sortScratch.subarray(0, count).sort();
