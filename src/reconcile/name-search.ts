@@ -868,6 +868,18 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     const touched: number[] = [];
     let slots = 0;
     let counts = scratch.slot; // entries per slot, then where the slot's next entry goes
+    /** Counts an entry of `token` in `table` (exact or begun slots), giving it a slot when first seen. */
+    const countEntry = (table: Int32Array, token: number): void => {
+      let slot = table[token] as number;
+      if (slot < 0) {
+        slot = slots++;
+        table[token] = slot;
+        touched.push(token);
+        if (slot >= counts.length) counts = scratch.slot = grownInt(counts, slot + 1);
+        counts[slot] = 0;
+      }
+      counts[slot] = (counts[slot] as number) + 1;
+    };
     let n = 0;
     for (let o = 0; o < members; o++) {
       const name = groupName[lengthOrder[o] as number] as number;
@@ -876,29 +888,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       const end = start + (space === 0 ? names.length(name) : names.latinLength(name));
       for (let k = start; k < end; k++) {
         const token = tokenIds[k] as number;
-        let slot = exactSlot[token] as number;
-        if (slot < 0) {
-          slot = slots++;
-          exactSlot[token] = slot;
-          touched.push(token);
-          if (slot >= counts.length) counts = scratch.slot = grownInt(counts, slot + 1);
-          counts[slot] = 0;
-        }
-        counts[slot] = (counts[slot] as number) + 1;
+        countEntry(exactSlot, token);
+        // A begun entry for each initial that begins the word.
         const beginning = names.initialsBeginning(token);
-        for (let b = 0; b < beginning.length; b++) {
-          // A begun entry: the name holds a word that initial begins.
-          const initial = beginning[b] as number;
-          slot = begunSlot[initial] as number;
-          if (slot < 0) {
-            slot = slots++;
-            begunSlot[initial] = slot;
-            touched.push(initial);
-            if (slot >= counts.length) counts = scratch.slot = grownInt(counts, slot + 1);
-            counts[slot] = 0;
-          }
-          counts[slot] = (counts[slot] as number) + 1;
-        }
+        for (let b = 0; b < beginning.length; b++) countEntry(begunSlot, beginning[b] as number);
         n += 1 + beginning.length;
       }
     }
