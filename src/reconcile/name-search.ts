@@ -566,6 +566,10 @@ export function createNameTable() {
     latinIds: (name: number): Int32Array => chunks[(latinFrom[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
     latinFrom: (name: number): number => (latinFrom[name] as number) & (ID_CHUNK - 1),
     latinLength: (name: number): number => latinLengths[name] as number,
+    /** ownIds, ownFrom and length in token space 0, latinIds, latinFrom and latinLength in space 1. */
+    idsIn: (space: 0 | 1, name: number): Int32Array => chunks[((space === 0 ? ownFrom : latinFrom)[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
+    fromIn: (space: 0 | 1, name: number): number => ((space === 0 ? ownFrom : latinFrom)[name] as number) & (ID_CHUNK - 1),
+    lengthIn: (space: 0 | 1, name: number): number => (space === 0 ? lengths : latinLengths)[name] as number,
     isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokens,
     nameCount: () => count,
@@ -844,7 +848,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const l = space === 0 ? names.length(name) : names.latinLength(name);
+      const l = names.lengthIn(space, name);
       if (l > maxLength) maxLength = l;
     }
     const byLength = new Int32Array(maxLength + 2);
@@ -852,7 +856,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const l = space === 0 ? names.length(name) : names.latinLength(name);
+      const l = names.lengthIn(space, name);
       byLength[l + 1] = (byLength[l + 1] as number) + 1;
       members += 1;
     }
@@ -861,7 +865,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const l = space === 0 ? names.length(name) : names.latinLength(name);
+      const l = names.lengthIn(space, name);
       lengthOrder[byLength[l] as number] = g;
       byLength[l] = (byLength[l] as number) + 1;
     }
@@ -883,9 +887,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     let n = 0;
     for (let o = 0; o < members; o++) {
       const name = groupName[lengthOrder[o] as number] as number;
-      const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
-      const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
-      const end = start + (space === 0 ? names.length(name) : names.latinLength(name));
+      const tokenIds = names.idsIn(space, name);
+      const start = names.fromIn(space, name);
+      const end = start + names.lengthIn(space, name);
       for (let k = start; k < end; k++) {
         const token = tokenIds[k] as number;
         countEntry(exactSlot, token);
@@ -905,9 +909,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let o = 0; o < members; o++) {
       const g = lengthOrder[o] as number;
       const name = groupName[g] as number;
-      const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
-      const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
-      const l = space === 0 ? names.length(name) : names.latinLength(name);
+      const tokenIds = names.idsIn(space, name);
+      const start = names.fromIn(space, name);
+      const l = names.lengthIn(space, name);
       for (let k = start; k < start + l; k++) {
         const token = tokenIds[k] as number;
         let x = exactSlot[token] as number;
@@ -1033,9 +1037,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
-      const start = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
-      const l = space === 0 ? names.length(name) : names.latinLength(name);
+      const tokenIds = names.idsIn(space, name);
+      const start = names.fromIn(space, name);
+      const l = names.lengthIn(space, name);
       if (l < 2 || l > PAIR_MAX) continue;
       if (l > maxLength) maxLength = l;
       for (let k = 0; k < l; k++) indexForms(tokenIds[start + k] as number, formsOf[k] as number[]);
@@ -1223,9 +1227,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         for (let c = 0; c < candidateCount; c++) {
           const g = candidates[c] as number;
           const name = groupName[g] as number;
-          const tokenIds = space === 0 ? names.ownIds(name) : names.latinIds(name);
-          const heldFrom = space === 0 ? names.ownFrom(name) : names.latinFrom(name);
-          const held = space === 0 ? names.length(name) : names.latinLength(name);
+          const tokenIds = names.idsIn(space, name);
+          const heldFrom = names.fromIn(space, name);
+          const held = names.lengthIn(space, name);
           if (held <= fresh) continue; // counted above
           // An initial may pair with many words: counted as if it did (an upper bound).
           let pairs = initial || holds(tokenIds, heldFrom, held, token);
