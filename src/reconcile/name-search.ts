@@ -37,6 +37,8 @@ export const PAIR_MAX = 6;
 const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
+/** The empty list of a search's result (shared: results are read only). */
+const NO_NUMBERS: readonly number[] = Object.freeze([]);
 
 /**
  * Names as written that the name table remembers (one Map lookup instead of a parse). Past this
@@ -53,19 +55,54 @@ const LONG_SAMPLES = 32;
 const LONG_PROBES = 8;
 const NO_SLOT = -0x7fffffff;
 
-/** Token ids of a name, ascending (plain arrays: one per distinct name, cheaper to make than typed ones). */
-export type TokenIds = ArrayLike<number>;
-
 /** Sorts a list of numbers in place, ascending, and drops repeats (by insertion while short: a sort call costs more for a few). */
 function sortUnique(ids: number[]): number[] {
   ids.length = sortUniquePrefix(ids, ids.length);
   return ids;
 }
 
+let sortScratch = new Int32Array(64);
+let sortBits = new Int32Array(64);
+
+/** Token ids per chunk of the name table (4 MB). */
+const ID_CHUNK_BITS = 20;
+const ID_CHUNK = 1 << ID_CHUNK_BITS;
+
 /** sortUnique of `ids[0, count)` in place; returns how many are kept (the rest of `ids` is left as it is). */
 function sortUniquePrefix(ids: number[], count: number): number {
-  if (count > 48) {
-    const sorted = Int32Array.from(ids.slice(0, count)).sort();
+  if (count > 20) {
+    // Past about 20 ids insertion costs more than a bitmap of the ids' range, when it is
+    // narrow (at most 64 values per id: names of many words from a small vocabulary), read
+    // back in order; else than the native sort of a typed array.
+    let min = ids[0] as number;
+    let max = min;
+    for (let k = 1; k < count; k++) {
+      const x = ids[k] as number;
+      if (x < min) min = x;
+      else if (x > max) max = x;
+    }
+    const words = ((max - min) >>> 5) + 1;
+    if (words <= count * 2) {
+      if (words > sortBits.length) sortBits = new Int32Array(words * 2);
+      sortBits.fill(0, 0, words);
+      for (let k = 0; k < count; k++) {
+        const v = (ids[k] as number) - min;
+        sortBits[v >>> 5] = (sortBits[v >>> 5] as number) | (1 << (v & 31));
+      }
+      let kept = 0;
+      for (let w = 0; w < words; w++) {
+        let bits = sortBits[w] as number;
+        while (bits !== 0) {
+          const low = bits & -bits;
+          ids[kept++] = min + (w << 5) + (31 - Math.clz32(low));
+          bits ^= low;
+        }
+      }
+      return kept;
+    }
+    if (count > sortScratch.length) sortScratch = new Int32Array(count * 2);
+    for (let k = 0; k < count; k++) sortScratch[k] = ids[k] as number;
+    const sorted = sortScratch.subarray(0, count).sort();
     let kept = 0;
     for (let k = 0; k < count; k++) if (k === 0 || sorted[k] !== sorted[k - 1]) ids[kept++] = sorted[k] as number;
     return kept;
@@ -83,24 +120,33 @@ function sortUniquePrefix(ids: number[], count: number): number {
   return kept;
 }
 
-/** Hash of a list of token ids (32 bits). */
-function hashIds(ids: readonly number[]): number {
-  let h = 0x811c9dc5 ^ ids.length;
-  for (let k = 0; k < ids.length; k++) h = Math.imul(h ^ (ids[k] as number), 0x01000193) ^ (h >>> 15);
+/** Hash of the token ids `ids[0, count)` (32 bits). */
+function hashIds(ids: readonly number[], count: number): number {
+  let h = 0x811c9dc5 ^ count;
+  for (let k = 0; k < count; k++) h = Math.imul(h ^ (ids[k] as number), 0x01000193) ^ (h >>> 15);
   return h;
 }
 
 export function createNameTable() {
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
-  // Only token ids are kept per name (no parsed strings): a million distinct names would
-  // otherwise keep several million small objects alive, which the collector copies and marks.
+  // Only token ids are kept per name (no parsed strings), one list after another in flat
+  // chunks: a million distinct names would otherwise keep several million small objects alive
+  // (an array of ids each was 190 MB of them for 30-word names), which the collector copies
+  // and marks. Chunks of a fixed size, not one pool grown by doubling: every array buffer
+  // allocated counts towards the collector's external memory, and each 64 MB or so of it
+  // brings a full collection of the caller's whole heap (half a second at 1M).
   let count = 0;
   const keys: (string | undefined)[] = []; // the names' keys, made when first asked (ties only)
-  const own: number[][] = []; // token ids, ascending
-  const latin: number[][] = []; // the same array as own for a Latin name
+  const chunks: Int32Array[] = [new Int32Array(1 << 12)]; // every name's own token ids (ascending), then its transliteration's if not Latin
+  let chunk = chunks[0] as Int32Array; // the last chunk
+  let chunkUsed = 0;
+  // Per name: where its own ids start, as chunk · ID_CHUNK + position in the chunk.
+  let ownFrom: Int32Array = new Int32Array(1024);
+  let latinFrom: Int32Array = new Int32Array(1024); // where its transliteration's start (ownFrom for a Latin name)
+  let latinLengths: Int32Array = new Int32Array(1024);
   // Per name: bit 0 Latin, bit 1 own or latin has an initial (a typed array: no object read per score).
   let flags = new Uint8Array(1024);
-  let lengths: Int32Array = new Int32Array(1024); // own token count per name (no array read to know it)
+  let lengths: Int32Array = new Int32Array(1024); // own token count per name
   // Names by their own token ids (equal ids, equal keys: equal names), open addressing.
   let slots = new Int32Array(1 << 12).fill(-1);
   let hashes: Int32Array = new Int32Array(1024);
@@ -115,6 +161,7 @@ export function createNameTable() {
   let tokenSlots = new Int32Array(1 << 11).fill(-1);
   const tokenText: (string | undefined)[] = [];
   let tokenInitial = new Uint8Array(1024); // 1 if the token is an initial
+  let initialTokens = 0; // how many tokens are initials
   let tokenSuffix = new Uint8Array(1024); // 1 if the token is a company suffix
   let stringCodes = new Uint16Array(64); // a token given as a string, as codes
   const prefixCodes = new Uint16Array(MAX_INITIAL + 1); // an initial looked up for a word
@@ -157,6 +204,7 @@ export function createNameTable() {
     tokenEnd[id] = poolUsed;
     tokenHash[id] = hash;
     tokenInitial[id] = codes[to - 1] === 46 ? 1 : 0; // ends with "."
+    initialTokens += tokenInitial[id] as number;
     tokenSuffix[id] = isSuffixToken(codes, from, to) ? 1 : 0;
     if (tokens * 2 > tokenSlots.length) {
       tokenSlots = new Int32Array(tokenSlots.length * 2).fill(-1);
@@ -189,18 +237,22 @@ export function createNameTable() {
     for (let k = 0; k < tokens.length; k++) ids[k] = tokenId(tokens[k] as string);
     return sortUnique(ids);
   };
-  const sameIds = (a: readonly number[], b: readonly number[]): boolean => {
-    if (a.length !== b.length) return false;
-    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  /** Whether name `name`'s own ids are `list[0, count)`. */
+  const sameIds = (name: number, list: readonly number[], count: number): boolean => {
+    if (lengths[name] !== count) return false;
+    const at = ownFrom[name] as number;
+    const held = chunks[at >>> ID_CHUNK_BITS] as Int32Array;
+    const start = at & (ID_CHUNK - 1);
+    for (let k = 0; k < count; k++) if (held[start + k] !== list[k]) return false;
     return true;
   };
-  /** The name holding exactly `ids`, or the slot where it would go (as −1 − slot). */
-  const find = (ids: readonly number[], hash: number): number => {
+  /** The name holding exactly `list[0, count)`, or the slot where it would go (as −1 − slot). */
+  const find = (list: readonly number[], count: number, hash: number): number => {
     const mask = slots.length - 1;
     for (let at = hash & mask; ; at = (at + 1) & mask) {
       const name = slots[at] as number;
       if (name < 0) return -1 - at;
-      if (hashes[name] === hash && sameIds(own[name] as number[], ids)) return name;
+      if (hashes[name] === hash && sameIds(name, list, count)) return name;
     }
   };
 
@@ -257,13 +309,14 @@ export function createNameTable() {
 
   /**
    * The token ids of the words scanSimpleWords read (`words` of them), company suffixes
-   * dropped unless every word is one, ascending and unique (undefined: no words).
+   * dropped unless every word is one, ascending and unique, into wordIds: returns how many
+   * (0: no words).
    */
-  function simpleIds(words: number): number[] | undefined {
-    if (words === 0) return undefined;
+  function simpleIds(words: number): number {
+    if (words === 0) return 0;
     const { codes, ends, hashes: wordHashes } = simpleWordCodes();
-    // Collected in a reused array and copied out by one slice: `new Array(words)` of a size
-    // not known when compiled is a runtime call (a quarter of reading a 30-word name).
+    // Collected in a reused array (`new Array(words)` of a size not known when compiled is a
+    // runtime call: a quarter of reading a 30-word name), copied into the pool if new.
     const ids = wordIds;
     let suffixes = 0;
     for (let w = 0, from = 0; w < words; from = ends[w] as number, w++) {
@@ -277,7 +330,7 @@ export function createNameTable() {
       kept = 0;
       for (let w = 0; w < words; w++) if (tokenSuffix[ids[w] as number] === 0) ids[kept++] = ids[w] as number;
     }
-    return ids.slice(0, sortUniquePrefix(ids, kept));
+    return sortUniquePrefix(ids, kept);
   }
 
   function id(raw: string | null): number {
@@ -289,7 +342,7 @@ export function createNameTable() {
       if (known >= 0) return longName[known] as number;
       const words = scanSimpleWords(text);
       if (words >= 0) {
-        const name = nameOf(simpleIds(words), undefined, true);
+        const name = nameOf(wordIds, simpleIds(words), undefined, 0, true);
         if (known !== NO_SLOT) rememberLong(text, -1 - known, name);
         return name;
       }
@@ -309,54 +362,94 @@ export function createNameTable() {
     const words = plain ? scanSimpleWords(text) : -1;
     if (words >= 0) {
       made.fast = words;
-      made.name = nameOf(simpleIds(words), undefined, true);
+      made.name = nameOf(wordIds, simpleIds(words), undefined, 0, true);
       return made;
     }
     const fast = parseFastCodes(text);
-    let ownIds: number[] | undefined;
+    let ownIds: number[] = wordIds;
+    let ownCount = 0;
     let latinIds: number[] | undefined;
     let isLatin = true;
     if (fast > 0) {
       const { codes, ends } = fastTokenCodes();
-      ownIds = new Array<number>(fast);
-      for (let t = 0, from = 0; t < fast; from = ends[t] as number, t++) ownIds[t] = internCodes(codes, from, ends[t] as number);
-      sortUnique(ownIds);
+      for (let t = 0, from = 0; t < fast; from = ends[t] as number, t++) {
+        const token = internCodes(codes, from, ends[t] as number);
+        if (t < ownIds.length) ownIds[t] = token;
+        else ownIds.push(token);
+      }
+      ownCount = sortUniquePrefix(ownIds, fast);
     } else if (fast < 0) {
       const p = parseSlow(text);
       if (p.tokens.length > 0) {
         ownIds = idsOf(p.tokens);
+        ownCount = ownIds.length;
         isLatin = p.isLatin;
         if (!isLatin) latinIds = idsOf(p.latin);
       }
     }
     made.fast = fast;
-    made.name = nameOf(ownIds, latinIds, isLatin);
+    made.name = nameOf(ownIds, ownCount, latinIds, latinIds === undefined ? 0 : latinIds.length, isLatin);
     return made;
   }
 
-  /** The id of the name of these token ids (ascending, unique; latin: its transliteration's, or the same), made if new; −1 for none. */
-  function nameOf(ownIds: number[] | undefined, latinIds: number[] | undefined, isLatin: boolean): number {
-    if (ownIds === undefined) return -1;
-    const hash = hashIds(ownIds);
-    let name = find(ownIds, hash);
+  /**
+   * Appends `list[0, count)` to the chunks of ids; returns where it starts (chunk · ID_CHUNK +
+   * position). The first chunk grows by doubling up to ID_CHUNK (small runs stay small); then
+   * chunks of ID_CHUNK are added (a longer list gets a chunk of its own).
+   */
+  function store(list: readonly number[], count: number): number {
+    if (chunkUsed + count > chunk.length) {
+      if (chunks.length === 1 && chunkUsed + count <= ID_CHUNK) {
+        const bigger = new Int32Array(Math.min(ID_CHUNK, Math.max(chunk.length * 2, chunkUsed + count)));
+        bigger.set(chunk.subarray(0, chunkUsed));
+        chunks[0] = chunk = bigger;
+      } else {
+        chunk = new Int32Array(Math.max(ID_CHUNK, count));
+        chunks.push(chunk);
+        chunkUsed = 0;
+      }
+    }
+    const start = chunkUsed;
+    for (let k = 0; k < count; k++) chunk[start + k] = list[k] as number;
+    chunkUsed += count;
+    return (chunks.length - 1) * ID_CHUNK + start;
+  }
+
+  /**
+   * The id of the name of token ids `ownIds[0, ownCount)` (ascending, unique; `latinIds`: its
+   * transliteration's, for a name that is not Latin), made if new; −1 for none (no ids).
+   */
+  function nameOf(ownIds: readonly number[], ownCount: number, latinIds: readonly number[] | undefined, latinCount: number, isLatin: boolean): number {
+    if (ownCount === 0) return -1;
+    const hash = hashIds(ownIds, ownCount);
+    let name = find(ownIds, ownCount, hash);
     if (name < 0) {
       const slot = -1 - name;
       name = count++;
       slots[slot] = name;
       keys.push(undefined);
-      own.push(ownIds);
-      latinIds ??= ownIds;
-      latin.push(latinIds);
       if (name === flags.length) {
         flags = grownBytes(flags, name * 2);
         hashes = grownInt(hashes, name * 2);
         lengths = grownInt(lengths, name * 2);
+        ownFrom = grownInt(ownFrom, name * 2);
+        latinFrom = grownInt(latinFrom, name * 2);
+        latinLengths = grownInt(latinLengths, name * 2);
       }
       hashes[name] = hash;
-      lengths[name] = ownIds.length;
+      lengths[name] = ownCount;
+      const at = store(ownIds, ownCount);
+      ownFrom[name] = at;
       let initial = 0;
-      for (let k = 0; k < ownIds.length; k++) initial |= tokenInitial[ownIds[k] as number] as number;
-      for (let k = 0; k < latinIds.length; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+      for (let k = 0; k < ownCount; k++) initial |= tokenInitial[ownIds[k] as number] as number;
+      if (latinIds === undefined) {
+        latinFrom[name] = at;
+        latinLengths[name] = ownCount;
+      } else {
+        latinFrom[name] = store(latinIds, latinCount);
+        latinLengths[name] = latinCount;
+        for (let k = 0; k < latinCount; k++) initial |= tokenInitial[latinIds[k] as number] as number;
+      }
       flags[name] = (isLatin ? 1 : 0) | (initial << 1);
       if (count * 2 > slots.length) {
         slots = new Int32Array(slots.length * 2).fill(-1);
@@ -376,17 +469,21 @@ export function createNameTable() {
    * sorted token strings): equal ids pair first; only when either name has an initial are the
    * remaining tokens' texts paired (the largest pairing does not depend on their order).
    */
-  function scoreIds(a: TokenIds, b: TokenIds, initials: boolean): number {
-    if (a.length === 0 || b.length === 0) return 0;
-    if (!initials) return overlapScore(a, b);
+  function scoreIds(aAt: number, aLength: number, bAt: number, bLength: number, initials: boolean): number {
+    if (aLength === 0 || bLength === 0) return 0;
+    const aIds = chunks[aAt >>> ID_CHUNK_BITS] as Int32Array;
+    const aFrom = aAt & (ID_CHUNK - 1);
+    const bIds = chunks[bAt >>> ID_CHUNK_BITS] as Int32Array;
+    const bFrom = bAt & (ID_CHUNK - 1);
+    if (!initials) return overlapScore(aIds, aFrom, aLength, bIds, bFrom, bLength);
     let equal = 0;
     const restA: string[] = [];
     const restB: string[] = [];
     let i = 0;
     let j = 0;
-    while (i < a.length || j < b.length) {
-      const x = i < a.length ? (a[i] as number) : -1;
-      const y = j < b.length ? (b[j] as number) : -1;
+    while (i < aLength || j < bLength) {
+      const x = i < aLength ? (aIds[aFrom + i] as number) : -1;
+      const y = j < bLength ? (bIds[bFrom + j] as number) : -1;
       if (x >= 0 && x === y) {
         equal += 1;
         i += 1;
@@ -399,7 +496,7 @@ export function createNameTable() {
         j += 1;
       }
     }
-    return shareScore(pairedWeight(equal, restA, restB), a.length, b.length);
+    return shareScore(pairedWeight(equal, restA, restB), aLength, bLength);
   }
 
   /** Score of two names, as scoreParsed computes it. */
@@ -407,22 +504,26 @@ export function createNameTable() {
     const fa = flags[a] as number;
     const fb = flags[b] as number;
     const either = ((fa | fb) & 2) !== 0;
-    const first = scoreIds(own[a] as TokenIds, own[b] as TokenIds, either);
+    const first = scoreIds(ownFrom[a] as number, lengths[a] as number, ownFrom[b] as number, lengths[b] as number, either);
     if ((fa & 1) === (fb & 1)) return first;
-    return Math.max(first, scoreIds(latin[a] as TokenIds, latin[b] as TokenIds, either));
+    return Math.max(first, scoreIds(latinFrom[a] as number, latinLengths[a] as number, latinFrom[b] as number, latinLengths[b] as number, either));
   }
 
   /** A name's key: its own tokens sorted (code units) and joined by spaces. */
   function keyOf(name: number): string {
-    const ids = own[name] as number[];
-    const texts: string[] = new Array<string>(ids.length);
-    for (let k = 0; k < ids.length; k++) texts[k] = textOf(ids[k] as number);
+    const at = ownFrom[name] as number;
+    const held = chunks[at >>> ID_CHUNK_BITS] as Int32Array;
+    const start = at & (ID_CHUNK - 1);
+    const texts: string[] = new Array<string>(lengths[name] as number);
+    for (let k = 0; k < texts.length; k++) texts[k] = textOf(held[start + k] as number);
     return texts.sort().join(' ');
   }
 
   // Initial tokens ("j.") that begin a word token, by word token id (made when first asked).
   const beginners: (Int32Array | undefined)[] = [];
   function initialsBeginning(token: number): Int32Array {
+    // No initial among the run's tokens (full names, long names): none begins any word.
+    if (initialTokens === 0) return EMPTY_IDS;
     let list = beginners[token];
     if (list === undefined) {
       const text = textOf(token);
@@ -453,10 +554,22 @@ export function createNameTable() {
     initialsBeginning,
     key: (name: number): string => (keys[name] ??= keyOf(name)),
     isLatin: (name: number) => ((flags[name] as number) & 1) === 1,
-    own: (name: number): TokenIds => own[name] as TokenIds,
+    /**
+     * A name's token ids: its own are `ownIds(name)[ownFrom(name), + length(name))`, ascending;
+     * its transliteration's `latinIds(name)[latinFrom(name), + latinLength(name))` (valid until
+     * a name is added).
+     */
+    ownIds: (name: number): Int32Array => chunks[(ownFrom[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
+    ownFrom: (name: number): number => (ownFrom[name] as number) & (ID_CHUNK - 1),
     /** How many own tokens a name has. */
     length: (name: number): number => lengths[name] as number,
-    latin: (name: number): TokenIds => latin[name] as TokenIds,
+    latinIds: (name: number): Int32Array => chunks[(latinFrom[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
+    latinFrom: (name: number): number => (latinFrom[name] as number) & (ID_CHUNK - 1),
+    latinLength: (name: number): number => latinLengths[name] as number,
+    /** ownIds, ownFrom and length in token space 0, latinIds, latinFrom and latinLength in space 1. */
+    idsIn: (space: 0 | 1, name: number): Int32Array => chunks[((space === 0 ? ownFrom : latinFrom)[name] as number) >>> ID_CHUNK_BITS] as Int32Array,
+    fromIn: (space: 0 | 1, name: number): number => ((space === 0 ? ownFrom : latinFrom)[name] as number) & (ID_CHUNK - 1),
+    lengthIn: (space: 0 | 1, name: number): number => (space === 0 ? lengths : latinLengths)[name] as number,
     isInitial: (token: number) => tokenInitial[token] === 1,
     tokenCount: () => tokens,
     nameCount: () => count,
@@ -469,12 +582,12 @@ function isInitialToken(token: string): boolean {
   return token.endsWith('.');
 }
 
-/** scoreTokens for two names without initials: shared token ids over both coverages. */
-function overlapScore(a: TokenIds, b: TokenIds): number {
+/** scoreTokens for two names without initials (`aIds[aFrom, + aLength)`, `bIds[bFrom, + bLength)`): shared token ids over both coverages. */
+function overlapScore(aIds: Int32Array, aFrom: number, aLength: number, bIds: Int32Array, bFrom: number, bLength: number): number {
   let matched = 0;
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
-    const x = a[i] as number;
-    const y = b[j] as number;
+  for (let i = 0, j = 0; i < aLength && j < bLength; ) {
+    const x = aIds[aFrom + i] as number;
+    const y = bIds[bFrom + j] as number;
     if (x === y) {
       matched += 1;
       i += 1;
@@ -482,7 +595,7 @@ function overlapScore(a: TokenIds, b: TokenIds): number {
     } else if (x < y) i += 1;
     else j += 1;
   }
-  return a.length === 0 || b.length === 0 ? 0 : shareScore(matched, a.length, b.length);
+  return aLength === 0 || bLength === 0 ? 0 : shareScore(matched, aLength, bLength);
 }
 
 /**
@@ -505,6 +618,45 @@ function longestReaching(r: number, p: number, floor: number): number {
   return denominator <= 0 ? 0x7fffffff : Math.floor(r / denominator + 1e-9);
 }
 
+/**
+ * Moves the rarest of the tokens `order[i, p)` (least `sizes`, ties by lower token position) to
+ * `order[i]` and returns it: after steps 0..i, `order[0, i]` is what sorting all by (size,
+ * position) would put there.
+ */
+function selectRarest(order: Int32Array, sizes: Float64Array, i: number, p: number): number {
+  let at = i;
+  let best = order[i] as number;
+  let size = sizes[best] as number;
+  for (let j = i + 1; j < p; j++) {
+    const k = order[j] as number;
+    const s = sizes[k] as number;
+    if (s < size || (s === size && k < best)) {
+      at = j;
+      best = k;
+      size = s;
+    }
+  }
+  order[at] = order[i] as number;
+  order[i] = best;
+  return best;
+}
+
+/** Sorts `order[chosen, p)` by (size, position), its first `chosen` being the rarest already: up to a few dozen by selection, more by one numeric sort. */
+function orderRest(order: Int32Array, sizes: Float64Array, chosen: number, p: number): void {
+  if (p - chosen <= 40) {
+    for (let i = chosen; i < p - 1; i++) selectRarest(order, sizes, i, p);
+    return;
+  }
+  const rest = p - chosen;
+  const keyed = new Float64Array(rest);
+  for (let c = 0; c < rest; c++) {
+    const k = order[chosen + c] as number;
+    keyed[c] = (sizes[k] as number) * p + k;
+  }
+  keyed.sort();
+  for (let c = 0; c < rest; c++) order[chosen + c] = (keyed[c] as number) % p;
+}
+
 /** Position of `value` in ascending `list[from, to)`, or −1. */
 function positionOf(list: Int32Array, from: number, to: number, value: number): number {
   let lo = from;
@@ -519,10 +671,10 @@ function positionOf(list: Int32Array, from: number, to: number, value: number): 
   return -1;
 }
 
-/** Whether ascending `ids` holds `id`. */
-function holds(ids: TokenIds, id: number): boolean {
-  let lo = 0;
-  let hi = ids.length - 1;
+/** Whether ascending `ids[from, + length)` holds `id`. */
+function holds(ids: Int32Array, from: number, length: number, id: number): boolean {
+  let lo = from;
+  let hi = from + length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const at = ids[mid] as number;
@@ -588,10 +740,7 @@ function grownBytes(list: Uint8Array<ArrayBuffer>, size: number): Uint8Array<Arr
 type Scratch = {
   exactSlot: Int32Array[];
   begunSlot: Int32Array[];
-  token: Int32Array;
-  group: Int32Array;
-  length: Int32Array;
-  slot: Int32Array;
+  slot: Int32Array; // entries per token slot while an amount is indexed
   candidates: Int32Array;
   ranges: Int32Array;
   rangeFrom: Int32Array;
@@ -599,6 +748,8 @@ type Scratch = {
   order: Int32Array;
   foundGroups: Int32Array;
   foundScores: Float64Array;
+  rankStarts: Int32Array; // rankByHits's counting sort
+  ranked: Int32Array;
   // The arrays behind one amount's postings, reused by the next amount (grown, never shrunk): a
   // fresh set per amount was tens of MB of new typed arrays at 1M, and each ~64 MB of them made
   // V8 run a full collection over the caller's whole heap (30-word names: 0.5 s each).
@@ -636,9 +787,6 @@ function createScratch(): Scratch {
   return {
     exactSlot: [new Int32Array(0), new Int32Array(0)],
     begunSlot: [new Int32Array(0), new Int32Array(0)],
-    token: new Int32Array(1024),
-    group: new Int32Array(1024),
-    length: new Int32Array(1024),
     slot: new Int32Array(1024),
     candidates: new Int32Array(1024),
     ranges: new Int32Array(256),
@@ -647,6 +795,8 @@ function createScratch(): Scratch {
     order: new Int32Array(64),
     foundGroups: new Int32Array(256),
     foundScores: new Float64Array(256),
+    rankStarts: new Int32Array(64),
+    ranked: new Int32Array(256),
     lengthOrder: new Int32Array(1024),
     postGroups: [new Int32Array(1024), new Int32Array(0)],
     postLengths: [new Int32Array(1024), new Int32Array(0)],
@@ -679,33 +829,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   const tokenCount = names.tokenCount();
 
   const build = (space: 0 | 1): Postings => {
-    // Entries (token, group, length, exact|begun) into scratch arrays.
-    let n = 0;
-    const push = (token: number, g: number, length: number): void => {
-      if (n === scratch.token.length) {
-        scratch.token = grownInt(scratch.token, n + 1);
-        scratch.group = grownInt(scratch.group, n + 1);
-        scratch.length = grownInt(scratch.length, n + 1);
-        scratch.slot = grownInt(scratch.slot, n + 1);
-      }
-      scratch.token[n] = token;
-      scratch.group[n] = g;
-      scratch.length[n] = length;
-      n += 1;
-    };
-    let maxLength = 0;
-    for (let g = from; g < to; g++) {
-      const name = groupName[g] as number;
-      if (space === 1 && names.isLatin(name)) continue;
-      const tokens = space === 0 ? names.own(name) : names.latin(name);
-      if (tokens.length > maxLength) maxLength = tokens.length;
-      for (let k = 0; k < tokens.length; k++) {
-        const token = tokens[k] as number;
-        push(token, g, tokens.length);
-        const beginning = names.initialsBeginning(token);
-        for (let b = 0; b < beginning.length; b++) push(-1 - (beginning[b] as number), g, tokens.length); // a begun entry
-      }
-    }
+    // One counting sort, without a list of entries: the amount's names by length (stable:
+    // ascending group within a length), then two passes over their tokens — count each
+    // token's entries (giving it a slot when first seen), and after the prefix sums write
+    // them. Each token's entries come out by ascending length, then group, as a sort of
+    // (token, group, length) entries by length and then by slot would leave them.
     let exactSlot = scratch.exactSlot[space] as Int32Array;
     let begunSlot = scratch.begunSlot[space] as Int32Array;
     if (exactSlot.length < tokenCount) {
@@ -716,45 +844,90 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       scratch.exactSlot[space] = exactSlot;
       scratch.begunSlot[space] = begunSlot;
     }
+    let maxLength = 0;
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const l = names.lengthIn(space, name);
+      if (l > maxLength) maxLength = l;
+    }
+    const byLength = new Int32Array(maxLength + 2);
+    let members = 0;
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const l = names.lengthIn(space, name);
+      byLength[l + 1] = (byLength[l + 1] as number) + 1;
+      members += 1;
+    }
+    for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
+    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, members));
+    for (let g = from; g < to; g++) {
+      const name = groupName[g] as number;
+      if (space === 1 && names.isLatin(name)) continue;
+      const l = names.lengthIn(space, name);
+      lengthOrder[byLength[l] as number] = g;
+      byLength[l] = (byLength[l] as number) + 1;
+    }
     const touched: number[] = [];
     let slots = 0;
-    const slotOf = scratch.slot;
-    for (let k = 0; k < n; k++) {
-      const coded = scratch.token[k] as number;
-      const begun = coded < 0;
-      const token = begun ? -1 - coded : coded;
-      const table = begun ? begunSlot : exactSlot;
+    let counts = scratch.slot; // entries per slot, then where the slot's next entry goes
+    /** Counts an entry of `token` in `table` (exact or begun slots), giving it a slot when first seen. */
+    const countEntry = (table: Int32Array, token: number): void => {
       let slot = table[token] as number;
       if (slot < 0) {
         slot = slots++;
         table[token] = slot;
         touched.push(token);
+        if (slot >= counts.length) counts = scratch.slot = grownInt(counts, slot + 1);
+        counts[slot] = 0;
       }
-      slotOf[k] = slot;
-    }
-    // Counting sort by length, then (stable) by slot.
-    const byLength = new Int32Array(maxLength + 2);
-    for (let k = 0; k < n; k++) byLength[(scratch.length[k] as number) + 1] = (byLength[(scratch.length[k] as number) + 1] as number) + 1;
-    for (let l = 0; l <= maxLength; l++) byLength[l + 1] = (byLength[l + 1] as number) + (byLength[l] as number);
-    const lengthOrder = (scratch.lengthOrder = atLeastInt(scratch.lengthOrder, n));
-    for (let k = 0; k < n; k++) {
-      const l = scratch.length[k] as number;
-      lengthOrder[byLength[l] as number] = k;
-      byLength[l] = (byLength[l] as number) + 1;
+      counts[slot] = (counts[slot] as number) + 1;
+    };
+    let n = 0;
+    for (let o = 0; o < members; o++) {
+      const name = groupName[lengthOrder[o] as number] as number;
+      const tokenIds = names.idsIn(space, name);
+      const start = names.fromIn(space, name);
+      const end = start + names.lengthIn(space, name);
+      for (let k = start; k < end; k++) {
+        const token = tokenIds[k] as number;
+        countEntry(exactSlot, token);
+        // A begun entry for each initial that begins the word.
+        const beginning = names.initialsBeginning(token);
+        for (let b = 0; b < beginning.length; b++) countEntry(begunSlot, beginning[b] as number);
+        n += 1 + beginning.length;
+      }
     }
     const starts = new Int32Array(slots + 1);
-    for (let k = 0; k < n; k++) starts[(slotOf[k] as number) + 1] = (starts[(slotOf[k] as number) + 1] as number) + 1;
-    for (let x = 0; x < slots; x++) starts[x + 1] = (starts[x + 1] as number) + (starts[x] as number);
-    const fill = starts.slice(0, slots);
+    for (let x = 0; x < slots; x++) {
+      starts[x + 1] = (starts[x] as number) + (counts[x] as number);
+      counts[x] = starts[x] as number;
+    }
     const groups = (scratch.postGroups[space] = atLeastInt(scratch.postGroups[space] as Int32Array, n));
     const lengths = (scratch.postLengths[space] = atLeastInt(scratch.postLengths[space] as Int32Array, n));
-    for (let o = 0; o < n; o++) {
-      const k = lengthOrder[o] as number;
-      const x = slotOf[k] as number;
-      const at = fill[x] as number;
-      groups[at] = scratch.group[k] as number;
-      lengths[at] = scratch.length[k] as number;
-      fill[x] = at + 1;
+    for (let o = 0; o < members; o++) {
+      const g = lengthOrder[o] as number;
+      const name = groupName[g] as number;
+      const tokenIds = names.idsIn(space, name);
+      const start = names.fromIn(space, name);
+      const l = names.lengthIn(space, name);
+      for (let k = start; k < start + l; k++) {
+        const token = tokenIds[k] as number;
+        let x = exactSlot[token] as number;
+        let at = counts[x] as number;
+        groups[at] = g;
+        lengths[at] = l;
+        counts[x] = at + 1;
+        const beginning = names.initialsBeginning(token);
+        for (let b = 0; b < beginning.length; b++) {
+          x = begunSlot[beginning[b] as number] as number;
+          at = counts[x] as number;
+          groups[at] = g;
+          lengths[at] = l;
+          counts[x] = at + 1;
+        }
+      }
     }
     return { exactSlot, begunSlot, starts, groups, lengths, touched };
   };
@@ -864,11 +1037,12 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     for (let g = from; g < to; g++) {
       const name = groupName[g] as number;
       if (space === 1 && names.isLatin(name)) continue;
-      const tokens = space === 0 ? names.own(name) : names.latin(name);
-      const l = tokens.length;
+      const tokenIds = names.idsIn(space, name);
+      const start = names.fromIn(space, name);
+      const l = names.lengthIn(space, name);
       if (l < 2 || l > PAIR_MAX) continue;
       if (l > maxLength) maxLength = l;
-      for (let k = 0; k < l; k++) indexForms(tokens[k] as number, formsOf[k] as number[]);
+      for (let k = 0; k < l; k++) indexForms(tokenIds[start + k] as number, formsOf[k] as number[]);
       for (let a = 0; a < l; a++) {
         const fa = formsOf[a] as number[];
         for (let b = a + 1; b < l; b++) {
@@ -927,20 +1101,20 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   const probeB = new Int32Array(MAX_INITIAL + 2);
   /**
    * Adds to scratch.candidates every group of 2..PAIR_MAX words not yet seen that pairs two
-   * of its words with two of `tokens` (2..PAIR_MAX of them) and whose length can reach `floor`.
+   * of its words with two of the payer's tokens `tokenIds[tokensFrom, + p)` (2..PAIR_MAX of
+   * them) and whose length can reach `floor`.
    */
-  function pairProbe(space: 0 | 1, tokens: TokenIds, floor: number): void {
+  function pairProbe(space: 0 | 1, tokenIds: Int32Array, tokensFrom: number, p: number, floor: number): void {
     const postings = (pairPostings[space] ??= buildPairs(space));
     if (postings.slotOf.size() === 0) return;
-    const p = tokens.length;
     const eps = 1e-9;
     const lo = Math.max(2, Math.ceil(p * (2 * floor - 1) - eps));
     const hi = Math.min(PAIR_MAX, Math.floor(p / (2 * floor - 1) + eps));
     if (lo > hi) return;
     for (let a = 0; a < p; a++) {
-      const formsA = probeForms(tokens[a] as number, probeA);
+      const formsA = probeForms(tokenIds[tokensFrom + a] as number, probeA);
       for (let b = a + 1; b < p; b++) {
-        const formsB = probeForms(tokens[b] as number, probeB);
+        const formsB = probeForms(tokenIds[tokensFrom + b] as number, probeB);
         for (let x = 0; x < formsA; x++) {
           for (let y = 0; y < formsB; y++) {
             const slot = postings.slotOf.get(pairKey(probeA[x] as number, probeB[y] as number));
@@ -957,10 +1131,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 
   /**
    * Adds to scratch.candidates every group not yet seen whose name could score ≥ floor
-   * against the payer tokens `tokens` in this space. Returns the work done, or −1 past `budget`.
+   * against the payer tokens `tokenIds[tokensFrom, + p)` in this space. Returns the work done,
+   * or −1 past `budget`.
    */
-  function probe(postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number, skipMiddle = false): number {
-    const p = tokens.length;
+  function probe(postings: Postings, space: 0 | 1, tokenIds: Int32Array, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number, skipMiddle = false): number {
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
       scratch.rangeFrom = new Int32Array(p * 2 + 2);
@@ -971,28 +1145,17 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     let at = 0;
     for (let k = 0; k < p; k++) {
       rangeFrom[k] = at;
-      at = addRanges(postings, tokens[k] as number, at);
+      at = addRanges(postings, tokenIds[tokensFrom + k] as number, at);
       let size = 0;
       for (let x = rangeFrom[k] as number; x < at; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
       sizes[k] = size;
     }
     rangeFrom[p] = at;
-    // Rarest first, ties by position: up to a few dozen tokens by insertion, more by one numeric sort.
-    if (p <= 40) {
-      for (let k = 0; k < p; k++) {
-        let j = k - 1;
-        while (j >= 0 && (sizes[order[j] as number] as number) > (sizes[k] as number)) {
-          order[j + 1] = order[j] as number;
-          j -= 1;
-        }
-        order[j + 1] = k;
-      }
-    } else {
-      const keyed = new Float64Array(p);
-      for (let k = 0; k < p; k++) keyed[k] = (sizes[k] as number) * p + k;
-      keyed.sort();
-      for (let k = 0; k < p; k++) order[k] = (keyed[k] as number) % p;
-    }
+    // Rarest first, ties by position. The tokens are chosen one at a time while the planned
+    // work below is added up (a search past the budget stops after a few of them: a 30-word
+    // payer name sorted whole cost more than its probe); the rest are sorted only when the
+    // probe goes on (see orderRest).
+    for (let k = 0; k < p; k++) order[k] = k;
     const ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
@@ -1002,11 +1165,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // What the probe below will read at least, known from the postings' bounds alone: past
     // the budget, stop before reading any of it (names of many words from a small vocabulary).
     let planned = work;
+    let chosen = 0; // order[0, chosen) holds the rarest tokens, in order
     for (let i = 0; i < p; i++) {
       const r = p - i;
       const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
       if (fresh < lo) break;
-      const k = order[i] as number;
+      const k = selectRarest(order, sizes, i, p);
+      chosen = i + 1;
       for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
         const rangeEnd = ranges[x + 1] as number;
         const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
@@ -1015,6 +1180,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       }
       if (planned > budget) return -1;
     }
+    orderRest(order, sizes, chosen, p);
     for (let i = 0; i < p; i++) {
       // A name not found by the tokens probed so far pairs with at most r of the payer's
       // tokens, so only lengths [lo, fresh] can bring new candidates.
@@ -1022,7 +1188,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
       if (fresh < lo && (!counting || candidateCount === 0)) break;
       const k = order[i] as number;
-      const token = tokens[k] as number;
+      const token = tokenIds[tokensFrom + k] as number;
       let longer = 0; // entries of longer names (already candidates, if ever): counted, never new
       for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
         const rangeEnd = ranges[x + 1] as number;
@@ -1060,11 +1226,14 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         const candidates = scratch.candidates;
         for (let c = 0; c < candidateCount; c++) {
           const g = candidates[c] as number;
-          const held = tokensOf(groupName[g] as number);
-          if (held.length <= fresh) continue; // counted above
+          const name = groupName[g] as number;
+          const tokenIds = names.idsIn(space, name);
+          const heldFrom = names.fromIn(space, name);
+          const held = names.lengthIn(space, name);
+          if (held <= fresh) continue; // counted above
           // An initial may pair with many words: counted as if it did (an upper bound).
-          let pairs = initial || holds(held, token);
-          for (let b = 0; !pairs && b < beginning.length; b++) pairs = holds(held, beginning[b] as number);
+          let pairs = initial || holds(tokenIds, heldFrom, held, token);
+          for (let b = 0; !pairs && b < beginning.length; b++) pairs = holds(tokenIds, heldFrom, held, beginning[b] as number);
           if (pairs) hits[g - from] = (hits[g - from] as number) + 1;
         }
       }
@@ -1074,66 +1243,74 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 
   /** Orders scratch.candidates by hits, most first (counting sort; stable). */
   function rankByHits(): void {
+    if (candidateCount < 2) return;
     const candidates = scratch.candidates;
     let most = 0;
     for (let c = 0; c < candidateCount; c++) most = Math.max(most, hits[(candidates[c] as number) - from] as number);
-    const starts = new Int32Array(most + 2);
+    // Scratch arrays of the run (a search cut short ranks its candidates each time).
+    const starts = (scratch.rankStarts = atLeastInt(scratch.rankStarts, most + 2));
+    starts.fill(0, 0, most + 2);
     for (let c = 0; c < candidateCount; c++) {
       const h = most - (hits[(candidates[c] as number) - from] as number);
       starts[h + 1] = (starts[h + 1] as number) + 1;
     }
     for (let h = 0; h <= most; h++) starts[h + 1] = (starts[h + 1] as number) + (starts[h] as number);
-    const ranked = new Int32Array(candidateCount);
+    const ranked = (scratch.ranked = atLeastInt(scratch.ranked, candidateCount));
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       const h = most - (hits[g - from] as number);
       ranked[starts[h] as number] = g;
       starts[h] = (starts[h] as number) + 1;
     }
-    candidates.set(ranked);
+    for (let c = 0; c < candidateCount; c++) candidates[c] = ranked[c] as number;
   }
 
-  /** Probes one token space for payer tokens `tokens`: a payer of 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths. */
-  function look(space: 0 | 1, postings: Postings, tokens: TokenIds, budget: number, counting: boolean, tokensOf: (name: number) => TokenIds, floor: number): number {
-    if (tokens.length >= 2 && tokens.length <= PAIR_MAX) {
-      pairProbe(space, tokens, floor);
+  /**
+   * Probes one token space for payer tokens `tokenIds[tokensFrom, + p)`: a payer of
+   * 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths.
+   */
+  function look(space: 0 | 1, postings: Postings, tokenIds: Int32Array, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number): number {
+    if (p >= 2 && p <= PAIR_MAX) {
+      pairProbe(space, tokenIds, tokensFrom, p, floor);
       // With one token space (`counting`), the work done is only compared with the budget,
       // which a probe of at most PAIR_MAX tokens over no readable entries never reaches.
       if (counting && middleOnly) return 0;
-      return probe(postings, tokens, budget, false, tokensOf, floor, true);
+      return probe(postings, space, tokenIds, tokensFrom, p, budget, false, floor, true);
     }
-    return probe(postings, tokens, budget, counting, tokensOf, floor);
+    return probe(postings, space, tokenIds, tokensFrom, p, budget, counting, floor);
   }
 
   /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
-    const payerOwn = names.own(payer);
+    // The payer's token ids, read where the name table keeps them (valid: no name is added while matching).
+    const tokenIds = names.ownIds(payer);
+    const payerFrom = names.ownFrom(payer);
+    const p = names.length(payer);
     // One token space only (the common case): the counts bound each candidate's score, and
     // those that cannot reach the floor are not scored. A payer name of 2..PAIR_MAX words
     // finds the names of 2..PAIR_MAX words through the pair postings (exact, no budget), and
     // only the others (one word, or more than PAIR_MAX) through the word postings.
     const oneSpace = names.isLatin(payer) && !hasNonLatin;
     // (No closure made per search: tsx names every closure it creates, a property write each time.)
-    const paired = payerOwn.length >= 2 && payerOwn.length <= PAIR_MAX;
-    let work = look(0, own, payerOwn, SEARCH_BUDGET, oneSpace, names.own, floor);
+    const paired = p >= 2 && p <= PAIR_MAX;
+    let work = look(0, own, tokenIds, payerFrom, p, SEARCH_BUDGET, oneSpace, floor);
     if (work >= 0 && names.isLatin(payer)) {
       if (hasNonLatin) {
         if (!latin) {
           latin = build(1);
           owner.held.push(latin);
         }
-        const more = look(1, latin, payerOwn, SEARCH_BUDGET - work, false, names.latin, floor);
+        const more = look(1, latin, tokenIds, payerFrom, p, SEARCH_BUDGET - work, false, floor);
         work = more < 0 ? -1 : work + more;
       }
     } else if (work >= 0) {
-      const more = look(0, own, names.latin(payer), SEARCH_BUDGET - work, false, names.own, floor);
+      const more = look(0, own, names.latinIds(payer), names.latinFrom(payer), names.latinLength(payer), SEARCH_BUDGET - work, false, floor);
       work = more < 0 ? -1 : work + more;
     }
     if (work >= 0 && oneSpace && !paired) {
       // Keep the candidates whose counted pairs could reach the floor.
-      const p = payerOwn.length;
       let kept = 0;
       const candidates = scratch.candidates;
       for (let c = 0; c < candidateCount; c++) {
@@ -1181,16 +1358,15 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // A name sharing two words of three with the payer (one hit: at most 0.67) is not scored
     // by a search for 0.85. One token space only: with two, the hits of both add up.
     const pairBound = complete && oneSpace && paired;
-    const p = payerOwn.length;
     // Below the minimum, names whose bound is under it are left unscored for the matcher
     // (their count grows with the amount's names: every "María w1 …" shares two words).
     const lazy = floor < MIN_SCORE;
-    const tail: number[] = [];
-    const tailBounds: number[] = [];
+    let tail: number[] | undefined; // made when the first name is left to it
+    let tailBounds: number[] | undefined;
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       if (!complete) {
-        work += scoreCost(payerOwn.length, groupLength[g - from] as number);
+        work += scoreCost(p, groupLength[g - from] as number);
         if (work > SEARCH_BUDGET && c > 0) break;
       }
       if (pairBound) {
@@ -1200,8 +1376,8 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
           const bound = (m / Math.min(p, l) + m / Math.max(p, l)) / 2;
           if (bound < floor - 1e-9) continue;
           if (lazy && bound < MIN_SCORE - 1e-6) {
-            tail.push(g);
-            tailBounds.push(bound);
+            (tail ??= []).push(g);
+            (tailBounds ??= []).push(bound);
             continue;
           }
         }
@@ -1215,6 +1391,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // By score (desc), then group (asc): by insertion while few (the usual case: a sort call
     // costs more than the few moves). The matcher orders the names it keeps of equal score by
     // name key (only an ambiguous request needs that order: most never do).
+    if (count === 0) return { groups: NO_NUMBERS, scores: NO_NUMBERS, complete, tail: tail ?? NO_NUMBERS, tailBounds: tailBounds ?? NO_NUMBERS };
     const groups: number[] = new Array<number>(count);
     const scores: number[] = new Array<number>(count);
     if (count <= 16) {
@@ -1239,7 +1416,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         scores[c] = foundScores[ranked[c] as number] as number;
       }
     }
-    return { groups, scores, complete, tail, tailBounds };
+    return { groups, scores, complete, tail: tail ?? NO_NUMBERS, tailBounds: tailBounds ?? NO_NUMBERS };
   }
 
   return { search };

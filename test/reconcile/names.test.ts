@@ -135,6 +135,26 @@ describe('payer names in any script (issue #13 item 7)', () => {
     expect(long).to.be.above(1_000);
   });
 
+  it('the name table scores names of many words as scoreNames does (token ids sorted and unique from narrow and wide vocabularies)', () => {
+    const random = mulberry32(21);
+    const narrow = Array.from({ length: 40 }, (_, k) => `w${k.toString(36)}q`);
+    const table = createNameTable();
+    // Wide: many distinct tokens interned first, so a name's ids span far more than 64 per id.
+    const wide = Array.from({ length: 5_000 }, (_, k) => `v${k.toString(36)}z`);
+    for (const word of wide) table.id(word);
+    const names: string[] = [];
+    for (let i = 0; i < 400; i++) {
+      const pool = i % 2 === 0 ? narrow : wide;
+      const length = 21 + Math.floor(random() * 40);
+      names.push(Array.from({ length }, () => pool[Math.floor(random() * pool.length)] as string).join(' '));
+    }
+    const ids = names.map((name) => table.id(name));
+    for (let i = 0; i < names.length; i++) {
+      expect(table.key(ids[i] as number)).to.equal(parseSlow(names[i] as string).key);
+      for (let j = i; j < Math.min(names.length, i + 6); j++) expect(table.score(ids[i] as number, ids[j] as number), `${i} ${j}`).to.equal(scoreNames(names[i], names[j]));
+    }
+  });
+
   it("the name table's long names as written: the same text is the same name, texts that differ only where they are not sampled are not confused", () => {
     const table = createNameTable();
     const base = Array.from({ length: 30 }, (_, k) => `word${String.fromCharCode(97 + (k % 26))}x`);
