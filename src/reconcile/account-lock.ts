@@ -22,8 +22,9 @@ import type { Models } from '../store/models.js';
  * A step whose work succeeds ends by writing its fencing number as the lease's `cleanThrough`
  * (in the same update that frees the lease). The next holder, whose number is one more, then
  * knows that nothing before it was left half done (`previousEndedClean`): no crash, no lapse,
- * no step that threw. Any other history (none written yet, a step that failed or lost its
- * lease, an acquisition that raced) leaves a gap, and the next holder is told to recover.
+ * no step that threw. Any other history (none written yet, a step that failed, handled an
+ * error it cannot vouch for (`taint`) or lost its lease, an acquisition that raced) leaves a
+ * gap, and the next holder is told to recover.
  */
 
 export class LeaseLostError extends UnavailableError {
@@ -42,6 +43,8 @@ export type LockLease = {
   readonly previousEndedClean: boolean;
   /** Throws LeaseLostError once the lease is lost or may have lapsed. */
   check(): void;
+  /** This step may leave work half done (an error it handled): it ends without vouching, so the next holder recovers. */
+  taint(): void;
   /** Renews now (between chunks of a long step); throws LeaseLostError if it was lost. */
   renew(): Promise<void>;
 };
@@ -86,6 +89,7 @@ export function createAccountLock(deps: {
       throw error;
     }
     let lost = false;
+    let tainted = false;
     let renewedAt = performance.now();
     const renewOnce = async (): Promise<void> => {
       if (lost) return;
@@ -110,6 +114,9 @@ export function createAccountLock(deps: {
           throw new LeaseLostError(accountId);
         }
       },
+      taint() {
+        tainted = true;
+      },
       async renew() {
         lease.check();
         await renewOnce();
@@ -118,7 +125,7 @@ export function createAccountLock(deps: {
       async end(clean: boolean) {
         clearInterval(timer);
         // A holder past its time to live may have been taken over: it cannot vouch for the account.
-        const vouch = clean && !lease.lost;
+        const vouch = clean && !tainted && !lease.lost;
         if (lost) return;
         lost = true;
         // Kept (expired) rather than deleted: the fencing number must only grow.

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { isDuplicateKey } from '../store/database.js';
 import { insertNewRequests } from '../store/new-requests.js';
 import type { AccountDoc, ConciliationRequestDoc, Models, PollingState } from '../store/models.js';
-import type { AccountLock, LockLease } from './account-lock.js';
+import { LeaseLostError, type AccountLock, type LockLease } from './account-lock.js';
 import { pollPendingOrders, type PendingOrder, type PollResult, type PollSettings, type SkippedOrder } from './pending-orders.js';
 import { failureNotice } from './poll-failures.js';
 import { planPoll } from './poll-plan.js';
@@ -87,14 +87,18 @@ export function createPoller(deps: {
     // conditional on the status read ({_id, status}: indexed there).
     const listed = new Set([...orders.map((o) => o.externalId), ...unreadable]);
     const readAll = () =>
-      ConciliationRequest.find({ accountId: doc._id }, { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1 }).lean<ConciliationRequestDoc[]>();
+      ConciliationRequest.find({ accountId: doc._id }, { externalId: 1, externalIdType: 1, status: 1, amountMinor: 1, currency: 1, name: 1, listedLastPoll: 1, processingFence: 1 }).lean<ConciliationRequestDoc[]>();
     let all = await readAll();
     // Requests still `processing` here were marked by a holder whose lease lapsed (a clean step's
     // lease spares recovery its look): restored before the plan, which would cancel or reset them.
-    const leftProcessing = all.filter((k) => k.status === 'processing').map((k) => k._id);
+    // One marked under this fence or a newer one means a newer holder is at work: this step stops.
+    const processing = () => all.filter((k) => k.status === 'processing');
+    const leftProcessing = processing().map((k) => k._id);
     if (leftProcessing.length > 0) {
+      if (processing().some((k) => (k.processingFence ?? 0) >= lease.fence)) throw new LeaseLostError(doc._id);
       await deps.settlement.recover(lease, { ids: leftProcessing });
       all = await readAll();
+      if (processing().length > 0) throw new LeaseLostError(doc._id);
     }
     const known = all.filter((k) => OPEN_STATUSES.includes(k.status) || listed.has(k.externalId));
     const statusOf = new Map(all.map((k) => [k._id, k.status]));

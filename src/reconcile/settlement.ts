@@ -373,6 +373,8 @@ export function createSettlement(deps: { models: Models; clock: Clock; log: Logg
       }
     } catch (error) {
       if (error instanceof LeaseLostError) throw error;
+      // A write that failed here may still land after the reads below: the next holder looks.
+      lease.taint();
       // The chunk being written: what is still processing under this lease. The chunks after it
       // are marked now, so the error outcome (fenced) applies to them too.
       const current = wanted.slice(done, marked);

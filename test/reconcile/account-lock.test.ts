@@ -38,6 +38,14 @@ describe('reconcile lease: a clean end is vouched for, nothing else', function (
     expect((await seen(lock, id)).clean).to.equal(true);
   });
 
+  it('a step that handled an error it cannot vouch for (taint) ends without vouching', async () => {
+    const id = `acct-${++account}`;
+    const lock = lockFor();
+    await seen(lock, id);
+    expect(await lock(id, async (lease) => (lease.taint(), 'returned normally'))).to.equal('returned normally');
+    expect((await seen(lock, id)).clean).to.equal(false);
+  });
+
   it('after a holder whose lease lapsed (a paused process), the next holder is told to recover, and the lapsed one cannot vouch later', async () => {
     const id = `acct-${++account}`;
     const lapsing = lockFor(300);

@@ -86,6 +86,8 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
       const failed = await request(id, 'L-1');
       expect(failed).to.deep.include({ status: 'pending', errorCount: 1 });
       expect(await usedBy(payment!.id), 'the claim made before the error is released').to.equal(null);
+      const lease = await test.db.models.Lease.findById(`reconcile:${id}`).lean<{ fence?: number; cleanThrough?: number }>();
+      expect(lease?.cleanThrough, 'a step that handled an evaluation error does not vouch for the account').to.not.equal(lease?.fence);
       tamper = undefined;
       clock.advance(2 * 60_000);
       await services.reconcile.sweep();
@@ -137,6 +139,20 @@ describe('settlement integrity: claims, operator references, stale ambiguity, un
       await poll(id, listed);
       expect((await request(id, 'N-1')).status).to.equal('not_found');
       expect(await usedBy(payment!.id), 'what it held is free again').to.equal(null);
+    });
+
+    it('a poll that finds a request a newer holder is evaluating stops before planning: nothing of it is cancelled', async () => {
+      const id = await account('Newer');
+      await poll(id, [{ external_id: 'W-1', amount: 99, currency: 'UYU', name: 'Someone Else' }]);
+      const busy = await request(id, 'W-1');
+      await test.db.models.ConciliationRequest.updateOne({ _id: busy._id }, { $set: { status: 'processing', processingFrom: 'not_found', processingSince: clock.now(), processingFence: 1_000_000 } });
+      // The endpoint no longer lists W-1: a plan would cancel it.
+      const stopped = await poll(id, [{ external_id: 'W-2', amount: 98, currency: 'UYU', name: 'Another One' }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(String(stopped)).to.include('lease');
+      expect(await request(id, 'W-1')).to.deep.include({ status: 'processing', processingFence: 1_000_000 });
     });
 
     it('the sweeper frees a transaction held by a request that is not matched with it', async () => {
