@@ -53,10 +53,12 @@ export const MAX_RECORDED_CANDIDATES = 10;
  * collection of the caller's whole heap (the input objects: ~320 MB at 1M × 1M, 0.3–0.6 s a
  * time) whenever live array buffers grow 64 MB past their level at the last one; a call that
  * allocated ~200 MB of arrays phase after phase ran two. Reused, they stay at what one phase
- * holds at a time. Small arrays are allocated as usual. Buffers live for the call only.
+ * holds at a time. Only arrays under 4 KB are allocated as usual, so that a warm-up on small
+ * inputs runs the reuse path too (code first run on a large input deoptimises its callers:
+ * with a 64 KB floor, 100k × 100k took twice as long). Buffers live for the call only.
  */
 type Arena = { ints: (length: number) => Int32Array; floats: (length: number) => Float64Array; free: (...arrays: (Int32Array | Float64Array)[]) => void };
-const ARENA_MIN_BYTES = 1 << 16;
+const ARENA_MIN_BYTES = 1 << 12;
 
 function createArena(): Arena {
   const released: ArrayBuffer[] = [];
