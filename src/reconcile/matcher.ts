@@ -158,24 +158,7 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: 
       keys = arena.ints(count);
       for (let k = 0; k < count; k++) keys[k] = minor[k] as number;
     }
-    const starts = new Int32Array(RADIX + 1);
-    for (let shift = 0; shift < 31 && max >= 2 ** shift; shift += RADIX_BITS) {
-      starts.fill(0);
-      for (let k = 0; k < count; k++) {
-        const b = (((keys[order[k] as number] as number) >>> shift) & (RADIX - 1)) + 1;
-        starts[b] = (starts[b] as number) + 1;
-      }
-      for (let b = 0; b < RADIX; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
-      for (let k = 0; k < count; k++) {
-        const element = order[k] as number;
-        const b = ((keys[element] as number) >>> shift) & (RADIX - 1);
-        spare[starts[b] as number] = element;
-        starts[b] = (starts[b] as number) + 1;
-      }
-      const sorted = spare;
-      spare = order;
-      order = sorted;
-    }
+    [order, spare] = radixPasses(keys, max, order, spare, count);
     if (keys !== minor) arena.free(keys);
   } else {
     // Digits computed in one plain loop a pass (floating-point division and modulo, which are slow).
@@ -192,6 +175,33 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: 
     order = sorted;
   } else arena.free(spare);
   return order;
+}
+
+/**
+ * `order[0, count)` (element indexes) sorted stably by `keys[element]` (non-negative, at most
+ * `max` < 2^31): LSD passes of RADIX_BITS, each taking its digit from the key by bit
+ * operations, between `order` and `spare`. Returns [sorted, the other array].
+ */
+function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: Int32Array, count: number): [Int32Array, Int32Array] {
+  const starts = new Int32Array(RADIX + 1);
+  for (let shift = 0; shift < 31 && max >= 2 ** shift; shift += RADIX_BITS) {
+    starts.fill(0);
+    for (let k = 0; k < count; k++) {
+      const b = (((keys[order[k] as number] as number) >>> shift) & (RADIX - 1)) + 1;
+      starts[b] = (starts[b] as number) + 1;
+    }
+    for (let b = 0; b < RADIX; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+    for (let k = 0; k < count; k++) {
+      const element = order[k] as number;
+      const b = ((keys[element] as number) >>> shift) & (RADIX - 1);
+      spare[starts[b] as number] = element;
+      starts[b] = (starts[b] as number) + 1;
+    }
+    const sorted = spare;
+    spare = order;
+    order = sorted;
+  }
+  return [order, spare];
 }
 
 /** A code of up to 6 ASCII characters as a number (length, then 7 bits a character, a–z upper-cased), or −1. */
@@ -503,24 +513,7 @@ function sortNewestFirst(order: Int32Array, from: number, to: number, time: Floa
     let positions = arena.ints(count);
     let spare = arena.ints(count);
     for (let k = 0; k < count; k++) positions[k] = k;
-    const buckets = new Int32Array(RADIX + 1);
-    for (let shift = 0; shift < 31 && newest - oldest >= 2 ** shift; shift += RADIX_BITS) {
-      buckets.fill(0);
-      for (let k = 0; k < count; k++) {
-        const b = (((ages[positions[k] as number] as number) >>> shift) & (RADIX - 1)) + 1;
-        buckets[b] = (buckets[b] as number) + 1;
-      }
-      for (let b = 0; b < RADIX; b++) buckets[b + 1] = (buckets[b + 1] as number) + (buckets[b] as number);
-      for (let k = 0; k < count; k++) {
-        const position = positions[k] as number;
-        const b = ((ages[position] as number) >>> shift) & (RADIX - 1);
-        spare[buckets[b] as number] = position;
-        buckets[b] = (buckets[b] as number) + 1;
-      }
-      const swap = positions;
-      positions = spare;
-      spare = swap;
-    }
+    [positions, spare] = radixPasses(ages, newest - oldest, positions, spare, count);
     const elements = ages; // the ages are no longer needed: the group's elements, as they were
     elements.set(order.subarray(from, to));
     for (let k = 0; k < count; k++) order[from + k] = elements[positions[k] as number] as number;
