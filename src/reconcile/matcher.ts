@@ -49,20 +49,65 @@ export type MatchDecision =
 export const MAX_RECORDED_CANDIDATES = 10;
 
 /**
+ * The large typed arrays of one call, each buffer reused once released. V8 starts a full
+ * collection of the caller's whole heap (the input objects: ~320 MB at 1M × 1M, 0.3–0.6 s a
+ * time) whenever live array buffers grow 64 MB past their level at the last one; a call that
+ * allocated ~200 MB of arrays phase after phase ran two. Reused, they stay at what one phase
+ * holds at a time. Only arrays under 4 KB are allocated as usual, so that a warm-up on small
+ * inputs runs the reuse path too (code first run on a large input deoptimises its callers:
+ * with a 64 KB floor, 100k × 100k took twice as long). Buffers live for the call only.
+ */
+type Arena = { ints: (length: number) => Int32Array; floats: (length: number) => Float64Array; free: (...arrays: (Int32Array | Float64Array)[]) => void };
+const ARENA_MIN_BYTES = 1 << 12;
+
+function createArena(): Arena {
+  const released: ArrayBuffer[] = [];
+  /** The smallest released buffer of at least `bytes`, or undefined. */
+  const reuse = (bytes: number): ArrayBuffer | undefined => {
+    let best = -1;
+    for (let k = 0; k < released.length; k++) {
+      const size = (released[k] as ArrayBuffer).byteLength;
+      if (size >= bytes && (best < 0 || size < (released[best] as ArrayBuffer).byteLength)) best = k;
+    }
+    if (best < 0) return undefined;
+    const buffer = released[best] as ArrayBuffer;
+    released[best] = released[released.length - 1] as ArrayBuffer;
+    released.pop();
+    return buffer;
+  };
+  return {
+    ints(length: number): Int32Array {
+      if (length * 4 < ARENA_MIN_BYTES) return new Int32Array(length);
+      const buffer = reuse(length * 4);
+      return buffer ? new Int32Array(buffer, 0, length).fill(0) : new Int32Array(length);
+    },
+    floats(length: number): Float64Array {
+      if (length * 8 < ARENA_MIN_BYTES) return new Float64Array(length);
+      const buffer = reuse(length * 8);
+      return buffer ? new Float64Array(buffer, 0, length).fill(0) : new Float64Array(length);
+    },
+    free(...arrays: (Int32Array | Float64Array)[]): void {
+      for (const array of arrays) if (array.byteOffset === 0 && array.buffer.byteLength >= ARENA_MIN_BYTES) released.push(array.buffer as ArrayBuffer);
+    },
+  };
+}
+
+/**
  * Stable counting sort of element indexes by `key[element]`, a small integer in
  * [0, buckets); elements with a negative key are left out.
  * Returns the order and where each bucket starts (`starts[b]` to `starts[b + 1]`). The one
  * sort behind the radix passes and the transaction index: linear, no comparisons.
  */
-function countingSort(input: Int32Array, count: number, key: Int32Array, buckets: number, into?: Int32Array): { order: Int32Array; starts: Int32Array } {
-  const starts = new Int32Array(buckets + 1);
+function countingSort(input: Int32Array, count: number, key: Int32Array, buckets: number, arena: Arena, into?: Int32Array): { order: Int32Array; starts: Int32Array } {
+  const starts = arena.ints(buckets + 1);
   for (let k = 0; k < count; k++) {
     const b = key[input[k] as number] as number;
     if (b >= 0) starts[b + 1] = (starts[b + 1] as number) + 1;
   }
   for (let b = 0; b < buckets; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
-  const order = into ?? new Int32Array(starts[buckets] as number);
-  const fill = starts.slice(0, buckets);
+  const order = into ?? arena.ints(starts[buckets] as number);
+  const fill = arena.ints(buckets);
+  fill.set(starts.subarray(0, buckets));
   for (let k = 0; k < count; k++) {
     const element = input[k] as number;
     const b = key[element] as number;
@@ -70,11 +115,12 @@ function countingSort(input: Int32Array, count: number, key: Int32Array, buckets
     order[fill[b] as number] = element;
     fill[b] = (fill[b] as number) + 1;
   }
+  arena.free(fill);
   return { order, starts };
 }
 
-function identity(count: number): Int32Array {
-  const order = new Int32Array(count);
+function identity(count: number, arena: Arena): Int32Array {
+  const order = arena.ints(count);
   for (let k = 0; k < count; k++) order[k] = k;
   return order;
 }
@@ -88,37 +134,74 @@ const RADIX = 2 ** RADIX_BITS;
  * integers. Linear, and no hashing: sorting both sides and walking them together is cheaper
  * than a million random lookups in a hash table.
  */
-function radixOrder(minor: Float64Array, major: Int32Array, count: number): Int32Array {
-  let order: Int32Array = identity(count);
+function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: number, arena: Arena): Int32Array {
+  let order: Int32Array = identity(count, arena);
   let max = 0;
   let majors = 0;
   for (let k = 0; k < count; k++) {
     if ((minor[k] as number) > max) max = minor[k] as number;
     if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
   }
-  let spare: Int32Array = new Int32Array(count);
+  let spare: Int32Array = arena.ints(count);
   const scatter = (digits: Int32Array) => {
-    const sorted = countingSort(order, count, digits, RADIX, spare).order;
+    const { order: sorted, starts } = countingSort(order, count, digits, RADIX, arena, spare);
+    arena.free(starts);
     spare = order;
     order = sorted;
   };
-  // Each pass's digits are computed in one plain loop first (integer bit operations while
-  // the keys fit 31 bits; floating-point division and modulo, which are slow, beyond).
-  const digits = new Int32Array(count);
   if (max < 2 ** 31) {
-    const keys = Int32Array.from(minor.subarray(0, count));
-    for (let shift = 0; shift < 31 && max >= 2 ** shift; shift += RADIX_BITS) {
-      for (let k = 0; k < count; k++) digits[k] = ((keys[k] as number) >>> shift) & (RADIX - 1);
-      scatter(digits);
+    // Keys that fit 31 bits: each pass takes its digit from the key by bit operations (no
+    // array of digits: 4 bytes an element less at the peak).
+    let keys: Int32Array;
+    if (minor instanceof Int32Array) keys = minor;
+    else {
+      keys = arena.ints(count);
+      for (let k = 0; k < count; k++) keys[k] = minor[k] as number;
     }
+    [order, spare] = radixPasses(keys, max, order, spare, count);
+    if (keys !== minor) arena.free(keys);
   } else {
+    // Digits computed in one plain loop a pass (floating-point division and modulo, which are slow).
+    const digits = arena.ints(count);
     for (let divisor = 1; divisor <= max; divisor *= RADIX) {
       for (let k = 0; k < count; k++) digits[k] = Math.floor((minor[k] as number) / divisor) % RADIX;
       scatter(digits);
     }
+    arena.free(digits);
   }
-  if (majors > 1) order = countingSort(order, count, major, majors, spare).order;
+  if (majors > 1) {
+    const { order: sorted, starts } = countingSort(order, count, major, majors, arena, spare);
+    arena.free(starts, order);
+    order = sorted;
+  } else arena.free(spare);
   return order;
+}
+
+/**
+ * `order[0, count)` (element indexes) sorted stably by `keys[element]` (non-negative, at most
+ * `max` < 2^31): LSD passes of RADIX_BITS, each taking its digit from the key by bit
+ * operations, between `order` and `spare`. Returns [sorted, the other array].
+ */
+function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: Int32Array, count: number): [Int32Array, Int32Array] {
+  const starts = new Int32Array(RADIX + 1);
+  for (let shift = 0; shift < 31 && max >= 2 ** shift; shift += RADIX_BITS) {
+    starts.fill(0);
+    for (let k = 0; k < count; k++) {
+      const b = (((keys[order[k] as number] as number) >>> shift) & (RADIX - 1)) + 1;
+      starts[b] = (starts[b] as number) + 1;
+    }
+    for (let b = 0; b < RADIX; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+    for (let k = 0; k < count; k++) {
+      const element = order[k] as number;
+      const b = ((keys[element] as number) >>> shift) & (RADIX - 1);
+      spare[starts[b] as number] = element;
+      starts[b] = (starts[b] as number) + 1;
+    }
+    const sorted = spare;
+    spare = order;
+    order = sorted;
+  }
+  return [order, spare];
 }
 
 /** A code of up to 6 ASCII characters as a number (length, then 7 bits a character, a–z upper-cased), or −1. */
@@ -181,7 +264,7 @@ function createCodeTable() {
  * out so that each amount is a contiguous run of groups, one group per sender name in
  * ascending id order, each group newest first.
  */
-function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable) {
+function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
   const n = transactions.length;
   // Codes of up to 6 ASCII characters (every ISO code) by a number made of their upper-cased
   // characters, in a flat table: a Map of strings hashed each code object (a million of them,
@@ -213,11 +296,12 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     }
     return id;
   };
-  const txCurrency = new Int32Array(n);
-  const txName = new Int32Array(n);
-  const txTime = new Float64Array(n);
+  const txCurrency = arena.ints(n);
+  const txName = arena.ints(n);
+  const txTime = arena.floats(n);
   const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
   let lowest = 0;
+  let highest = 0;
   let lastCurrency = '';
   let lastCurrencyId = -1;
   let named = 0;
@@ -230,6 +314,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     txCurrency[i] = lastCurrencyId;
     if (!Number.isSafeInteger(t.amountMinor)) throw new Error(`transaction ${t.id} has an amount that is not a whole number of minor units`);
     if (t.amountMinor < lowest) lowest = t.amountMinor;
+    if (t.amountMinor > highest) highest = t.amountMinor;
     txTime[i] = t.receivedAtMs;
     txId[i] = t.id;
     const name = names.id(t.senderName);
@@ -240,48 +325,63 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   }
   const senderNames = names.nameCount();
   const m = requests.length;
-  const reqCurrency = new Int32Array(m);
+  const reqCurrency = arena.ints(m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
     reqCurrency[r] = currencyOf(request.currency, false);
     if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
     if (request.amountMinor < lowest) lowest = request.amountMinor;
+    if (request.amountMinor > highest) highest = request.amountMinor;
   }
 
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
-  const txKey = new Float64Array(n);
+  // Keys as 32-bit integers while every amount fits (half the memory; no copy for the radix sort).
+  const narrow = highest - lowest < 2 ** 31;
+  const txKey = narrow ? arena.ints(n) : arena.floats(n);
   for (let i = 0; i < n; i++) txKey[i] = (transactions[i] as MatchTransaction).amountMinor - lowest;
-  const txSorted = radixOrder(txKey, txCurrency, n);
-  const txAmount = new Int32Array(n);
-  const latestList: number[] = [];
-  const amountKey: number[] = [];
-  const amountCurrency: number[] = [];
+  const txSorted = radixOrder(txKey, txCurrency, n, arena);
+  const txAmount = arena.ints(n);
+  // Counted first, then laid out in typed arrays of that size (lists grown by push were tens
+  // of MB of garbage with n/2 amounts).
+  let amountCount = 0;
   for (let k = 0; k < n; k++) {
     const i = txSorted[k] as number;
-    const last = amountKey.length - 1;
-    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
-      amountKey.push(txKey[i] as number);
-      amountCurrency.push(txCurrency[i] as number);
-      latestList.push(txTime[i] as number);
-    } else if ((txTime[i] as number) > (latestList[last] as number)) latestList[last] = txTime[i] as number;
-    txAmount[i] = amountKey.length - 1;
+    const p = k > 0 ? (txSorted[k - 1] as number) : -1;
+    if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
   }
-  const amountCount = amountKey.length;
+  const amountKey = narrow ? arena.ints(amountCount) : arena.floats(amountCount);
+  const amountCurrency = arena.ints(amountCount);
+  const latest = arena.floats(amountCount);
+  let last = -1;
+  for (let k = 0; k < n; k++) {
+    const i = txSorted[k] as number;
+    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
+      last += 1;
+      amountKey[last] = txKey[i] as number;
+      amountCurrency[last] = txCurrency[i] as number;
+      latest[last] = txTime[i] as number;
+    } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
+    txAmount[i] = last;
+  }
+  arena.free(txSorted, txKey, txCurrency);
 
   // Requests in (currency, amount) order, each with its amount's id (−1: no such amount).
-  const known = new Int32Array(m);
+  const known = arena.ints(m);
   let knownCount = 0;
   for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) >= 0) known[knownCount++] = r;
-  const reqKey = new Float64Array(knownCount);
-  const reqMajor = new Int32Array(knownCount);
+  const unknownCurrency: number[] = []; // requests of a currency no transaction has
+  if (knownCount < m) for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) < 0) unknownCurrency.push(r);
+  const reqKey = narrow ? arena.ints(knownCount) : arena.floats(knownCount);
+  const reqMajor = arena.ints(knownCount);
   for (let k = 0; k < knownCount; k++) {
     const r = known[k] as number;
     reqKey[k] = (requests[r] as MatchRequest).amountMinor - lowest;
     reqMajor[k] = reqCurrency[r] as number;
   }
-  const reqSorted = radixOrder(reqKey, reqMajor, knownCount);
-  const requestOrder = new Int32Array(m);
-  const requestAmount = new Int32Array(m).fill(-1);
+  arena.free(reqCurrency);
+  const reqSorted = radixOrder(reqKey, reqMajor, knownCount, arena);
+  const requestOrder = arena.ints(m);
+  const requestAmount = arena.ints(m).fill(-1);
   let a = 0;
   for (let k = 0; k < knownCount; k++) {
     const at = reqSorted[k] as number;
@@ -293,17 +393,21 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
   }
   let tail = knownCount;
-  for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) < 0) requestOrder[tail++] = r;
+  for (const r of unknownCurrency) requestOrder[tail++] = r;
+  arena.free(reqSorted, reqKey, reqMajor, known, amountKey, amountCurrency);
 
   // Stable counting sort by name (transactions without one left out), then by amount:
   // (amount, name) runs in ascending order, each amount's run starting at bucketFirst.
-  const byName = countingSort(identity(n), n, txName, senderNames).order;
-  const { order, starts: bucketFirst } = countingSort(byName, named, txAmount, amountCount);
+  const all = identity(n, arena);
+  const { order: byName, starts: nameStarts } = countingSort(all, n, txName, senderNames, arena);
+  arena.free(nameStarts);
+  const { order, starts: bucketFirst } = countingSort(byName, named, txAmount, amountCount, arena, all.subarray(0, named));
+  arena.free(byName, txAmount);
 
   // Groups: maximal runs of one (amount, name); each sorted newest first (ties by id).
-  const groupStart = new Int32Array(named + 1);
-  const groupName = new Int32Array(named);
-  const bucketGroups = new Int32Array(amountCount + 1); // per amount: first group
+  let groupStart = arena.ints(named + 1);
+  let groupName = arena.ints(named);
+  const bucketGroups = arena.ints(amountCount + 1); // per amount: first group
   let groups = 0;
   const newestFirst = (x: number, y: number) => {
     const byTime = (txTime[y] as number) - (txTime[x] as number);
@@ -312,7 +416,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     const iy = txId[y] as string;
     return ix < iy ? -1 : ix > iy ? 1 : 0;
   };
-  const keyScratch: { keys: Float64Array } = { keys: new Float64Array(0) };
+  const keyScratch: SortScratch = { keys: new Float64Array(0), arena };
   for (let x = 0; x < amountCount; x++) {
     bucketGroups[x] = groups;
     const end = bucketFirst[x + 1] as number;
@@ -337,24 +441,41 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   }
   bucketGroups[amountCount] = groups;
   groupStart[groups] = named;
-  const time = new Float64Array(named);
+  arena.free(bucketFirst, txName, keyScratch.keys);
+  if (groups * 2 < named) {
+    // Few groups (many transactions per name and amount): only as many as there are.
+    const start = arena.ints(groups + 1);
+    start.set(groupStart.subarray(0, groups + 1));
+    const name = arena.ints(groups);
+    name.set(groupName.subarray(0, groups));
+    arena.free(groupStart, groupName);
+    groupStart = start;
+    groupName = name;
+  }
+  const time = arena.floats(named);
   for (let k = 0; k < named; k++) time[k] = txTime[order[k] as number] as number;
+  arena.free(txTime);
+  const coarse = new Float64Array(Math.ceil(named / STRIDE));
+  for (let j = 0; j < coarse.length; j++) coarse[j] = time[j * STRIDE] as number;
   return {
     senderNames,
     txId,
     requestOrder,
     requestAmount,
-    latest: Float64Array.from(latestList),
+    latest,
     bucketGroups,
     groupStart,
     groupName: groupName.subarray(0, groups),
     order,
     time,
+    coarse,
   };
 }
 
 /** Groups longer than this are sorted by numeric keys (a comparator call per comparison costs more). */
 const KEYED_SORT = 64;
+/** Groups at least this long (and spanning less than 2^31 ms) are sorted by radix instead. */
+const RADIX_GROUP = 4096;
 
 /**
  * `order[from, to)` sorted newest first, ties by id (as `newestFirst`): by one native sort of
@@ -363,7 +484,9 @@ const KEYED_SORT = 64;
  * amount, one payer) took a comparator call per comparison, 0.4 s. Keys that would not be
  * exact (fractional times, or a span times the count past 2^53) fall back to the comparator.
  */
-function sortNewestFirst(order: Int32Array, from: number, to: number, time: Float64Array, ids: string[], newestFirst: (x: number, y: number) => number, scratch: { keys: Float64Array }): void {
+type SortScratch = { keys: Float64Array; arena: Arena };
+
+function sortNewestFirst(order: Int32Array, from: number, to: number, time: Float64Array, ids: string[], newestFirst: (x: number, y: number) => number, scratch: SortScratch): void {
   const count = to - from;
   let newest = -Infinity;
   let oldest = Infinity;
@@ -376,16 +499,36 @@ function sortNewestFirst(order: Int32Array, from: number, to: number, time: Floa
     if (t > newest) newest = t;
     if (t < oldest) oldest = t;
   }
-  if ((newest - oldest + 1) * count >= 2 ** 53) {
+  const radix = count >= RADIX_GROUP && newest - oldest < 2 ** 31;
+  if (!radix && (newest - oldest + 1) * count >= 2 ** 53) {
     order.subarray(from, to).sort(newestFirst);
     return;
   }
-  if (scratch.keys.length < count) scratch.keys = new Float64Array(Math.max(count, scratch.keys.length * 2));
-  const keys = scratch.keys.subarray(0, count);
-  for (let k = 0; k < count; k++) keys[k] = (newest - (time[order[from + k] as number] as number)) * count + k;
-  keys.sort();
-  const elements = order.slice(from, to);
-  for (let k = 0; k < count; k++) order[from + k] = elements[(keys[k] as number) % count] as number;
+  if (radix) {
+    // A large group by LSD radix sort of the ages (stable: equal times keep their order), linear:
+    // the native sort of a million keys was 0.4 s of one amount and one name at 1M.
+    const { arena } = scratch;
+    const ages = arena.ints(count);
+    for (let k = 0; k < count; k++) ages[k] = newest - (time[order[from + k] as number] as number);
+    let positions = arena.ints(count);
+    let spare = arena.ints(count);
+    for (let k = 0; k < count; k++) positions[k] = k;
+    [positions, spare] = radixPasses(ages, newest - oldest, positions, spare, count);
+    const elements = ages; // the ages are no longer needed: the group's elements, as they were
+    elements.set(order.subarray(from, to));
+    for (let k = 0; k < count; k++) order[from + k] = elements[positions[k] as number] as number;
+    arena.free(ages, positions, spare);
+  } else {
+    if (scratch.keys.length < count) {
+      scratch.arena.free(scratch.keys);
+      scratch.keys = scratch.arena.floats(Math.max(count, scratch.keys.length * 2));
+    }
+    const keys = scratch.keys.subarray(0, count);
+    for (let k = 0; k < count; k++) keys[k] = (newest - (time[order[from + k] as number] as number)) * count + k;
+    keys.sort();
+    const elements = order.slice(from, to);
+    for (let k = 0; k < count; k++) order[from + k] = elements[(keys[k] as number) % count] as number;
+  }
   // Equal times: by id.
   const byId = (x: number, y: number) => ((ids[x] as string) < (ids[y] as string) ? -1 : (ids[x] as string) > (ids[y] as string) ? 1 : 0);
   for (let k = from; k < to; ) {
@@ -405,10 +548,33 @@ function sortNewestFirst(order: Int32Array, from: number, to: number, time: Floa
  */
 const FEW_NAMES = 16;
 
-/** How many of `time[from, to)` (descending) are ≥ `at`. */
-function countFrom(time: Float64Array, from: number, to: number, at: number): number {
+/** Every STRIDE-th time (`coarse[j] = time[j * STRIDE]`), searched first in long groups. */
+const STRIDE_BITS = 5;
+const STRIDE = 1 << STRIDE_BITS;
+
+/**
+ * How many of `time[from, to)` (descending) are ≥ `at`. In a long group, the sampled times
+ * narrow the search to one stride first: a plain binary search over a million times (one
+ * amount, one payer) missed the cache at nearly every step, for each of a million requests.
+ */
+function countFrom(time: Float64Array, coarse: Float64Array, from: number, to: number, at: number): number {
   let lo = from;
   let hi = to;
+  if (to - from > 4 * STRIDE) {
+    // Samples inside [from, to): j in [first, end).
+    const first = (from + STRIDE - 1) >> STRIDE_BITS;
+    const end = ((to - 1) >> STRIDE_BITS) + 1;
+    let a = first;
+    let b = end;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if ((coarse[mid] as number) >= at) a = mid + 1;
+      else b = mid;
+    }
+    // time[(a − 1)·STRIDE] ≥ at (when a > first); time[a·STRIDE] < at (when a < end).
+    if (a > first) lo = (a - 1) * STRIDE + 1;
+    if (a < end) hi = a * STRIDE;
+  }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((time[mid] as number) >= at) lo = mid + 1;
@@ -461,55 +627,66 @@ const BOUND = 7;
 
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
-  const index = indexTransactions(transactions, requests, names);
-  const { bucketGroups, groupStart, groupName, order, time, latest, requestOrder, requestAmount, txId } = index;
+  const arena = createArena();
+  const index = indexTransactions(transactions, requests, names, arena);
+  const { bucketGroups, groupStart, groupName, order, time, coarse, latest, requestOrder, requestAmount, txId } = index;
   const m = requests.length;
-  // What the decisions need from each request, read once in input order (the walk below goes in amount order).
-  const windowStart = new Float64Array(m);
-  const payerOf = new Int32Array(m).fill(-1);
+  // What the decisions need from each request, read once in input order (the walk below goes
+  // in amount order): the window, and the payer's name id + 1 (0: none, or no such amount).
+  const windowStart = arena.floats(m);
+  const payerKey = arena.ints(m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
     windowStart[r] = request.registeredAtMs - WINDOW_MS;
-    if ((requestAmount[r] as number) >= 0) payerOf[r] = names.id(request.name);
+    if ((requestAmount[r] as number) >= 0) payerKey[r] = names.id(request.name) + 1;
   }
   // Walk order: by amount, and within an amount by payer name (two stable counting sorts),
   // so the requests of one payer and amount come together and share one search without a
   // table of searches. Decisions do not depend on the order.
-  const payerKey = new Int32Array(m);
-  const amountKey = new Int32Array(m);
-  for (let r = 0; r < m; r++) {
-    payerKey[r] = (payerOf[r] as number) + 1;
-    amountKey[r] = (requestAmount[r] as number) + 1;
+  const amountKey = requestAmount; // amount id + 1 (0: none), in place
+  for (let r = 0; r < m; r++) amountKey[r] = (amountKey[r] as number) + 1;
+  const { order: byPayer, starts: payerStarts } = countingSort(requestOrder, m, payerKey, names.nameCount() + 1, arena);
+  arena.free(payerStarts);
+  // Into requestOrder's array (read by the first sort only); amountStarts[a + 1]: amount a's first request.
+  const { order: walkOrder, starts: amountStarts } = countingSort(byPayer, m, amountKey, latest.length + 1, arena, requestOrder);
+  arena.free(byPayer);
+  // The same, laid out in walk order so the walk reads them in sequence: permuted in place,
+  // cycle by cycle (a copy of each was 12 MB more at the peak at 1M), visited positions
+  // marked in walkOrder as −1 − r meanwhile.
+  const walkFrom = windowStart;
+  const walkPayerKey = payerKey; // payer name id + 1
+  for (let start = 0; start < m; start++) {
+    if ((walkOrder[start] as number) < 0) continue;
+    const firstFrom = windowStart[start] as number;
+    const firstPayer = payerKey[start] as number;
+    for (let k = start; ; ) {
+      const r = walkOrder[k] as number;
+      walkOrder[k] = -1 - r;
+      if (r === start) {
+        walkFrom[k] = firstFrom;
+        walkPayerKey[k] = firstPayer;
+        break;
+      }
+      walkFrom[k] = windowStart[r] as number;
+      walkPayerKey[k] = payerKey[r] as number;
+      k = r;
+    }
   }
-  const byPayer = countingSort(requestOrder, m, payerKey, names.nameCount() + 1).order;
-  const walkOrder = countingSort(byPayer, m, amountKey, latest.length + 1).order;
-  // The same, laid out in walk order by one gather loop (independent loads, cheap) so the
-  // walk itself reads them in sequence.
-  const walkAmount = new Int32Array(m);
-  const walkFrom = new Float64Array(m);
-  const walkPayer = new Int32Array(m);
-  for (let k = 0; k < m; k++) {
-    const r = walkOrder[k] as number;
-    walkAmount[k] = requestAmount[r] as number;
-    walkFrom[k] = windowStart[r] as number;
-    walkPayer[k] = payerOf[r] as number;
-  }
+  for (let k = 0; k < m; k++) walkOrder[k] = -1 - (walkOrder[k] as number);
+  arena.free(amountKey);
   const outcome = new Uint8Array(m);
-  const chosen = new Int32Array(m); // MATCHED: transaction index; AMBIGUOUS, BOUND: candidate list id
-  const value = new Float64Array(m); // MATCHED / NOT_FOUND_SCORE: best score; AMBIGUOUS: candidate count
-  const best = new Float64Array(m).fill(-1); // best name score considered (−1: none)
-  // Sized so that no array grows in the walk but `recorded`, which starts small so that its
-  // growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
+  const chosen = arena.ints(m); // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
+  const value = arena.floats(m).fill(-1); // best name score considered (−1: none)
+  const counts = arena.ints(m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
+  // Sized so that no array grows in the walk but `recorded` and the lists, which start small
+  // so that their growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
   let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
   // Candidate lists: slices of `recorded`, by list id (at most one per request); per first plausible group, its latest list.
-  const listStart = new Int32Array(m + 1);
-  const listLength = new Int32Array(m + 1);
+  let listStart: Int32Array = new Int32Array(64);
+  let listLength: Int32Array = new Int32Array(64);
   let lists = 0;
-  const lastList = new Int32Array(groupName.length).fill(-1);
-  const pickedBy = new Int32Array(transactions.length).fill(-1); // transaction → first request that chose it
-  const conflicts: number[] = []; // transactions chosen by more than one request
-  const shared = new Map<number, number[]>(); // those transactions → every request that chose them
+  const lastList = arena.ints(groupName.length).fill(-1);
   // Plausible groups of the current request (reused: no allocation per request).
   let mostGroups = 0; // an amount's groups: the most a request can find plausible
   for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
@@ -522,9 +699,14 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let wide: Found | undefined;
   let narrow: Found | undefined; // names within the margin of a perfect score
   // Requests in amount order: each amount's transactions are read while they are in cache.
+  let amount = -1;
+  let amountEnd = amountStarts[1] as number; // where the requests of `amount` end
   for (let k = 0; k < m; k++) {
+    while (k >= amountEnd) {
+      amount += 1;
+      amountEnd = amountStarts[amount + 2] as number;
+    }
     const r = walkOrder[k] as number;
-    const amount = walkAmount[k] as number;
     const from = walkFrom[k] as number;
     if (amount < 0) {
       outcome[r] = NOT_FOUND_AMOUNT;
@@ -534,7 +716,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       outcome[r] = NOT_FOUND_OLD;
       continue;
     }
-    const payer = walkPayer[k] as number;
+    const payer = (walkPayerKey[k] as number) - 1;
     if (payer < 0) {
       outcome[r] = NOT_FOUND_NAME;
       continue;
@@ -652,10 +834,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       // The search ties equal scores by group: names of equal score go by name key here.
       if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
     }
-    best[r] = bestScore;
+    value[r] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
       outcome[r] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
-      value[r] = bestScore;
       continue;
     }
     // One in-window transaction in one group: a clear best. Otherwise all of them are plausible.
@@ -665,18 +846,6 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       const i = order[first] as number;
       outcome[r] = MATCHED;
       chosen[r] = i;
-      value[r] = bestScore;
-      const previous = pickedBy[i] as number;
-      if (previous < 0) pickedBy[i] = r;
-      else {
-        let list = shared.get(i);
-        if (!list) {
-          list = [previous];
-          shared.set(i, list);
-          conflicts.push(i);
-        }
-        list.push(r);
-      }
       continue;
     }
     // Best names first, newest first within a name.
@@ -687,15 +856,19 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     for (let c = 0; c < count; c++) {
       const g = plausibleGroups[c] as number;
       const start = groupStart[g] as number;
-      const inWindow = countFrom(time, start, groupStart[g + 1] as number, from);
+      const inWindow = countFrom(time, coarse, start, groupStart[g + 1] as number, from);
       total += inWindow;
       for (let at = start; at < start + inWindow && kept < MAX_RECORDED_CANDIDATES; at++) recorded[recordedLength + kept++] = order[at] as number;
     }
-    value[r] = total;
+    counts[r] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
     const previous = g0 >= 0 ? (lastList[g0] as number) : -1;
     if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
     else {
+      if (lists === listStart.length) {
+        listStart = growInt(listStart);
+        listLength = growInt(listLength);
+      }
       listStart[lists] = recordedLength;
       listLength[lists] = kept;
       if (g0 >= 0) lastList[g0] = lists;
@@ -705,12 +878,34 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
   }
 
-  // One transaction cannot settle two requests: when it is the clear best of several, none is picked.
-  for (const transaction of conflicts) {
-    const chosenBy = shared.get(transaction) as number[];
-    for (const r of chosenBy) {
-      outcome[r] = SHARED;
-      value[r] = chosenBy.length;
+  // One transaction cannot settle two requests: when it is the clear best of several, none is
+  // picked. Found after the walk with two bits per transaction (chosen once, chosen again).
+  const n = transactions.length;
+  const once = new Uint8Array((n >> 3) + 1);
+  const again = new Uint8Array((n >> 3) + 1);
+  let anyAgain = false;
+  for (let r = 0; r < m; r++) {
+    if (outcome[r] !== MATCHED) continue;
+    const i = chosen[r] as number;
+    const bit = 1 << (i & 7);
+    if (((once[i >> 3] as number) & bit) === 0) once[i >> 3] = (once[i >> 3] as number) | bit;
+    else {
+      again[i >> 3] = (again[i >> 3] as number) | bit;
+      anyAgain = true;
+    }
+  }
+  if (anyAgain) {
+    const shared = new Map<number, number[]>(); // transactions chosen more than once → the requests that chose them
+    for (let r = 0; r < m; r++) {
+      if (outcome[r] !== MATCHED) continue;
+      const i = chosen[r] as number;
+      if (((again[i >> 3] as number) & (1 << (i & 7))) !== 0) appendTo(shared, i, r);
+    }
+    for (const chosenBy of shared.values()) {
+      for (const r of chosenBy) {
+        outcome[r] = SHARED;
+        counts[r] = chosenBy.length;
+      }
     }
   }
 
@@ -743,7 +938,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   };
   for (let r = 0; r < m; r++) {
     const requestId = (requests[r] as MatchRequest).id;
-    const e = evidence(best[r] as number);
+    const e = evidence(value[r] as number);
     switch (outcome[r]) {
       case NOT_FOUND_AMOUNT:
         decisions[r] = { requestId, result: 'not_found', reason: NO_AMOUNT, evidence: NO_SCORE };
@@ -763,7 +958,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
         break;
       }
       case AMBIGUOUS:
-        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(value[r] as number), evidence: e };
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(counts[r] as number), evidence: e };
         break;
       case BOUND:
         decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: BOUND_REASON, evidence: e };
@@ -773,7 +968,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
           requestId,
           result: 'ambiguous',
           candidates: [txId[chosen[r] as number] as string],
-          reason: `the same transaction is the best match for ${value[r] as number} requests`,
+          reason: `the same transaction is the best match for ${counts[r] as number} requests`,
           evidence: e,
         };
     }

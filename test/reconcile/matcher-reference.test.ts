@@ -248,4 +248,29 @@ describe('matcher agrees with a plain reading of the rules on large groups of on
       }
     });
   }
+  // Groups of 4096 or more are sorted by radix, and the transactions in a request's window are
+  // counted through sampled times: the counts in the reasons are checked too.
+  it('one payer, one amount, 6000 transactions (times in ms, many equal), counts of the plausible, 3 seeds', () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      const random = mulberry32(seed * 4451);
+      const requests: MatchRequest[] = Array.from({ length: 200 }, (_, i) => ({ id: `r${i}`, amountMinor: 100, currency: 'UYU', name: 'María Pérez', registeredAtMs: (6 + Math.floor(random() * 16)) * DAY + Math.floor(random() * 5000) }));
+      const transactions: MatchTransaction[] = Array.from({ length: 6000 }, (_, i) => ({
+        id: `t${Math.floor(random() * 1e6)}-${i}`,
+        amountMinor: 100,
+        currency: 'UYU',
+        senderName: random() < 0.9 ? 'Pérez María' : 'Ana Gómez',
+        // Whole days, or a few seconds past one: many equal times, and ms that order the rest.
+        receivedAtMs: Math.floor(random() * 22) * DAY + (random() < 0.5 ? 0 : Math.floor(random() * 5000)),
+      }));
+      const expected = reference(requests, transactions);
+      const decisions = matchRequests(requests, transactions);
+      const actual = normalise(decisions);
+      for (const request of requests) expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+      for (const [r, decision] of decisions.entries()) {
+        const request = requests[r] as MatchRequest;
+        const plausible = transactions.filter((t) => t.senderName === 'Pérez María' && t.receivedAtMs >= request.registeredAtMs - WINDOW_MS).length;
+        expect(decision.reason, `seed ${seed}, request ${request.id}`).to.equal(`${plausible} transactions are equally plausible`);
+      }
+    }
+  });
 });
