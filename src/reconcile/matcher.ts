@@ -68,6 +68,17 @@ const ARENA_MIN_BYTES = 1 << 12;
  */
 type Arena = ArrayBuffer[];
 
+/**
+ * Every arena starts with this (never reused: too small), so that its array holds objects
+ * from the start: an empty `[]` is an array of small integers until the first push, and the
+ * arena's reads saw two element kinds each call ("wrong map").
+ */
+const NO_BUFFER = new ArrayBuffer(0);
+
+function createArena(): Arena {
+  return [NO_BUFFER];
+}
+
 function arenaInts(arena: Arena, length: number): Int32Array {
   if (length * 4 < ARENA_MIN_BYTES) return new Int32Array(length);
   const buffer = reuse(arena, length * 4);
@@ -224,43 +235,86 @@ function shortCode(code: string): number {
   return key;
 }
 
-/** Non-negative integer keys (below 2^53) → values, by open addressing in typed arrays; grows. */
-function createCodeTable() {
-  let keys = new Float64Array(64).fill(-1);
-  let values = new Int32Array(64);
-  let size = 0;
-  const slot = (table: Float64Array, key: number): number => {
-    const mask = table.length - 1;
-    let h = Math.imul((key % 4294967296) ^ Math.floor(key / 4294967296), 0x9e3779b1);
-    h ^= h >>> 15;
-    let at = h & mask;
-    while (table[at] !== key && table[at] !== -1) at = (at + 1) & mask;
-    return at;
-  };
-  return {
-    get(key: number): number {
-      const at = slot(keys, key);
-      return keys[at] === key ? (values[at] as number) : -1;
-    },
-    set(key: number, value: number): void {
-      if ((size + 1) * 2 > keys.length) {
-        const oldKeys = keys;
-        const oldValues = values;
-        keys = new Float64Array(oldKeys.length * 2).fill(-1);
-        values = new Int32Array(oldKeys.length * 2);
-        for (let x = 0; x < oldKeys.length; x++) {
-          if (oldKeys[x] === -1) continue;
-          const at = slot(keys, oldKeys[x] as number);
-          keys[at] = oldKeys[x] as number;
-          values[at] = oldValues[x] as number;
-        }
+/**
+ * Non-negative integer keys (below 2^53) → values, by open addressing in typed arrays; grows.
+ * Plain objects and module functions, as is the currency table below: closures made per call
+ * deoptimised the optimised index on the next call ("wrong call target"), and so did the map
+ * of a class instance made per call (its fields' map is held only by its instances, and a
+ * collection between calls dropped it and the code that checked for it: "weak objects").
+ */
+type CodeTable = { keys: Float64Array; values: Int32Array; size: number };
+
+function createCodeTable(): CodeTable {
+  return { keys: new Float64Array(64).fill(-1), values: new Int32Array(64), size: 0 };
+}
+
+function codeGet(table: CodeTable, key: number): number {
+  const at = codeSlot(table.keys, key);
+  return table.keys[at] === key ? (table.values[at] as number) : -1;
+}
+
+function codeSet(table: CodeTable, key: number, value: number): void {
+  if ((table.size + 1) * 2 > table.keys.length) {
+    const oldKeys = table.keys;
+    const oldValues = table.values;
+    const keys = new Float64Array(oldKeys.length * 2).fill(-1);
+    const values = new Int32Array(oldKeys.length * 2);
+    for (let x = 0; x < oldKeys.length; x++) {
+      if (oldKeys[x] === -1) continue;
+      const at = codeSlot(keys, oldKeys[x] as number);
+      keys[at] = oldKeys[x] as number;
+      values[at] = oldValues[x] as number;
+    }
+    table.keys = keys;
+    table.values = values;
+  }
+  const at = codeSlot(table.keys, key);
+  if (table.keys[at] !== key) table.size += 1;
+  table.keys[at] = key;
+  table.values[at] = value;
+}
+
+function codeSlot(table: Float64Array, key: number): number {
+  const mask = table.length - 1;
+  let h = Math.imul((key % 4294967296) ^ Math.floor(key / 4294967296), 0x9e3779b1);
+  h ^= h >>> 15;
+  let at = h & mask;
+  while (table[at] !== key && table[at] !== -1) at = (at + 1) & mask;
+  return at;
+}
+
+/**
+ * Currency codes → dense ids. Codes of up to 6 ASCII characters (every ISO code) by a number
+ * made of their upper-cased characters, in a flat table: a Map of strings hashed each code
+ * object (a million of them, most distinct objects) and missed the cache once it held many
+ * codes. Others by a Map (upper-cased code → id).
+ */
+type CurrencyIds = { short: CodeTable; other: Map<string, number>; count: number };
+
+/** The code's id; a new one when `create`, else −1 for a code not seen. */
+function currencyId(currencies: CurrencyIds, code: string, create: boolean): number {
+  let key = shortCode(code);
+  if (key < 0) {
+    // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
+    const upper = code.toUpperCase();
+    key = shortCode(upper);
+    if (key < 0) {
+      let id = currencies.other.get(upper);
+      if (id === undefined) {
+        if (!create) return -1;
+        id = currencies.count++;
+        currencies.other.set(upper, id);
       }
-      const at = slot(keys, key);
-      if (keys[at] !== key) size += 1;
-      keys[at] = key;
-      values[at] = value;
-    },
-  };
+      return id;
+    }
+  }
+  let id = codeGet(currencies.short, key);
+  if (id < 0) {
+    if (!create) return -1;
+    id = currencies.count++;
+    codeSet(currencies.short, key, id);
+  }
+  return id;
 }
 
 /**
@@ -273,36 +327,7 @@ function createCodeTable() {
  */
 function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
   const n = transactions.length;
-  // Codes of up to 6 ASCII characters (every ISO code) by a number made of their upper-cased
-  // characters, in a flat table: a Map of strings hashed each code object (a million of them,
-  // most distinct objects) and missed the cache once it held many codes. Others by a Map.
-  const shortIds = createCodeTable();
-  const currencyIds = new Map<string, number>(); // other codes, upper-cased → id
-  let currencies = 0;
-  const currencyOf = (code: string, create: boolean): number => {
-    let key = shortCode(code);
-    if (key < 0) {
-      // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
-      const upper = code.toUpperCase();
-      key = shortCode(upper);
-      if (key < 0) {
-        let id = currencyIds.get(upper);
-        if (id === undefined) {
-          if (!create) return -1;
-          id = currencies++;
-          currencyIds.set(upper, id);
-        }
-        return id;
-      }
-    }
-    let id = shortIds.get(key);
-    if (id < 0) {
-      if (!create) return -1;
-      id = currencies++;
-      shortIds.set(key, id);
-    }
-    return id;
-  };
+  const currencies: CurrencyIds = { short: createCodeTable(), other: new Map(), count: 0 };
   const txCurrency = arenaInts(arena, n);
   const txName = arenaInts(arena, n);
   const txTime = arenaFloats(arena, n);
@@ -315,7 +340,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   for (let i = 0; i < n; i++) {
     const t = transactions[i] as MatchTransaction;
     if (t.currency !== lastCurrency) {
-      lastCurrencyId = currencyOf(t.currency, true);
+      lastCurrencyId = currencyId(currencies, t.currency, true);
       lastCurrency = t.currency;
     }
     txCurrency[i] = lastCurrencyId;
@@ -335,7 +360,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const reqCurrency = arenaInts(arena, m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
-    reqCurrency[r] = currencyOf(request.currency, false);
+    reqCurrency[r] = currencyId(currencies, request.currency, false);
     if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
     if (request.amountMinor < lowest) lowest = request.amountMinor;
     if (request.amountMinor > highest) highest = request.amountMinor;
@@ -634,7 +659,7 @@ const BOUND = 7;
 
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
-  const arena: Arena = [];
+  const arena = createArena();
   const index = indexTransactions(transactions, requests, names, arena);
   const { bucketGroups, groupStart, groupName, order, time, coarse, latest, requestOrder, requestAmount, txId } = index;
   const m = requests.length;
