@@ -57,39 +57,57 @@ export const MAX_RECORDED_CANDIDATES = 10;
  * inputs runs the reuse path too (code first run on a large input deoptimises its callers:
  * with a 64 KB floor, 100k × 100k took twice as long). Buffers live for the call only.
  */
-type Arena = { ints: (length: number) => Int32Array; floats: (length: number) => Float64Array; free: (...arrays: (Int32Array | Float64Array)[]) => void };
 const ARENA_MIN_BYTES = 1 << 12;
 
+/**
+ * An arena is the list of its released buffers, and its operations plain module functions:
+ * closures made per call were new call targets each call, and optimised code that had
+ * inlined one call's `ints` deoptimised on the next ("wrong call target"); the walk's
+ * function is large, and its re-optimisation (60–180 ms of compiling on a shared core) then
+ * fell, or not, into the caller's next call.
+ */
+type Arena = ArrayBuffer[];
+
+/**
+ * Every arena starts with this (never reused: too small), so that its array holds objects
+ * from the start: an empty `[]` is an array of small integers until the first push, and the
+ * arena's reads saw two element kinds each call ("wrong map").
+ */
+const NO_BUFFER = new ArrayBuffer(0);
+
 function createArena(): Arena {
-  const released: ArrayBuffer[] = [];
-  /** The smallest released buffer of at least `bytes`, or undefined. */
-  const reuse = (bytes: number): ArrayBuffer | undefined => {
-    let best = -1;
-    for (let k = 0; k < released.length; k++) {
-      const size = (released[k] as ArrayBuffer).byteLength;
-      if (size >= bytes && (best < 0 || size < (released[best] as ArrayBuffer).byteLength)) best = k;
-    }
-    if (best < 0) return undefined;
-    const buffer = released[best] as ArrayBuffer;
-    released[best] = released[released.length - 1] as ArrayBuffer;
-    released.pop();
-    return buffer;
-  };
-  return {
-    ints(length: number): Int32Array {
-      if (length * 4 < ARENA_MIN_BYTES) return new Int32Array(length);
-      const buffer = reuse(length * 4);
-      return buffer ? new Int32Array(buffer, 0, length).fill(0) : new Int32Array(length);
-    },
-    floats(length: number): Float64Array {
-      if (length * 8 < ARENA_MIN_BYTES) return new Float64Array(length);
-      const buffer = reuse(length * 8);
-      return buffer ? new Float64Array(buffer, 0, length).fill(0) : new Float64Array(length);
-    },
-    free(...arrays: (Int32Array | Float64Array)[]): void {
-      for (const array of arrays) if (array.byteOffset === 0 && array.buffer.byteLength >= ARENA_MIN_BYTES) released.push(array.buffer as ArrayBuffer);
-    },
-  };
+  return [NO_BUFFER];
+}
+
+function arenaInts(arena: Arena, length: number): Int32Array {
+  if (length * 4 < ARENA_MIN_BYTES) return new Int32Array(length);
+  const buffer = reuse(arena, length * 4);
+  return buffer ? new Int32Array(buffer, 0, length).fill(0) : new Int32Array(length);
+}
+
+function arenaFloats(arena: Arena, length: number): Float64Array {
+  if (length * 8 < ARENA_MIN_BYTES) return new Float64Array(length);
+  const buffer = reuse(arena, length * 8);
+  return buffer ? new Float64Array(buffer, 0, length).fill(0) : new Float64Array(length);
+}
+
+/** Releases an array's buffer for reuse (arrays from the arena only; subarrays are not released). */
+function arenaFree(arena: Arena, array: Int32Array | Float64Array): void {
+  if (array.byteOffset === 0 && array.buffer.byteLength >= ARENA_MIN_BYTES) arena.push(array.buffer as ArrayBuffer);
+}
+
+/** The smallest released buffer of at least `bytes` (taken out of the arena), or undefined. */
+function reuse(released: Arena, bytes: number): ArrayBuffer | undefined {
+  let best = -1;
+  for (let k = 0; k < released.length; k++) {
+    const size = (released[k] as ArrayBuffer).byteLength;
+    if (size >= bytes && (best < 0 || size < (released[best] as ArrayBuffer).byteLength)) best = k;
+  }
+  if (best < 0) return undefined;
+  const buffer = released[best] as ArrayBuffer;
+  released[best] = released[released.length - 1] as ArrayBuffer;
+  released.pop();
+  return buffer;
 }
 
 /**
@@ -99,14 +117,14 @@ function createArena(): Arena {
  * sort behind the radix passes and the transaction index: linear, no comparisons.
  */
 function countingSort(input: Int32Array, count: number, key: Int32Array, buckets: number, arena: Arena, into?: Int32Array): { order: Int32Array; starts: Int32Array } {
-  const starts = arena.ints(buckets + 1);
+  const starts = arenaInts(arena, buckets + 1);
   for (let k = 0; k < count; k++) {
     const b = key[input[k] as number] as number;
     if (b >= 0) starts[b + 1] = (starts[b + 1] as number) + 1;
   }
   for (let b = 0; b < buckets; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
-  const order = into ?? arena.ints(starts[buckets] as number);
-  const fill = arena.ints(buckets);
+  const order = into ?? arenaInts(arena, starts[buckets] as number);
+  const fill = arenaInts(arena, buckets);
   fill.set(starts.subarray(0, buckets));
   for (let k = 0; k < count; k++) {
     const element = input[k] as number;
@@ -115,12 +133,12 @@ function countingSort(input: Int32Array, count: number, key: Int32Array, buckets
     order[fill[b] as number] = element;
     fill[b] = (fill[b] as number) + 1;
   }
-  arena.free(fill);
+  arenaFree(arena, fill);
   return { order, starts };
 }
 
 function identity(count: number, arena: Arena): Int32Array {
-  const order = arena.ints(count);
+  const order = arenaInts(arena, count);
   for (let k = 0; k < count; k++) order[k] = k;
   return order;
 }
@@ -142,10 +160,10 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: 
     if ((minor[k] as number) > max) max = minor[k] as number;
     if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
   }
-  let spare: Int32Array = arena.ints(count);
+  let spare: Int32Array = arenaInts(arena, count);
   const scatter = (digits: Int32Array) => {
     const { order: sorted, starts } = countingSort(order, count, digits, RADIX, arena, spare);
-    arena.free(starts);
+    arenaFree(arena, starts);
     spare = order;
     order = sorted;
   };
@@ -155,25 +173,25 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: 
     let keys: Int32Array;
     if (minor instanceof Int32Array) keys = minor;
     else {
-      keys = arena.ints(count);
+      keys = arenaInts(arena, count);
       for (let k = 0; k < count; k++) keys[k] = minor[k] as number;
     }
     [order, spare] = radixPasses(keys, max, order, spare, count);
-    if (keys !== minor) arena.free(keys);
+    if (keys !== minor) arenaFree(arena, keys);
   } else {
     // Digits computed in one plain loop a pass (floating-point division and modulo, which are slow).
-    const digits = arena.ints(count);
+    const digits = arenaInts(arena, count);
     for (let divisor = 1; divisor <= max; divisor *= RADIX) {
       for (let k = 0; k < count; k++) digits[k] = Math.floor((minor[k] as number) / divisor) % RADIX;
       scatter(digits);
     }
-    arena.free(digits);
+    arenaFree(arena, digits);
   }
   if (majors > 1) {
     const { order: sorted, starts } = countingSort(order, count, major, majors, arena, spare);
-    arena.free(starts, order);
+    arenaFree(arena, starts); arenaFree(arena, order);
     order = sorted;
-  } else arena.free(spare);
+  } else arenaFree(arena, spare);
   return order;
 }
 
@@ -217,43 +235,86 @@ function shortCode(code: string): number {
   return key;
 }
 
-/** Non-negative integer keys (below 2^53) → values, by open addressing in typed arrays; grows. */
-function createCodeTable() {
-  let keys = new Float64Array(64).fill(-1);
-  let values = new Int32Array(64);
-  let size = 0;
-  const slot = (table: Float64Array, key: number): number => {
-    const mask = table.length - 1;
-    let h = Math.imul((key % 4294967296) ^ Math.floor(key / 4294967296), 0x9e3779b1);
-    h ^= h >>> 15;
-    let at = h & mask;
-    while (table[at] !== key && table[at] !== -1) at = (at + 1) & mask;
-    return at;
-  };
-  return {
-    get(key: number): number {
-      const at = slot(keys, key);
-      return keys[at] === key ? (values[at] as number) : -1;
-    },
-    set(key: number, value: number): void {
-      if ((size + 1) * 2 > keys.length) {
-        const oldKeys = keys;
-        const oldValues = values;
-        keys = new Float64Array(oldKeys.length * 2).fill(-1);
-        values = new Int32Array(oldKeys.length * 2);
-        for (let x = 0; x < oldKeys.length; x++) {
-          if (oldKeys[x] === -1) continue;
-          const at = slot(keys, oldKeys[x] as number);
-          keys[at] = oldKeys[x] as number;
-          values[at] = oldValues[x] as number;
-        }
+/**
+ * Non-negative integer keys (below 2^53) → values, by open addressing in typed arrays; grows.
+ * Plain objects and module functions, as is the currency table below: closures made per call
+ * deoptimised the optimised index on the next call ("wrong call target"), and so did the map
+ * of a class instance made per call (its fields' map is held only by its instances, and a
+ * collection between calls dropped it and the code that checked for it: "weak objects").
+ */
+type CodeTable = { keys: Float64Array; values: Int32Array; size: number };
+
+function createCodeTable(): CodeTable {
+  return { keys: new Float64Array(64).fill(-1), values: new Int32Array(64), size: 0 };
+}
+
+function codeGet(table: CodeTable, key: number): number {
+  const at = codeSlot(table.keys, key);
+  return table.keys[at] === key ? (table.values[at] as number) : -1;
+}
+
+function codeSet(table: CodeTable, key: number, value: number): void {
+  if ((table.size + 1) * 2 > table.keys.length) {
+    const oldKeys = table.keys;
+    const oldValues = table.values;
+    const keys = new Float64Array(oldKeys.length * 2).fill(-1);
+    const values = new Int32Array(oldKeys.length * 2);
+    for (let x = 0; x < oldKeys.length; x++) {
+      if (oldKeys[x] === -1) continue;
+      const at = codeSlot(keys, oldKeys[x] as number);
+      keys[at] = oldKeys[x] as number;
+      values[at] = oldValues[x] as number;
+    }
+    table.keys = keys;
+    table.values = values;
+  }
+  const at = codeSlot(table.keys, key);
+  if (table.keys[at] !== key) table.size += 1;
+  table.keys[at] = key;
+  table.values[at] = value;
+}
+
+function codeSlot(table: Float64Array, key: number): number {
+  const mask = table.length - 1;
+  let h = Math.imul((key % 4294967296) ^ Math.floor(key / 4294967296), 0x9e3779b1);
+  h ^= h >>> 15;
+  let at = h & mask;
+  while (table[at] !== key && table[at] !== -1) at = (at + 1) & mask;
+  return at;
+}
+
+/**
+ * Currency codes → dense ids. Codes of up to 6 ASCII characters (every ISO code) by a number
+ * made of their upper-cased characters, in a flat table: a Map of strings hashed each code
+ * object (a million of them, most distinct objects) and missed the cache once it held many
+ * codes. Others by a Map (upper-cased code → id).
+ */
+type CurrencyIds = { short: CodeTable; other: Map<string, number>; count: number };
+
+/** The code's id; a new one when `create`, else −1 for a code not seen. */
+function currencyId(currencies: CurrencyIds, code: string, create: boolean): number {
+  let key = shortCode(code);
+  if (key < 0) {
+    // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
+    const upper = code.toUpperCase();
+    key = shortCode(upper);
+    if (key < 0) {
+      let id = currencies.other.get(upper);
+      if (id === undefined) {
+        if (!create) return -1;
+        id = currencies.count++;
+        currencies.other.set(upper, id);
       }
-      const at = slot(keys, key);
-      if (keys[at] !== key) size += 1;
-      keys[at] = key;
-      values[at] = value;
-    },
-  };
+      return id;
+    }
+  }
+  let id = codeGet(currencies.short, key);
+  if (id < 0) {
+    if (!create) return -1;
+    id = currencies.count++;
+    codeSet(currencies.short, key, id);
+  }
+  return id;
 }
 
 /**
@@ -266,39 +327,10 @@ function createCodeTable() {
  */
 function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
   const n = transactions.length;
-  // Codes of up to 6 ASCII characters (every ISO code) by a number made of their upper-cased
-  // characters, in a flat table: a Map of strings hashed each code object (a million of them,
-  // most distinct objects) and missed the cache once it held many codes. Others by a Map.
-  const shortIds = createCodeTable();
-  const currencyIds = new Map<string, number>(); // other codes, upper-cased → id
-  let currencies = 0;
-  const currencyOf = (code: string, create: boolean): number => {
-    let key = shortCode(code);
-    if (key < 0) {
-      // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
-      const upper = code.toUpperCase();
-      key = shortCode(upper);
-      if (key < 0) {
-        let id = currencyIds.get(upper);
-        if (id === undefined) {
-          if (!create) return -1;
-          id = currencies++;
-          currencyIds.set(upper, id);
-        }
-        return id;
-      }
-    }
-    let id = shortIds.get(key);
-    if (id < 0) {
-      if (!create) return -1;
-      id = currencies++;
-      shortIds.set(key, id);
-    }
-    return id;
-  };
-  const txCurrency = arena.ints(n);
-  const txName = arena.ints(n);
-  const txTime = arena.floats(n);
+  const currencies: CurrencyIds = { short: createCodeTable(), other: new Map(), count: 0 };
+  const txCurrency = arenaInts(arena, n);
+  const txName = arenaInts(arena, n);
+  const txTime = arenaFloats(arena, n);
   const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
   let lowest = 0;
   let highest = 0;
@@ -308,7 +340,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   for (let i = 0; i < n; i++) {
     const t = transactions[i] as MatchTransaction;
     if (t.currency !== lastCurrency) {
-      lastCurrencyId = currencyOf(t.currency, true);
+      lastCurrencyId = currencyId(currencies, t.currency, true);
       lastCurrency = t.currency;
     }
     txCurrency[i] = lastCurrencyId;
@@ -325,10 +357,10 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   }
   const senderNames = names.nameCount();
   const m = requests.length;
-  const reqCurrency = arena.ints(m);
+  const reqCurrency = arenaInts(arena, m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
-    reqCurrency[r] = currencyOf(request.currency, false);
+    reqCurrency[r] = currencyId(currencies, request.currency, false);
     if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
     if (request.amountMinor < lowest) lowest = request.amountMinor;
     if (request.amountMinor > highest) highest = request.amountMinor;
@@ -337,10 +369,10 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
   // Keys as 32-bit integers while every amount fits (half the memory; no copy for the radix sort).
   const narrow = highest - lowest < 2 ** 31;
-  const txKey = narrow ? arena.ints(n) : arena.floats(n);
+  const txKey = narrow ? arenaInts(arena, n) : arenaFloats(arena, n);
   for (let i = 0; i < n; i++) txKey[i] = (transactions[i] as MatchTransaction).amountMinor - lowest;
   const txSorted = radixOrder(txKey, txCurrency, n, arena);
-  const txAmount = arena.ints(n);
+  const txAmount = arenaInts(arena, n);
   // Counted first, then laid out in typed arrays of that size (lists grown by push were tens
   // of MB of garbage with n/2 amounts).
   let amountCount = 0;
@@ -349,9 +381,9 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     const p = k > 0 ? (txSorted[k - 1] as number) : -1;
     if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
   }
-  const amountKey = narrow ? arena.ints(amountCount) : arena.floats(amountCount);
-  const amountCurrency = arena.ints(amountCount);
-  const latest = arena.floats(amountCount);
+  const amountKey = narrow ? arenaInts(arena, amountCount) : arenaFloats(arena, amountCount);
+  const amountCurrency = arenaInts(arena, amountCount);
+  const latest = arenaFloats(arena, amountCount);
   let last = -1;
   for (let k = 0; k < n; k++) {
     const i = txSorted[k] as number;
@@ -363,25 +395,25 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
     txAmount[i] = last;
   }
-  arena.free(txSorted, txKey, txCurrency);
+  arenaFree(arena, txSorted); arenaFree(arena, txKey); arenaFree(arena, txCurrency);
 
   // Requests in (currency, amount) order, each with its amount's id (−1: no such amount).
-  const known = arena.ints(m);
+  const known = arenaInts(arena, m);
   let knownCount = 0;
   for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) >= 0) known[knownCount++] = r;
   const unknownCurrency: number[] = []; // requests of a currency no transaction has
   if (knownCount < m) for (let r = 0; r < m; r++) if ((reqCurrency[r] as number) < 0) unknownCurrency.push(r);
-  const reqKey = narrow ? arena.ints(knownCount) : arena.floats(knownCount);
-  const reqMajor = arena.ints(knownCount);
+  const reqKey = narrow ? arenaInts(arena, knownCount) : arenaFloats(arena, knownCount);
+  const reqMajor = arenaInts(arena, knownCount);
   for (let k = 0; k < knownCount; k++) {
     const r = known[k] as number;
     reqKey[k] = (requests[r] as MatchRequest).amountMinor - lowest;
     reqMajor[k] = reqCurrency[r] as number;
   }
-  arena.free(reqCurrency);
+  arenaFree(arena, reqCurrency);
   const reqSorted = radixOrder(reqKey, reqMajor, knownCount, arena);
-  const requestOrder = arena.ints(m);
-  const requestAmount = arena.ints(m).fill(-1);
+  const requestOrder = arenaInts(arena, m);
+  const requestAmount = arenaInts(arena, m).fill(-1);
   let a = 0;
   for (let k = 0; k < knownCount; k++) {
     const at = reqSorted[k] as number;
@@ -394,20 +426,20 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   }
   let tail = knownCount;
   for (const r of unknownCurrency) requestOrder[tail++] = r;
-  arena.free(reqSorted, reqKey, reqMajor, known, amountKey, amountCurrency);
+  arenaFree(arena, reqSorted); arenaFree(arena, reqKey); arenaFree(arena, reqMajor); arenaFree(arena, known); arenaFree(arena, amountKey); arenaFree(arena, amountCurrency);
 
   // Stable counting sort by name (transactions without one left out), then by amount:
   // (amount, name) runs in ascending order, each amount's run starting at bucketFirst.
   const all = identity(n, arena);
   const { order: byName, starts: nameStarts } = countingSort(all, n, txName, senderNames, arena);
-  arena.free(nameStarts);
+  arenaFree(arena, nameStarts);
   const { order, starts: bucketFirst } = countingSort(byName, named, txAmount, amountCount, arena, all.subarray(0, named));
-  arena.free(byName, txAmount);
+  arenaFree(arena, byName); arenaFree(arena, txAmount);
 
   // Groups: maximal runs of one (amount, name); each sorted newest first (ties by id).
-  let groupStart = arena.ints(named + 1);
-  let groupName = arena.ints(named);
-  const bucketGroups = arena.ints(amountCount + 1); // per amount: first group
+  let groupStart = arenaInts(arena, named + 1);
+  let groupName = arenaInts(arena, named);
+  const bucketGroups = arenaInts(arena, amountCount + 1); // per amount: first group
   let groups = 0;
   const newestFirst = (x: number, y: number) => {
     const byTime = (txTime[y] as number) - (txTime[x] as number);
@@ -441,20 +473,20 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   }
   bucketGroups[amountCount] = groups;
   groupStart[groups] = named;
-  arena.free(bucketFirst, txName, keyScratch.keys);
+  arenaFree(arena, bucketFirst); arenaFree(arena, txName); arenaFree(arena, keyScratch.keys);
   if (groups * 2 < named) {
     // Few groups (many transactions per name and amount): only as many as there are.
-    const start = arena.ints(groups + 1);
+    const start = arenaInts(arena, groups + 1);
     start.set(groupStart.subarray(0, groups + 1));
-    const name = arena.ints(groups);
+    const name = arenaInts(arena, groups);
     name.set(groupName.subarray(0, groups));
-    arena.free(groupStart, groupName);
+    arenaFree(arena, groupStart); arenaFree(arena, groupName);
     groupStart = start;
     groupName = name;
   }
-  const time = arena.floats(named);
+  const time = arenaFloats(arena, named);
   for (let k = 0; k < named; k++) time[k] = txTime[order[k] as number] as number;
-  arena.free(txTime);
+  arenaFree(arena, txTime);
   const coarse = new Float64Array(Math.ceil(named / STRIDE));
   for (let j = 0; j < coarse.length; j++) coarse[j] = time[j * STRIDE] as number;
   return {
@@ -508,20 +540,20 @@ function sortNewestFirst(order: Int32Array, from: number, to: number, time: Floa
     // A large group by LSD radix sort of the ages (stable: equal times keep their order), linear:
     // the native sort of a million keys was 0.4 s of one amount and one name at 1M.
     const { arena } = scratch;
-    const ages = arena.ints(count);
+    const ages = arenaInts(arena, count);
     for (let k = 0; k < count; k++) ages[k] = newest - (time[order[from + k] as number] as number);
-    let positions = arena.ints(count);
-    let spare = arena.ints(count);
+    let positions = arenaInts(arena, count);
+    let spare = arenaInts(arena, count);
     for (let k = 0; k < count; k++) positions[k] = k;
     [positions, spare] = radixPasses(ages, newest - oldest, positions, spare, count);
     const elements = ages; // the ages are no longer needed: the group's elements, as they were
     elements.set(order.subarray(from, to));
     for (let k = 0; k < count; k++) order[from + k] = elements[positions[k] as number] as number;
-    arena.free(ages, positions, spare);
+    arenaFree(arena, ages); arenaFree(arena, positions); arenaFree(arena, spare);
   } else {
     if (scratch.keys.length < count) {
-      scratch.arena.free(scratch.keys);
-      scratch.keys = scratch.arena.floats(Math.max(count, scratch.keys.length * 2));
+      arenaFree(scratch.arena, scratch.keys);
+      scratch.keys = arenaFloats(scratch.arena, Math.max(count, scratch.keys.length * 2));
     }
     const keys = scratch.keys.subarray(0, count);
     for (let k = 0; k < count; k++) keys[k] = (newest - (time[order[from + k] as number] as number)) * count + k;
@@ -633,8 +665,8 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   const m = requests.length;
   // What the decisions need from each request, read once in input order (the walk below goes
   // in amount order): the window, and the payer's name id + 1 (0: none, or no such amount).
-  const windowStart = arena.floats(m);
-  const payerKey = arena.ints(m);
+  const windowStart = arenaFloats(arena, m);
+  const payerKey = arenaInts(arena, m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
     windowStart[r] = request.registeredAtMs - WINDOW_MS;
@@ -646,10 +678,10 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   const amountKey = requestAmount; // amount id + 1 (0: none), in place
   for (let r = 0; r < m; r++) amountKey[r] = (amountKey[r] as number) + 1;
   const { order: byPayer, starts: payerStarts } = countingSort(requestOrder, m, payerKey, names.nameCount() + 1, arena);
-  arena.free(payerStarts);
+  arenaFree(arena, payerStarts);
   // Into requestOrder's array (read by the first sort only); amountStarts[a + 1]: amount a's first request.
   const { order: walkOrder, starts: amountStarts } = countingSort(byPayer, m, amountKey, latest.length + 1, arena, requestOrder);
-  arena.free(byPayer);
+  arenaFree(arena, byPayer);
   // The same, laid out in walk order so the walk reads them in sequence: permuted in place,
   // cycle by cycle (a copy of each was 12 MB more at the peak at 1M), visited positions
   // marked in walkOrder as −1 − r meanwhile.
@@ -673,11 +705,11 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
   }
   for (let k = 0; k < m; k++) walkOrder[k] = -1 - (walkOrder[k] as number);
-  arena.free(amountKey);
+  arenaFree(arena, amountKey);
   const outcome = new Uint8Array(m);
-  const chosen = arena.ints(m); // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
-  const value = arena.floats(m).fill(-1); // best name score considered (−1: none)
-  const counts = arena.ints(m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
+  const chosen = arenaInts(arena, m); // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
+  const value = arenaFloats(arena, m).fill(-1); // best name score considered (−1: none)
+  const counts = arenaInts(arena, m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
   // Sized so that no array grows in the walk but `recorded` and the lists, which start small
   // so that their growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
   let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
@@ -686,7 +718,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let listStart: Int32Array = new Int32Array(64);
   let listLength: Int32Array = new Int32Array(64);
   let lists = 0;
-  const lastList = arena.ints(groupName.length).fill(-1);
+  const lastList = arenaInts(arena, groupName.length).fill(-1);
   // Plausible groups of the current request (reused: no allocation per request).
   let mostGroups = 0; // an amount's groups: the most a request can find plausible
   for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
