@@ -92,13 +92,12 @@ export function createPoller(deps: {
     // Requests still `processing` here were marked by a holder whose lease lapsed (a clean step's
     // lease spares recovery its look): restored before the plan, which would cancel or reset them.
     // One marked under this fence or a newer one means a newer holder is at work: this step stops.
-    const processing = () => all.filter((k) => k.status === 'processing');
-    const leftProcessing = processing().map((k) => k._id);
+    const leftProcessing = all.filter((k) => k.status === 'processing');
     if (leftProcessing.length > 0) {
-      if (processing().some((k) => (k.processingFence ?? 0) >= lease.fence)) throw new LeaseLostError(doc._id);
-      await deps.settlement.recover(lease, { ids: leftProcessing });
+      if (leftProcessing.some((k) => (k.processingFence ?? 0) >= lease.fence)) throw new LeaseLostError(doc._id);
+      await deps.settlement.recover(lease, { ids: leftProcessing.map((k) => k._id) });
       all = await readAll();
-      if (processing().length > 0) throw new LeaseLostError(doc._id);
+      if (all.some((k) => k.status === 'processing')) throw new LeaseLostError(doc._id);
     }
     const known = all.filter((k) => OPEN_STATUSES.includes(k.status) || listed.has(k.externalId));
     const statusOf = new Map(all.map((k) => [k._id, k.status]));

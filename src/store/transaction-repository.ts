@@ -163,7 +163,7 @@ export function createTransactionRepository(deps: { models: Models }) {
     /**
      * One single-document update per id, in bulk: mongo-java-server matches each document an
      * update changes against the whole filter again, so one update over an $in list of n ids
-     * compared n × n (10k arrivals: a third of the engine's time in a step).
+     * compared n × n (10k arrivals: a quarter of the engine's time in the step).
      */
     async markHandled(ids: string[]): Promise<void> {
       const transactions = driverCollection(BankTransaction as never);
