@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { CommandStartedEvent } from 'mongodb';
 import { loadConfig } from '../src/config.js';
+import { appendTo } from '../src/domain/collections.js';
 import { cacheDir } from '../src/paths.js';
 import { freeClaimKey } from '../src/store/claim-keys.js';
 import { connectDatabase } from '../src/store/database.js';
@@ -82,8 +83,7 @@ database.connection.getClient().on('commandStarted', (event: CommandStartedEvent
     if (!recording) return;
     // A write not by id (none in these runs) is counted as an insert.
     if (typeof id !== 'string') written.inserted += 1;
-    else if (written.updatedById.has(collection)) written.updatedById.get(collection)?.push(id);
-    else written.updatedById.set(collection, [id]);
+    else appendTo(written.updatedById, collection, id);
   };
   if (event.commandName === 'insert') {
     documents += (c.documents as unknown[]).length;

@@ -519,8 +519,8 @@ public class Launcher {
     static MVStore openStore(String file) {
         // H2's page cache (16 MB by default) in MB: pages read again are deserialized again, so it grows
         // with the heap. At least 768 MB (and half the heap) stay for the rest, above all a query's whole
-        // result, which the server holds: 100k open requests are some 350 MB decoded. So a quarter of
-        // the default 1 GB heap, half of 2 GB or more.
+        // result, which the server holds: 100k open requests are some 350 MB decoded. So about a fifth
+        // of the default 1 GB heap (a quarter before), half of 2 GB or more.
         long heapMb = Runtime.getRuntime().maxMemory() / (1024 * 1024);
         int cacheMb = (int) Math.max(16, Math.min(heapMb / 2, heapMb - 768));
         MVStore store = new MVStore.Builder().fileName(file).autoCommitDisabled().autoCommitBufferSize(0).cacheSize(cacheMb).open();
