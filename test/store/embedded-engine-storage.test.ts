@@ -112,6 +112,26 @@ describe('embedded engine: queries by _id and document storage (real mongo-java-
     });
   }
 
+  it('counts and groups a collection several times the size of its heap (an aggregation reads the documents as it goes)', async () => {
+    // 64 MB of heap, 16 of them H2's page cache; 24k documents of 4 KB are ~120 MB decoded.
+    // Before, an aggregation (and so every countDocuments) first read the whole collection into
+    // one list: at 100k requests and the default 1 GB heap the server ran out of heap and died.
+    const small = await startJavaServer({ cacheDir, port: 0, h2File: path.join(dir, 'aggregate.h2'), heapMb: 64 });
+    servers.push(small);
+    await withClient(small.uri, async (client) => {
+      const docs = client.db('q').collection<{ _id: string; kind: string; filler: string }>('big');
+      const filler = 'x'.repeat(4_000);
+      const n = 24_000;
+      for (let i = 0; i < n; i += 500) await docs.insertMany(Array.from({ length: 500 }, (_, k) => ({ _id: `d-${i + k}`, kind: (i + k) % 3 === 0 ? 'a' : 'b', filler })));
+      expect(await docs.countDocuments({})).to.equal(n);
+      expect(await docs.countDocuments({ kind: 'a' })).to.equal(n / 3);
+      const groups = await docs.aggregate<{ _id: string; n: number }>([{ $match: { filler } }, { $group: { _id: '$kind', n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
+      expect(groups).to.deep.equal([{ _id: 'a', n: n / 3 }, { _id: 'b', n: (2 * n) / 3 }]);
+      // Still up, and the documents are whole.
+      expect((await docs.findOne({ _id: 'd-7' }))?.filler).to.equal(filler);
+    });
+  });
+
   it('opens a data file written before documents were stored as BSON, and keeps every value type across restarts', async () => {
     const h2File = path.join(dir, 'before.h2');
     const when = new Date('2026-11-26T14:05:00.123Z');

@@ -42,6 +42,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
 
 /**
  * Embedded MongoDB-protocol server for offline runs and tests:
@@ -273,8 +274,24 @@ public class Launcher {
     }
 
     static final class IdLedCollection extends H2Collection {
+        private final MVMap<Object, Document> data;
+
         IdLedCollection(MongoDatabase database, String name, CollectionOptions options, MVMap<Object, Document> data, MVMap<String, Object> meta, CursorRegistry cursors) {
             super(database, name, options, data, meta, cursors);
+            this.data = data;
+        }
+
+        /**
+         * The documents an aggregation starts from (and so every countDocuments, which the driver
+         * sends as one): read from the map as the stages consume them, in the same order as
+         * before. mongo-java-server first read the whole collection into one list, so a count
+         * held every document at once: at 100k requests the default 1 GB heap ran out and the
+         * server died. An H2 map's iterator reads the tree as it was when it began (writes make
+         * new pages), as the list was a copy of the collection at that moment.
+         */
+        @Override
+        public Stream<Document> queryAllAsStream() {
+            return data.values().stream();
         }
 
         @Override
