@@ -15,6 +15,7 @@ import { startJavaServer, type RunningServer } from '../../src/store/embedded/ja
  *    without an index on exactly their fields, and those indexes cost every write);
  *  - `{_id: {$in: list}}` is not compared with the whole list for every document it found;
  *  - documents are stored as BSON, and data folders written before (Java serialization) open.
+ *  - an aggregation (and so a count) reads the documents as it goes, not the collection into one list.
  * On the real server, with its H2 file and in memory.
  */
 describe('embedded engine: queries by _id and document storage (real mongo-java-server)', function () {
