@@ -213,8 +213,10 @@ export function createReconcileServices(deps: {
     const leftProcessing = new Set(waiting.filter((w) => w.status === 'processing').map((w) => w.accountId));
     // Claims held by requests not matched with them are looked for on each account's first
     // sweep in this process (older leaks included), then every ORPHAN_CHECK_MS.
-    const holding = await BankTransaction.distinct('accountId', { usedBy: { $ne: null } });
-    const dueForCheck = holding.map(String).filter((id) => (orphansCheckedAt.get(id)?.getTime() ?? -Infinity) <= now.getTime() - ORPHAN_CHECK_MS);
+    // Grouped, not `distinct`: the embedded engine answers a distinct by reading every matching
+    // document into one list (every transaction ever matched), an aggregation as it goes.
+    const holding = await BankTransaction.aggregate<{ _id: string }>([{ $match: { usedBy: { $ne: null } } }, { $group: { _id: '$accountId' } }]);
+    const dueForCheck = holding.map((row) => String(row._id)).filter((id) => (orphansCheckedAt.get(id)?.getTime() ?? -Infinity) <= now.getTime() - ORPHAN_CHECK_MS);
     let evaluated = 0;
     let freed = 0;
     for (const accountId of new Set([...waiting.map((w) => w.accountId), ...dueForCheck])) {
