@@ -487,8 +487,8 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const time = arenaFloats(arena, named);
   for (let k = 0; k < named; k++) time[k] = txTime[order[k] as number] as number;
   arenaFree(arena, txTime);
-  const coarse = new Float64Array(Math.ceil(named / STRIDE));
-  for (let j = 0; j < coarse.length; j++) coarse[j] = time[j * STRIDE] as number;
+  let longestGroup = 0;
+  for (let g = 0; g < groups; g++) longestGroup = Math.max(longestGroup, (groupStart[g + 1] as number) - (groupStart[g] as number));
   return {
     senderNames,
     txId,
@@ -500,7 +500,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     groupName: groupName.subarray(0, groups),
     order,
     time,
-    coarse,
+    longestGroup,
   };
 }
 
@@ -580,40 +580,57 @@ function sortNewestFirst(order: Int32Array, from: number, to: number, time: Floa
  */
 const FEW_NAMES = 16;
 
-/** Every STRIDE-th time (`coarse[j] = time[j * STRIDE]`), searched first in long groups. */
-const STRIDE_BITS = 5;
-const STRIDE = 1 << STRIDE_BITS;
-
 /**
- * How many of `time[from, to)` (descending) are ≥ `at`. In a long group, the sampled times
- * narrow the search to one stride first: a plain binary search over a million times (one
- * amount, one payer) missed the cache at nearly every step, for each of a million requests.
+ * Where the times of `time[from, to)` (descending) that are ≥ `at` end (`from` + how many),
+ * galloping from `hint`, any position in [from, to] (the answer for a nearby `at`): twice
+ * the log of the distance, so the window counts of requests walked in time order cost about
+ * a step each, and touch the times near the last ones. A binary search per request over a
+ * million times (one amount, one payer) missed the cache at nearly every step.
  */
-function countFrom(time: Float64Array, coarse: Float64Array, from: number, to: number, at: number): number {
+function windowEnd(time: Float64Array, from: number, to: number, at: number, hint: number): number {
+  // The answer is in [lo, hi].
   let lo = from;
   let hi = to;
-  if (to - from > 4 * STRIDE) {
-    // Samples inside [from, to): j in [first, end).
-    const first = (from + STRIDE - 1) >> STRIDE_BITS;
-    const end = ((to - 1) >> STRIDE_BITS) + 1;
-    let a = first;
-    let b = end;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if ((coarse[mid] as number) >= at) a = mid + 1;
-      else b = mid;
+  if (hint < to && (time[hint] as number) >= at) {
+    lo = hint + 1;
+    for (let step = 1; ; step *= 2) {
+      const probe = hint + step;
+      if (probe >= to) break;
+      if ((time[probe] as number) < at) {
+        hi = probe;
+        break;
+      }
+      lo = probe + 1;
     }
-    // time[(a − 1)·STRIDE] ≥ at (when a > first); time[a·STRIDE] < at (when a < end).
-    if (a > first) lo = (a - 1) * STRIDE + 1;
-    if (a < end) hi = a * STRIDE;
+  } else {
+    hi = hint;
+    for (let step = 1; ; step *= 2) {
+      const probe = hint - step;
+      if (probe < from) break;
+      if ((time[probe] as number) >= at) {
+        lo = probe + 1;
+        break;
+      }
+      hi = probe;
+    }
   }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((time[mid] as number) >= at) lo = mid + 1;
     else hi = mid;
   }
-  return lo - from;
+  return lo;
 }
+
+/**
+ * Groups longer than this have their window counts found from the last one's (see
+ * windowEnd) with the requests walked in time order within a payer and amount (one more
+ * counting sort of the requests, by a coarse time bucket); shorter ones need no order.
+ */
+const TIME_ORDERED_GROUP = 256;
+/** Requests per time bucket (about), and the most buckets. */
+const TIME_BUCKET_REQUESTS = 16;
+const TIME_BUCKETS = 1 << 16;
 
 const NO_AMOUNT = 'no unused bank transaction with this exact amount and currency';
 const TOO_OLD = 'transactions with this amount arrived more than 5 days before the request';
@@ -657,11 +674,37 @@ const AMBIGUOUS = 5;
 const SHARED = 6;
 const BOUND = 7;
 
+/**
+ * `input[0, count)` (request indexes) ordered stably by a coarse bucket of `at[r]` (one
+ * counting sort; times that are not finite go first): near enough in time for windowEnd.
+ */
+function timeOrder(input: Int32Array, at: Float64Array, count: number, arena: Arena): Int32Array {
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (let k = 0; k < count; k++) {
+    const t = at[input[k] as number] as number;
+    if (!Number.isFinite(t)) continue;
+    if (t < lowest) lowest = t;
+    if (t > highest) highest = t;
+  }
+  const buckets = Math.max(1, Math.min(TIME_BUCKETS, Math.floor(count / TIME_BUCKET_REQUESTS)));
+  const scale = highest > lowest ? buckets / (highest - lowest) : 0;
+  const bucket = arenaInts(arena, at.length);
+  for (let k = 0; k < count; k++) {
+    const r = input[k] as number;
+    const t = at[r] as number;
+    bucket[r] = Number.isFinite(t) ? Math.min(buckets - 1, Math.floor((t - lowest) * scale)) : 0;
+  }
+  const { order, starts } = countingSort(input, count, bucket, buckets, arena);
+  arenaFree(arena, starts); arenaFree(arena, bucket);
+  return order;
+}
+
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
   const arena = createArena();
   const index = indexTransactions(transactions, requests, names, arena);
-  const { bucketGroups, groupStart, groupName, order, time, coarse, latest, requestOrder, requestAmount, txId } = index;
+  const { bucketGroups, groupStart, groupName, order, time, longestGroup, latest, requestOrder, requestAmount, txId } = index;
   const m = requests.length;
   // What the decisions need from each request, read once in input order (the walk below goes
   // in amount order): the window, and the payer's name id + 1 (0: none, or no such amount).
@@ -674,11 +717,15 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   }
   // Walk order: by amount, and within an amount by payer name (two stable counting sorts),
   // so the requests of one payer and amount come together and share one search without a
-  // table of searches. Decisions do not depend on the order.
+  // table of searches; within those, by time when a group is long (windowEnd). Decisions do
+  // not depend on the order.
   const amountKey = requestAmount; // amount id + 1 (0: none), in place
   for (let r = 0; r < m; r++) amountKey[r] = (amountKey[r] as number) + 1;
-  const { order: byPayer, starts: payerStarts } = countingSort(requestOrder, m, payerKey, names.nameCount() + 1, arena);
+  let payerInput = requestOrder;
+  if (longestGroup > TIME_ORDERED_GROUP) payerInput = timeOrder(requestOrder, windowStart, m, arena);
+  const { order: byPayer, starts: payerStarts } = countingSort(payerInput, m, payerKey, names.nameCount() + 1, arena);
   arenaFree(arena, payerStarts);
+  if (payerInput !== requestOrder) arenaFree(arena, payerInput);
   // Into requestOrder's array (read by the first sort only); amountStarts[a + 1]: amount a's first request.
   const { order: walkOrder, starts: amountStarts } = countingSort(byPayer, m, amountKey, latest.length + 1, arena, requestOrder);
   arenaFree(arena, byPayer);
@@ -719,6 +766,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let listLength: Int32Array = new Int32Array(64);
   let lists = 0;
   const lastList = arenaInts(arena, groupName.length).fill(-1);
+  // Per group: where the last window counted in it ended (windowEnd's hint).
+  const windowAt = arenaInts(arena, groupName.length);
+  for (let g = 0; g < groupName.length; g++) windowAt[g] = groupStart[g] as number;
   // Plausible groups of the current request (reused: no allocation per request).
   let mostGroups = 0; // an amount's groups: the most a request can find plausible
   for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
@@ -888,7 +938,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     for (let c = 0; c < count; c++) {
       const g = plausibleGroups[c] as number;
       const start = groupStart[g] as number;
-      const inWindow = countFrom(time, coarse, start, groupStart[g + 1] as number, from);
+      const end = windowEnd(time, start, groupStart[g + 1] as number, from, windowAt[g] as number);
+      windowAt[g] = end;
+      const inWindow = end - start;
       total += inWindow;
       for (let at = start; at < start + inWindow && kept < MAX_RECORDED_CANDIDATES; at++) recorded[recordedLength + kept++] = order[at] as number;
     }
