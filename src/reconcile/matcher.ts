@@ -721,8 +721,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // not depend on the order.
   const amountKey = requestAmount; // amount id + 1 (0: none), in place
   for (let r = 0; r < m; r++) amountKey[r] = (amountKey[r] as number) + 1;
+  const timeOrdered = longestGroup > TIME_ORDERED_GROUP;
   let payerInput = requestOrder;
-  if (longestGroup > TIME_ORDERED_GROUP) payerInput = timeOrder(requestOrder, windowStart, m, arena);
+  if (timeOrdered) payerInput = timeOrder(requestOrder, windowStart, m, arena);
   const { order: byPayer, starts: payerStarts } = countingSort(payerInput, m, payerKey, names.nameCount() + 1, arena);
   arenaFree(arena, payerStarts);
   if (payerInput !== requestOrder) arenaFree(arena, payerInput);
@@ -761,17 +762,19 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // so that their growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
   let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
-  // Candidate lists: slices of `recorded`, by list id (at most one per request); per first plausible group, its latest list.
+  // Candidate lists: slices of `recorded`, by list id (at most one per request).
   let listStart: Int32Array = new Int32Array(64);
   let listLength: Int32Array = new Int32Array(64);
   let lists = 0;
-  const lastList = arenaInts(arena, groupName.length).fill(-1);
-  // Per group: where the last window counted in it ended (windowEnd's hint).
-  const windowAt = arenaInts(arena, groupName.length);
-  for (let g = 0; g < groupName.length; g++) windowAt[g] = groupStart[g] as number;
   // Plausible groups of the current request (reused: no allocation per request).
   let mostGroups = 0; // an amount's groups: the most a request can find plausible
   for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
+  // Per group of the amount being walked (group − its first), set when the walk enters the
+  // amount: its latest candidate list (requests with the same first plausible group usually
+  // share it), and where the last window counted in it ended (windowEnd's hint). Sized by
+  // the largest amount, not by all groups: 8 MB less at 1M when every amount is small.
+  const lastList = arenaInts(arena, mostGroups);
+  const windowAt = arenaInts(arena, mostGroups);
   const plausibleGroups = new Int32Array(mostGroups + 1);
   const plausibleScores = new Float64Array(mostGroups + 1);
   // The amount being walked: its name index, and the searches of the payer being walked.
@@ -782,6 +785,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let narrow: Found | undefined; // names within the margin of a perfect score
   // Requests in amount order: each amount's transactions are read while they are in cache.
   let amount = -1;
+  let enteredAmount = -1; // the amount whose lastList and windowAt are set
   let amountEnd = amountStarts[1] as number; // where the requests of `amount` end
   for (let k = 0; k < m; k++) {
     while (k >= amountEnd) {
@@ -805,6 +809,13 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
     const gFrom = bucketGroups[amount] as number;
     const gTo = bucketGroups[amount + 1] as number;
+    if (amount !== enteredAmount) {
+      enteredAmount = amount;
+      for (let g = gFrom; g < gTo; g++) {
+        lastList[g - gFrom] = -1;
+        windowAt[g - gFrom] = groupStart[g] as number;
+      }
+    }
 
     // The sender names of this amount with a transaction inside the window and a score within
     // the margin of the best, best first (ties by name): by scanning an amount with few
@@ -938,15 +949,15 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     for (let c = 0; c < count; c++) {
       const g = plausibleGroups[c] as number;
       const start = groupStart[g] as number;
-      const end = windowEnd(time, start, groupStart[g + 1] as number, from, windowAt[g] as number);
-      windowAt[g] = end;
+      const end = windowEnd(time, start, groupStart[g + 1] as number, from, timeOrdered ? (windowAt[g - gFrom] as number) : start);
+      windowAt[g - gFrom] = end;
       const inWindow = end - start;
       total += inWindow;
       for (let at = start; at < start + inWindow && kept < MAX_RECORDED_CANDIDATES; at++) recorded[recordedLength + kept++] = order[at] as number;
     }
     counts[r] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
-    const previous = g0 >= 0 ? (lastList[g0] as number) : -1;
+    const previous = g0 >= 0 ? (lastList[g0 - gFrom] as number) : -1;
     if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
     else {
       if (lists === listStart.length) {
@@ -955,7 +966,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       }
       listStart[lists] = recordedLength;
       listLength[lists] = kept;
-      if (g0 >= 0) lastList[g0] = lists;
+      if (g0 >= 0) lastList[g0 - gFrom] = lists;
       chosen[r] = lists;
       lists += 1;
       recordedLength += kept;
