@@ -154,14 +154,12 @@ const RADIX = 2 ** RADIX_BITS;
  * integers. Linear, and no hashing: sorting both sides and walking them together is cheaper
  * than a million random lookups in a hash table.
  */
-function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: number, arena: Arena): Int32Array {
+function radixOrder(minor: Float64Array | Int32Array, major: Int32Array | undefined, count: number, arena: Arena): Int32Array {
   let order: Int32Array = identity(count, arena);
   let max = 0;
   let majors = 0;
-  for (let k = 0; k < count; k++) {
-    if ((minor[k] as number) > max) max = minor[k] as number;
-    if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
-  }
+  for (let k = 0; k < count; k++) if ((minor[k] as number) > max) max = minor[k] as number;
+  if (major) for (let k = 0; k < count; k++) if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
   let spare: Int32Array = arenaInts(arena, count);
   const scatter = (digits: Int32Array) => {
     const { order: sorted, starts } = countingSort(order, count, digits, RADIX, arena, spare);
@@ -189,7 +187,7 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: 
     }
     arenaFree(arena, digits);
   }
-  if (majors > 1) {
+  if (major && majors > 1) {
     const { order: sorted, starts } = countingSort(order, count, major, majors, arena, spare);
     arenaFree(arena, starts); arenaFree(arena, order);
     order = sorted;
@@ -320,6 +318,147 @@ function currencyId(currencies: CurrencyIds, code: string, create: boolean): num
 }
 
 /**
+ * Past this many distinct codes among the transactions, currency ids are found by sorting the
+ * codes (currencyIdsBySort) rather than through the table, whose random reads missed the cache
+ * once it held many codes (a quarter of a second of the many-currencies shape at 1M: 250k codes).
+ */
+const MANY_CURRENCIES = 1024;
+
+/** A short code's key (shortCode of the code or of it upper-cased), or −1 for another code. */
+function shortKeyOf(code: string): number {
+  const key = shortCode(code);
+  // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
+  return key >= 0 ? key : shortCode(code.toUpperCase());
+}
+
+/**
+ * Currency ids by sorting, for many distinct codes (the same codes the same id, as
+ * currencyId gives): the transactions radix-sorted by code key and numbered by distinct key in
+ * that order, the requests sorted likewise and merged with them (−1: no transaction has the
+ * code). Linear, and no random reads of a table. On entry `txCurrency` holds the transactions'
+ * keys from `from` on (ids of the table before) and `reqCurrency` the requests' keys (−1: not a
+ * key below 2^31); `wide`: a transaction's code had no such key (then all are read again as
+ * floats, currencyIdsByFloatKeys).
+ */
+function currencyIdsBySort(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, from: number, reqCurrency: Int32Array, wide: boolean, arena: Arena): void {
+  const n = transactions.length;
+  const m = requests.length;
+  for (let i = 0; i < from && !wide; i++) {
+    const key = shortKeyOf((transactions[i] as MatchTransaction).currency);
+    if (key < 0 || key >= 2 ** 31) wide = true;
+    txCurrency[i] = key;
+  }
+  if (wide) {
+    currencyIdsByFloatKeys(transactions, requests, txCurrency, reqCurrency, arena);
+    return;
+  }
+  let lowest = 2 ** 31;
+  let highest = -1;
+  for (let i = 0; i < n; i++) {
+    const key = txCurrency[i] as number;
+    if (key < lowest) lowest = key;
+    if (key > highest) highest = key;
+  }
+  // Requests by key − lowest + 1 (0: outside the transactions' keys).
+  const reqKey = arenaInts(arena, m);
+  for (let r = 0; r < m; r++) {
+    const key = reqCurrency[r] as number;
+    reqKey[r] = key >= lowest && key <= highest ? key - lowest + 1 : 0;
+  }
+  const txOrder = radixOrder(txCurrency, undefined, n, arena);
+  const reqOrder = radixOrder(reqKey, undefined, m, arena);
+  // Ids count the distinct keys in sorted order, for the requests while merging, then for the transactions.
+  let k = 0;
+  let id = -1;
+  let current = -1; // the key of id
+  for (let q = 0; q < m; q++) {
+    const r = reqOrder[q] as number;
+    const rk = reqKey[r] as number;
+    if (rk === 0) {
+      reqCurrency[r] = -1;
+      continue;
+    }
+    const key = rk - 1 + lowest;
+    while (current < key && k < n) {
+      const next = txCurrency[txOrder[k] as number] as number;
+      if (next !== current) {
+        id += 1;
+        current = next;
+      }
+      k += 1;
+    }
+    reqCurrency[r] = current === key ? id : -1;
+  }
+  id = -1;
+  current = -1;
+  for (let j = 0; j < n; j++) {
+    const i = txOrder[j] as number;
+    const key = txCurrency[i] as number;
+    if (key !== current) {
+      id += 1;
+      current = key;
+    }
+    txCurrency[i] = id;
+  }
+  arenaFree(arena, reqOrder); arenaFree(arena, txOrder); arenaFree(arena, reqKey);
+}
+
+/** A code's key as a float: its short key, else 2^49 + an id of the upper-cased code (−1: not seen, unless `create`). */
+function currencyKey(other: Map<string, number>, code: string, create: boolean): number {
+  const key = shortKeyOf(code);
+  if (key >= 0) return key;
+  const upper = code.toUpperCase();
+  let id = other.get(upper);
+  if (id === undefined) {
+    if (!create) return -1;
+    id = other.size;
+    other.set(upper, id);
+  }
+  return 2 ** 49 + id;
+}
+
+/** currencyIdsBySort with every code read again as a float key (codes of 5 or more letters, or not short). */
+function currencyIdsByFloatKeys(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, reqCurrency: Int32Array, arena: Arena): void {
+  const n = transactions.length;
+  const m = requests.length;
+  const other = new Map<string, number>();
+  const txKey = arenaFloats(arena, n);
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const key = currencyKey(other, (transactions[i] as MatchTransaction).currency, true);
+    txKey[i] = key;
+    if (key < lowest) lowest = key;
+    if (key > highest) highest = key;
+  }
+  for (let i = 0; i < n; i++) txKey[i] = (txKey[i] as number) - lowest;
+  const reqKey = arenaFloats(arena, m);
+  for (let r = 0; r < m; r++) {
+    const key = currencyKey(other, (requests[r] as MatchRequest).currency, false);
+    const known = key >= lowest && key <= highest;
+    reqCurrency[r] = known ? 0 : -1;
+    reqKey[r] = known ? key - lowest : 0;
+  }
+  const txOrder = radixOrder(txKey, undefined, n, arena);
+  let id = -1;
+  for (let k = 0; k < n; k++) {
+    const i = txOrder[k] as number;
+    if (k === 0 || txKey[i] !== txKey[txOrder[k - 1] as number]) id += 1;
+    txCurrency[i] = id;
+  }
+  const reqOrder = radixOrder(reqKey, undefined, m, arena);
+  let k = 0;
+  for (let q = 0; q < m; q++) {
+    const r = reqOrder[q] as number;
+    if (reqCurrency[r] === -1) continue;
+    const key = reqKey[r] as number;
+    while (k < n && (txKey[txOrder[k] as number] as number) < key) k++;
+    reqCurrency[r] = k < n && txKey[txOrder[k] as number] === key ? (txCurrency[txOrder[k] as number] as number) : -1;
+  }
+  arenaFree(arena, reqOrder); arenaFree(arena, txOrder); arenaFree(arena, reqKey); arenaFree(arena, txKey);
+}
+
+/**
  * Transactions indexed without hashing composite keys: currencies and sender names become
  * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
  * walked together, so each distinct amount gets an id and each request finds its own in a
@@ -339,13 +478,23 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   let lastCurrency = '';
   let lastCurrencyId = -1;
   let named = 0;
+  // Past MANY_CURRENCIES codes: each transaction's code key from `sortedFrom` on, ids by currencyIdsBySort below.
+  let sortedFrom = -1;
+  let wideKeys = false;
   for (let i = 0; i < n; i++) {
     const t = transactions[i] as MatchTransaction;
-    if (t.currency !== lastCurrency) {
-      lastCurrencyId = currencyId(currencies, t.currency, true);
-      lastCurrency = t.currency;
+    if (sortedFrom >= 0) {
+      const key = shortKeyOf(t.currency);
+      if (key < 0 || key >= 2 ** 31) wideKeys = true;
+      txCurrency[i] = key;
+    } else {
+      if (t.currency !== lastCurrency) {
+        lastCurrencyId = currencyId(currencies, t.currency, true);
+        lastCurrency = t.currency;
+        if (currencies.count > MANY_CURRENCIES) sortedFrom = i + 1;
+      }
+      txCurrency[i] = lastCurrencyId;
     }
-    txCurrency[i] = lastCurrencyId;
     if (!Number.isSafeInteger(t.amountMinor)) throw new Error(`transaction ${t.id} has an amount that is not a whole number of minor units`);
     if (t.amountMinor < lowest) lowest = t.amountMinor;
     if (t.amountMinor > highest) highest = t.amountMinor;
@@ -362,11 +511,16 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const reqCurrency = arenaInts(arena, m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
-    reqCurrency[r] = currencyId(currencies, request.currency, false);
+    if (sortedFrom < 0) reqCurrency[r] = currencyId(currencies, request.currency, false);
+    else {
+      const key = shortKeyOf(request.currency);
+      reqCurrency[r] = key < 2 ** 31 ? key : -1;
+    }
     if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
     if (request.amountMinor < lowest) lowest = request.amountMinor;
     if (request.amountMinor > highest) highest = request.amountMinor;
   }
+  if (sortedFrom >= 0) currencyIdsBySort(transactions, requests, txCurrency, sortedFrom, reqCurrency, wideKeys, arena);
 
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
   // Keys as 32-bit integers while every amount fits (half the memory; no copy for the radix sort).
