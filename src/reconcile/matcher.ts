@@ -124,16 +124,18 @@ function countingSort(input: Int32Array, count: number, key: Int32Array, buckets
   }
   for (let b = 0; b < buckets; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
   const order = into ?? arenaInts(arena, starts[buckets] as number);
-  const fill = arenaInts(arena, buckets);
-  fill.set(starts.subarray(0, buckets));
+  // Filled through `starts` itself: bucket b's cursor ends where bucket b + 1 starts, so the
+  // starts are then shifted back by one (no array of cursors: with an amount per bucket, 4 MB
+  // more at the peak at 1M).
   for (let k = 0; k < count; k++) {
     const element = input[k] as number;
     const b = key[element] as number;
     if (b < 0) continue;
-    order[fill[b] as number] = element;
-    fill[b] = (fill[b] as number) + 1;
+    order[starts[b] as number] = element;
+    starts[b] = (starts[b] as number) + 1;
   }
-  arenaFree(arena, fill);
+  for (let b = buckets; b > 0; b--) starts[b] = starts[b - 1] as number;
+  starts[0] = 0;
   return { order, starts };
 }
 
@@ -152,14 +154,12 @@ const RADIX = 2 ** RADIX_BITS;
  * integers. Linear, and no hashing: sorting both sides and walking them together is cheaper
  * than a million random lookups in a hash table.
  */
-function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: number, arena: Arena): Int32Array {
+function radixOrder(minor: Float64Array | Int32Array, major: Int32Array | undefined, count: number, arena: Arena): Int32Array {
   let order: Int32Array = identity(count, arena);
   let max = 0;
   let majors = 0;
-  for (let k = 0; k < count; k++) {
-    if ((minor[k] as number) > max) max = minor[k] as number;
-    if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
-  }
+  for (let k = 0; k < count; k++) if ((minor[k] as number) > max) max = minor[k] as number;
+  if (major) for (let k = 0; k < count; k++) if ((major[k] as number) + 1 > majors) majors = (major[k] as number) + 1;
   let spare: Int32Array = arenaInts(arena, count);
   const scatter = (digits: Int32Array) => {
     const { order: sorted, starts } = countingSort(order, count, digits, RADIX, arena, spare);
@@ -187,7 +187,7 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array, count: 
     }
     arenaFree(arena, digits);
   }
-  if (majors > 1) {
+  if (major && majors > 1) {
     const { order: sorted, starts } = countingSort(order, count, major, majors, arena, spare);
     arenaFree(arena, starts); arenaFree(arena, order);
     order = sorted;
@@ -318,6 +318,147 @@ function currencyId(currencies: CurrencyIds, code: string, create: boolean): num
 }
 
 /**
+ * Past this many distinct codes among the transactions, currency ids are found by sorting the
+ * codes (currencyIdsBySort) rather than through the table, whose random reads missed the cache
+ * once it held many codes (a quarter of a second of the many-currencies shape at 1M: 250k codes).
+ */
+const MANY_CURRENCIES = 1024;
+
+/** A short code's key (shortCode of the code or of it upper-cased), or −1 for another code. */
+function shortKeyOf(code: string): number {
+  const key = shortCode(code);
+  // Upper-casing can make a short ASCII code of one that is not ("usſ" → "USS").
+  return key >= 0 ? key : shortCode(code.toUpperCase());
+}
+
+/**
+ * Currency ids by sorting, for many distinct codes (the same codes the same id, as
+ * currencyId gives): the transactions radix-sorted by code key and numbered by distinct key in
+ * that order, the requests sorted likewise and merged with them (−1: no transaction has the
+ * code). Linear, and no random reads of a table. On entry `txCurrency` holds the transactions'
+ * keys from `from` on (ids of the table before) and `reqCurrency` the requests' keys (−1: not a
+ * key below 2^31); `wide`: a transaction's code had no such key (then all are read again as
+ * floats, currencyIdsByFloatKeys).
+ */
+function currencyIdsBySort(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, from: number, reqCurrency: Int32Array, wide: boolean, arena: Arena): void {
+  const n = transactions.length;
+  const m = requests.length;
+  for (let i = 0; i < from && !wide; i++) {
+    const key = shortKeyOf((transactions[i] as MatchTransaction).currency);
+    if (key < 0 || key >= 2 ** 31) wide = true;
+    txCurrency[i] = key;
+  }
+  if (wide) {
+    currencyIdsByFloatKeys(transactions, requests, txCurrency, reqCurrency, arena);
+    return;
+  }
+  let lowest = 2 ** 31;
+  let highest = -1;
+  for (let i = 0; i < n; i++) {
+    const key = txCurrency[i] as number;
+    if (key < lowest) lowest = key;
+    if (key > highest) highest = key;
+  }
+  // Requests by key − lowest + 1 (0: outside the transactions' keys).
+  const reqKey = arenaInts(arena, m);
+  for (let r = 0; r < m; r++) {
+    const key = reqCurrency[r] as number;
+    reqKey[r] = key >= lowest && key <= highest ? key - lowest + 1 : 0;
+  }
+  const txOrder = radixOrder(txCurrency, undefined, n, arena);
+  const reqOrder = radixOrder(reqKey, undefined, m, arena);
+  // Ids count the distinct keys in sorted order, for the requests while merging, then for the transactions.
+  let k = 0;
+  let id = -1;
+  let current = -1; // the key of id
+  for (let q = 0; q < m; q++) {
+    const r = reqOrder[q] as number;
+    const rk = reqKey[r] as number;
+    if (rk === 0) {
+      reqCurrency[r] = -1;
+      continue;
+    }
+    const key = rk - 1 + lowest;
+    while (current < key && k < n) {
+      const next = txCurrency[txOrder[k] as number] as number;
+      if (next !== current) {
+        id += 1;
+        current = next;
+      }
+      k += 1;
+    }
+    reqCurrency[r] = current === key ? id : -1;
+  }
+  id = -1;
+  current = -1;
+  for (let j = 0; j < n; j++) {
+    const i = txOrder[j] as number;
+    const key = txCurrency[i] as number;
+    if (key !== current) {
+      id += 1;
+      current = key;
+    }
+    txCurrency[i] = id;
+  }
+  arenaFree(arena, reqOrder); arenaFree(arena, txOrder); arenaFree(arena, reqKey);
+}
+
+/** A code's key as a float: its short key, else 2^49 + an id of the upper-cased code (−1: not seen, unless `create`). */
+function currencyKey(other: Map<string, number>, code: string, create: boolean): number {
+  const key = shortKeyOf(code);
+  if (key >= 0) return key;
+  const upper = code.toUpperCase();
+  let id = other.get(upper);
+  if (id === undefined) {
+    if (!create) return -1;
+    id = other.size;
+    other.set(upper, id);
+  }
+  return 2 ** 49 + id;
+}
+
+/** currencyIdsBySort with every code read again as a float key (codes of 5 or more letters, or not short). */
+function currencyIdsByFloatKeys(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, reqCurrency: Int32Array, arena: Arena): void {
+  const n = transactions.length;
+  const m = requests.length;
+  const other = new Map<string, number>();
+  const txKey = arenaFloats(arena, n);
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const key = currencyKey(other, (transactions[i] as MatchTransaction).currency, true);
+    txKey[i] = key;
+    if (key < lowest) lowest = key;
+    if (key > highest) highest = key;
+  }
+  for (let i = 0; i < n; i++) txKey[i] = (txKey[i] as number) - lowest;
+  const reqKey = arenaFloats(arena, m);
+  for (let r = 0; r < m; r++) {
+    const key = currencyKey(other, (requests[r] as MatchRequest).currency, false);
+    const known = key >= lowest && key <= highest;
+    reqCurrency[r] = known ? 0 : -1;
+    reqKey[r] = known ? key - lowest : 0;
+  }
+  const txOrder = radixOrder(txKey, undefined, n, arena);
+  let id = -1;
+  for (let k = 0; k < n; k++) {
+    const i = txOrder[k] as number;
+    if (k === 0 || txKey[i] !== txKey[txOrder[k - 1] as number]) id += 1;
+    txCurrency[i] = id;
+  }
+  const reqOrder = radixOrder(reqKey, undefined, m, arena);
+  let k = 0;
+  for (let q = 0; q < m; q++) {
+    const r = reqOrder[q] as number;
+    if (reqCurrency[r] === -1) continue;
+    const key = reqKey[r] as number;
+    while (k < n && (txKey[txOrder[k] as number] as number) < key) k++;
+    reqCurrency[r] = k < n && txKey[txOrder[k] as number] === key ? (txCurrency[txOrder[k] as number] as number) : -1;
+  }
+  arenaFree(arena, reqOrder); arenaFree(arena, txOrder); arenaFree(arena, reqKey); arenaFree(arena, txKey);
+}
+
+/**
  * Transactions indexed without hashing composite keys: currencies and sender names become
  * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
  * walked together, so each distinct amount gets an id and each request finds its own in a
@@ -337,13 +478,23 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   let lastCurrency = '';
   let lastCurrencyId = -1;
   let named = 0;
+  // Past MANY_CURRENCIES codes: each transaction's code key from `sortedFrom` on, ids by currencyIdsBySort below.
+  let sortedFrom = -1;
+  let wideKeys = false;
   for (let i = 0; i < n; i++) {
     const t = transactions[i] as MatchTransaction;
-    if (t.currency !== lastCurrency) {
-      lastCurrencyId = currencyId(currencies, t.currency, true);
-      lastCurrency = t.currency;
+    if (sortedFrom >= 0) {
+      const key = shortKeyOf(t.currency);
+      if (key < 0 || key >= 2 ** 31) wideKeys = true;
+      txCurrency[i] = key;
+    } else {
+      if (t.currency !== lastCurrency) {
+        lastCurrencyId = currencyId(currencies, t.currency, true);
+        lastCurrency = t.currency;
+        if (currencies.count > MANY_CURRENCIES) sortedFrom = i + 1;
+      }
+      txCurrency[i] = lastCurrencyId;
     }
-    txCurrency[i] = lastCurrencyId;
     if (!Number.isSafeInteger(t.amountMinor)) throw new Error(`transaction ${t.id} has an amount that is not a whole number of minor units`);
     if (t.amountMinor < lowest) lowest = t.amountMinor;
     if (t.amountMinor > highest) highest = t.amountMinor;
@@ -360,11 +511,16 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const reqCurrency = arenaInts(arena, m);
   for (let r = 0; r < m; r++) {
     const request = requests[r] as MatchRequest;
-    reqCurrency[r] = currencyId(currencies, request.currency, false);
+    if (sortedFrom < 0) reqCurrency[r] = currencyId(currencies, request.currency, false);
+    else {
+      const key = shortKeyOf(request.currency);
+      reqCurrency[r] = key < 2 ** 31 ? key : -1;
+    }
     if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
     if (request.amountMinor < lowest) lowest = request.amountMinor;
     if (request.amountMinor > highest) highest = request.amountMinor;
   }
+  if (sortedFrom >= 0) currencyIdsBySort(transactions, requests, txCurrency, sortedFrom, reqCurrency, wideKeys, arena);
 
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
   // Keys as 32-bit integers while every amount fits (half the memory; no copy for the radix sort).
@@ -487,8 +643,8 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const time = arenaFloats(arena, named);
   for (let k = 0; k < named; k++) time[k] = txTime[order[k] as number] as number;
   arenaFree(arena, txTime);
-  const coarse = new Float64Array(Math.ceil(named / STRIDE));
-  for (let j = 0; j < coarse.length; j++) coarse[j] = time[j * STRIDE] as number;
+  let longestGroup = 0;
+  for (let g = 0; g < groups; g++) longestGroup = Math.max(longestGroup, (groupStart[g + 1] as number) - (groupStart[g] as number));
   return {
     senderNames,
     txId,
@@ -500,7 +656,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     groupName: groupName.subarray(0, groups),
     order,
     time,
-    coarse,
+    longestGroup,
   };
 }
 
@@ -580,40 +736,57 @@ function sortNewestFirst(order: Int32Array, from: number, to: number, time: Floa
  */
 const FEW_NAMES = 16;
 
-/** Every STRIDE-th time (`coarse[j] = time[j * STRIDE]`), searched first in long groups. */
-const STRIDE_BITS = 5;
-const STRIDE = 1 << STRIDE_BITS;
-
 /**
- * How many of `time[from, to)` (descending) are ≥ `at`. In a long group, the sampled times
- * narrow the search to one stride first: a plain binary search over a million times (one
- * amount, one payer) missed the cache at nearly every step, for each of a million requests.
+ * Where the times of `time[from, to)` (descending) that are ≥ `at` end (`from` + how many),
+ * galloping from `hint`, any position in [from, to] (the answer for a nearby `at`): twice
+ * the log of the distance, so the window counts of requests walked in time order cost about
+ * a step each, and touch the times near the last ones. A binary search per request over a
+ * million times (one amount, one payer) missed the cache at nearly every step.
  */
-function countFrom(time: Float64Array, coarse: Float64Array, from: number, to: number, at: number): number {
+function windowEnd(time: Float64Array, from: number, to: number, at: number, hint: number): number {
+  // The answer is in [lo, hi].
   let lo = from;
   let hi = to;
-  if (to - from > 4 * STRIDE) {
-    // Samples inside [from, to): j in [first, end).
-    const first = (from + STRIDE - 1) >> STRIDE_BITS;
-    const end = ((to - 1) >> STRIDE_BITS) + 1;
-    let a = first;
-    let b = end;
-    while (a < b) {
-      const mid = (a + b) >>> 1;
-      if ((coarse[mid] as number) >= at) a = mid + 1;
-      else b = mid;
+  if (hint < to && (time[hint] as number) >= at) {
+    lo = hint + 1;
+    for (let step = 1; ; step *= 2) {
+      const probe = hint + step;
+      if (probe >= to) break;
+      if ((time[probe] as number) < at) {
+        hi = probe;
+        break;
+      }
+      lo = probe + 1;
     }
-    // time[(a − 1)·STRIDE] ≥ at (when a > first); time[a·STRIDE] < at (when a < end).
-    if (a > first) lo = (a - 1) * STRIDE + 1;
-    if (a < end) hi = a * STRIDE;
+  } else {
+    hi = hint;
+    for (let step = 1; ; step *= 2) {
+      const probe = hint - step;
+      if (probe < from) break;
+      if ((time[probe] as number) >= at) {
+        lo = probe + 1;
+        break;
+      }
+      hi = probe;
+    }
   }
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if ((time[mid] as number) >= at) lo = mid + 1;
     else hi = mid;
   }
-  return lo - from;
+  return lo;
 }
+
+/**
+ * Groups longer than this have their window counts found from the last one's (see
+ * windowEnd) with the requests walked in time order within a payer and amount (one more
+ * counting sort of the requests, by a coarse time bucket); shorter ones need no order.
+ */
+const TIME_ORDERED_GROUP = 256;
+/** Requests per time bucket (about), and the most buckets. */
+const TIME_BUCKET_REQUESTS = 16;
+const TIME_BUCKETS = 1 << 16;
 
 const NO_AMOUNT = 'no unused bank transaction with this exact amount and currency';
 const TOO_OLD = 'transactions with this amount arrived more than 5 days before the request';
@@ -657,11 +830,37 @@ const AMBIGUOUS = 5;
 const SHARED = 6;
 const BOUND = 7;
 
+/**
+ * `input[0, count)` (request indexes) ordered stably by a coarse bucket of `at[r]` (one
+ * counting sort; times that are not finite go first): near enough in time for windowEnd.
+ */
+function timeOrder(input: Int32Array, at: Float64Array, count: number, arena: Arena): Int32Array {
+  let lowest = Infinity;
+  let highest = -Infinity;
+  for (let k = 0; k < count; k++) {
+    const t = at[input[k] as number] as number;
+    if (!Number.isFinite(t)) continue;
+    if (t < lowest) lowest = t;
+    if (t > highest) highest = t;
+  }
+  const buckets = Math.max(1, Math.min(TIME_BUCKETS, Math.floor(count / TIME_BUCKET_REQUESTS)));
+  const scale = highest > lowest ? buckets / (highest - lowest) : 0;
+  const bucket = arenaInts(arena, at.length);
+  for (let k = 0; k < count; k++) {
+    const r = input[k] as number;
+    const t = at[r] as number;
+    bucket[r] = Number.isFinite(t) ? Math.min(buckets - 1, Math.floor((t - lowest) * scale)) : 0;
+  }
+  const { order, starts } = countingSort(input, count, bucket, buckets, arena);
+  arenaFree(arena, starts); arenaFree(arena, bucket);
+  return order;
+}
+
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
   const arena = createArena();
   const index = indexTransactions(transactions, requests, names, arena);
-  const { bucketGroups, groupStart, groupName, order, time, coarse, latest, requestOrder, requestAmount, txId } = index;
+  const { bucketGroups, groupStart, groupName, order, time, longestGroup, latest, requestOrder, requestAmount, txId } = index;
   const m = requests.length;
   // What the decisions need from each request, read once in input order (the walk below goes
   // in amount order): the window, and the payer's name id + 1 (0: none, or no such amount).
@@ -674,11 +873,16 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   }
   // Walk order: by amount, and within an amount by payer name (two stable counting sorts),
   // so the requests of one payer and amount come together and share one search without a
-  // table of searches. Decisions do not depend on the order.
+  // table of searches; within those, by time when a group is long (windowEnd). Decisions do
+  // not depend on the order.
   const amountKey = requestAmount; // amount id + 1 (0: none), in place
   for (let r = 0; r < m; r++) amountKey[r] = (amountKey[r] as number) + 1;
-  const { order: byPayer, starts: payerStarts } = countingSort(requestOrder, m, payerKey, names.nameCount() + 1, arena);
+  const timeOrdered = longestGroup > TIME_ORDERED_GROUP;
+  let payerInput = requestOrder;
+  if (timeOrdered) payerInput = timeOrder(requestOrder, windowStart, m, arena);
+  const { order: byPayer, starts: payerStarts } = countingSort(payerInput, m, payerKey, names.nameCount() + 1, arena);
   arenaFree(arena, payerStarts);
+  if (payerInput !== requestOrder) arenaFree(arena, payerInput);
   // Into requestOrder's array (read by the first sort only); amountStarts[a + 1]: amount a's first request.
   const { order: walkOrder, starts: amountStarts } = countingSort(byPayer, m, amountKey, latest.length + 1, arena, requestOrder);
   arenaFree(arena, byPayer);
@@ -714,14 +918,19 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // so that their growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
   let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
-  // Candidate lists: slices of `recorded`, by list id (at most one per request); per first plausible group, its latest list.
+  // Candidate lists: slices of `recorded`, by list id (at most one per request).
   let listStart: Int32Array = new Int32Array(64);
   let listLength: Int32Array = new Int32Array(64);
   let lists = 0;
-  const lastList = arenaInts(arena, groupName.length).fill(-1);
   // Plausible groups of the current request (reused: no allocation per request).
   let mostGroups = 0; // an amount's groups: the most a request can find plausible
   for (let x = 0; x + 1 < bucketGroups.length; x++) mostGroups = Math.max(mostGroups, (bucketGroups[x + 1] as number) - (bucketGroups[x] as number));
+  // Per group of the amount being walked (group − its first), set when the walk enters the
+  // amount: its latest candidate list (requests with the same first plausible group usually
+  // share it), and where the last window counted in it ended (windowEnd's hint). Sized by
+  // the largest amount, not by all groups: 8 MB less at 1M when every amount is small.
+  const lastList = arenaInts(arena, mostGroups);
+  const windowAt = arenaInts(arena, mostGroups);
   const plausibleGroups = new Int32Array(mostGroups + 1);
   const plausibleScores = new Float64Array(mostGroups + 1);
   // The amount being walked: its name index, and the searches of the payer being walked.
@@ -732,6 +941,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   let narrow: Found | undefined; // names within the margin of a perfect score
   // Requests in amount order: each amount's transactions are read while they are in cache.
   let amount = -1;
+  let enteredAmount = -1; // the amount whose lastList and windowAt are set
   let amountEnd = amountStarts[1] as number; // where the requests of `amount` end
   for (let k = 0; k < m; k++) {
     while (k >= amountEnd) {
@@ -755,6 +965,13 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
     const gFrom = bucketGroups[amount] as number;
     const gTo = bucketGroups[amount + 1] as number;
+    if (amount !== enteredAmount) {
+      enteredAmount = amount;
+      for (let g = gFrom; g < gTo; g++) {
+        lastList[g - gFrom] = -1;
+        windowAt[g - gFrom] = groupStart[g] as number;
+      }
+    }
 
     // The sender names of this amount with a transaction inside the window and a score within
     // the margin of the best, best first (ties by name): by scanning an amount with few
@@ -888,13 +1105,15 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     for (let c = 0; c < count; c++) {
       const g = plausibleGroups[c] as number;
       const start = groupStart[g] as number;
-      const inWindow = countFrom(time, coarse, start, groupStart[g + 1] as number, from);
+      const end = windowEnd(time, start, groupStart[g + 1] as number, from, timeOrdered ? (windowAt[g - gFrom] as number) : start);
+      windowAt[g - gFrom] = end;
+      const inWindow = end - start;
       total += inWindow;
       for (let at = start; at < start + inWindow && kept < MAX_RECORDED_CANDIDATES; at++) recorded[recordedLength + kept++] = order[at] as number;
     }
     counts[r] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
-    const previous = g0 >= 0 ? (lastList[g0] as number) : -1;
+    const previous = g0 >= 0 ? (lastList[g0 - gFrom] as number) : -1;
     if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
     else {
       if (lists === listStart.length) {
@@ -903,7 +1122,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       }
       listStart[lists] = recordedLength;
       listLength[lists] = kept;
-      if (g0 >= 0) lastList[g0] = lists;
+      if (g0 >= 0) lastList[g0 - gFrom] = lists;
       chosen[r] = lists;
       lists += 1;
       recordedLength += kept;

@@ -249,7 +249,8 @@ describe('matcher agrees with a plain reading of the rules on large groups of on
     });
   }
   // Groups of 4096 or more are sorted by radix, and the transactions in a request's window are
-  // counted through sampled times: the counts in the reasons are checked too.
+  // counted from the group's last count (requests walked in time order): the counts in the
+  // reasons are checked too.
   it('one payer, one amount, 6000 transactions (times in ms, many equal), counts of the plausible, 3 seeds', () => {
     for (let seed = 1; seed <= 3; seed++) {
       const random = mulberry32(seed * 4451);
@@ -272,5 +273,44 @@ describe('matcher agrees with a plain reading of the rules on large groups of on
         expect(decision.reason, `seed ${seed}, request ${request.id}`).to.equal(`${plausible} transactions are equally plausible`);
       }
     }
+  });
+});
+
+describe('matcher agrees with a plain reading of the rules past 1024 currency codes (ids by sorting the codes)', () => {
+  // More distinct codes among the transactions than the matcher's table takes: codes of 3 to 6
+  // ASCII letters in any case (keys past 2^31 from 5 letters), longer ones and non-ASCII ones
+  // (upper-cased: "usſ" is "USS"), the empty code, and codes no transaction has.
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const code = (k: number, longest: number) => {
+    let text = '';
+    for (let c = 0, x = k; c < 3 + (k % (longest - 2)); c++, x = Math.floor(x / 26)) text += letters[x % 26];
+    return text;
+  };
+  const exotic = ['usſ', 'USS', 'дол', 'ДОЛ', 'LONGCODE7', 'longcode7', '', 'ünï'];
+  // Codes of 3–4 letters (keys below 2^31: sorted as 32-bit keys), and of 3–6 letters with the others (as floats).
+  for (const wide of [false, true]) it(`2500 requests × 2500 transactions over 1500 codes${wide ? ' of 3–6 letters and others' : ' of 3–4 letters'}, 3 seeds`, () => {
+    let decided = 0;
+    const longest = wide ? 6 : 4;
+    for (let seed = 1; seed <= 3; seed++) {
+      const random = mulberry32(seed * 7717);
+      const currency = () => {
+        if (wide && random() < 0.03) return exotic[Math.floor(random() * exotic.length)] as string;
+        if (!wide && random() < 0.01) return random() < 0.5 ? 'usſ' : 'USS';
+        const text = code(Math.floor(random() * 1500) * 7, longest);
+        return random() < 0.3 ? text.toLowerCase() : text;
+      };
+      const names = ['José Pérez', 'J. Pérez', 'Ana Ruiz', 'ana ruiz s.a.', 'Luis Vega', 'María Gómez'];
+      const pick = () => names[Math.floor(random() * names.length)] as string;
+      const requests: MatchRequest[] = Array.from({ length: 2500 }, (_, i) => ({ id: `r${i}`, amountMinor: 100 + Math.floor(random() * 3), currency: random() < 0.05 ? `Q${code(i, longest)}` : currency(), name: pick(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
+      const transactions: MatchTransaction[] = Array.from({ length: 2500 }, (_, i) => ({ id: `t${i}`, amountMinor: 100 + Math.floor(random() * 3), currency: currency(), senderName: pick(), receivedAtMs: Math.floor(random() * 22) * DAY }));
+      expect(new Set(transactions.map((t) => t.currency.toUpperCase())).size, 'past the table').to.be.greaterThan(1024);
+      const expected = reference(requests, transactions);
+      const actual = normalise(matchRequests(requests, transactions));
+      for (const request of requests) {
+        expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+        if (expected.get(request.id)?.result !== 'not_found') decided += 1;
+      }
+    }
+    expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
   });
 });
