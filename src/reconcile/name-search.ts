@@ -82,7 +82,10 @@ const REC = 8;
 const NAME_CHUNK_BITS = 16;
 const NAME_CHUNK = 1 << NAME_CHUNK_BITS;
 
-/** Token ids per chunk of the name table (4 MB). */
+/** A name table chunk of token ids: 16 bits while the run's tokens fit, else 32. */
+export type TokenIds = Uint16Array | Int32Array;
+
+/** Token ids per chunk of the name table (2 or 4 MB). */
 const ID_CHUNK_BITS = 20;
 const ID_CHUNK = 1 << ID_CHUNK_BITS;
 
@@ -155,8 +158,12 @@ export function createNameTable() {
   // brings a full collection of the caller's whole heap (half a second at 1M).
   let count = 0;
   const keys: (string | undefined)[] = []; // the names' keys, made when first asked (ties only)
-  const chunks: Int32Array[] = [new Int32Array(1 << 12)]; // every name's own token ids (ascending), then its transliteration's if not Latin
-  let chunk = chunks[0] as Int32Array; // the last chunk
+  // 16 bits an id while the run has at most 65536 tokens (every name as one word from a
+  // vocabulary of that size; 30-word names held 156 MB of ids at 32 bits, 2½ full
+  // collections), widened to 32 bits (every chunk copied once) when it has more.
+  let wide = false;
+  const chunks: TokenIds[] = [new Uint16Array(1 << 12)]; // every name's own token ids (ascending), then its transliteration's if not Latin
+  let chunk: TokenIds = chunks[0] as TokenIds; // the last chunk
   let chunkUsed = 0;
   // Per name, one record of REC ints (see OWN_FROM …): a name's fields share a cache line
   // (six arrays were six misses per new name at 1M), in chunks of NAME_CHUNK names (the first
@@ -258,7 +265,7 @@ export function createNameTable() {
     const base = (name & (NAME_CHUNK - 1)) * REC;
     if (record[base + LENGTH] !== count) return false;
     const at = record[base + OWN_FROM] as number;
-    const held = chunks[at >>> ID_CHUNK_BITS] as Int32Array;
+    const held = chunks[at >>> ID_CHUNK_BITS] as TokenIds;
     const start = at & (ID_CHUNK - 1);
     for (let k = 0; k < count; k++) if (held[start + k] !== list[k]) return false;
     return true;
@@ -412,13 +419,19 @@ export function createNameTable() {
    * chunks of ID_CHUNK are added (a longer list gets a chunk of its own).
    */
   function store(list: readonly number[], count: number): number {
+    if (!wide && tokens > 0x10000) {
+      // A token id past 16 bits: every chunk as 32 bits from now on.
+      wide = true;
+      for (let c = 0; c < chunks.length; c++) chunks[c] = Int32Array.from(chunks[c] as TokenIds);
+      chunk = chunks[chunks.length - 1] as TokenIds;
+    }
     if (chunkUsed + count > chunk.length) {
       if (chunks.length === 1 && chunkUsed + count <= ID_CHUNK) {
-        const bigger = new Int32Array(Math.min(ID_CHUNK, Math.max(chunk.length * 2, chunkUsed + count)));
+        const bigger = idChunk(Math.min(ID_CHUNK, Math.max(chunk.length * 2, chunkUsed + count)));
         bigger.set(chunk.subarray(0, chunkUsed));
         chunks[0] = chunk = bigger;
       } else {
-        chunk = new Int32Array(Math.max(ID_CHUNK, count));
+        chunk = idChunk(Math.max(ID_CHUNK, count));
         chunks.push(chunk);
         chunkUsed = 0;
       }
@@ -427,6 +440,10 @@ export function createNameTable() {
     for (let k = 0; k < count; k++) chunk[start + k] = list[k] as number;
     chunkUsed += count;
     return (chunks.length - 1) * ID_CHUNK + start;
+  }
+
+  function idChunk(length: number): TokenIds {
+    return wide ? new Int32Array(length) : new Uint16Array(length);
   }
 
   /** The record chunk of new name `name`: the first grows by doubling up to NAME_CHUNK names, then chunks of NAME_CHUNK are added. */
@@ -494,9 +511,9 @@ export function createNameTable() {
    */
   function scoreIds(aAt: number, aLength: number, bAt: number, bLength: number, initials: boolean): number {
     if (aLength === 0 || bLength === 0) return 0;
-    const aIds = chunks[aAt >>> ID_CHUNK_BITS] as Int32Array;
+    const aIds = chunks[aAt >>> ID_CHUNK_BITS] as TokenIds;
     const aFrom = aAt & (ID_CHUNK - 1);
-    const bIds = chunks[bAt >>> ID_CHUNK_BITS] as Int32Array;
+    const bIds = chunks[bAt >>> ID_CHUNK_BITS] as TokenIds;
     const bFrom = bAt & (ID_CHUNK - 1);
     if (!initials) return overlapScore(aIds, aFrom, aLength, bIds, bFrom, bLength);
     let equal = 0;
@@ -539,7 +556,7 @@ export function createNameTable() {
   /** A name's key: its own tokens sorted (code units) and joined by spaces. */
   function keyOf(name: number): string {
     const at = field(name, OWN_FROM);
-    const held = chunks[at >>> ID_CHUNK_BITS] as Int32Array;
+    const held = chunks[at >>> ID_CHUNK_BITS] as TokenIds;
     const start = at & (ID_CHUNK - 1);
     const texts: string[] = new Array<string>(field(name, LENGTH));
     for (let k = 0; k < texts.length; k++) texts[k] = textOf(held[start + k] as number);
@@ -591,15 +608,15 @@ export function createNameTable() {
      * its transliteration's `latinIds(name)[latinFrom(name), + latinLength(name))` (valid until
      * a name is added).
      */
-    ownIds: (name: number): Int32Array => chunks[field(name, OWN_FROM) >>> ID_CHUNK_BITS] as Int32Array,
+    ownIds: (name: number): TokenIds => chunks[field(name, OWN_FROM) >>> ID_CHUNK_BITS] as TokenIds,
     ownFrom: (name: number): number => field(name, OWN_FROM) & (ID_CHUNK - 1),
     /** How many own tokens a name has. */
     length: (name: number): number => field(name, LENGTH),
-    latinIds: (name: number): Int32Array => chunks[field(name, LATIN_FROM) >>> ID_CHUNK_BITS] as Int32Array,
+    latinIds: (name: number): TokenIds => chunks[field(name, LATIN_FROM) >>> ID_CHUNK_BITS] as TokenIds,
     latinFrom: (name: number): number => field(name, LATIN_FROM) & (ID_CHUNK - 1),
     latinLength: (name: number): number => field(name, LATIN_LENGTH),
     /** ownIds, ownFrom and length in token space 0, latinIds, latinFrom and latinLength in space 1. */
-    idsIn: (space: 0 | 1, name: number): Int32Array => chunks[field(name, space === 0 ? OWN_FROM : LATIN_FROM) >>> ID_CHUNK_BITS] as Int32Array,
+    idsIn: (space: 0 | 1, name: number): TokenIds => chunks[field(name, space === 0 ? OWN_FROM : LATIN_FROM) >>> ID_CHUNK_BITS] as TokenIds,
     fromIn: (space: 0 | 1, name: number): number => field(name, space === 0 ? OWN_FROM : LATIN_FROM) & (ID_CHUNK - 1),
     lengthIn: (space: 0 | 1, name: number): number => field(name, space === 0 ? LENGTH : LATIN_LENGTH),
     isInitial: (token: number) => tokenInitial[token] === 1,
@@ -615,7 +632,7 @@ function isInitialToken(token: string): boolean {
 }
 
 /** scoreTokens for two names without initials (`aIds[aFrom, + aLength)`, `bIds[bFrom, + bLength)`): shared token ids over both coverages. */
-function overlapScore(aIds: Int32Array, aFrom: number, aLength: number, bIds: Int32Array, bFrom: number, bLength: number): number {
+function overlapScore(aIds: TokenIds, aFrom: number, aLength: number, bIds: TokenIds, bFrom: number, bLength: number): number {
   let matched = 0;
   for (let i = 0, j = 0; i < aLength && j < bLength; ) {
     const x = aIds[aFrom + i] as number;
@@ -704,7 +721,7 @@ function positionOf(list: Int32Array, from: number, to: number, value: number): 
 }
 
 /** Whether ascending `ids[from, + length)` holds `id`. */
-function holds(ids: Int32Array, from: number, length: number, id: number): boolean {
+function holds(ids: TokenIds, from: number, length: number, id: number): boolean {
   let lo = from;
   let hi = from + length - 1;
   while (lo <= hi) {
@@ -1136,7 +1153,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    * of its words with two of the payer's tokens `tokenIds[tokensFrom, + p)` (2..PAIR_MAX of
    * them) and whose length can reach `floor`.
    */
-  function pairProbe(space: 0 | 1, tokenIds: Int32Array, tokensFrom: number, p: number, floor: number): void {
+  function pairProbe(space: 0 | 1, tokenIds: TokenIds, tokensFrom: number, p: number, floor: number): void {
     const postings = (pairPostings[space] ??= buildPairs(space));
     if (postings.slotOf.size() === 0) return;
     const eps = 1e-9;
@@ -1166,7 +1183,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    * against the payer tokens `tokenIds[tokensFrom, + p)` in this space. Returns the work done,
    * or −1 past `budget`.
    */
-  function probe(postings: Postings, space: 0 | 1, tokenIds: Int32Array, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number, skipMiddle = false): number {
+  function probe(postings: Postings, space: 0 | 1, tokenIds: TokenIds, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number, skipMiddle = false): number {
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
       scratch.rangeFrom = new Int32Array(p * 2 + 2);
@@ -1301,7 +1318,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    * Probes one token space for payer tokens `tokenIds[tokensFrom, + p)`: a payer of
    * 2..PAIR_MAX words through the pair postings first, then the word postings for the other lengths.
    */
-  function look(space: 0 | 1, postings: Postings, tokenIds: Int32Array, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number): number {
+  function look(space: 0 | 1, postings: Postings, tokenIds: TokenIds, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number): number {
     if (p >= 2 && p <= PAIR_MAX) {
       pairProbe(space, tokenIds, tokensFrom, p, floor);
       // With one token space (`counting`), the work done is only compared with the budget,
