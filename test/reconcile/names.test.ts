@@ -155,6 +155,32 @@ describe('payer names in any script (issue #13 item 7)', () => {
     }
   });
 
+  it('the name table keeps its names past 65,536 tokens and names (16-bit ids widened to 32, a second chunk of records)', () => {
+    const random = mulberry32(33);
+    const pool = Array.from({ length: 50 }, (_, k) => `p${k.toString(36)}o`);
+    const table = createNameTable();
+    const make = (words: readonly string[]) => Array.from({ length: 2 + Math.floor(random() * 40) }, () => words[Math.floor(random() * words.length)] as string).join(' ');
+    const names: string[] = [];
+    for (let i = 0; i < 200; i++) names.push(make(pool));
+    const before = names.map((name) => table.id(name));
+    // 70,000 one-word names: tokens and names both past 65,536.
+    const many = Array.from({ length: 70_000 }, (_, k) => `m${k.toString(36)}x`);
+    for (const word of many) table.id(word);
+    expect(table.tokenCount()).to.be.above(65_536);
+    expect(table.nameCount()).to.be.above(65_536);
+    const mixed = [...pool, ...many.slice(-2_000)];
+    for (let i = 0; i < 200; i++) names.push(make(mixed));
+    const ids = names.map((name) => table.id(name));
+    // Names read before the widening are found again, and every name keeps its key and scores.
+    expect(ids.slice(0, 200)).to.deep.equal(before);
+    for (let i = 0; i < names.length; i++) {
+      expect(table.id(JSON.parse(JSON.stringify(names[i])) as string)).to.equal(ids[i]);
+      expect(table.key(ids[i] as number)).to.equal(parseSlow(names[i] as string).key);
+      for (let j = i; j < Math.min(names.length, i + 6); j++) expect(table.score(ids[i] as number, ids[j] as number), `${i} ${j}`).to.equal(scoreNames(names[i], names[j]));
+    }
+    expect(table.key(table.id(many[70_000 - 1] as string))).to.equal(many[70_000 - 1]);
+  });
+
   it("the name table's long names as written: the same text is the same name, texts that differ only where they are not sampled are not confused", () => {
     const table = createNameTable();
     const base = Array.from({ length: 30 }, (_, k) => `word${String.fromCharCode(97 + (k % 26))}x`);
