@@ -139,18 +139,25 @@ function normalise(decisions: MatchDecision[]) {
   );
 }
 
+/** Asserts the matcher's decision for every request equals the reference's; returns how many are not not_found. */
+function agreesWithReference(requests: MatchRequest[], transactions: MatchTransaction[], seed: number): number {
+  const expected = reference(requests, transactions);
+  const actual = normalise(matchRequests(requests, transactions));
+  let decided = 0;
+  for (const request of requests) {
+    expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+    if (expected.get(request.id)?.result !== 'not_found') decided += 1;
+  }
+  return decided;
+}
+
 describe('matcher agrees with a plain reading of the rules (random inputs)', () => {
   for (const size of [5, 30, 120]) {
     it(`${size} requests × ${size} transactions, 150 seeds`, () => {
       let decided = 0;
       for (let seed = 1; seed <= 150; seed++) {
         const { requests, transactions } = randomCase(seed * 7919 + size, size);
-        const expected = reference(requests, transactions);
-        const actual = normalise(matchRequests(requests, transactions));
-        for (const request of requests) {
-          expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
-          if (expected.get(request.id)?.result !== 'not_found') decided += 1;
-        }
+        decided += agreesWithReference(requests, transactions, seed);
       }
       expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(size * 8);
     });
@@ -163,9 +170,7 @@ describe('matcher agrees with a plain reading of the rules with reference texts 
       let byReference = 0;
       for (let seed = 1; seed <= 150; seed++) {
         const { requests, transactions } = randomCase(seed * 6007 + size, size, true);
-        const expected = reference(requests, transactions);
-        const actual = normalise(matchRequests(requests, transactions));
-        for (const request of requests) expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+        agreesWithReference(requests, transactions, seed);
         byReference += matchRequests(requests, transactions).filter((d) => d.evidence?.reference).length;
       }
       expect(byReference, 'some decisions rest on a reference').to.be.greaterThan(size);
@@ -183,13 +188,8 @@ describe('matcher agrees with a plain reading of the rules on the input shapes o
         // Two or three amounts, so one amount holds many names and the matcher searches its index.
         const amounts = shape.amounts(size) > 20 ? undefined : 2 + (seed % 2);
         const { requests, transactions } = shapeWorkload(shape, size, seed * 104729, amounts);
-        const expected = reference(requests, transactions);
-        const actual = normalise(matchRequests(requests, transactions));
-        for (const request of requests) {
-          expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
-          total += 1;
-          if (expected.get(request.id)?.result !== 'not_found') decided += 1;
-        }
+        decided += agreesWithReference(requests, transactions, seed);
+        total += requests.length;
       }
       expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(total / 10);
     });
@@ -216,12 +216,7 @@ describe('matcher agrees with a plain reading of the rules on names of every len
       const amounts = 1 + (seed % 2);
       const requests: MatchRequest[] = Array.from({ length: size }, (_, i) => ({ id: `r${i}`, amountMinor: 100 + Math.floor(random() * amounts), currency: 'UYU', name: pick(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
       const transactions: MatchTransaction[] = Array.from({ length: size }, (_, i) => ({ id: `t${String(i).padStart(3, '0')}`, amountMinor: 100 + Math.floor(random() * amounts), currency: 'UYU', senderName: random() < 0.5 ? pick() : nameOf(random), receivedAtMs: Math.floor(random() * 22) * DAY }));
-      const expected = reference(requests, transactions);
-      const actual = normalise(matchRequests(requests, transactions));
-      for (const request of requests) {
-        expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
-        if (expected.get(request.id)?.result !== 'not_found') decided += 1;
-      }
+      decided += agreesWithReference(requests, transactions, seed);
     }
     expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
   });
@@ -242,9 +237,7 @@ describe('matcher agrees with a plain reading of the rules on large groups of on
           senderName: random() < 0.9 ? 'Pérez María' : 'Ana Gómez',
           receivedAtMs: Math.floor(random() * 22) * DAY + (fractional && random() < 0.5 ? 0.5 : 0),
         }));
-        const expected = reference(requests, transactions);
-        const actual = normalise(matchRequests(requests, transactions));
-        for (const request of requests) expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
+        agreesWithReference(requests, transactions, seed);
       }
     });
   }
@@ -304,12 +297,7 @@ describe('matcher agrees with a plain reading of the rules past 1024 currency co
       const requests: MatchRequest[] = Array.from({ length: 2500 }, (_, i) => ({ id: `r${i}`, amountMinor: 100 + Math.floor(random() * 3), currency: random() < 0.05 ? `Q${code(i, longest)}` : currency(), name: pick(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
       const transactions: MatchTransaction[] = Array.from({ length: 2500 }, (_, i) => ({ id: `t${i}`, amountMinor: 100 + Math.floor(random() * 3), currency: currency(), senderName: pick(), receivedAtMs: Math.floor(random() * 22) * DAY }));
       expect(new Set(transactions.map((t) => t.currency.toUpperCase())).size, 'past the table').to.be.greaterThan(1024);
-      const expected = reference(requests, transactions);
-      const actual = normalise(matchRequests(requests, transactions));
-      for (const request of requests) {
-        expect(actual.get(request.id), `seed ${seed}, request ${request.id}`).to.deep.equal(expected.get(request.id));
-        if (expected.get(request.id)?.result !== 'not_found') decided += 1;
-      }
+      decided += agreesWithReference(requests, transactions, seed);
     }
     expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
   });
