@@ -857,7 +857,7 @@ function timeOrder(input: Int32Array, at: Float64Array, count: number, arena: Ar
 }
 
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
-  const names = createNameTable();
+  const names = createNameTable(transactions.length + requests.length);
   const arena = createArena();
   const index = indexTransactions(transactions, requests, names, arena);
   const { bucketGroups, groupStart, groupName, order, time, longestGroup, latest, requestOrder, requestAmount, txId } = index;

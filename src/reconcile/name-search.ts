@@ -149,7 +149,30 @@ function hashIds(ids: readonly number[], count: number): number {
   return h;
 }
 
-export function createNameTable() {
+/** Names held before a name table's hash tables grow to the size its names projected (see grownSlots). */
+const PROJECT_FROM = 1 << 16;
+
+/**
+ * The length of a name table's hash table of `length` slots grown for `held` entries (load ≤ ½):
+ * twice its length, or, once it holds PROJECT_FROM entries and the caller said how many names it
+ * would ask (`expected`, `asked` so far), at once what the entries so far project over the names
+ * still to come (at most one new entry each). Doubling a table of 1.3M names allocated 32 MB
+ * of array buffers before its last size, and rehashed every entry twice.
+ */
+function grownSlots(length: number, held: number, asked: number, expected: number): number {
+  let target = held * 2;
+  if (held >= PROJECT_FROM && expected > asked) target = Math.max(target, (held + Math.ceil(((expected - asked) * held) / asked)) * 2);
+  let grown = length * 2;
+  while (grown < target) grown *= 2;
+  return grown;
+}
+
+/**
+ * The names of one matching run. `expected`: how many names (as written) the caller will ask
+ * at most (0: not said), to size its hash tables once they are large.
+ */
+export function createNameTable(expected = 0) {
+  let asked = 0; // names asked (id calls) so far
   const byRaw = new Map<string, number>(); // name as written → id (−1: no usable name)
   // Only token ids are kept per name (no parsed strings), one list after another in flat
   // chunks: a million distinct names would otherwise keep several million small objects alive
@@ -318,7 +341,7 @@ export function createNameTable() {
     longSlots[slot] = name;
     remembered += 1;
     if (remembered * 2 > longSlots.length) {
-      longSlots = new Int32Array(longSlots.length * 2).fill(-1);
+      longSlots = new Int32Array(grownSlots(longSlots.length, remembered, asked, expected)).fill(-1);
       const mask = longSlots.length - 1;
       for (let x = 0; x < count; x++) {
         if (longText[x] === undefined) continue;
@@ -356,6 +379,7 @@ export function createNameTable() {
   }
 
   function id(raw: string | null): number {
+    asked += 1;
     const text = raw ?? '';
     // A long name of plain words is read in one pass, not looked up as written: hashing and
     // comparing a string of 200 characters in a Map cost as much as reading it (30-word names).
@@ -493,7 +517,7 @@ export function createNameTable() {
       }
       record[base + FLAGS] = (isLatin ? 1 : 0) | (initial << 1);
       if (count * 2 > slots.length) {
-        slots = new Int32Array(slots.length * 2).fill(-1);
+        slots = new Int32Array(grownSlots(slots.length, count, asked, expected)).fill(-1);
         const mask = slots.length - 1;
         for (let x = 0; x < count; x++) {
           let at = ((records[x >>> NAME_CHUNK_BITS] as Int32Array)[(x & (NAME_CHUNK - 1)) * REC + HASH] as number) & mask;

@@ -181,6 +181,22 @@ describe('payer names in any script (issue #13 item 7)', () => {
     expect(table.key(table.id(many[70_000 - 1] as string))).to.equal(many[70_000 - 1]);
   });
 
+  it('a name table told how many names to expect finds every name again after its hash tables jump to the projected size (long names and short, past 65,536)', () => {
+    const random = mulberry32(45);
+    const pool = Array.from({ length: 300 }, (_, k) => `l${k.toString(36)}q`);
+    const texts: string[] = [];
+    for (let i = 0; i < 120_000; i++) texts.push(i % 4 === 0 ? `s${i.toString(36)} t${(i * 7).toString(36)}` : Array.from({ length: 20 }, () => pool[Math.floor(random() * pool.length)] as string).join(' '));
+    expect(texts.filter((text) => text.length >= 64).length).to.be.above(65_536);
+    const table = createNameTable(4 * texts.length);
+    const ids = texts.map((text) => table.id(text));
+    expect(table.nameCount()).to.equal(new Set(ids).size);
+    expect(new Set(ids).size).to.equal(new Set(texts.map((text) => parseSlow(text).key)).size);
+    // Asked again as new strings: the same names (found as written, or by their token ids).
+    for (let i = 0; i < texts.length; i++) expect(table.id(JSON.parse(JSON.stringify(texts[i])) as string)).to.equal(ids[i]);
+    for (let i = 0; i < texts.length; i += 97) expect(table.key(ids[i] as number)).to.equal(parseSlow(texts[i] as string).key);
+    expect(table.nameCount()).to.equal(new Set(ids).size);
+  });
+
   it("the name table's long names as written: the same text is the same name, texts that differ only where they are not sampled are not confused", () => {
     const table = createNameTable();
     const base = Array.from({ length: 30 }, (_, k) => `word${String.fromCharCode(97 + (k % 26))}x`);
