@@ -824,6 +824,9 @@ type Scratch = {
   foundScores: Float64Array;
   rankStarts: Int32Array; // rankByHits's counting sort
   ranked: Int32Array;
+  seen: Int32Array; // an amount's per-group arrays (see createAmountIndex)
+  hits: Int32Array;
+  groupLength: Int32Array;
   // The arrays behind one amount's postings, reused by the next amount (grown, never shrunk): a
   // fresh set per amount was tens of MB of new typed arrays at 1M, and each ~64 MB of them made
   // V8 run a full collection over the caller's whole heap (30-word names: 0.5 s each).
@@ -871,6 +874,9 @@ function createScratch(): Scratch {
     foundScores: new Float64Array(256),
     rankStarts: new Int32Array(64),
     ranked: new Int32Array(256),
+    seen: new Int32Array(1024),
+    hits: new Int32Array(1024),
+    groupLength: new Int32Array(1024),
     lengthOrder: new Int32Array(1024),
     postGroups: [new Int32Array(1024), new Int32Array(0)],
     postLengths: [new Int32Array(1024), new Int32Array(0)],
@@ -1017,11 +1023,16 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   let hasNonLatin = false;
   for (let g = from; g < to; g++) if (!names.isLatin(groupName[g] as number)) hasNonLatin = true;
   owner.held.push(own);
-  const seen = new Int32Array(to - from);
-  const hits = new Int32Array(to - from); // payer tokens a candidate pairs with, as far as probed
+  // Per group of the amount, in the run's scratch (an amount's three arrays were 10 MB of new
+  // array buffers over the 20 amounts of 1M long names).
+  scratch.seen = atLeastInt(scratch.seen, to - from);
+  scratch.hits = atLeastInt(scratch.hits, to - from);
+  scratch.groupLength = atLeastInt(scratch.groupLength, to - from);
+  const seen = scratch.seen.fill(0, 0, to - from);
+  const hits = scratch.hits; // payer tokens a candidate pairs with, as far as probed (set when first seen)
   // Own token counts of the amount's names, beside seen and hits (names.length reads a table of
   // every name of the run, a cache miss per candidate).
-  const groupLength = new Int32Array(to - from);
+  const groupLength = scratch.groupLength;
   // Whether every name has 2..PAIR_MAX words: then a payer of as many words finds all it can
   // through the pair postings, and its word-postings probe (which skips those lengths) is not made.
   let middleOnly = true;
