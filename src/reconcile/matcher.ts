@@ -459,20 +459,15 @@ function currencyIdsByFloatKeys(transactions: MatchTransaction[], requests: Matc
 }
 
 /**
- * Transactions indexed without hashing composite keys: currencies and sender names become
- * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
- * walked together, so each distinct amount gets an id and each request finds its own in a
- * single pass. Two stable counting sorts (by name, then by amount) then lay the transactions
- * out so that each amount is a contiguous run of groups, one group per sender name in
- * ascending id order, each group newest first.
+ * indexTransactions' first pass, in input order: each transaction's currency (an id, or past
+ * MANY_CURRENCIES codes its code key from `sortedFrom` on), time, id and sender name id; the
+ * amounts' range. A function of its own, as are the matcher's other passes that read names:
+ * the name table's code, inlined into the loop, can meet a case the warm-up never did (its
+ * raw-name cache full past 65,536 names) and deoptimise; then only this small function is
+ * compiled again, not the whole index (~70 ms of compiling on a shared core, in the call).
  */
-function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
+function readTransactions(transactions: MatchTransaction[], names: NameTable, currencies: CurrencyIds, txCurrency: Int32Array, txName: Int32Array, txTime: Float64Array, txId: string[]): { lowest: number; highest: number; named: number; sortedFrom: number; wideKeys: boolean } {
   const n = transactions.length;
-  const currencies: CurrencyIds = { short: createCodeTable(), other: new Map(), count: 0 };
-  const txCurrency = arenaInts(arena, n);
-  const txName = arenaInts(arena, n);
-  const txTime = arenaFloats(arena, n);
-  const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
   let lowest = 0;
   let highest = 0;
   let lastCurrency = '';
@@ -506,6 +501,28 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     // it still counts for "the amount exists".
     if (name >= 0) named += 1;
   }
+  return { lowest, highest, named, sortedFrom, wideKeys };
+}
+
+/**
+ * Transactions indexed without hashing composite keys: currencies and sender names become
+ * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
+ * walked together, so each distinct amount gets an id and each request finds its own in a
+ * single pass. Two stable counting sorts (by name, then by amount) then lay the transactions
+ * out so that each amount is a contiguous run of groups, one group per sender name in
+ * ascending id order, each group newest first.
+ */
+function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
+  const n = transactions.length;
+  const currencies: CurrencyIds = { short: createCodeTable(), other: new Map(), count: 0 };
+  const txCurrency = arenaInts(arena, n);
+  const txName = arenaInts(arena, n);
+  const txTime = arenaFloats(arena, n);
+  const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
+  const read = readTransactions(transactions, names, currencies, txCurrency, txName, txTime, txId);
+  let lowest = read.lowest;
+  let highest = read.highest;
+  const { named, sortedFrom, wideKeys } = read;
   const senderNames = names.nameCount();
   const m = requests.length;
   const reqCurrency = arenaInts(arena, m);
@@ -856,6 +873,15 @@ function timeOrder(input: Int32Array, at: Float64Array, count: number, arena: Ar
   return order;
 }
 
+/** Each request's window start, and its payer's name id + 1 (0: none, or no such amount): a function of its own, as readTransactions. */
+function readPayers(requests: MatchRequest[], requestAmount: Int32Array, names: NameTable, windowStart: Float64Array, payerKey: Int32Array): void {
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r] as MatchRequest;
+    windowStart[r] = request.registeredAtMs - WINDOW_MS;
+    if ((requestAmount[r] as number) >= 0) payerKey[r] = names.id(request.name) + 1;
+  }
+}
+
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
   const arena = createArena();
@@ -866,11 +892,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // in amount order): the window, and the payer's name id + 1 (0: none, or no such amount).
   const windowStart = arenaFloats(arena, m);
   const payerKey = arenaInts(arena, m);
-  for (let r = 0; r < m; r++) {
-    const request = requests[r] as MatchRequest;
-    windowStart[r] = request.registeredAtMs - WINDOW_MS;
-    if ((requestAmount[r] as number) >= 0) payerKey[r] = names.id(request.name) + 1;
-  }
+  readPayers(requests, requestAmount, names, windowStart, payerKey);
   // Walk order: by amount, and within an amount by payer name (two stable counting sorts),
   // so the requests of one payer and amount come together and share one search without a
   // table of searches; within those, by time when a group is long (windowEnd). Decisions do
@@ -1160,6 +1182,15 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
   }
 
+  return buildDecisions(requests, txId, outcome, chosen, value, counts, recorded, listStart, listLength, lists);
+}
+
+/**
+ * The decision objects, from what the walk recorded per request. A function of its own: its
+ * rarer outcomes and reasons (first met in a large call) deoptimise only it, not the walk.
+ */
+function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8Array, chosen: Int32Array, value: Float64Array, counts: Int32Array, recorded: Int32Array, listStart: Int32Array, listLength: Int32Array, lists: number): MatchDecision[] {
+  const m = requests.length;
   const decisions: MatchDecision[] = sized(m);
   const listIds: (readonly string[] | undefined)[] = sized(lists); // candidate ids by list, made once
   const candidatesOf = (list: number): readonly string[] => {
