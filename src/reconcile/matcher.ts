@@ -811,9 +811,21 @@ const NO_NAME = 'no transaction with this amount has a sender name like the paye
 const BOUND_REASON = `too many sender names with this amount resemble the payer to rule out a rival (more than ${SEARCH_BUDGET} steps of search): decide by hand`;
 
 const countReasons: string[] = [];
-function countReason(count: number): string {
-  if (count >= 1000) return `${count} transactions are equally plausible`;
-  return (countReasons[count] ??= `${count} transactions are equally plausible`);
+/**
+ * The reason of `count` equally plausible transactions: one string per count, below 1000 for
+ * the process, above for the call (`many`, by count, made when first needed). Requests of one
+ * amount and payer (every request of "one amount, one name") differ in their counts only by
+ * their windows: at 1M, 384k distinct counts, and a string each was 1M strings surviving into
+ * old space with the decisions (a third of the call's scavenging).
+ */
+function countReason(count: number, many: (string | undefined)[]): string {
+  if (count < 1000) return (countReasons[count] ??= `${count} transactions are equally plausible`);
+  return (many[count] ??= `${count} transactions are equally plausible`);
+}
+
+/** The per-call table of countReason for `transactions` transactions (one slot a count, allocated in one piece). */
+function manyCountReasons(transactions: number): (string | undefined)[] {
+  return sized<string | undefined>(transactions + 1).fill(undefined);
 }
 
 const scoreReasons = new Map<number, string>();
@@ -1218,6 +1230,7 @@ function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8
     lastEvidence = e;
     return e;
   };
+  let manyReasons: (string | undefined)[] | undefined; // countReason's of 1000 or more, by count (at most every transaction)
   for (let r = 0; r < m; r++) {
     const requestId = (requests[r] as MatchRequest).id;
     const e = evidence(value[r] as number);
@@ -1240,7 +1253,7 @@ function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8
         break;
       }
       case AMBIGUOUS:
-        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(counts[r] as number), evidence: e };
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(counts[r] as number, (manyReasons ??= manyCountReasons(txId.length))), evidence: e };
         break;
       case BOUND:
         decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: BOUND_REASON, evidence: e };
