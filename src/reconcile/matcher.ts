@@ -520,23 +520,13 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const txTime = arenaFloats(arena, n);
   const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
   const read = readTransactions(transactions, names, currencies, txCurrency, txName, txTime, txId);
-  let lowest = read.lowest;
-  let highest = read.highest;
   const { named, sortedFrom, wideKeys } = read;
   const senderNames = names.nameCount();
   const m = requests.length;
   const reqCurrency = arenaInts(arena, m);
-  for (let r = 0; r < m; r++) {
-    const request = requests[r] as MatchRequest;
-    if (sortedFrom < 0) reqCurrency[r] = currencyId(currencies, request.currency, false);
-    else {
-      const key = shortKeyOf(request.currency);
-      reqCurrency[r] = key < 2 ** 31 ? key : -1;
-    }
-    if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
-    if (request.amountMinor < lowest) lowest = request.amountMinor;
-    if (request.amountMinor > highest) highest = request.amountMinor;
-  }
+  const range = readRequests(requests, currencies, sortedFrom, reqCurrency, read.lowest, read.highest);
+  const lowest = range.lowest;
+  const highest = range.highest;
   if (sortedFrom >= 0) currencyIdsBySort(transactions, requests, txCurrency, sortedFrom, reqCurrency, wideKeys, arena);
 
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
@@ -548,26 +538,11 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const txAmount = arenaInts(arena, n);
   // Counted first, then laid out in typed arrays of that size (lists grown by push were tens
   // of MB of garbage with n/2 amounts).
-  let amountCount = 0;
-  for (let k = 0; k < n; k++) {
-    const i = txSorted[k] as number;
-    const p = k > 0 ? (txSorted[k - 1] as number) : -1;
-    if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
-  }
+  const amountCount = countAmounts(txSorted, txKey, txCurrency, n);
   const amountKey = narrow ? arenaInts(arena, amountCount) : arenaFloats(arena, amountCount);
   const amountCurrency = arenaInts(arena, amountCount);
   const latest = arenaFloats(arena, amountCount);
-  let last = -1;
-  for (let k = 0; k < n; k++) {
-    const i = txSorted[k] as number;
-    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
-      last += 1;
-      amountKey[last] = txKey[i] as number;
-      amountCurrency[last] = txCurrency[i] as number;
-      latest[last] = txTime[i] as number;
-    } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
-    txAmount[i] = last;
-  }
+  layOutAmounts(txSorted, txKey, txCurrency, txTime, n, amountKey, amountCurrency, latest, txAmount);
   arenaFree(arena, txSorted); arenaFree(arena, txKey); arenaFree(arena, txCurrency);
 
   // Requests in (currency, amount) order, each with its amount's id (−1: no such amount).
@@ -587,16 +562,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const reqSorted = radixOrder(reqKey, reqMajor, knownCount, arena);
   const requestOrder = arenaInts(arena, m);
   const requestAmount = arenaInts(arena, m).fill(-1);
-  let a = 0;
-  for (let k = 0; k < knownCount; k++) {
-    const at = reqSorted[k] as number;
-    const r = known[at] as number;
-    requestOrder[k] = r;
-    const currency = reqMajor[at] as number;
-    const key = reqKey[at] as number;
-    while (a < amountCount && ((amountCurrency[a] as number) < currency || (amountCurrency[a] === currency && (amountKey[a] as number) < key))) a++;
-    if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
-  }
+  amountsOfRequests(reqSorted, known, reqMajor, reqKey, knownCount, amountCurrency, amountKey, amountCount, requestOrder, requestAmount);
   let tail = knownCount;
   for (const r of unknownCurrency) requestOrder[tail++] = r;
   arenaFree(arena, reqSorted); arenaFree(arena, reqKey); arenaFree(arena, reqMajor); arenaFree(arena, known); arenaFree(arena, amountKey); arenaFree(arena, amountCurrency);
@@ -613,38 +579,8 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   let groupStart = arenaInts(arena, named + 1);
   let groupName = arenaInts(arena, named);
   const bucketGroups = arenaInts(arena, amountCount + 1); // per amount: first group
-  let groups = 0;
-  const newestFirst = (x: number, y: number) => {
-    const byTime = (txTime[y] as number) - (txTime[x] as number);
-    if (byTime !== 0) return byTime;
-    const ix = txId[x] as string;
-    const iy = txId[y] as string;
-    return ix < iy ? -1 : ix > iy ? 1 : 0;
-  };
   const keyScratch: SortScratch = { keys: new Float64Array(0), arena };
-  for (let x = 0; x < amountCount; x++) {
-    bucketGroups[x] = groups;
-    const end = bucketFirst[x + 1] as number;
-    let k = bucketFirst[x] as number;
-    while (k < end) {
-      const name = txName[order[k] as number] as number;
-      let to = k + 1;
-      while (to < end && txName[order[to] as number] === name) to++;
-      if (to - k === 2) {
-        if (newestFirst(order[k] as number, order[k + 1] as number) > 0) {
-          const swap = order[k] as number;
-          order[k] = order[k + 1] as number;
-          order[k + 1] = swap;
-        }
-      } else if (to - k > KEYED_SORT) sortNewestFirst(order, k, to, txTime, txId, newestFirst, keyScratch);
-      else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
-      groupStart[groups] = k;
-      groupName[groups] = name;
-      groups += 1;
-      k = to;
-    }
-  }
-  bucketGroups[amountCount] = groups;
+  const groups = buildGroups(order, bucketFirst, amountCount, txName, txTime, txId, keyScratch, groupStart, groupName, bucketGroups);
   groupStart[groups] = named;
   arenaFree(arena, bucketFirst); arenaFree(arena, txName); arenaFree(arena, keyScratch.keys);
   if (groups * 2 < named) {
@@ -675,6 +611,108 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     time,
     longestGroup,
   };
+}
+
+/** Each request's currency (an id, or its code key when the ids come by sorting: `sortedFrom` ≥ 0), and the amounts' range widened by the requests'. */
+function readRequests(requests: MatchRequest[], currencies: CurrencyIds, sortedFrom: number, reqCurrency: Int32Array, lowest: number, highest: number): { lowest: number; highest: number } {
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r] as MatchRequest;
+    if (sortedFrom < 0) reqCurrency[r] = currencyId(currencies, request.currency, false);
+    else {
+      const key = shortKeyOf(request.currency);
+      reqCurrency[r] = key < 2 ** 31 ? key : -1;
+    }
+    if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
+    if (request.amountMinor < lowest) lowest = request.amountMinor;
+    if (request.amountMinor > highest) highest = request.amountMinor;
+  }
+  return { lowest, highest };
+}
+
+/*
+ * indexTransactions' loops, each a function of its own: a large function is optimised only
+ * by on-stack replacement, loop by loop, and that code is not kept from call to call (the
+ * index was compiled again, three or four times, in a measured call: 10–35 ms each on one
+ * core, or not, by the collector's timing); small functions are optimised whole and keep it.
+ */
+
+/** How many distinct (currency, amount) keys `txSorted[0, n)` (sorted by them) holds. */
+function countAmounts(txSorted: Int32Array, txKey: Int32Array | Float64Array, txCurrency: Int32Array, n: number): number {
+  let amountCount = 0;
+  for (let k = 0; k < n; k++) {
+    const i = txSorted[k] as number;
+    const p = k > 0 ? (txSorted[k - 1] as number) : -1;
+    if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
+  }
+  return amountCount;
+}
+
+/** Each distinct (currency, amount), ascending, with its latest time, and each transaction's amount id. */
+function layOutAmounts(txSorted: Int32Array, txKey: Int32Array | Float64Array, txCurrency: Int32Array, txTime: Float64Array, n: number, amountKey: Int32Array | Float64Array, amountCurrency: Int32Array, latest: Float64Array, txAmount: Int32Array): void {
+  let last = -1;
+  for (let k = 0; k < n; k++) {
+    const i = txSorted[k] as number;
+    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
+      last += 1;
+      amountKey[last] = txKey[i] as number;
+      amountCurrency[last] = txCurrency[i] as number;
+      latest[last] = txTime[i] as number;
+    } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
+    txAmount[i] = last;
+  }
+}
+
+/** The known requests in (currency, amount) order into `requestOrder`, each with its amount's id in `requestAmount` (left −1: no such amount). */
+function amountsOfRequests(reqSorted: Int32Array, known: Int32Array, reqMajor: Int32Array, reqKey: Int32Array | Float64Array, knownCount: number, amountCurrency: Int32Array, amountKey: Int32Array | Float64Array, amountCount: number, requestOrder: Int32Array, requestAmount: Int32Array): void {
+  let a = 0;
+  for (let k = 0; k < knownCount; k++) {
+    const at = reqSorted[k] as number;
+    const r = known[at] as number;
+    requestOrder[k] = r;
+    const currency = reqMajor[at] as number;
+    const key = reqKey[at] as number;
+    while (a < amountCount && ((amountCurrency[a] as number) < currency || (amountCurrency[a] === currency && (amountKey[a] as number) < key))) a++;
+    if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
+  }
+}
+
+/**
+ * Groups: maximal runs of one (amount, name) in `order` (by amount, then name), each sorted
+ * newest first (ties by id); per amount its first group in `bucketGroups`. Returns how many.
+ */
+function buildGroups(order: Int32Array, bucketFirst: Int32Array, amountCount: number, txName: Int32Array, txTime: Float64Array, txId: string[], keyScratch: SortScratch, groupStart: Int32Array, groupName: Int32Array, bucketGroups: Int32Array): number {
+  let groups = 0;
+  const newestFirst = (x: number, y: number) => {
+    const byTime = (txTime[y] as number) - (txTime[x] as number);
+    if (byTime !== 0) return byTime;
+    const ix = txId[x] as string;
+    const iy = txId[y] as string;
+    return ix < iy ? -1 : ix > iy ? 1 : 0;
+  };
+  for (let x = 0; x < amountCount; x++) {
+    bucketGroups[x] = groups;
+    const end = bucketFirst[x + 1] as number;
+    let k = bucketFirst[x] as number;
+    while (k < end) {
+      const name = txName[order[k] as number] as number;
+      let to = k + 1;
+      while (to < end && txName[order[to] as number] === name) to++;
+      if (to - k === 2) {
+        if (newestFirst(order[k] as number, order[k + 1] as number) > 0) {
+          const swap = order[k] as number;
+          order[k] = order[k + 1] as number;
+          order[k + 1] = swap;
+        }
+      } else if (to - k > KEYED_SORT) sortNewestFirst(order, k, to, txTime, txId, newestFirst, keyScratch);
+      else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
+      groupStart[groups] = k;
+      groupName[groups] = name;
+      groups += 1;
+      k = to;
+    }
+  }
+  bucketGroups[amountCount] = groups;
+  return groups;
 }
 
 /** Groups longer than this are sorted by numeric keys (a comparator call per comparison costs more). */
