@@ -861,9 +861,11 @@ function countReason(count: number, many: (string | undefined)[]): string {
   return (many[count] ??= `${count} transactions are equally plausible`);
 }
 
-/** The per-call table of countReason for `transactions` transactions (one slot a count, allocated in one piece). */
-function manyCountReasons(transactions: number): (string | undefined)[] {
-  return sized<string | undefined>(transactions + 1).fill(undefined);
+/** The per-call table of countReason: a slot per count up to the largest of the ambiguous requests', allocated in one piece. */
+function manyCountReasons(outcome: Uint8Array, counts: Int32Array): (string | undefined)[] {
+  let most = 0;
+  for (let r = 0; r < outcome.length; r++) if (outcome[r] === AMBIGUOUS && (counts[r] as number) > most) most = counts[r] as number;
+  return sized<string | undefined>(most + 1).fill(undefined);
 }
 
 const scoreReasons = new Map<number, string>();
@@ -1268,7 +1270,7 @@ function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8
     lastEvidence = e;
     return e;
   };
-  let manyReasons: (string | undefined)[] | undefined; // countReason's of 1000 or more, by count (at most every transaction)
+  let manyReasons: (string | undefined)[] | undefined; // countReason's of 1000 or more, by count
   for (let r = 0; r < m; r++) {
     const requestId = (requests[r] as MatchRequest).id;
     const e = evidence(value[r] as number);
@@ -1291,7 +1293,7 @@ function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8
         break;
       }
       case AMBIGUOUS:
-        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(counts[r] as number, (manyReasons ??= manyCountReasons(txId.length))), evidence: e };
+        decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: countReason(counts[r] as number, (manyReasons ??= manyCountReasons(outcome, counts))), evidence: e };
         break;
       case BOUND:
         decisions[r] = { requestId, result: 'ambiguous', candidates: candidatesOf(chosen[r] as number), reason: BOUND_REASON, evidence: e };
