@@ -926,6 +926,112 @@ function readPayers(requests: MatchRequest[], requestAmount: Int32Array, names: 
   }
 }
 
+/**
+ * The walk's searches of the amount being walked, kept from request to request: the amount's
+ * name index, and the payer's searches (wide, and narrow: names within the margin of a
+ * perfect score); `best` and `complete`: searchPlausible's answer besides its count.
+ */
+type Searches = { amount: number; index: AmountIndex | undefined; payer: number; wide: Found | undefined; narrow: Found | undefined; best: number; complete: boolean };
+
+/**
+ * For an amount with many sender names: the plausible groups of the request (names with a
+ * transaction in the window from `from`, within the margin of the best, best first, ties by
+ * name) into `plausibleGroups`/`plausibleScores`; returns how many, the best score in
+ * `s.best` (−1: none) and whether the search was complete in `s.complete`. A function of its
+ * own, too large to be inlined: the search's results (arrays of several kinds) met in a large
+ * call a kind the warm-up had not, and the walk deoptimised on it ("wrong map"), its
+ * recompiling 100–180 ms on one core.
+ */
+function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, gFrom: number, gTo: number, amount: number, payer: number, from: number, time: Float64Array, groupStart: Int32Array, plausibleGroups: Int32Array, plausibleScores: Float64Array): number {
+  if (amount !== s.amount) {
+    s.amount = amount;
+    s.index = createAmountIndex(names, groupName, gFrom, gTo);
+    s.payer = -1;
+  }
+  if (payer !== s.payer) {
+    s.payer = payer;
+    s.wide = undefined;
+    s.narrow = undefined;
+  }
+  const amountIndex = s.index as AmountIndex;
+  let bestScore = -1;
+  let count = 0;
+  // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
+  // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
+  // unscored (the tail), so the wide search costs about what the narrow one does and
+  // decides every request alone when complete. Otherwise, or when it was cut short, the
+  // narrow search (rivals of a perfect score only: within the margin of 1) comes first, as
+  // it reads less: when the payer's own name paid in the window it is enough, and when it
+  // is cut short by the bound the wide one would be too (it reads at least as much), so
+  // what the narrow one scored is taken.
+  const payerLength = names.length(payer);
+  let found = payerLength >= 2 && payerLength <= PAIR_MAX ? s.wide : undefined;
+  if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) found = s.wide = amountIndex.search(payer);
+  if (!found || !found.complete) {
+    const top = (s.narrow ??= amountIndex.search(payer, TOP_FLOOR));
+    let settled = false;
+    if (top.complete) {
+      for (let c = 0; c < top.groups.length; c++) {
+        const g = top.groups[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        settled = (top.scores[c] as number) >= 1 - 1e-12;
+        break;
+      }
+    }
+    if (settled || !top.complete) found = top;
+    else {
+      found ??= s.wide ??= amountIndex.search(payer);
+    }
+  }
+  s.complete = found.complete;
+  for (let c = 0; c < found.groups.length; c++) {
+    const g = found.groups[c] as number;
+    if ((time[groupStart[g] as number] as number) < from) continue;
+    const score = found.scores[c] as number;
+    if (bestScore < 0) {
+      bestScore = score;
+      // The best in the window is below the minimum: not found, whatever the rivals.
+      if (found.complete && score < MIN_SCORE) break;
+    } else if (score <= bestScore - CLEAR_MARGIN) break;
+    plausibleGroups[count] = g;
+    plausibleScores[count] = score;
+    count += 1;
+  }
+  // Names the search left unscored (bound below the minimum; complete searches only) are
+  // scored only when their bound can change the decision: a higher best of a request not
+  // found, or a rival within the margin of the best. Every "María w1 …" of an amount shares
+  // two words with "María w1 w2": scored eagerly, their count grew with the amount.
+  const tail = found.tail;
+  if (tail.length > 0) {
+    const bounds = found.tailBounds;
+    if (bestScore < MIN_SCORE) {
+      for (let c = 0; c < tail.length; c++) {
+        if ((bounds[c] as number) <= bestScore) continue; // it can at most tie
+        const g = tail[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        const score = names.score(payer, groupName[g] as number);
+        if (score >= FLOOR && score > bestScore) bestScore = score;
+      }
+    } else {
+      const cut = bestScore - CLEAR_MARGIN;
+      for (let c = 0; c < tail.length; c++) {
+        if ((bounds[c] as number) <= cut) continue;
+        const g = tail[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        const score = names.score(payer, groupName[g] as number);
+        if (score < FLOOR || score <= cut) continue;
+        plausibleGroups[count] = g;
+        plausibleScores[count] = score;
+        count += 1;
+      }
+    }
+  }
+  // The search ties equal scores by group: names of equal score go by name key here.
+  if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
+  s.best = bestScore;
+  return count;
+}
+
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable();
   const arena = createArena();
@@ -1000,11 +1106,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   const plausibleGroups = new Int32Array(mostGroups + 1);
   const plausibleScores = new Float64Array(mostGroups + 1);
   // The amount being walked: its name index, and the searches of the payer being walked.
-  let indexedAmount = -1;
-  let amountIndex: AmountIndex | undefined;
-  let searchedPayer = -1;
-  let wide: Found | undefined;
-  let narrow: Found | undefined; // names within the margin of a perfect score
+  const searches: Searches = { amount: -1, index: undefined, payer: -1, wide: undefined, narrow: undefined, best: -1, complete: true };
   // Requests in amount order: each amount's transactions are read while they are in cache.
   let amount = -1;
   let enteredAmount = -1; // the amount whose lastList and windowAt are set
@@ -1066,88 +1168,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       count = kept;
       if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
     } else {
-      if (amount !== indexedAmount) {
-        indexedAmount = amount;
-        amountIndex = createAmountIndex(names, groupName, gFrom, gTo);
-        searchedPayer = -1;
-      }
-      if (payer !== searchedPayer) {
-        searchedPayer = payer;
-        wide = undefined;
-        narrow = undefined;
-      }
-      // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
-      // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
-      // unscored (the tail), so the wide search costs about what the narrow one does and
-      // decides every request alone when complete. Otherwise, or when it was cut short, the
-      // narrow search (rivals of a perfect score only: within the margin of 1) comes first, as
-      // it reads less: when the payer's own name paid in the window it is enough, and when it
-      // is cut short by the bound the wide one would be too (it reads at least as much), so
-      // what the narrow one scored is taken.
-      const payerLength = names.length(payer);
-      let found = payerLength >= 2 && payerLength <= PAIR_MAX ? wide : undefined;
-      if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) found = wide = (amountIndex as AmountIndex).search(payer);
-      if (!found || !found.complete) {
-        const top = (narrow ??= (amountIndex as AmountIndex).search(payer, TOP_FLOOR));
-        let settled = false;
-        if (top.complete) {
-          for (let c = 0; c < top.groups.length; c++) {
-            const g = top.groups[c] as number;
-            if ((time[groupStart[g] as number] as number) < from) continue;
-            settled = (top.scores[c] as number) >= 1 - 1e-12;
-            break;
-          }
-        }
-        if (settled || !top.complete) found = top;
-        else {
-          found ??= wide ??= (amountIndex as AmountIndex).search(payer);
-        }
-      }
-      complete = found.complete;
-      for (let c = 0; c < found.groups.length; c++) {
-        const g = found.groups[c] as number;
-        if ((time[groupStart[g] as number] as number) < from) continue;
-        const score = found.scores[c] as number;
-        if (bestScore < 0) {
-          bestScore = score;
-          // The best in the window is below the minimum: not found, whatever the rivals.
-          if (found.complete && score < MIN_SCORE) break;
-        } else if (score <= bestScore - CLEAR_MARGIN) break;
-        plausibleGroups[count] = g;
-        plausibleScores[count] = score;
-        count += 1;
-      }
-      // Names the search left unscored (bound below the minimum; complete searches only) are
-      // scored only when their bound can change the decision: a higher best of a request not
-      // found, or a rival within the margin of the best. Every "María w1 …" of an amount shares
-      // two words with "María w1 w2": scored eagerly, their count grew with the amount.
-      const tail = found.tail;
-      if (tail.length > 0) {
-        const bounds = found.tailBounds;
-        if (bestScore < MIN_SCORE) {
-          for (let c = 0; c < tail.length; c++) {
-            if ((bounds[c] as number) <= bestScore) continue; // it can at most tie
-            const g = tail[c] as number;
-            if ((time[groupStart[g] as number] as number) < from) continue;
-            const score = names.score(payer, groupName[g] as number);
-            if (score >= FLOOR && score > bestScore) bestScore = score;
-          }
-        } else {
-          const cut = bestScore - CLEAR_MARGIN;
-          for (let c = 0; c < tail.length; c++) {
-            if ((bounds[c] as number) <= cut) continue;
-            const g = tail[c] as number;
-            if ((time[groupStart[g] as number] as number) < from) continue;
-            const score = names.score(payer, groupName[g] as number);
-            if (score < FLOOR || score <= cut) continue;
-            plausibleGroups[count] = g;
-            plausibleScores[count] = score;
-            count += 1;
-          }
-        }
-      }
-      // The search ties equal scores by group: names of equal score go by name key here.
-      if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
+      count = searchPlausible(searches, names, groupName, gFrom, gTo, amount, payer, from, time, groupStart, plausibleGroups, plausibleScores);
+      bestScore = searches.best;
+      complete = searches.complete;
     }
     value[r] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
