@@ -459,20 +459,15 @@ function currencyIdsByFloatKeys(transactions: MatchTransaction[], requests: Matc
 }
 
 /**
- * Transactions indexed without hashing composite keys: currencies and sender names become
- * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
- * walked together, so each distinct amount gets an id and each request finds its own in a
- * single pass. Two stable counting sorts (by name, then by amount) then lay the transactions
- * out so that each amount is a contiguous run of groups, one group per sender name in
- * ascending id order, each group newest first.
+ * indexTransactions' first pass, in input order: each transaction's currency (an id, or past
+ * MANY_CURRENCIES codes its code key from `sortedFrom` on), time, id and sender name id; the
+ * amounts' range. A function of its own, as are the matcher's other passes that read names:
+ * the name table's code, inlined into the loop, can meet a case the warm-up never did (its
+ * raw-name cache full past 65,536 names) and deoptimise; then only this small function is
+ * compiled again, not the whole index (~70 ms of compiling on a shared core, in the call).
  */
-function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
+function readTransactions(transactions: MatchTransaction[], names: NameTable, currencies: CurrencyIds, txCurrency: Int32Array, txName: Int32Array, txTime: Float64Array, txId: string[]): { lowest: number; highest: number; named: number; sortedFrom: number; wideKeys: boolean } {
   const n = transactions.length;
-  const currencies: CurrencyIds = { short: createCodeTable(), other: new Map(), count: 0 };
-  const txCurrency = arenaInts(arena, n);
-  const txName = arenaInts(arena, n);
-  const txTime = arenaFloats(arena, n);
-  const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
   let lowest = 0;
   let highest = 0;
   let lastCurrency = '';
@@ -506,20 +501,32 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     // it still counts for "the amount exists".
     if (name >= 0) named += 1;
   }
+  return { lowest, highest, named, sortedFrom, wideKeys };
+}
+
+/**
+ * Transactions indexed without hashing composite keys: currencies and sender names become
+ * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
+ * walked together, so each distinct amount gets an id and each request finds its own in a
+ * single pass. Two stable counting sorts (by name, then by amount) then lay the transactions
+ * out so that each amount is a contiguous run of groups, one group per sender name in
+ * ascending id order, each group newest first.
+ */
+function indexTransactions(transactions: MatchTransaction[], requests: MatchRequest[], names: NameTable, arena: Arena) {
+  const n = transactions.length;
+  const currencies: CurrencyIds = { short: createCodeTable(), other: new Map(), count: 0 };
+  const txCurrency = arenaInts(arena, n);
+  const txName = arenaInts(arena, n);
+  const txTime = arenaFloats(arena, n);
+  const txId: string[] = sized(n); // read here, in input order, so later random reads touch one array, not every object
+  const read = readTransactions(transactions, names, currencies, txCurrency, txName, txTime, txId);
+  const { named, sortedFrom, wideKeys } = read;
   const senderNames = names.nameCount();
   const m = requests.length;
   const reqCurrency = arenaInts(arena, m);
-  for (let r = 0; r < m; r++) {
-    const request = requests[r] as MatchRequest;
-    if (sortedFrom < 0) reqCurrency[r] = currencyId(currencies, request.currency, false);
-    else {
-      const key = shortKeyOf(request.currency);
-      reqCurrency[r] = key < 2 ** 31 ? key : -1;
-    }
-    if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
-    if (request.amountMinor < lowest) lowest = request.amountMinor;
-    if (request.amountMinor > highest) highest = request.amountMinor;
-  }
+  const range = readRequests(requests, currencies, sortedFrom, reqCurrency, read.lowest, read.highest);
+  const lowest = range.lowest;
+  const highest = range.highest;
   if (sortedFrom >= 0) currencyIdsBySort(transactions, requests, txCurrency, sortedFrom, reqCurrency, wideKeys, arena);
 
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
@@ -531,26 +538,11 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const txAmount = arenaInts(arena, n);
   // Counted first, then laid out in typed arrays of that size (lists grown by push were tens
   // of MB of garbage with n/2 amounts).
-  let amountCount = 0;
-  for (let k = 0; k < n; k++) {
-    const i = txSorted[k] as number;
-    const p = k > 0 ? (txSorted[k - 1] as number) : -1;
-    if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
-  }
+  const amountCount = countAmounts(txSorted, txKey, txCurrency, n);
   const amountKey = narrow ? arenaInts(arena, amountCount) : arenaFloats(arena, amountCount);
   const amountCurrency = arenaInts(arena, amountCount);
   const latest = arenaFloats(arena, amountCount);
-  let last = -1;
-  for (let k = 0; k < n; k++) {
-    const i = txSorted[k] as number;
-    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
-      last += 1;
-      amountKey[last] = txKey[i] as number;
-      amountCurrency[last] = txCurrency[i] as number;
-      latest[last] = txTime[i] as number;
-    } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
-    txAmount[i] = last;
-  }
+  layOutAmounts(txSorted, txKey, txCurrency, txTime, n, amountKey, amountCurrency, latest, txAmount);
   arenaFree(arena, txSorted); arenaFree(arena, txKey); arenaFree(arena, txCurrency);
 
   // Requests in (currency, amount) order, each with its amount's id (−1: no such amount).
@@ -570,16 +562,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const reqSorted = radixOrder(reqKey, reqMajor, knownCount, arena);
   const requestOrder = arenaInts(arena, m);
   const requestAmount = arenaInts(arena, m).fill(-1);
-  let a = 0;
-  for (let k = 0; k < knownCount; k++) {
-    const at = reqSorted[k] as number;
-    const r = known[at] as number;
-    requestOrder[k] = r;
-    const currency = reqMajor[at] as number;
-    const key = reqKey[at] as number;
-    while (a < amountCount && ((amountCurrency[a] as number) < currency || (amountCurrency[a] === currency && (amountKey[a] as number) < key))) a++;
-    if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
-  }
+  amountsOfRequests(reqSorted, known, reqMajor, reqKey, knownCount, amountCurrency, amountKey, amountCount, requestOrder, requestAmount);
   let tail = knownCount;
   for (const r of unknownCurrency) requestOrder[tail++] = r;
   arenaFree(arena, reqSorted); arenaFree(arena, reqKey); arenaFree(arena, reqMajor); arenaFree(arena, known); arenaFree(arena, amountKey); arenaFree(arena, amountCurrency);
@@ -596,38 +579,8 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   let groupStart = arenaInts(arena, named + 1);
   let groupName = arenaInts(arena, named);
   const bucketGroups = arenaInts(arena, amountCount + 1); // per amount: first group
-  let groups = 0;
-  const newestFirst = (x: number, y: number) => {
-    const byTime = (txTime[y] as number) - (txTime[x] as number);
-    if (byTime !== 0) return byTime;
-    const ix = txId[x] as string;
-    const iy = txId[y] as string;
-    return ix < iy ? -1 : ix > iy ? 1 : 0;
-  };
   const keyScratch: SortScratch = { keys: new Float64Array(0), arena };
-  for (let x = 0; x < amountCount; x++) {
-    bucketGroups[x] = groups;
-    const end = bucketFirst[x + 1] as number;
-    let k = bucketFirst[x] as number;
-    while (k < end) {
-      const name = txName[order[k] as number] as number;
-      let to = k + 1;
-      while (to < end && txName[order[to] as number] === name) to++;
-      if (to - k === 2) {
-        if (newestFirst(order[k] as number, order[k + 1] as number) > 0) {
-          const swap = order[k] as number;
-          order[k] = order[k + 1] as number;
-          order[k + 1] = swap;
-        }
-      } else if (to - k > KEYED_SORT) sortNewestFirst(order, k, to, txTime, txId, newestFirst, keyScratch);
-      else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
-      groupStart[groups] = k;
-      groupName[groups] = name;
-      groups += 1;
-      k = to;
-    }
-  }
-  bucketGroups[amountCount] = groups;
+  const groups = buildGroups(order, bucketFirst, amountCount, txName, txTime, txId, keyScratch, groupStart, groupName, bucketGroups);
   groupStart[groups] = named;
   arenaFree(arena, bucketFirst); arenaFree(arena, txName); arenaFree(arena, keyScratch.keys);
   if (groups * 2 < named) {
@@ -658,6 +611,108 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     time,
     longestGroup,
   };
+}
+
+/** Each request's currency (an id, or its code key when the ids come by sorting: `sortedFrom` ≥ 0), and the amounts' range widened by the requests'. */
+function readRequests(requests: MatchRequest[], currencies: CurrencyIds, sortedFrom: number, reqCurrency: Int32Array, lowest: number, highest: number): { lowest: number; highest: number } {
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r] as MatchRequest;
+    if (sortedFrom < 0) reqCurrency[r] = currencyId(currencies, request.currency, false);
+    else {
+      const key = shortKeyOf(request.currency);
+      reqCurrency[r] = key < 2 ** 31 ? key : -1;
+    }
+    if (!Number.isSafeInteger(request.amountMinor)) throw new Error(`request ${request.id} has an amount that is not a whole number of minor units`);
+    if (request.amountMinor < lowest) lowest = request.amountMinor;
+    if (request.amountMinor > highest) highest = request.amountMinor;
+  }
+  return { lowest, highest };
+}
+
+/*
+ * indexTransactions' loops, each a function of its own: a large function is optimised only
+ * by on-stack replacement, loop by loop, and that code is not kept from call to call (the
+ * index was compiled again, three or four times, in a measured call: 10–35 ms each on one
+ * core, or not, by the collector's timing); small functions are optimised whole and keep it.
+ */
+
+/** How many distinct (currency, amount) keys `txSorted[0, n)` (sorted by them) holds. */
+function countAmounts(txSorted: Int32Array, txKey: Int32Array | Float64Array, txCurrency: Int32Array, n: number): number {
+  let amountCount = 0;
+  for (let k = 0; k < n; k++) {
+    const i = txSorted[k] as number;
+    const p = k > 0 ? (txSorted[k - 1] as number) : -1;
+    if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
+  }
+  return amountCount;
+}
+
+/** Each distinct (currency, amount), ascending, with its latest time, and each transaction's amount id. */
+function layOutAmounts(txSorted: Int32Array, txKey: Int32Array | Float64Array, txCurrency: Int32Array, txTime: Float64Array, n: number, amountKey: Int32Array | Float64Array, amountCurrency: Int32Array, latest: Float64Array, txAmount: Int32Array): void {
+  let last = -1;
+  for (let k = 0; k < n; k++) {
+    const i = txSorted[k] as number;
+    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
+      last += 1;
+      amountKey[last] = txKey[i] as number;
+      amountCurrency[last] = txCurrency[i] as number;
+      latest[last] = txTime[i] as number;
+    } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
+    txAmount[i] = last;
+  }
+}
+
+/** The known requests in (currency, amount) order into `requestOrder`, each with its amount's id in `requestAmount` (left −1: no such amount). */
+function amountsOfRequests(reqSorted: Int32Array, known: Int32Array, reqMajor: Int32Array, reqKey: Int32Array | Float64Array, knownCount: number, amountCurrency: Int32Array, amountKey: Int32Array | Float64Array, amountCount: number, requestOrder: Int32Array, requestAmount: Int32Array): void {
+  let a = 0;
+  for (let k = 0; k < knownCount; k++) {
+    const at = reqSorted[k] as number;
+    const r = known[at] as number;
+    requestOrder[k] = r;
+    const currency = reqMajor[at] as number;
+    const key = reqKey[at] as number;
+    while (a < amountCount && ((amountCurrency[a] as number) < currency || (amountCurrency[a] === currency && (amountKey[a] as number) < key))) a++;
+    if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
+  }
+}
+
+/**
+ * Groups: maximal runs of one (amount, name) in `order` (by amount, then name), each sorted
+ * newest first (ties by id); per amount its first group in `bucketGroups`. Returns how many.
+ */
+function buildGroups(order: Int32Array, bucketFirst: Int32Array, amountCount: number, txName: Int32Array, txTime: Float64Array, txId: string[], keyScratch: SortScratch, groupStart: Int32Array, groupName: Int32Array, bucketGroups: Int32Array): number {
+  let groups = 0;
+  const newestFirst = (x: number, y: number) => {
+    const byTime = (txTime[y] as number) - (txTime[x] as number);
+    if (byTime !== 0) return byTime;
+    const ix = txId[x] as string;
+    const iy = txId[y] as string;
+    return ix < iy ? -1 : ix > iy ? 1 : 0;
+  };
+  for (let x = 0; x < amountCount; x++) {
+    bucketGroups[x] = groups;
+    const end = bucketFirst[x + 1] as number;
+    let k = bucketFirst[x] as number;
+    while (k < end) {
+      const name = txName[order[k] as number] as number;
+      let to = k + 1;
+      while (to < end && txName[order[to] as number] === name) to++;
+      if (to - k === 2) {
+        if (newestFirst(order[k] as number, order[k + 1] as number) > 0) {
+          const swap = order[k] as number;
+          order[k] = order[k + 1] as number;
+          order[k + 1] = swap;
+        }
+      } else if (to - k > KEYED_SORT) sortNewestFirst(order, k, to, txTime, txId, newestFirst, keyScratch);
+      else if (to - k > 2) order.subarray(k, to).sort(newestFirst);
+      groupStart[groups] = k;
+      groupName[groups] = name;
+      groups += 1;
+      k = to;
+    }
+  }
+  bucketGroups[amountCount] = groups;
+  return groups;
 }
 
 /** Groups longer than this are sorted by numeric keys (a comparator call per comparison costs more). */
@@ -794,6 +849,12 @@ const NO_NAME = 'no transaction with this amount has a sender name like the paye
 const BOUND_REASON = `too many sender names with this amount resemble the payer to rule out a rival (more than ${SEARCH_BUDGET} steps of search): decide by hand`;
 
 const countReasons: string[] = [];
+/**
+ * The reason of `count` equally plausible transactions, one string per count below 1000.
+ * Larger counts get a string each: a table by count shared them (one amount and one name at
+ * 1M: 384k distinct counts for 1M requests, 30 MB less retained), but its reads in request
+ * order were random, and the decisions took ~65 ms longer than the scavenges it saved.
+ */
 function countReason(count: number): string {
   if (count >= 1000) return `${count} transactions are equally plausible`;
   return (countReasons[count] ??= `${count} transactions are equally plausible`);
@@ -856,6 +917,121 @@ function timeOrder(input: Int32Array, at: Float64Array, count: number, arena: Ar
   return order;
 }
 
+/** Each request's window start, and its payer's name id + 1 (0: none, or no such amount): a function of its own, as readTransactions. */
+function readPayers(requests: MatchRequest[], requestAmount: Int32Array, names: NameTable, windowStart: Float64Array, payerKey: Int32Array): void {
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r] as MatchRequest;
+    windowStart[r] = request.registeredAtMs - WINDOW_MS;
+    if ((requestAmount[r] as number) >= 0) payerKey[r] = names.id(request.name) + 1;
+  }
+}
+
+/**
+ * The walk's searches of the amount being walked, kept from request to request: the amount's
+ * name index, and the payer's searches (wide, and narrow: names within the margin of a
+ * perfect score); `best` and `complete`: searchPlausible's answer besides its count.
+ */
+type Searches = { amount: number; index: AmountIndex | undefined; payer: number; wide: Found | undefined; narrow: Found | undefined; best: number; complete: boolean };
+
+/**
+ * For an amount with many sender names: the plausible groups of the request (names with a
+ * transaction in the window from `from`, within the margin of the best, best first, ties by
+ * name) into `plausibleGroups`/`plausibleScores`; returns how many, the best score in
+ * `s.best` (−1: none) and whether the search was complete in `s.complete`. A function of its
+ * own, too large to be inlined: the search's results (arrays of several kinds) met in a large
+ * call a kind the warm-up had not, and the walk deoptimised on it ("wrong map"), its
+ * recompiling 100–180 ms on one core.
+ */
+function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, gFrom: number, gTo: number, amount: number, payer: number, from: number, time: Float64Array, groupStart: Int32Array, plausibleGroups: Int32Array, plausibleScores: Float64Array): number {
+  if (amount !== s.amount) {
+    s.amount = amount;
+    s.index = createAmountIndex(names, groupName, gFrom, gTo);
+    s.payer = -1;
+  }
+  if (payer !== s.payer) {
+    s.payer = payer;
+    s.wide = undefined;
+    s.narrow = undefined;
+  }
+  const amountIndex = s.index as AmountIndex;
+  let bestScore = -1;
+  let count = 0;
+  // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
+  // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
+  // unscored (the tail), so the wide search costs about what the narrow one does and
+  // decides every request alone when complete. Otherwise, or when it was cut short, the
+  // narrow search (rivals of a perfect score only: within the margin of 1) comes first, as
+  // it reads less: when the payer's own name paid in the window it is enough, and when it
+  // is cut short by the bound the wide one would be too (it reads at least as much), so
+  // what the narrow one scored is taken.
+  const payerLength = names.length(payer);
+  let found = payerLength >= 2 && payerLength <= PAIR_MAX ? s.wide : undefined;
+  if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) found = s.wide = amountIndex.search(payer);
+  if (!found || !found.complete) {
+    const top = (s.narrow ??= amountIndex.search(payer, TOP_FLOOR));
+    let settled = false;
+    if (top.complete) {
+      for (let c = 0; c < top.groups.length; c++) {
+        const g = top.groups[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        settled = (top.scores[c] as number) >= 1 - 1e-12;
+        break;
+      }
+    }
+    if (settled || !top.complete) found = top;
+    else {
+      found ??= s.wide ??= amountIndex.search(payer);
+    }
+  }
+  s.complete = found.complete;
+  for (let c = 0; c < found.groups.length; c++) {
+    const g = found.groups[c] as number;
+    if ((time[groupStart[g] as number] as number) < from) continue;
+    const score = found.scores[c] as number;
+    if (bestScore < 0) {
+      bestScore = score;
+      // The best in the window is below the minimum: not found, whatever the rivals.
+      if (found.complete && score < MIN_SCORE) break;
+    } else if (score <= bestScore - CLEAR_MARGIN) break;
+    plausibleGroups[count] = g;
+    plausibleScores[count] = score;
+    count += 1;
+  }
+  // Names the search left unscored (bound below the minimum; complete searches only) are
+  // scored only when their bound can change the decision: a higher best of a request not
+  // found, or a rival within the margin of the best. Every "María w1 …" of an amount shares
+  // two words with "María w1 w2": scored eagerly, their count grew with the amount.
+  const tail = found.tail;
+  if (tail.length > 0) {
+    const bounds = found.tailBounds;
+    if (bestScore < MIN_SCORE) {
+      for (let c = 0; c < tail.length; c++) {
+        if ((bounds[c] as number) <= bestScore) continue; // it can at most tie
+        const g = tail[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        const score = names.score(payer, groupName[g] as number);
+        if (score >= FLOOR && score > bestScore) bestScore = score;
+      }
+    } else {
+      const cut = bestScore - CLEAR_MARGIN;
+      for (let c = 0; c < tail.length; c++) {
+        if ((bounds[c] as number) <= cut) continue;
+        const g = tail[c] as number;
+        if ((time[groupStart[g] as number] as number) < from) continue;
+        const score = names.score(payer, groupName[g] as number);
+        if (score < FLOOR || score <= cut) continue;
+        plausibleGroups[count] = g;
+        plausibleScores[count] = score;
+        count += 1;
+      }
+    }
+  }
+  // The search ties equal scores by group: names of equal score go by name key here.
+  if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
+  s.best = bestScore;
+  return count;
+}
+
 function matchByName(requests: MatchRequest[], transactions: MatchTransaction[]): MatchDecision[] {
   const names = createNameTable(transactions.length + requests.length);
   const arena = createArena();
@@ -866,11 +1042,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // in amount order): the window, and the payer's name id + 1 (0: none, or no such amount).
   const windowStart = arenaFloats(arena, m);
   const payerKey = arenaInts(arena, m);
-  for (let r = 0; r < m; r++) {
-    const request = requests[r] as MatchRequest;
-    windowStart[r] = request.registeredAtMs - WINDOW_MS;
-    if ((requestAmount[r] as number) >= 0) payerKey[r] = names.id(request.name) + 1;
-  }
+  readPayers(requests, requestAmount, names, windowStart, payerKey);
   // Walk order: by amount, and within an amount by payer name (two stable counting sorts),
   // so the requests of one payer and amount come together and share one search without a
   // table of searches; within those, by time when a group is long (windowEnd). Decisions do
@@ -934,11 +1106,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   const plausibleGroups = new Int32Array(mostGroups + 1);
   const plausibleScores = new Float64Array(mostGroups + 1);
   // The amount being walked: its name index, and the searches of the payer being walked.
-  let indexedAmount = -1;
-  let amountIndex: AmountIndex | undefined;
-  let searchedPayer = -1;
-  let wide: Found | undefined;
-  let narrow: Found | undefined; // names within the margin of a perfect score
+  const searches: Searches = { amount: -1, index: undefined, payer: -1, wide: undefined, narrow: undefined, best: -1, complete: true };
   // Requests in amount order: each amount's transactions are read while they are in cache.
   let amount = -1;
   let enteredAmount = -1; // the amount whose lastList and windowAt are set
@@ -1000,88 +1168,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       count = kept;
       if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
     } else {
-      if (amount !== indexedAmount) {
-        indexedAmount = amount;
-        amountIndex = createAmountIndex(names, groupName, gFrom, gTo);
-        searchedPayer = -1;
-      }
-      if (payer !== searchedPayer) {
-        searchedPayer = payer;
-        wide = undefined;
-        narrow = undefined;
-      }
-      // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
-      // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
-      // unscored (the tail), so the wide search costs about what the narrow one does and
-      // decides every request alone when complete. Otherwise, or when it was cut short, the
-      // narrow search (rivals of a perfect score only: within the margin of 1) comes first, as
-      // it reads less: when the payer's own name paid in the window it is enough, and when it
-      // is cut short by the bound the wide one would be too (it reads at least as much), so
-      // what the narrow one scored is taken.
-      const payerLength = names.length(payer);
-      let found = payerLength >= 2 && payerLength <= PAIR_MAX ? wide : undefined;
-      if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) found = wide = (amountIndex as AmountIndex).search(payer);
-      if (!found || !found.complete) {
-        const top = (narrow ??= (amountIndex as AmountIndex).search(payer, TOP_FLOOR));
-        let settled = false;
-        if (top.complete) {
-          for (let c = 0; c < top.groups.length; c++) {
-            const g = top.groups[c] as number;
-            if ((time[groupStart[g] as number] as number) < from) continue;
-            settled = (top.scores[c] as number) >= 1 - 1e-12;
-            break;
-          }
-        }
-        if (settled || !top.complete) found = top;
-        else {
-          found ??= wide ??= (amountIndex as AmountIndex).search(payer);
-        }
-      }
-      complete = found.complete;
-      for (let c = 0; c < found.groups.length; c++) {
-        const g = found.groups[c] as number;
-        if ((time[groupStart[g] as number] as number) < from) continue;
-        const score = found.scores[c] as number;
-        if (bestScore < 0) {
-          bestScore = score;
-          // The best in the window is below the minimum: not found, whatever the rivals.
-          if (found.complete && score < MIN_SCORE) break;
-        } else if (score <= bestScore - CLEAR_MARGIN) break;
-        plausibleGroups[count] = g;
-        plausibleScores[count] = score;
-        count += 1;
-      }
-      // Names the search left unscored (bound below the minimum; complete searches only) are
-      // scored only when their bound can change the decision: a higher best of a request not
-      // found, or a rival within the margin of the best. Every "María w1 …" of an amount shares
-      // two words with "María w1 w2": scored eagerly, their count grew with the amount.
-      const tail = found.tail;
-      if (tail.length > 0) {
-        const bounds = found.tailBounds;
-        if (bestScore < MIN_SCORE) {
-          for (let c = 0; c < tail.length; c++) {
-            if ((bounds[c] as number) <= bestScore) continue; // it can at most tie
-            const g = tail[c] as number;
-            if ((time[groupStart[g] as number] as number) < from) continue;
-            const score = names.score(payer, groupName[g] as number);
-            if (score >= FLOOR && score > bestScore) bestScore = score;
-          }
-        } else {
-          const cut = bestScore - CLEAR_MARGIN;
-          for (let c = 0; c < tail.length; c++) {
-            if ((bounds[c] as number) <= cut) continue;
-            const g = tail[c] as number;
-            if ((time[groupStart[g] as number] as number) < from) continue;
-            const score = names.score(payer, groupName[g] as number);
-            if (score < FLOOR || score <= cut) continue;
-            plausibleGroups[count] = g;
-            plausibleScores[count] = score;
-            count += 1;
-          }
-        }
-      }
-      // The search ties equal scores by group: names of equal score go by name key here.
-      if (count > 1) sortGroups(plausibleGroups, plausibleScores, count, groupName, names);
+      count = searchPlausible(searches, names, groupName, gFrom, gTo, amount, payer, from, time, groupStart, plausibleGroups, plausibleScores);
+      bestScore = searches.best;
+      complete = searches.complete;
     }
     value[r] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
@@ -1160,6 +1249,15 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
   }
 
+  return buildDecisions(requests, txId, outcome, chosen, value, counts, recorded, listStart, listLength, lists);
+}
+
+/**
+ * The decision objects, from what the walk recorded per request. A function of its own: its
+ * rarer outcomes and reasons (first met in a large call) deoptimise only it, not the walk.
+ */
+function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8Array, chosen: Int32Array, value: Float64Array, counts: Int32Array, recorded: Int32Array, listStart: Int32Array, listLength: Int32Array, lists: number): MatchDecision[] {
+  const m = requests.length;
   const decisions: MatchDecision[] = sized(m);
   const listIds: (readonly string[] | undefined)[] = sized(lists); // candidate ids by list, made once
   const candidatesOf = (list: number): readonly string[] => {

@@ -184,3 +184,21 @@ describe('matcher reasons', () => {
     expect(decision).to.deep.include({ result: 'not_found', reason: 'sender names do not match the payer well enough (best 0.67 < 0.7)' });
   });
 });
+
+describe('matcher reasons: counts of 1000 and more', () => {
+  it('each request states its own count, equal counts the same text, in call after call', () => {
+    for (const [size, step] of [[1500, 60_000], [1200, 90_000]] as const) {
+      // One payer and amount; transactions a step apart, requests registered along them, so
+      // that each sees the transactions received from its window's start on.
+      const transactions = Array.from({ length: size }, (_, k) => tx(`t${k}`, { receivedAtMs: REGISTERED + k * step }));
+      const requests = Array.from({ length: 40 }, (_, q) => request({ id: `r${q}`, registeredAtMs: REGISTERED + WINDOW_MS + Math.floor(q / 2) * 7 * step }));
+      const decisions = matchRequests(requests, transactions);
+      decisions.forEach((decision, q) => {
+        const from = (requests[q] as MatchRequest).registeredAtMs - WINDOW_MS;
+        const inWindow = transactions.filter((t) => t.receivedAtMs >= from).length;
+        expect(inWindow).to.be.at.least(1000);
+        expect(decision).to.deep.include({ result: 'ambiguous', reason: `${inWindow} transactions are equally plausible` });
+      });
+    }
+  });
+});
