@@ -91,6 +91,33 @@ function arenaFloats(arena: Arena, length: number): Float64Array {
   return buffer ? new Float64Array(buffer, 0, length).fill(0) : new Float64Array(length);
 }
 
+function arenaBytes(arena: Arena, length: number): Uint8Array {
+  if (length < ARENA_MIN_BYTES) return new Uint8Array(length);
+  const buffer = reuse(arena, length);
+  return buffer ? new Uint8Array(buffer, 0, length).fill(0) : new Uint8Array(length);
+}
+
+/**
+ * `list` grown to at least twice its length, its contents kept: into the largest released
+ * buffer when that holds twice as much (all of it used), else a new one; `list`'s own buffer
+ * released. Lists grown in the walk (candidates) took 4–6 MB of new buffers at 1M, while the
+ * arena held more than that unused.
+ */
+function arenaGrow(arena: Arena, list: Int32Array): Int32Array {
+  let largest = -1;
+  for (let k = 0; k < arena.length; k++) if (largest < 0 || (arena[k] as ArrayBuffer).byteLength > (arena[largest] as ArrayBuffer).byteLength) largest = k;
+  let bigger: Int32Array;
+  if (largest >= 0 && (arena[largest] as ArrayBuffer).byteLength >= list.length * 8 && list.length * 8 >= ARENA_MIN_BYTES) {
+    const buffer = arena[largest] as ArrayBuffer;
+    arena[largest] = arena[arena.length - 1] as ArrayBuffer;
+    arena.pop();
+    bigger = new Int32Array(buffer, 0, buffer.byteLength >> 2);
+  } else bigger = arenaInts(arena, list.length * 2);
+  bigger.set(list);
+  arenaFree(arena, list);
+  return bigger;
+}
+
 /** Releases an array's buffer for reuse (arrays from the arena only; subarrays are not released). */
 function arenaFree(arena: Arena, array: Int32Array | Float64Array): void {
   if (array.byteOffset === 0 && array.buffer.byteLength >= ARENA_MIN_BYTES) arena.push(array.buffer as ArrayBuffer);
@@ -1082,17 +1109,21 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   }
   for (let k = 0; k < m; k++) walkOrder[k] = -1 - (walkOrder[k] as number);
   arenaFree(arena, amountKey);
-  const outcome = new Uint8Array(m);
-  const chosen = arenaInts(arena, m); // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
-  const value = arenaFloats(arena, m).fill(-1); // best name score considered (−1: none)
+  const outcome = arenaBytes(arena, m);
+  // Written in walk order into the walk's own arrays (each position is read once, at its
+  // start), then put back in request order below: at 1M × 1M with many currencies, 8 MB of
+  // new array buffers for the scores took the call past the 64 MB of external memory at
+  // which V8 marks the caller's whole heap (a full collection, ~0.4 s).
+  const chosen = walkPayerKey; // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
+  const value = walkFrom; // best name score considered (−1: none)
   const counts = arenaInts(arena, m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
   // Sized so that no array grows in the walk but `recorded` and the lists, which start small
   // so that their growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
   let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
   let recordedLength = 0;
-  // Candidate lists: slices of `recorded`, by list id (at most one per request).
+  // Candidate lists: slices of `recorded`, one after another, by list id (at most one per
+  // request): list l is recorded[listStart[l], listStart[l + 1]) (the last ends at recordedLength).
   let listStart: Int32Array = new Int32Array(64);
-  let listLength: Int32Array = new Int32Array(64);
   let lists = 0;
   // Plausible groups of the current request (reused: no allocation per request).
   let mostGroups = 0; // an amount's groups: the most a request can find plausible
@@ -1118,6 +1149,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
     const r = walkOrder[k] as number;
     const from = walkFrom[k] as number;
+    value[k] = -1;
     if (amount < 0) {
       outcome[r] = NOT_FOUND_AMOUNT;
       continue;
@@ -1127,6 +1159,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       continue;
     }
     const payer = (walkPayerKey[k] as number) - 1;
+    chosen[k] = 0;
     if (payer < 0) {
       outcome[r] = NOT_FOUND_NAME;
       continue;
@@ -1172,7 +1205,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       bestScore = searches.best;
       complete = searches.complete;
     }
-    value[r] = bestScore;
+    value[k] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
       outcome[r] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
       continue;
@@ -1183,11 +1216,11 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     if (complete && count === 1 && (first + 1 >= (groupStart[g0 + 1] as number) || (time[first + 1] as number) < from)) {
       const i = order[first] as number;
       outcome[r] = MATCHED;
-      chosen[r] = i;
+      chosen[k] = i;
       continue;
     }
     // Best names first, newest first within a name.
-    if (recordedLength + MAX_RECORDED_CANDIDATES > recorded.length) recorded = growInt(recorded);
+    if (recordedLength + MAX_RECORDED_CANDIDATES > recorded.length) recorded = arenaGrow(arena, recorded);
     outcome[r] = complete ? AMBIGUOUS : BOUND;
     let total = 0;
     let kept = 0;
@@ -1203,21 +1236,20 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     counts[r] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
     const previous = g0 >= 0 ? (lastList[g0 - gFrom] as number) : -1;
-    if (previous >= 0 && listLength[previous] === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[r] = previous;
+    if (previous >= 0 && (previous + 1 < lists ? (listStart[previous + 1] as number) : recordedLength) - (listStart[previous] as number) === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[k] = previous;
     else {
       if (lists === listStart.length) {
-        listStart = growInt(listStart);
-        listLength = growInt(listLength);
+        listStart = arenaGrow(arena, listStart);
       }
       listStart[lists] = recordedLength;
-      listLength[lists] = kept;
       if (g0 >= 0) lastList[g0 - gFrom] = lists;
-      chosen[r] = lists;
+      chosen[k] = lists;
       lists += 1;
       recordedLength += kept;
     }
   }
 
+  toRequestOrder(walkOrder, value, chosen, m);
   // One transaction cannot settle two requests: when it is the clear best of several, none is
   // picked. Found after the walk with two bits per transaction (chosen once, chosen again).
   const n = transactions.length;
@@ -1249,14 +1281,41 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
   }
 
-  return buildDecisions(requests, txId, outcome, chosen, value, counts, recorded, listStart, listLength, lists);
+  if (lists === listStart.length) listStart = arenaGrow(arena, listStart);
+  listStart[lists] = recordedLength;
+  return buildDecisions(requests, txId, outcome, chosen, value, counts, recorded, listStart, lists);
+}
+
+/**
+ * `value` and `chosen`, written by walk position (`walkOrder[k]`: its request), put in request
+ * order in place, cycle by cycle (visited positions marked in walkOrder as −1 − r, then restored).
+ */
+function toRequestOrder(walkOrder: Int32Array, value: Float64Array, chosen: Int32Array, m: number): void {
+  for (let start = 0; start < m; start++) {
+    if ((walkOrder[start] as number) < 0) continue;
+    let v = value[start] as number;
+    let c = chosen[start] as number;
+    for (let k = start; ; ) {
+      const r = walkOrder[k] as number;
+      walkOrder[k] = -1 - r;
+      const nextV = value[r] as number;
+      const nextC = chosen[r] as number;
+      value[r] = v;
+      chosen[r] = c;
+      if (r === start) break;
+      v = nextV;
+      c = nextC;
+      k = r;
+    }
+  }
+  for (let k = 0; k < m; k++) walkOrder[k] = -1 - (walkOrder[k] as number);
 }
 
 /**
  * The decision objects, from what the walk recorded per request. A function of its own: its
  * rarer outcomes and reasons (first met in a large call) deoptimise only it, not the walk.
  */
-function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8Array, chosen: Int32Array, value: Float64Array, counts: Int32Array, recorded: Int32Array, listStart: Int32Array, listLength: Int32Array, lists: number): MatchDecision[] {
+function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8Array, chosen: Int32Array, value: Float64Array, counts: Int32Array, recorded: Int32Array, listStart: Int32Array, lists: number): MatchDecision[] {
   const m = requests.length;
   const decisions: MatchDecision[] = sized(m);
   const listIds: (readonly string[] | undefined)[] = sized(lists); // candidate ids by list, made once
@@ -1264,7 +1323,7 @@ function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8
     let candidates = listIds[list];
     if (!candidates) {
       const from = listStart[list] as number;
-      const ids: string[] = new Array(listLength[list] as number);
+      const ids: string[] = new Array((listStart[list + 1] as number) - from);
       for (let c = 0; c < ids.length; c++) ids[c] = txId[recorded[from + c] as number] as string;
       candidates = Object.freeze(ids);
       listIds[list] = candidates;
@@ -1328,12 +1387,6 @@ function buildDecisions(requests: MatchRequest[], txId: string[], outcome: Uint8
 function sameSlice(list: Int32Array, a: number, b: number, length: number): boolean {
   for (let k = 0; k < length; k++) if (list[a + k] !== list[b + k]) return false;
   return true;
-}
-
-function growInt(list: Int32Array): Int32Array {
-  const bigger = new Int32Array(list.length * 2);
-  bigger.set(list);
-  return bigger;
 }
 
 /**
