@@ -503,6 +503,8 @@ function readTransactions(transactions: MatchTransaction[], names: NameTable, cu
   // Past MANY_CURRENCIES codes: each transaction's code key from `sortedFrom` on, ids by currencyIdsBySort below.
   let sortedFrom = -1;
   let wideKeys = false;
+  let lastName: string | null | undefined;
+  let lastNameId = -1;
   for (let i = 0; i < n; i++) {
     const t = transactions[i] as MatchTransaction;
     if (sortedFrom >= 0) {
@@ -522,7 +524,14 @@ function readTransactions(transactions: MatchTransaction[], names: NameTable, cu
     if (t.amountMinor > highest) highest = t.amountMinor;
     txTime[i] = t.receivedAtMs;
     txId[i] = t.id;
-    const name = names.id(t.senderName);
+    // The last name's id again for the same name (compared by content, without hashing).
+    const sender = t.senderName;
+    let name = lastNameId;
+    if (sender !== lastName || i === 0) {
+      name = names.id(sender);
+      lastName = sender;
+      lastNameId = name;
+    }
     txName[i] = name;
     // A transaction without a sender name is never a match (nothing confirms the payer), but
     // it still counts for "the amount exists".
@@ -946,10 +955,18 @@ function timeOrder(input: Int32Array, at: Float64Array, count: number, arena: Ar
 
 /** Each request's window start, and its payer's name id + 1 (0: none, or no such amount): a function of its own, as readTransactions. */
 function readPayers(requests: MatchRequest[], requestAmount: Int32Array, names: NameTable, windowStart: Float64Array, payerKey: Int32Array): void {
+  let lastName: string | null | undefined;
+  let lastKey = -1; // −1: none yet
   for (let r = 0; r < requests.length; r++) {
     const request = requests[r] as MatchRequest;
     windowStart[r] = request.registeredAtMs - WINDOW_MS;
-    if ((requestAmount[r] as number) >= 0) payerKey[r] = names.id(request.name) + 1;
+    if ((requestAmount[r] as number) < 0) continue;
+    const name = request.name;
+    if (name !== lastName || lastKey < 0) {
+      lastName = name;
+      lastKey = names.id(name) + 1;
+    }
+    payerKey[r] = lastKey;
   }
 }
 
