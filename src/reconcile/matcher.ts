@@ -1136,7 +1136,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // start), then put back in request order below: at 1M × 1M with many currencies, 8 MB of
   // new array buffers for the scores took the call past the 64 MB of external memory at
   // which V8 marks the caller's whole heap (a full collection, ~0.4 s).
-  const chosen = walkPayerKey; // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
+  const walkChosen = walkPayerKey; // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
   const value = walkFrom; // best name score considered (−1: none)
   const counts = arenaInts(arena, m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
   // Sized so that no array grows in the walk but `recorded` and the lists, which start small
@@ -1181,7 +1181,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       continue;
     }
     const payer = (walkPayerKey[k] as number) - 1;
-    chosen[k] = 0;
+    walkChosen[k] = 0;
     if (payer < 0) {
       outcome[r] = NOT_FOUND_NAME;
       continue;
@@ -1238,7 +1238,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     if (complete && count === 1 && (first + 1 >= (groupStart[g0 + 1] as number) || (time[first + 1] as number) < from)) {
       const i = order[first] as number;
       outcome[r] = MATCHED;
-      chosen[k] = i;
+      walkChosen[k] = i;
       continue;
     }
     // Best names first, newest first within a name.
@@ -1258,20 +1258,22 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     counts[r] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
     const previous = g0 >= 0 ? (lastList[g0 - gFrom] as number) : -1;
-    if (previous >= 0 && (previous + 1 < lists ? (listStart[previous + 1] as number) : recordedLength) - (listStart[previous] as number) === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) chosen[k] = previous;
+    if (previous >= 0 && (previous + 1 < lists ? (listStart[previous + 1] as number) : recordedLength) - (listStart[previous] as number) === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) walkChosen[k] = previous;
     else {
       if (lists === listStart.length) {
         listStart = arenaGrow(arena, listStart);
       }
       listStart[lists] = recordedLength;
       if (g0 >= 0) lastList[g0 - gFrom] = lists;
-      chosen[k] = lists;
+      walkChosen[k] = lists;
       lists += 1;
       recordedLength += kept;
     }
   }
 
-  toRequestOrder(walkOrder, value, chosen, m);
+  // The index is no longer read: its buffers serve toRequestOrder.
+  arenaFree(arena, time); arenaFree(arena, order); arenaFree(arena, groupStart); arenaFree(arena, latest); arenaFree(arena, bucketGroups);
+  const chosen = toRequestOrder(arena, walkOrder, value, walkChosen, m);
   // One transaction cannot settle two requests: when it is the clear best of several, none is
   // picked. Found after the walk with two bits per transaction (chosen once, chosen again).
   const n = transactions.length;
@@ -1344,9 +1346,33 @@ function gatherToWalkOrder(arena: Arena, walkOrder: Int32Array, windowStart: Flo
 
 /**
  * `value` and `chosen`, written by walk position (`walkOrder[k]`: its request), put in request
- * order in place, cycle by cycle (visited positions marked in walkOrder as −1 − r, then restored).
+ * order: scattered through two released buffers of the arena when it holds them (independent
+ * writes, which overlap; `value` in place, moved as two 32-bit words; `chosen` into one of
+ * them, its own buffer released), else in place, cycle by cycle (visited positions marked in
+ * walkOrder as −1 − r, then restored). Returns `chosen` in request order.
  */
-function toRequestOrder(walkOrder: Int32Array, value: Float64Array, chosen: Int32Array, m: number): void {
+function toRequestOrder(arena: Arena, walkOrder: Int32Array, value: Float64Array, chosen: Int32Array, m: number): Int32Array {
+  const a = m * 4 >= ARENA_MIN_BYTES ? reuse(arena, m * 4) : undefined;
+  const b = a ? reuse(arena, m * 4) : undefined;
+  if (a && b) {
+    const words = new Int32Array(value.buffer, value.byteOffset, 2 * m);
+    const low = new Int32Array(a, 0, m);
+    const high = new Int32Array(b, 0, m);
+    for (let k = 0; k < m; k++) {
+      const r = walkOrder[k] as number;
+      low[r] = words[2 * k] as number;
+      high[r] = words[2 * k + 1] as number;
+    }
+    for (let r = 0; r < m; r++) {
+      words[2 * r] = low[r] as number;
+      words[2 * r + 1] = high[r] as number;
+    }
+    for (let k = 0; k < m; k++) low[walkOrder[k] as number] = chosen[k] as number;
+    arena.push(b);
+    arenaFree(arena, chosen);
+    return low;
+  }
+  if (a) arena.push(a);
   for (let start = 0; start < m; start++) {
     if ((walkOrder[start] as number) < 0) continue;
     let v = value[start] as number;
@@ -1365,6 +1391,7 @@ function toRequestOrder(walkOrder: Int32Array, value: Float64Array, chosen: Int3
     }
   }
   for (let k = 0; k < m; k++) walkOrder[k] = -1 - (walkOrder[k] as number);
+  return chosen;
 }
 
 /**
