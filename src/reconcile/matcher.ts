@@ -1131,14 +1131,14 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     for (let k = 0; k < m; k++) walkOrder[k] = -1 - (walkOrder[k] as number);
   }
   arenaFree(arena, amountKey);
-  const outcome = arenaBytes(arena, m);
+  const walkOutcome = arenaBytes(arena, m); // by walk position, as walkCounts
   // Written in walk order into the walk's own arrays (each position is read once, at its
   // start), then put back in request order below: at 1M × 1M with many currencies, 8 MB of
   // new array buffers for the scores took the call past the 64 MB of external memory at
   // which V8 marks the caller's whole heap (a full collection, ~0.4 s).
   const walkChosen = walkPayerKey; // MATCHED, SHARED: transaction index; AMBIGUOUS, BOUND: candidate list id
   const value = walkFrom; // best name score considered (−1: none)
-  const counts = arenaInts(arena, m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
+  const walkCounts = arenaInts(arena, m); // AMBIGUOUS: plausible transactions; SHARED: requests sharing the transaction
   // Sized so that no array grows in the walk but `recorded` and the lists, which start small
   // so that their growth runs in any warm-up: code first run on a large input deoptimises the whole walk.
   let recorded: Int32Array = new Int32Array(64); // candidate transaction indexes of ambiguous requests
@@ -1169,21 +1169,20 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       amount += 1;
       amountEnd = amountStarts[amount + 2] as number;
     }
-    const r = walkOrder[k] as number;
     const from = walkFrom[k] as number;
     value[k] = -1;
     if (amount < 0) {
-      outcome[r] = NOT_FOUND_AMOUNT;
+      walkOutcome[k] = NOT_FOUND_AMOUNT;
       continue;
     }
     if ((latest[amount] as number) < from) {
-      outcome[r] = NOT_FOUND_OLD;
+      walkOutcome[k] = NOT_FOUND_OLD;
       continue;
     }
     const payer = (walkPayerKey[k] as number) - 1;
     walkChosen[k] = 0;
     if (payer < 0) {
-      outcome[r] = NOT_FOUND_NAME;
+      walkOutcome[k] = NOT_FOUND_NAME;
       continue;
     }
     const gFrom = bucketGroups[amount] as number;
@@ -1229,7 +1228,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     }
     value[k] = bestScore;
     if (complete && bestScore < MIN_SCORE) {
-      outcome[r] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
+      walkOutcome[k] = bestScore >= 0 ? NOT_FOUND_SCORE : NOT_FOUND_NAME;
       continue;
     }
     // One in-window transaction in one group: a clear best. Otherwise all of them are plausible.
@@ -1237,13 +1236,13 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
     const first = g0 >= 0 ? (groupStart[g0] as number) : -1;
     if (complete && count === 1 && (first + 1 >= (groupStart[g0 + 1] as number) || (time[first + 1] as number) < from)) {
       const i = order[first] as number;
-      outcome[r] = MATCHED;
+      walkOutcome[k] = MATCHED;
       walkChosen[k] = i;
       continue;
     }
     // Best names first, newest first within a name.
     if (recordedLength + MAX_RECORDED_CANDIDATES > recorded.length) recorded = arenaGrow(arena, recorded);
-    outcome[r] = complete ? AMBIGUOUS : BOUND;
+    walkOutcome[k] = complete ? AMBIGUOUS : BOUND;
     let total = 0;
     let kept = 0;
     for (let c = 0; c < count; c++) {
@@ -1255,7 +1254,7 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
       total += inWindow;
       for (let at = start; at < start + inWindow && kept < MAX_RECORDED_CANDIDATES; at++) recorded[recordedLength + kept++] = order[at] as number;
     }
-    counts[r] = total;
+    walkCounts[k] = total;
     // Requests of the same payer and amount usually share their candidates: keep one list for them.
     const previous = g0 >= 0 ? (lastList[g0 - gFrom] as number) : -1;
     if (previous >= 0 && (previous + 1 < lists ? (listStart[previous + 1] as number) : recordedLength) - (listStart[previous] as number) === kept && sameSlice(recorded, listStart[previous] as number, recordedLength, kept)) walkChosen[k] = previous;
@@ -1274,6 +1273,9 @@ function matchByName(requests: MatchRequest[], transactions: MatchTransaction[])
   // The index is no longer read: its buffers serve toRequestOrder.
   arenaFree(arena, time); arenaFree(arena, order); arenaFree(arena, groupStart); arenaFree(arena, latest); arenaFree(arena, bucketGroups);
   const chosen = toRequestOrder(arena, walkOrder, value, walkChosen, m);
+  const outcome = arenaBytes(arena, m);
+  const counts = arenaInts(arena, m);
+  scatterOutcomes(walkOrder, walkOutcome, walkCounts, outcome, counts, m);
   // One transaction cannot settle two requests: when it is the clear best of several, none is
   // picked. Found after the walk with two bits per transaction (chosen once, chosen again).
   const n = transactions.length;
@@ -1342,6 +1344,15 @@ function gatherToWalkOrder(arena: Arena, walkOrder: Int32Array, windowStart: Flo
   arena.push(b);
   arenaFree(arena, payerKey);
   return low;
+}
+
+/** The walk's outcomes and counts (by walk position) into `outcome` and `counts` by request. */
+function scatterOutcomes(walkOrder: Int32Array, walkOutcome: Uint8Array, walkCounts: Int32Array, outcome: Uint8Array, counts: Int32Array, m: number): void {
+  for (let k = 0; k < m; k++) {
+    const r = walkOrder[k] as number;
+    outcome[r] = walkOutcome[k] as number;
+    counts[r] = walkCounts[k] as number;
+  }
 }
 
 /**
