@@ -37,8 +37,9 @@ export const PAIR_MAX = 6;
 const MAX_INITIAL = 4;
 
 const EMPTY_IDS = new Int32Array(0);
-/** The empty list of a search's result (shared: results are read only). */
-const NO_NUMBERS: readonly number[] = Object.freeze([]);
+/** The empty lists of a search's result (shared: results are read only). */
+const NO_GROUPS = new Int32Array(0);
+const NO_SCORES = new Float64Array(0);
 
 /**
  * Names as written that the name table remembers (one Map lookup instead of a parse). Past this
@@ -396,8 +397,12 @@ export function createNameTable(expected = 0) {
     const name = byRaw.get(text);
     if (name !== undefined) return name;
     const result = parsed(text, text.length < LONG_RAW);
-    if (byRaw.size < RAW_CACHE || result.fast < 0 || text.length >= LONG_RAW) byRaw.set(text, result.name);
-    return result.name;
+    // Both fields read on every call: `fast` read only past RAW_CACHE names had no type
+    // feedback there, and deoptimised id in every call of a run past 65,536 names.
+    const fresh = result.name;
+    const fast = result.fast;
+    if (byRaw.size < RAW_CACHE || fast < 0 || text.length >= LONG_RAW) byRaw.set(text, fresh);
+    return fresh;
   }
 
   const made = { name: -1, fast: 0 };
@@ -679,7 +684,7 @@ function overlapScore(aIds: TokenIds, aFrom: number, aLength: number, bIds: Toke
  * only be the best of a request that is not found, or a rival of a best under 1 − margin:
  * the matcher scores it only when its bound can change what it decides (same decisions).
  */
-export type Found = { groups: readonly number[]; scores: readonly number[]; complete: boolean; tail: readonly number[]; tailBounds: readonly number[] };
+export type Found = { groups: Int32Array; scores: Float64Array; complete: boolean; tail: Int32Array; tailBounds: Float64Array };
 
 /** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
 function scoreCost(a: number, b: number): number {
@@ -803,6 +808,13 @@ function grownInt(list: Int32Array, size: number, fill?: number): Int32Array {
   return bigger;
 }
 
+function grownFloat(list: Float64Array, size: number): Float64Array {
+  if (list.length >= size) return list;
+  const bigger = new Float64Array(Math.max(size, list.length * 2));
+  bigger.set(list);
+  return bigger;
+}
+
 function grownBytes(list: Uint8Array<ArrayBuffer>, size: number): Uint8Array<ArrayBuffer> {
   if (list.length >= size) return list;
   const bigger = new Uint8Array(Math.max(size, list.length * 2));
@@ -822,6 +834,12 @@ type Scratch = {
   order: Int32Array;
   foundGroups: Int32Array;
   foundScores: Float64Array;
+  // The lists behind the search results, per kind (0: floor FLOOR, 1: any other), which a
+  // result views: fresh arrays per search were 2.5 GB of garbage at 1M "María w1 w2".
+  resultGroups: Int32Array[];
+  resultScores: Float64Array[];
+  resultTail: Int32Array[];
+  resultBounds: Float64Array[];
   rankStarts: Int32Array; // rankByHits's counting sort
   ranked: Int32Array;
   seen: Int32Array; // an amount's per-group arrays (see createAmountIndex)
@@ -872,6 +890,10 @@ function createScratch(): Scratch {
     order: new Int32Array(64),
     foundGroups: new Int32Array(256),
     foundScores: new Float64Array(256),
+    resultGroups: [new Int32Array(64), new Int32Array(64)],
+    resultScores: [new Float64Array(64), new Float64Array(64)],
+    resultTail: [new Int32Array(64), new Int32Array(64)],
+    resultBounds: [new Float64Array(64), new Float64Array(64)],
     rankStarts: new Int32Array(64),
     ranked: new Int32Array(256),
     seen: new Int32Array(1024),
@@ -1370,7 +1392,12 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     return probe(postings, space, tokenIds, tokensFrom, p, budget, counting, floor);
   }
 
-  /** The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first (ties by group). */
+  /**
+   * The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first
+   * (ties by group). The result's lists view arrays of the run's scratch, one set for floor
+   * FLOOR and one for every other floor: a result is valid until the next search of its kind
+   * in the run (the matcher keeps one of each, for the payer being walked).
+   */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
@@ -1451,8 +1478,10 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // Below the minimum, names whose bound is under it are left unscored for the matcher
     // (their count grows with the amount's names: every "María w1 …" shares two words).
     const lazy = floor < MIN_SCORE;
-    let tail: number[] | undefined; // made when the first name is left to it
-    let tailBounds: number[] | undefined;
+    const kind = floor === FLOOR ? 0 : 1;
+    let tail = scratch.resultTail[kind] as Int32Array;
+    let tailBounds = scratch.resultBounds[kind] as Float64Array;
+    let tailCount = 0;
     for (let c = 0; c < candidateCount; c++) {
       const g = candidates[c] as number;
       if (!complete) {
@@ -1466,8 +1495,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
           const bound = (m / Math.min(p, l) + m / Math.max(p, l)) / 2;
           if (bound < floor - 1e-9) continue;
           if (lazy && bound < MIN_SCORE - 1e-6) {
-            (tail ??= []).push(g);
-            (tailBounds ??= []).push(bound);
+            if (tailCount === tail.length) {
+              tail = scratch.resultTail[kind] = grownInt(tail, tailCount + 1);
+              tailBounds = scratch.resultBounds[kind] = grownFloat(tailBounds, tailCount + 1);
+            }
+            tail[tailCount] = g;
+            tailBounds[tailCount] = bound;
+            tailCount += 1;
             continue;
           }
         }
@@ -1481,9 +1515,15 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // By score (desc), then group (asc): by insertion while few (the usual case: a sort call
     // costs more than the few moves). The matcher orders the names it keeps of equal score by
     // name key (only an ambiguous request needs that order: most never do).
-    if (count === 0) return { groups: NO_NUMBERS, scores: NO_NUMBERS, complete, tail: tail ?? NO_NUMBERS, tailBounds: tailBounds ?? NO_NUMBERS };
-    const groups: number[] = new Array<number>(count);
-    const scores: number[] = new Array<number>(count);
+    const tailView = tailCount === 0 ? NO_GROUPS : tail.subarray(0, tailCount);
+    const boundsView = tailCount === 0 ? NO_SCORES : tailBounds.subarray(0, tailCount);
+    if (count === 0) return { groups: NO_GROUPS, scores: NO_SCORES, complete, tail: tailView, tailBounds: boundsView };
+    if ((scratch.resultGroups[kind] as Int32Array).length < count) {
+      scratch.resultGroups[kind] = new Int32Array(count * 2);
+      scratch.resultScores[kind] = new Float64Array(count * 2);
+    }
+    const groups = scratch.resultGroups[kind] as Int32Array;
+    const scores = scratch.resultScores[kind] as Float64Array;
     if (count <= 16) {
       for (let c = 0; c < count; c++) {
         const g = foundGroups[c] as number;
@@ -1506,7 +1546,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         scores[c] = foundScores[ranked[c] as number] as number;
       }
     }
-    return { groups, scores, complete, tail: tail ?? NO_NUMBERS, tailBounds: tailBounds ?? NO_NUMBERS };
+    return { groups: groups.subarray(0, count), scores: scores.subarray(0, count), complete, tail: tailView, tailBounds: boundsView };
   }
 
   return { search };
