@@ -214,7 +214,14 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array | undefi
     }
     arenaFree(arena, digits);
   }
-  if (major && majors > 1) {
+  if (major && majors > RADIX) {
+    // Many majors (currency code numbers, past MANY_CURRENCIES): radix passes too, not one
+    // counting sort whose hundreds of thousands of buckets sent each write to another cache
+    // line (at 1M with 250k codes: 0.35 s of sorting codes into ids and merging gone, and the
+    // sort by (code, amount) no slower).
+    [order, spare] = radixPasses(major, majors - 1, order, spare, count, MAJOR_RADIX_BITS);
+    arenaFree(arena, spare);
+  } else if (major && majors > 1) {
     const { order: sorted, starts } = countingSort(order, count, major, majors, arena, spare);
     arenaFree(arena, starts); arenaFree(arena, order);
     order = sorted;
@@ -222,23 +229,32 @@ function radixOrder(minor: Float64Array | Int32Array, major: Int32Array | undefi
   return order;
 }
 
+/** Digits of the major key's passes: 13 bits took a 26-bit code number in two passes, not three (−15 % on that sort, 1M). */
+const MAJOR_RADIX_BITS = 13;
+
 /**
  * `order[0, count)` (element indexes) sorted stably by `keys[element]` (non-negative, at most
- * `max` < 2^31): LSD passes of RADIX_BITS, each taking its digit from the key by bit
- * operations, between `order` and `spare`. Returns [sorted, the other array].
+ * `max` < 2^31): LSD passes of at most `bits` (as few passes as that allows, the bits spread
+ * evenly over them), each taking its digit from the key by bit operations, between `order`
+ * and `spare`. Returns [sorted, the other array].
  */
-function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: Int32Array, count: number): [Int32Array, Int32Array] {
-  const starts = new Int32Array(RADIX + 1);
-  for (let shift = 0; shift < 31 && max >= 2 ** shift; shift += RADIX_BITS) {
+function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: Int32Array, count: number, bits = RADIX_BITS): [Int32Array, Int32Array] {
+  if (max <= 0) return [order, spare];
+  let width = 1;
+  while (width < 31 && max >= 2 ** width) width += 1;
+  const step = Math.ceil(width / Math.ceil(width / bits));
+  const mask = 2 ** step - 1;
+  const starts = new Int32Array(mask + 2);
+  for (let shift = 0; shift < width; shift += step) {
     starts.fill(0);
     for (let k = 0; k < count; k++) {
-      const b = (((keys[order[k] as number] as number) >>> shift) & (RADIX - 1)) + 1;
+      const b = (((keys[order[k] as number] as number) >>> shift) & mask) + 1;
       starts[b] = (starts[b] as number) + 1;
     }
-    for (let b = 0; b < RADIX; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+    for (let b = 0; b <= mask; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
     for (let k = 0; k < count; k++) {
       const element = order[k] as number;
-      const b = ((keys[element] as number) >>> shift) & (RADIX - 1);
+      const b = ((keys[element] as number) >>> shift) & mask;
       spare[starts[b] as number] = element;
       starts[b] = (starts[b] as number) + 1;
     }
@@ -345,8 +361,8 @@ function currencyId(currencies: CurrencyIds, code: string, create: boolean): num
 }
 
 /**
- * Past this many distinct codes among the transactions, currency ids are found by sorting the
- * codes (currencyIdsBySort) rather than through the table, whose random reads missed the cache
+ * Past this many distinct codes among the transactions, currencies are numbered by their codes
+ * (currencyNumbersPastTable) rather than through the table, whose random reads missed the cache
  * once it held many codes (a quarter of a second of the many-currencies shape at 1M: 250k codes).
  */
 const MANY_CURRENCIES = 1024;
@@ -359,15 +375,18 @@ function shortKeyOf(code: string): number {
 }
 
 /**
- * Currency ids by sorting, for many distinct codes (the same codes the same id, as
- * currencyId gives): the transactions radix-sorted by code key and numbered by distinct key in
- * that order, the requests sorted likewise and merged with them (−1: no transaction has the
- * code). Linear, and no random reads of a table. On entry `txCurrency` holds the transactions'
- * keys from `from` on (ids of the table before) and `reqCurrency` the requests' keys (−1: not a
- * key below 2^31); `wide`: a transaction's code had no such key (then all are read again as
- * floats, currencyIdsByFloatKeys).
+ * Currency numbers for many distinct codes: each code's key − the transactions' lowest key, the
+ * same code the same number (as currencyId gives the same id), in the order of the keys; a
+ * request's code outside the transactions' keys −1. Not dense ids: the index only groups,
+ * orders and compares currencies, and a request of a code between two of the transactions'
+ * finds no amount, as one outside them finds no currency (the same decision, "no unused bank
+ * transaction with this exact amount and currency"). No sorting and no table: the sort by
+ * (currency, amount) takes the numbers as its major key in radix passes. On entry
+ * `txCurrency` holds the transactions' keys from `from` on (ids of the table before) and
+ * `reqCurrency` the requests' keys (−1: not a key below 2^31); `wide`: a transaction's code had
+ * no such key (then all are read again as floats and given dense ids, currencyIdsByFloatKeys).
  */
-function currencyIdsBySort(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, from: number, reqCurrency: Int32Array, wide: boolean, arena: Arena): void {
+function currencyNumbersPastTable(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, from: number, reqCurrency: Int32Array, wide: boolean, arena: Arena): void {
   const n = transactions.length;
   const m = requests.length;
   for (let i = 0; i < from && !wide; i++) {
@@ -386,48 +405,11 @@ function currencyIdsBySort(transactions: MatchTransaction[], requests: MatchRequ
     if (key < lowest) lowest = key;
     if (key > highest) highest = key;
   }
-  // Requests by key − lowest + 1 (0: outside the transactions' keys).
-  const reqKey = arenaInts(arena, m);
+  for (let i = 0; i < n; i++) txCurrency[i] = (txCurrency[i] as number) - lowest;
   for (let r = 0; r < m; r++) {
     const key = reqCurrency[r] as number;
-    reqKey[r] = key >= lowest && key <= highest ? key - lowest + 1 : 0;
+    reqCurrency[r] = key >= lowest && key <= highest ? key - lowest : -1;
   }
-  const txOrder = radixOrder(txCurrency, undefined, n, arena);
-  const reqOrder = radixOrder(reqKey, undefined, m, arena);
-  // Ids count the distinct keys in sorted order, for the requests while merging, then for the transactions.
-  let k = 0;
-  let id = -1;
-  let current = -1; // the key of id
-  for (let q = 0; q < m; q++) {
-    const r = reqOrder[q] as number;
-    const rk = reqKey[r] as number;
-    if (rk === 0) {
-      reqCurrency[r] = -1;
-      continue;
-    }
-    const key = rk - 1 + lowest;
-    while (current < key && k < n) {
-      const next = txCurrency[txOrder[k] as number] as number;
-      if (next !== current) {
-        id += 1;
-        current = next;
-      }
-      k += 1;
-    }
-    reqCurrency[r] = current === key ? id : -1;
-  }
-  id = -1;
-  current = -1;
-  for (let j = 0; j < n; j++) {
-    const i = txOrder[j] as number;
-    const key = txCurrency[i] as number;
-    if (key !== current) {
-      id += 1;
-      current = key;
-    }
-    txCurrency[i] = id;
-  }
-  arenaFree(arena, reqOrder); arenaFree(arena, txOrder); arenaFree(arena, reqKey);
 }
 
 /** A code's key as a float: its short key, else 2^49 + an id of the upper-cased code (−1: not seen, unless `create`). */
@@ -444,7 +426,7 @@ function currencyKey(other: Map<string, number>, code: string, create: boolean):
   return 2 ** 49 + id;
 }
 
-/** currencyIdsBySort with every code read again as a float key (codes of 5 or more letters, or not short). */
+/** Dense currency ids by sorting every code read again as a float key (a transaction's code of 5 or more letters, or not short, past MANY_CURRENCIES codes). */
 function currencyIdsByFloatKeys(transactions: MatchTransaction[], requests: MatchRequest[], txCurrency: Int32Array, reqCurrency: Int32Array, arena: Arena): void {
   const n = transactions.length;
   const m = requests.length;
@@ -500,7 +482,7 @@ function readTransactions(transactions: MatchTransaction[], names: NameTable, cu
   let lastCurrency = '';
   let lastCurrencyId = -1;
   let named = 0;
-  // Past MANY_CURRENCIES codes: each transaction's code key from `sortedFrom` on, ids by currencyIdsBySort below.
+  // Past MANY_CURRENCIES codes: each transaction's code key from `sortedFrom` on, numbered by currencyNumbersPastTable below.
   let sortedFrom = -1;
   let wideKeys = false;
   let lastName: string | null | undefined;
@@ -541,8 +523,8 @@ function readTransactions(transactions: MatchTransaction[], names: NameTable, cu
 }
 
 /**
- * Transactions indexed without hashing composite keys: currencies and sender names become
- * dense integer ids; transactions and requests are radix-sorted by (currency, amount) and
+ * Transactions indexed without hashing composite keys: currencies become integers (dense ids,
+ * or past MANY_CURRENCIES codes numbers from their codes) and sender names dense ids; transactions and requests are radix-sorted by (currency, amount) and
  * walked together, so each distinct amount gets an id and each request finds its own in a
  * single pass. Two stable counting sorts (by name, then by amount) then lay the transactions
  * out so that each amount is a contiguous run of groups, one group per sender name in
@@ -563,7 +545,7 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const range = readRequests(requests, currencies, sortedFrom, reqCurrency, read.lowest, read.highest);
   const lowest = range.lowest;
   const highest = range.highest;
-  if (sortedFrom >= 0) currencyIdsBySort(transactions, requests, txCurrency, sortedFrom, reqCurrency, wideKeys, arena);
+  if (sortedFrom >= 0) currencyNumbersPastTable(transactions, requests, txCurrency, sortedFrom, reqCurrency, wideKeys, arena);
 
   // Distinct (currency, amount) of the transactions, ascending, and each transaction's id of it.
   // Keys as 32-bit integers while every amount fits (half the memory; no copy for the radix sort).
