@@ -301,4 +301,21 @@ describe('matcher agrees with a plain reading of the rules past 1024 currency co
     }
     expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
   });
+  // Amounts more than 2^31 minor units apart are sorted as floats (the keys gathered after
+  // the sort, not carried through it): with few codes and with codes past the table.
+  for (const manyCodes of [false, true]) it(`amounts more than 2^31 minor units apart${manyCodes ? ', over 1500 codes' : ', two codes'}, 3 seeds`, () => {
+    let decided = 0;
+    const amounts = [-5, 100, 101, 2 ** 31 + 100, 2 ** 40, 9_000_000_000_000_000];
+    for (let seed = 1; seed <= 3; seed++) {
+      const random = mulberry32(seed * 6151);
+      const currency = () => (manyCodes ? code(Math.floor(random() * 1500) * 7, 4) : random() < 0.5 ? 'UYU' : 'usd');
+      const amount = () => amounts[Math.floor(random() * amounts.length)] as number;
+      const names = ['José Pérez', 'J. Pérez', 'Ana Ruiz', 'Luis Vega'];
+      const pick = () => names[Math.floor(random() * names.length)] as string;
+      const requests: MatchRequest[] = Array.from({ length: 2000 }, (_, i) => ({ id: `r${i}`, amountMinor: amount(), currency: currency(), name: pick(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
+      const transactions: MatchTransaction[] = Array.from({ length: 2500 }, (_, i) => ({ id: `t${i}`, amountMinor: amount(), currency: currency(), senderName: pick(), receivedAtMs: Math.floor(random() * 22) * DAY }));
+      decided += agreesWithReference(requests, transactions, seed);
+    }
+    expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(300);
+  });
 });
