@@ -265,6 +265,112 @@ function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: In
   return [order, spare];
 }
 
+/** Digits of a pass that carries its keys: three arrays written a bucket at a time (2^11 buckets each keep the writes' cache lines within L2). */
+const CARRY_RADIX_BITS = 11;
+
+/** Keys sorted by (major, minor) with what they sort: `order[k]` the k-th element's payload (its position when there is no payload), its keys `minor[k]` and `major[k]`. */
+type KeyedOrder = { order: Int32Array; minor: Int32Array | Float64Array; major: Int32Array };
+
+/**
+ * Elements sorted stably by (`major`, `minor`) — the same order as radixOrder's — with their
+ * keys carried through the passes: each pass reads its keys in sequence, where an order of
+ * positions read them at random (`keys[order[k]]`, a cache miss each at 1M), and the passes
+ * after the sort read the sorted keys in sequence too. The digits of every pass are counted
+ * in one pass over the input; a pass whose digit is the same for all is skipped.
+ * `minor`, `major` and `payload` are consumed (their buffers reused or released). A minor key
+ * of 2^31 or more (amounts that far apart) takes radixOrder and a gather instead.
+ */
+function sortCarryingKeys(minor: Int32Array | Float64Array, major: Int32Array, payload: Int32Array | undefined, count: number, arena: Arena): KeyedOrder {
+  let maxMinor = 0;
+  let maxMajor = 0;
+  for (let k = 0; k < count; k++) {
+    if ((minor[k] as number) > maxMinor) maxMinor = minor[k] as number;
+    if ((major[k] as number) > maxMajor) maxMajor = major[k] as number;
+  }
+  if (maxMinor >= 2 ** 31) return gatherSorted(minor, major, payload, count, arena);
+  let keyMinor: Int32Array;
+  if (minor instanceof Int32Array) keyMinor = minor;
+  else {
+    keyMinor = arenaInts(arena, count);
+    for (let k = 0; k < count; k++) keyMinor[k] = minor[k] as number;
+    arenaFree(arena, minor);
+  }
+  let keyMajor = major;
+  let carried = payload ?? identity(count, arena);
+  // Passes: the minor key's digits, then the major key's (LSD), each `step` bits at `shift` of its key.
+  const passes: { major: boolean; shift: number; step: number }[] = [];
+  for (const [isMajor, max] of [[false, maxMinor], [true, maxMajor]] as const) {
+    if (max <= 0) continue;
+    let width = 1;
+    while (width < 31 && max >= 2 ** width) width += 1;
+    const step = Math.ceil(width / Math.ceil(width / CARRY_RADIX_BITS));
+    for (let shift = 0; shift < width; shift += step) passes.push({ major: isMajor, shift, step });
+  }
+  const stride = 2 ** CARRY_RADIX_BITS + 1;
+  const counts = new Int32Array(passes.length * stride);
+  countDigits(keyMinor, keyMajor, count, passes, counts, stride);
+  let spareMinor = arenaInts(arena, count);
+  let spareMajor = arenaInts(arena, count);
+  let spareCarried = arenaInts(arena, count);
+  for (let p = 0; p < passes.length; p++) {
+    const { major: isMajor, shift, step } = passes[p] as { major: boolean; shift: number; step: number };
+    const starts = counts.subarray(p * stride, p * stride + (2 ** step) + 1);
+    // Every element in one bucket: this pass would not move any.
+    let full = false;
+    for (let b = 0; b < 2 ** step && !full; b++) full = starts[b + 1] === count;
+    if (full) continue;
+    for (let b = 0; b < 2 ** step; b++) starts[b + 1] = (starts[b + 1] as number) + (starts[b] as number);
+    scatterCarrying(isMajor ? keyMajor : keyMinor, shift, 2 ** step - 1, starts, keyMinor, keyMajor, carried, spareMinor, spareMajor, spareCarried, count);
+    [keyMinor, spareMinor] = [spareMinor, keyMinor];
+    [keyMajor, spareMajor] = [spareMajor, keyMajor];
+    [carried, spareCarried] = [spareCarried, carried];
+  }
+  arenaFree(arena, spareMinor); arenaFree(arena, spareMajor); arenaFree(arena, spareCarried);
+  return { order: carried, minor: keyMinor, major: keyMajor };
+}
+
+/** Each pass's digit counts, in `counts[p * stride + digit + 1]` (one pass over the keys, in sequence). */
+function countDigits(keyMinor: Int32Array, keyMajor: Int32Array, count: number, passes: { major: boolean; shift: number; step: number }[], counts: Int32Array, stride: number): void {
+  for (let p = 0; p < passes.length; p++) {
+    const { major: isMajor, shift, step } = passes[p] as { major: boolean; shift: number; step: number };
+    const keys = isMajor ? keyMajor : keyMinor;
+    const mask = 2 ** step - 1;
+    const base = p * stride + 1;
+    for (let k = 0; k < count; k++) {
+      const b = base + (((keys[k] as number) >>> shift) & mask);
+      counts[b] = (counts[b] as number) + 1;
+    }
+  }
+}
+
+/** One LSD pass: the triples (minor, major, carried) from their arrays into the spare ones, by the digit of `digitKeys` at `shift`. */
+function scatterCarrying(digitKeys: Int32Array, shift: number, mask: number, starts: Int32Array, minor: Int32Array, major: Int32Array, carried: Int32Array, toMinor: Int32Array, toMajor: Int32Array, toCarried: Int32Array, count: number): void {
+  for (let k = 0; k < count; k++) {
+    const b = ((digitKeys[k] as number) >>> shift) & mask;
+    const at = starts[b] as number;
+    starts[b] = at + 1;
+    toMinor[at] = minor[k] as number;
+    toMajor[at] = major[k] as number;
+    toCarried[at] = carried[k] as number;
+  }
+}
+
+/** sortCarryingKeys for minor keys past 31 bits: radixOrder's positions, then the keys and payloads gathered into that order. */
+function gatherSorted(minor: Int32Array | Float64Array, major: Int32Array, payload: Int32Array | undefined, count: number, arena: Arena): KeyedOrder {
+  const positions = radixOrder(minor, major, count, arena);
+  const sortedMinor = arenaFloats(arena, count);
+  const sortedMajor = arenaInts(arena, count);
+  for (let k = 0; k < count; k++) {
+    const at = positions[k] as number;
+    sortedMinor[k] = minor[at] as number;
+    sortedMajor[k] = major[at] as number;
+    if (payload) positions[k] = payload[at] as number;
+  }
+  arenaFree(arena, minor); arenaFree(arena, major);
+  if (payload) arenaFree(arena, payload);
+  return { order: positions, minor: sortedMinor, major: sortedMajor };
+}
+
 /** A code of up to 6 ASCII characters as a number (length, then 7 bits a character, a–z upper-cased), or −1. */
 function shortCode(code: string): number {
   if (code.length > 6) return -1;
@@ -552,16 +658,16 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
   const narrow = highest - lowest < 2 ** 31;
   const txKey = narrow ? arenaInts(arena, n) : arenaFloats(arena, n);
   for (let i = 0; i < n; i++) txKey[i] = (transactions[i] as MatchTransaction).amountMinor - lowest;
-  const txSorted = radixOrder(txKey, txCurrency, n, arena);
+  const txSorted = sortCarryingKeys(txKey, txCurrency, undefined, n, arena);
   const txAmount = arenaInts(arena, n);
   // Counted first, then laid out in typed arrays of that size (lists grown by push were tens
   // of MB of garbage with n/2 amounts).
-  const amountCount = countAmounts(txSorted, txKey, txCurrency, n);
+  const amountCount = countAmounts(txSorted.minor, txSorted.major, n);
   const amountKey = narrow ? arenaInts(arena, amountCount) : arenaFloats(arena, amountCount);
   const amountCurrency = arenaInts(arena, amountCount);
   const latest = arenaFloats(arena, amountCount);
-  layOutAmounts(txSorted, txKey, txCurrency, txTime, n, amountKey, amountCurrency, latest, txAmount);
-  arenaFree(arena, txSorted); arenaFree(arena, txKey); arenaFree(arena, txCurrency);
+  layOutAmounts(txSorted.order, txSorted.minor, txSorted.major, txTime, n, amountKey, amountCurrency, latest, txAmount);
+  arenaFree(arena, txSorted.order); arenaFree(arena, txSorted.minor); arenaFree(arena, txSorted.major);
 
   // Requests in (currency, amount) order, each with its amount's id (−1: no such amount).
   const known = arenaInts(arena, m);
@@ -577,13 +683,13 @@ function indexTransactions(transactions: MatchTransaction[], requests: MatchRequ
     reqMajor[k] = reqCurrency[r] as number;
   }
   arenaFree(arena, reqCurrency);
-  const reqSorted = radixOrder(reqKey, reqMajor, knownCount, arena);
+  const reqSorted = sortCarryingKeys(reqKey, reqMajor, known, knownCount, arena);
   const requestOrder = arenaInts(arena, m);
   const requestAmount = arenaInts(arena, m).fill(-1);
-  amountsOfRequests(reqSorted, known, reqMajor, reqKey, knownCount, amountCurrency, amountKey, amountCount, requestOrder, requestAmount);
+  amountsOfRequests(reqSorted.order, reqSorted.major, reqSorted.minor, knownCount, amountCurrency, amountKey, amountCount, requestOrder, requestAmount);
   let tail = knownCount;
   for (const r of unknownCurrency) requestOrder[tail++] = r;
-  arenaFree(arena, reqSorted); arenaFree(arena, reqKey); arenaFree(arena, reqMajor); arenaFree(arena, known); arenaFree(arena, amountKey); arenaFree(arena, amountCurrency);
+  arenaFree(arena, reqSorted.order); arenaFree(arena, reqSorted.minor); arenaFree(arena, reqSorted.major); arenaFree(arena, amountKey); arenaFree(arena, amountCurrency);
 
   // Stable counting sort by name (transactions without one left out), then by amount:
   // (amount, name) runs in ascending order, each amount's run starting at bucketFirst.
@@ -654,41 +760,36 @@ function readRequests(requests: MatchRequest[], currencies: CurrencyIds, sortedF
  * core, or not, by the collector's timing); small functions are optimised whole and keep it.
  */
 
-/** How many distinct (currency, amount) keys `txSorted[0, n)` (sorted by them) holds. */
-function countAmounts(txSorted: Int32Array, txKey: Int32Array | Float64Array, txCurrency: Int32Array, n: number): number {
-  let amountCount = 0;
-  for (let k = 0; k < n; k++) {
-    const i = txSorted[k] as number;
-    const p = k > 0 ? (txSorted[k - 1] as number) : -1;
-    if (p < 0 || txKey[p] !== txKey[i] || txCurrency[p] !== txCurrency[i]) amountCount += 1;
-  }
+/** How many distinct (currency, amount) keys the sorted keys hold. */
+function countAmounts(minor: Int32Array | Float64Array, major: Int32Array, n: number): number {
+  let amountCount = n > 0 ? 1 : 0;
+  for (let k = 1; k < n; k++) if (minor[k] !== minor[k - 1] || major[k] !== major[k - 1]) amountCount += 1;
   return amountCount;
 }
 
-/** Each distinct (currency, amount), ascending, with its latest time, and each transaction's amount id. */
-function layOutAmounts(txSorted: Int32Array, txKey: Int32Array | Float64Array, txCurrency: Int32Array, txTime: Float64Array, n: number, amountKey: Int32Array | Float64Array, amountCurrency: Int32Array, latest: Float64Array, txAmount: Int32Array): void {
+/** Each distinct (currency, amount), ascending, with its latest time, and each transaction's amount id (`order`: transactions by those keys, `minor` and `major` their keys). */
+function layOutAmounts(order: Int32Array, minor: Int32Array | Float64Array, major: Int32Array, txTime: Float64Array, n: number, amountKey: Int32Array | Float64Array, amountCurrency: Int32Array, latest: Float64Array, txAmount: Int32Array): void {
   let last = -1;
   for (let k = 0; k < n; k++) {
-    const i = txSorted[k] as number;
-    if (last < 0 || amountKey[last] !== txKey[i] || amountCurrency[last] !== txCurrency[i]) {
+    const i = order[k] as number;
+    if (k === 0 || minor[k] !== minor[k - 1] || major[k] !== major[k - 1]) {
       last += 1;
-      amountKey[last] = txKey[i] as number;
-      amountCurrency[last] = txCurrency[i] as number;
+      amountKey[last] = minor[k] as number;
+      amountCurrency[last] = major[k] as number;
       latest[last] = txTime[i] as number;
     } else if ((txTime[i] as number) > (latest[last] as number)) latest[last] = txTime[i] as number;
     txAmount[i] = last;
   }
 }
 
-/** The known requests in (currency, amount) order into `requestOrder`, each with its amount's id in `requestAmount` (left −1: no such amount). */
-function amountsOfRequests(reqSorted: Int32Array, known: Int32Array, reqMajor: Int32Array, reqKey: Int32Array | Float64Array, knownCount: number, amountCurrency: Int32Array, amountKey: Int32Array | Float64Array, amountCount: number, requestOrder: Int32Array, requestAmount: Int32Array): void {
+/** The known requests (`sorted`, by currency `major` and amount `minor`) into `requestOrder`, each with its amount's id in `requestAmount` (left −1: no such amount). */
+function amountsOfRequests(sorted: Int32Array, major: Int32Array, minor: Int32Array | Float64Array, knownCount: number, amountCurrency: Int32Array, amountKey: Int32Array | Float64Array, amountCount: number, requestOrder: Int32Array, requestAmount: Int32Array): void {
   let a = 0;
   for (let k = 0; k < knownCount; k++) {
-    const at = reqSorted[k] as number;
-    const r = known[at] as number;
+    const r = sorted[k] as number;
     requestOrder[k] = r;
-    const currency = reqMajor[at] as number;
-    const key = reqKey[at] as number;
+    const currency = major[k] as number;
+    const key = minor[k] as number;
     while (a < amountCount && ((amountCurrency[a] as number) < currency || (amountCurrency[a] === currency && (amountKey[a] as number) < key))) a++;
     if (a < amountCount && amountCurrency[a] === currency && amountKey[a] === key) requestAmount[r] = a;
   }

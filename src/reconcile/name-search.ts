@@ -80,15 +80,19 @@ const FLAGS = 5;
 const LONG_HASH = 6;
 /** Ints per record (28 bytes a name). */
 const REC = 7;
-/** Names per chunk of records (2 MB). */
-const NAME_CHUNK_BITS = 16;
+/**
+ * Names per chunk of records (112 KB). Small, so that any run past a few thousand names adds
+ * chunks: with 65,536 a name, the path that adds one ran first in a large call and
+ * deoptimised the name table's code there (recompiled in the call, on a shared core).
+ */
+const NAME_CHUNK_BITS = 12;
 const NAME_CHUNK = 1 << NAME_CHUNK_BITS;
 
 /** A name table chunk of token ids: 16 bits while the run's tokens fit, else 32. */
 export type TokenIds = Uint16Array | Int32Array;
 
-/** Token ids per chunk of the name table (2 or 4 MB). */
-const ID_CHUNK_BITS = 20;
+/** Token ids per chunk of the name table (32 or 64 KB; small for the reason NAME_CHUNK is). */
+const ID_CHUNK_BITS = 14;
 const ID_CHUNK = 1 << ID_CHUNK_BITS;
 
 /** sortUnique of `ids[0, count)` in place; returns how many are kept (the rest of `ids` is left as it is). */

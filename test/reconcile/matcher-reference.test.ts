@@ -196,6 +196,25 @@ describe('matcher agrees with a plain reading of the rules on the input shapes o
   }
 });
 
+describe('matcher agrees with a plain reading of the rules past the name table\'s first chunks', () => {
+  // More than 4,096 distinct names and 16,384 token ids: the name table's records and ids
+  // span several chunks, and a name is read back from whichever holds it.
+  it('5000 requests × 5000 transactions, names of 2–9 words from 400, 40 amounts (each amount\'s name index searched)', () => {
+    const random = mulberry32(90001);
+    const pool = Array.from({ length: 400 }, (_, k) => `W${k.toString(36)}${'aeiou'[k % 5]}n`);
+    const nameOf = () => Array.from({ length: 2 + Math.floor(random() * 8) }, () => pool[Math.floor(random() * pool.length)] as string).join(' ');
+    const requests: MatchRequest[] = Array.from({ length: 5000 }, (_, i) => ({ id: `r${i}`, amountMinor: 100 + Math.floor(random() * 40), currency: 'UYU', name: nameOf(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
+    const transactions: MatchTransaction[] = Array.from({ length: 5000 }, (_, i) => {
+      const pays = requests[Math.floor(random() * requests.length)] as MatchRequest;
+      return random() < 0.7
+        ? { id: `t${i}`, amountMinor: pays.amountMinor, currency: 'UYU', senderName: pays.name, receivedAtMs: pays.registeredAtMs + Math.floor(random() * 2) * DAY }
+        : { id: `t${i}`, amountMinor: 100 + Math.floor(random() * 40), currency: 'UYU', senderName: nameOf(), receivedAtMs: Math.floor(random() * 22) * DAY };
+    });
+    expect(new Set([...requests.map((r) => r.name), ...transactions.map((t) => t.senderName)]).size, 'distinct names').to.be.greaterThan(4096);
+    expect(agreesWithReference(requests, transactions, 1), 'decided').to.be.greaterThan(2000);
+  });
+});
+
 describe('matcher agrees with a plain reading of the rules on names of every length (pair and word postings)', () => {
   // Names of 1 to 10 words from a small pool, some words written as initials: payers of 2–6
   // words meet senders of 1 word and of more than 6 (found through the word postings) as well
@@ -300,5 +319,22 @@ describe('matcher agrees with a plain reading of the rules past 1024 currency co
       decided += agreesWithReference(requests, transactions, seed);
     }
     expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(500);
+  });
+  // Amounts more than 2^31 minor units apart are sorted as floats (the keys gathered after
+  // the sort, not carried through it): with few codes and with codes past the table.
+  for (const manyCodes of [false, true]) it(`amounts more than 2^31 minor units apart${manyCodes ? ', over 1500 codes' : ', two codes'}, 3 seeds`, () => {
+    let decided = 0;
+    const amounts = [-5, 100, 101, 2 ** 31 + 100, 2 ** 40, 9_000_000_000_000_000];
+    for (let seed = 1; seed <= 3; seed++) {
+      const random = mulberry32(seed * 6151);
+      const currency = () => (manyCodes ? code(Math.floor(random() * 1500) * 7, 4) : random() < 0.5 ? 'UYU' : 'usd');
+      const amount = () => amounts[Math.floor(random() * amounts.length)] as number;
+      const names = ['José Pérez', 'J. Pérez', 'Ana Ruiz', 'Luis Vega'];
+      const pick = () => names[Math.floor(random() * names.length)] as string;
+      const requests: MatchRequest[] = Array.from({ length: 2000 }, (_, i) => ({ id: `r${i}`, amountMinor: amount(), currency: currency(), name: pick(), registeredAtMs: 10 * DAY + Math.floor(random() * 10) * DAY }));
+      const transactions: MatchTransaction[] = Array.from({ length: 2500 }, (_, i) => ({ id: `t${i}`, amountMinor: amount(), currency: currency(), senderName: pick(), receivedAtMs: Math.floor(random() * 22) * DAY }));
+      decided += agreesWithReference(requests, transactions, seed);
+    }
+    expect(decided, 'the cases are not all trivially not_found').to.be.greaterThan(300);
   });
 });
