@@ -240,9 +240,8 @@ const MAJOR_RADIX_BITS = 13;
  */
 function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: Int32Array, count: number, bits = RADIX_BITS): [Int32Array, Int32Array] {
   if (max <= 0) return [order, spare];
-  let width = 1;
-  while (width < 31 && max >= 2 ** width) width += 1;
-  const step = Math.ceil(width / Math.ceil(width / bits));
+  const width = bitWidth(max);
+  const step = evenStep(width, bits);
   const mask = 2 ** step - 1;
   const starts = new Int32Array(mask + 2);
   for (let shift = 0; shift < width; shift += step) {
@@ -263,6 +262,18 @@ function radixPasses(keys: Int32Array, max: number, order: Int32Array, spare: In
     order = sorted;
   }
   return [order, spare];
+}
+
+/** Bits that hold `max` (1 to 31). */
+function bitWidth(max: number): number {
+  let width = 1;
+  while (width < 31 && max >= 2 ** width) width += 1;
+  return width;
+}
+
+/** Digit size of LSD passes over `width` bits: as few passes of at most `bits` as that takes, the bits spread evenly over them. */
+function evenStep(width: number, bits: number): number {
+  return Math.ceil(width / Math.ceil(width / bits));
 }
 
 /** Digits of a pass that carries its keys: three arrays written a bucket at a time (2^11 buckets each keep the writes' cache lines within L2). */
@@ -301,9 +312,8 @@ function sortCarryingKeys(minor: Int32Array | Float64Array, major: Int32Array, p
   const passes: { major: boolean; shift: number; step: number }[] = [];
   for (const [isMajor, max] of [[false, maxMinor], [true, maxMajor]] as const) {
     if (max <= 0) continue;
-    let width = 1;
-    while (width < 31 && max >= 2 ** width) width += 1;
-    const step = Math.ceil(width / Math.ceil(width / CARRY_RADIX_BITS));
+    const width = bitWidth(max);
+    const step = evenStep(width, CARRY_RADIX_BITS);
     for (let shift = 0; shift < width; shift += step) passes.push({ major: isMajor, shift, step });
   }
   const stride = 2 ** CARRY_RADIX_BITS + 1;
