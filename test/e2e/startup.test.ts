@@ -48,6 +48,17 @@ describe('start-up', function () {
     expect(service.stderr()).to.match(/SECRET_KEYS: required in production/);
   });
 
+  it('SIGTERM during start-up: the service finishes starting, then stops cleanly (exit 0, never killed by the signal)', async () => {
+    const service = startServiceProcess({ DATA_DIR: tempDataDir('early-term') });
+    // Logged at the start of start-up, before the embedded database is started (seconds).
+    await service.waitForLog(/generated an encryption key for local use/, 60_000);
+    service.child.kill('SIGTERM');
+    const { code, signal } = await service.exited;
+    expect(signal, service.stderr().slice(-2000)).to.equal(null);
+    expect(code, service.stderr().slice(-2000)).to.equal(0);
+    expect(service.stderr()).not.to.match(/\n\s+at /);
+  });
+
   it('with no environment: embedded database, generated key, data kept across restarts', async () => {
     const dataDir = tempDataDir('embedded');
     const first = startServiceProcess({ DATA_DIR: dataDir });
