@@ -1108,7 +1108,7 @@ function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, g
     const top = (s.narrow ??= amountIndex.search(payer, TOP_FLOOR));
     let settled = false;
     if (top.complete) {
-      for (let c = 0; c < top.groups.length; c++) {
+      for (let c = 0; c < top.count; c++) {
         const g = top.groups[c] as number;
         if ((time[groupStart[g] as number] as number) < from) continue;
         settled = (top.scores[c] as number) >= 1 - 1e-12;
@@ -1121,7 +1121,7 @@ function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, g
     }
   }
   s.complete = found.complete;
-  for (let c = 0; c < found.groups.length; c++) {
+  for (let c = 0; c < found.count; c++) {
     const g = found.groups[c] as number;
     if ((time[groupStart[g] as number] as number) < from) continue;
     const score = found.scores[c] as number;
@@ -1139,10 +1139,11 @@ function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, g
   // found, or a rival within the margin of the best. Every "María w1 …" of an amount shares
   // two words with "María w1 w2": scored eagerly, their count grew with the amount.
   const tail = found.tail;
-  if (tail.length > 0) {
+  const tailCount = found.tailCount;
+  if (tailCount > 0) {
     const bounds = found.tailBounds;
     if (bestScore < MIN_SCORE) {
-      for (let c = 0; c < tail.length; c++) {
+      for (let c = 0; c < tailCount; c++) {
         if ((bounds[c] as number) <= bestScore) continue; // it can at most tie
         const g = tail[c] as number;
         if ((time[groupStart[g] as number] as number) < from) continue;
@@ -1151,7 +1152,7 @@ function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, g
       }
     } else {
       const cut = bestScore - CLEAR_MARGIN;
-      for (let c = 0; c < tail.length; c++) {
+      for (let c = 0; c < tailCount; c++) {
         if ((bounds[c] as number) <= cut) continue;
         const g = tail[c] as number;
         if ((time[groupStart[g] as number] as number) < from) continue;

@@ -35,6 +35,8 @@ export const PAIR_MAX = 6;
 
 /** Initials are at most this many letters ("shch." from Щ). */
 const MAX_INITIAL = 4;
+/** A payer's rarest tokens put in order as their sizes are read (a search cut short by the budget reads two or three). */
+const RAREST_KEPT = 4;
 
 const EMPTY_IDS = new Int32Array(0);
 /** The empty lists of a search's result (shared: results are read only). */
@@ -654,6 +656,8 @@ export function createNameTable(expected = 0) {
     fromIn: (space: 0 | 1, name: number): number => field(name, space === 0 ? OWN_FROM : LATIN_FROM) & (ID_CHUNK - 1),
     lengthIn: (space: 0 | 1, name: number): number => field(name, space === 0 ? LENGTH : LATIN_LENGTH),
     isInitial: (token: number) => tokenInitial[token] === 1,
+    /** Whether any token of the run is an initial (else no word is begun by one). */
+    hasInitials: () => initialTokens > 0,
     tokenCount: () => tokens,
     nameCount: () => count,
   };
@@ -682,13 +686,14 @@ function overlapScore(aIds: TokenIds, aFrom: number, aLength: number, bIds: Toke
 }
 
 /**
- * A search's result: `groups` scored ≥ the floor, best first (ties by group); and, from a
- * complete search whose floor is below MIN_SCORE, `tail`: names left unscored because their
- * pair hits bound their score below MIN_SCORE (`tailBounds`, in no order). Such a name can
- * only be the best of a request that is not found, or a rival of a best under 1 − margin:
- * the matcher scores it only when its bound can change what it decides (same decisions).
+ * A search's result: `groups[0, count)` scored ≥ the floor, best first (ties by group); and,
+ * from a complete search whose floor is below MIN_SCORE, `tail[0, tailCount)`: names left
+ * unscored because their pair hits bound their score below MIN_SCORE (`tailBounds`, in no
+ * order). Such a name can only be the best of a request that is not found, or a rival of a
+ * best under 1 − margin: the matcher scores it only when its bound can change what it
+ * decides (same decisions).
  */
-export type Found = { groups: Int32Array; scores: Float64Array; complete: boolean; tail: Int32Array; tailBounds: Float64Array };
+export type Found = { groups: Int32Array; scores: Float64Array; count: number; complete: boolean; tail: Int32Array; tailBounds: Float64Array; tailCount: number };
 
 /** Work units of scoring a pair: a merge of both token lists, several times cheaper per step than reading a posting entry. */
 function scoreCost(a: number, b: number): number {
@@ -802,6 +807,8 @@ type Postings = {
   lengths: Int32Array;
   /** Token ids given a slot, to reset the scratch arrays. */
   touched: number[];
+  /** This postings' mark in the scratch's probe sizes (see Scratch.sizeStamp). */
+  stamp: number;
 };
 
 function grownInt(list: Int32Array, size: number, fill?: number): Int32Array {
@@ -833,8 +840,16 @@ type Scratch = {
   slot: Int32Array; // entries per token slot while an amount is indexed
   candidates: Int32Array;
   ranges: Int32Array;
-  rangeFrom: Int32Array;
+  rangeFrom: Int32Array; // per payer token, where its ranges start in `ranges` (−1: not read yet)
+  rangeTo: Int32Array;
   sizes: Float64Array;
+  // Per token space and token id, the entries a token's probe ranges hold in the postings
+  // whose stamp is in sizeStamp: a payer's rarest tokens are chosen by these sizes, and a
+  // search cut short by the budget reads the ranges of only those few (30-word payers looked
+  // up every token's ranges, each search).
+  sizeStamp: Int32Array[];
+  sizeValue: Int32Array[];
+  postingsMade: number;
   order: Int32Array;
   foundGroups: Int32Array;
   foundScores: Float64Array;
@@ -844,6 +859,9 @@ type Scratch = {
   resultScores: Float64Array[];
   resultTail: Int32Array[];
   resultBounds: Float64Array[];
+  // The results themselves, per kind, rewritten by each search (views and an object per
+  // search were a tenth of a 30-word payer's search cut short).
+  results: Found[];
   rankStarts: Int32Array; // rankByHits's counting sort
   ranked: Int32Array;
   seen: Int32Array; // an amount's per-group arrays (see createAmountIndex)
@@ -855,6 +873,7 @@ type Scratch = {
   lengthOrder: Int32Array;
   postGroups: Int32Array[]; // per token space
   postLengths: Int32Array[];
+  memberIds: Int32Array; // an amount's names' token ids, by lengthOrder, while its postings are built
   pairKeys: Float64Array; // pair entries while building (one space at a time)
   pairGroup: Int32Array;
   pairLength: Int32Array;
@@ -890,7 +909,11 @@ function createScratch(): Scratch {
     candidates: new Int32Array(1024),
     ranges: new Int32Array(256),
     rangeFrom: new Int32Array(64),
+    rangeTo: new Int32Array(64),
     sizes: new Float64Array(64),
+    sizeStamp: [new Int32Array(0), new Int32Array(0)],
+    sizeValue: [new Int32Array(0), new Int32Array(0)],
+    postingsMade: 0,
     order: new Int32Array(64),
     foundGroups: new Int32Array(256),
     foundScores: new Float64Array(256),
@@ -898,6 +921,7 @@ function createScratch(): Scratch {
     resultScores: [new Float64Array(64), new Float64Array(64)],
     resultTail: [new Int32Array(64), new Int32Array(64)],
     resultBounds: [new Float64Array(64), new Float64Array(64)],
+    results: [0, 1].map(() => ({ groups: NO_GROUPS, scores: NO_SCORES, count: 0, complete: true, tail: NO_GROUPS, tailBounds: NO_SCORES, tailCount: 0 })),
     rankStarts: new Int32Array(64),
     ranked: new Int32Array(256),
     seen: new Int32Array(1024),
@@ -906,6 +930,7 @@ function createScratch(): Scratch {
     lengthOrder: new Int32Array(1024),
     postGroups: [new Int32Array(1024), new Int32Array(0)],
     postLengths: [new Int32Array(1024), new Int32Array(0)],
+    memberIds: new Int32Array(1024),
     pairKeys: new Float64Array(1024),
     pairGroup: new Int32Array(1024),
     pairLength: new Int32Array(1024),
@@ -995,19 +1020,28 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       }
       counts[slot] = (counts[slot] as number) + 1;
     };
+    // The names' ids are copied in the order they are counted, so the writing pass reads them
+    // in sequence (each name's ids and record were two cache misses a pass at 1M 30-word names).
+    const withInitials = names.hasInitials();
+    let memberIds = scratch.memberIds;
+    let copied = 0;
     let n = 0;
     for (let o = 0; o < members; o++) {
       const name = groupName[lengthOrder[o] as number] as number;
       const tokenIds = names.idsIn(space, name);
       const start = names.fromIn(space, name);
       const end = start + names.lengthIn(space, name);
+      if (copied + (end - start) > memberIds.length) memberIds = scratch.memberIds = grownInt(memberIds, copied + (end - start));
       for (let k = start; k < end; k++) {
         const token = tokenIds[k] as number;
+        memberIds[copied++] = token;
         countEntry(exactSlot, token);
+        n += 1;
+        if (!withInitials) continue;
         // A begun entry for each initial that begins the word.
         const beginning = names.initialsBeginning(token);
         for (let b = 0; b < beginning.length; b++) countEntry(begunSlot, beginning[b] as number);
-        n += 1 + beginning.length;
+        n += beginning.length;
       }
     }
     const starts = new Int32Array(slots + 1);
@@ -1017,19 +1051,19 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     }
     const groups = (scratch.postGroups[space] = atLeastInt(scratch.postGroups[space] as Int32Array, n));
     const lengths = (scratch.postLengths[space] = atLeastInt(scratch.postLengths[space] as Int32Array, n));
-    for (let o = 0; o < members; o++) {
+    // Members come by ascending length: each length's members are byLength's counts apart.
+    copied = 0;
+    for (let o = 0, l = 0; o < members; o++) {
+      while (o >= (byLength[l] as number)) l += 1;
       const g = lengthOrder[o] as number;
-      const name = groupName[g] as number;
-      const tokenIds = names.idsIn(space, name);
-      const start = names.fromIn(space, name);
-      const l = names.lengthIn(space, name);
-      for (let k = start; k < start + l; k++) {
-        const token = tokenIds[k] as number;
+      for (let k = 0; k < l; k++) {
+        const token = memberIds[copied++] as number;
         let x = exactSlot[token] as number;
         let at = counts[x] as number;
         groups[at] = g;
         lengths[at] = l;
         counts[x] = at + 1;
+        if (!withInitials) continue;
         const beginning = names.initialsBeginning(token);
         for (let b = 0; b < beginning.length; b++) {
           x = begunSlot[beginning[b] as number] as number;
@@ -1040,7 +1074,12 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         }
       }
     }
-    return { exactSlot, begunSlot, starts, groups, lengths, touched };
+    if ((scratch.sizeStamp[space] as Int32Array).length < tokenCount) {
+      scratch.sizeStamp[space] = grownInt(scratch.sizeStamp[space] as Int32Array, tokenCount);
+      scratch.sizeValue[space] = grownInt(scratch.sizeValue[space] as Int32Array, tokenCount);
+    }
+    scratch.postingsMade += 1;
+    return { exactSlot, begunSlot, starts, groups, lengths, touched, stamp: scratch.postingsMade };
   };
   // The previous amount's slots are cleared before this one's are set.
   release(owner);
@@ -1254,25 +1293,52 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     if (p === 0) return 0;
     if (p + 1 > scratch.rangeFrom.length) {
       scratch.rangeFrom = new Int32Array(p * 2 + 2);
+      scratch.rangeTo = new Int32Array(p * 2 + 2);
       scratch.sizes = new Float64Array(p * 2 + 2);
       scratch.order = new Int32Array(p * 2 + 2);
     }
-    const { rangeFrom, sizes, order } = scratch;
-    let at = 0;
+    const { rangeFrom, rangeTo, sizes, order } = scratch;
+    const sizeStamp = scratch.sizeStamp[space] as Int32Array;
+    const sizeValue = scratch.sizeValue[space] as Int32Array;
+    let at = 0; // ranges read so far, in scratch.ranges
+    // Rarest first, ties by position. The RAREST_KEPT rarest are kept in order as the sizes
+    // are read; further tokens are chosen one at a time while the planned work below is added
+    // up (a search past the budget stops after a few of them: a 30-word payer name sorted
+    // whole cost more than its probe); the rest are sorted only when the probe goes on (see
+    // orderRest).
+    let rarest = 0; // order[0, rarest): the rarest tokens so far, by (size, position)
     for (let k = 0; k < p; k++) {
-      rangeFrom[k] = at;
-      at = addRanges(postings, tokenIds[tokensFrom + k] as number, at);
-      let size = 0;
-      for (let x = rangeFrom[k] as number; x < at; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
+      const token = tokenIds[tokensFrom + k] as number;
+      rangeFrom[k] = -1;
+      let size: number;
+      if (token < sizeStamp.length && sizeStamp[token] === postings.stamp) size = sizeValue[token] as number;
+      else {
+        // Read into the free part of scratch.ranges, not kept: only the tokens probed keep theirs.
+        const end = addRanges(postings, token, 0);
+        size = 0;
+        for (let x = 0; x < end; x += 2) size += (scratch.ranges[x + 1] as number) - (scratch.ranges[x] as number);
+        if (token < sizeStamp.length) {
+          sizeStamp[token] = postings.stamp;
+          sizeValue[token] = size;
+        }
+      }
       sizes[k] = size;
+      // Later positions lose ties: a token goes before the kept ones strictly rarer than it.
+      if (rarest === RAREST_KEPT && size >= (sizes[order[rarest - 1] as number] as number)) continue;
+      let j = rarest < RAREST_KEPT ? rarest++ : rarest - 1;
+      while (j > 0 && size < (sizes[order[j - 1] as number] as number)) {
+        order[j] = order[j - 1] as number;
+        j -= 1;
+      }
+      order[j] = k;
     }
-    rangeFrom[p] = at;
-    // Rarest first, ties by position. The tokens are chosen one at a time while the planned
-    // work below is added up (a search past the budget stops after a few of them: a 30-word
-    // payer name sorted whole cost more than its probe); the rest are sorted only when the
-    // probe goes on (see orderRest).
-    for (let k = 0; k < p; k++) order[k] = k;
-    const ranges = scratch.ranges;
+    // Then the other positions, in any order (selectRarest and orderRest order them).
+    for (let k = 0, next = rarest; k < p; k++) {
+      let kept = false;
+      for (let j = 0; j < rarest && !kept; j++) kept = order[j] === k;
+      if (!kept) order[next++] = k;
+    }
+    let ranges = scratch.ranges;
     let work = p;
     const eps = 1e-9;
     const lo = Math.max(1, Math.ceil(p * (2 * floor - 1) - eps));
@@ -1286,9 +1352,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       const r = p - i;
       const fresh = lo <= r ? longestReaching(r, p, floor) : lo - 1;
       if (fresh < lo) break;
-      const k = selectRarest(order, sizes, i, p);
+      const k = i < rarest ? (order[i] as number) : selectRarest(order, sizes, i, p);
       chosen = i + 1;
-      for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
+      rangeFrom[k] = at;
+      at = addRanges(postings, tokenIds[tokensFrom + k] as number, at);
+      rangeTo[k] = at;
+      ranges = scratch.ranges;
+      for (let x = rangeFrom[k] as number; x < (rangeTo[k] as number); x += 2) {
         const rangeEnd = ranges[x + 1] as number;
         const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
         const end = fresh >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, fresh + 1);
@@ -1305,8 +1375,14 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       if (fresh < lo && (!counting || candidateCount === 0)) break;
       const k = order[i] as number;
       const token = tokenIds[tokensFrom + k] as number;
+      if ((rangeFrom[k] as number) < 0) {
+        rangeFrom[k] = at;
+        at = addRanges(postings, token, at);
+        rangeTo[k] = at;
+        ranges = scratch.ranges;
+      }
       let longer = 0; // entries of longer names (already candidates, if ever): counted, never new
-      for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
+      for (let x = rangeFrom[k] as number; x < (rangeTo[k] as number); x += 2) {
         const rangeEnd = ranges[x + 1] as number;
         const start = lowerBound(lengths, ranges[x] as number, rangeEnd, lo);
         const end = fresh >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, fresh + 1);
@@ -1325,7 +1401,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       if (longer <= candidateCount) {
         work += longer;
         if (work > budget) return -1;
-        for (let x = rangeFrom[k] as number; x < (rangeFrom[k + 1] as number); x += 2) {
+        for (let x = rangeFrom[k] as number; x < (rangeTo[k] as number); x += 2) {
           const rangeEnd = ranges[x + 1] as number;
           const start = lowerBound(lengths, ranges[x] as number, rangeEnd, fresh + 1);
           const end = widest >= 0x7fffffff ? rangeEnd : lowerBound(lengths, start, rangeEnd, widest + 1);
@@ -1398,9 +1474,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
 
   /**
    * The groups scoring ≥ `floor` (FLOOR unless said) against payer name `payer`, best first
-   * (ties by group). The result's lists view arrays of the run's scratch, one set for floor
-   * FLOOR and one for every other floor: a result is valid until the next search of its kind
-   * in the run (the matcher keeps one of each, for the payer being walked).
+   * (ties by group). The result and its lists are the run's scratch, one set for floor FLOOR
+   * and one for every other floor, rewritten by each search: a result is valid until the next
+   * search of its kind in the run (the matcher keeps one of each, for the payer being walked).
    */
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
@@ -1519,9 +1595,13 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     // By score (desc), then group (asc): by insertion while few (the usual case: a sort call
     // costs more than the few moves). The matcher orders the names it keeps of equal score by
     // name key (only an ambiguous request needs that order: most never do).
-    const tailView = tailCount === 0 ? NO_GROUPS : tail.subarray(0, tailCount);
-    const boundsView = tailCount === 0 ? NO_SCORES : tailBounds.subarray(0, tailCount);
-    if (count === 0) return { groups: NO_GROUPS, scores: NO_SCORES, complete, tail: tailView, tailBounds: boundsView };
+    const result = scratch.results[kind] as Found;
+    result.complete = complete;
+    result.tail = tail;
+    result.tailBounds = tailBounds;
+    result.tailCount = tailCount;
+    result.count = count;
+    if (count === 0) return result;
     if ((scratch.resultGroups[kind] as Int32Array).length < count) {
       scratch.resultGroups[kind] = new Int32Array(count * 2);
       scratch.resultScores[kind] = new Float64Array(count * 2);
@@ -1550,7 +1630,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         scores[c] = foundScores[ranked[c] as number] as number;
       }
     }
-    return { groups: groups.subarray(0, count), scores: scores.subarray(0, count), complete, tail: tailView, tailBounds: boundsView };
+    result.groups = groups;
+    result.scores = scores;
+    return result;
   }
 
   return { search };
