@@ -130,6 +130,29 @@ describe('matcher: bounded search (issue #17)', () => {
     // With few names in the amount the same payer is matched.
     expect(one(request({ name: payer }), txs.slice(0, 20))).to.deep.include({ result: 'matched', transactionId: 'own' });
   });
+
+  it("a word's count in one amount does not steer the search in another", () => {
+    // "Comun" is in one name of amount `rare` and in 2,000 of amount `common`, where the payer's
+    // other six words are in three names each: its search there reads those six first and is
+    // complete (matched). Had it taken Comun for rare, as in the other amount, it would plan
+    // 2,000 entries and be cut short. Both orders of the two amounts are walked.
+    const word = (k: number) => `Pal${String.fromCharCode(97 + (k % 26))}${String.fromCharCode(97 + Math.floor(k / 26) % 26)}${String.fromCharCode(97 + Math.floor(k / 676))}`;
+    for (const [rare, common] of [[1000, 2000], [2000, 1000]] as const) {
+      const txs: MatchTransaction[] = [];
+      const requests: MatchRequest[] = [request({ id: 'in-rare', amountMinor: rare, name: 'Comun Uno Dos Tres Cuatro Cinco Seis' })];
+      txs.push(tx('rare-own', { amountMinor: rare, senderName: 'Comun Uno Dos Tres Cuatro Cinco Seis' }));
+      for (let k = 0; k < 40; k++) txs.push(tx(`rare-${k}`, { amountMinor: rare, senderName: `${word(k)} ${word(k + 40)} ${word(k + 80)}` }));
+      const payer = ['Comun', ...Array.from({ length: 6 }, (_, k) => word(5000 + k))];
+      requests.push(request({ id: 'in-common', amountMinor: common, name: payer.join(' ') }));
+      txs.push(tx('common-own', { amountMinor: common, senderName: payer.join(' ') }));
+      // Each of the payer's six words in two more names, with no other word of the payer but Comun.
+      for (let k = 0; k < 12; k++) txs.push(tx(`common-near-${k}`, { amountMinor: common, senderName: ['Comun', payer[1 + (k % 6)], ...Array.from({ length: 5 }, (_, j) => word(6000 + k * 5 + j))].join(' ') }));
+      for (let k = 0; k < 2000; k++) txs.push(tx(`common-${k}`, { amountMinor: common, senderName: ['Comun', ...Array.from({ length: 6 }, (_, j) => word(100 + ((k * 6 + j) % 4000)))].join(' ') }));
+      const decisions = matchRequests(requests, txs);
+      expect(decisions[0], `rare ${rare}`).to.deep.include({ result: 'matched', transactionId: 'rare-own' });
+      expect(decisions[1], `common ${common}`).to.deep.include({ result: 'matched', transactionId: 'common-own' });
+    }
+  });
 });
 
 describe('matcher: a reference beats a name (SPEC §4)', () => {
