@@ -115,6 +115,18 @@ describe('matcher: names in any script (issue #13 item 7)', () => {
   });
 });
 
+describe('matcher: candidate lists', () => {
+  it('requests that share a candidate list cannot change each other\'s', () => {
+    // Two requests of one payer and amount, two equal transactions: both ambiguous, one list.
+    const decisions = matchRequests([request({ id: 'a' }), request({ id: 'b' })], [tx('t1'), tx('t2')]);
+    const [a, b] = decisions.map((d) => d as { result: string; candidates?: string[] });
+    expect(a!.result).to.equal('ambiguous');
+    expect(b!.candidates).to.deep.equal(a!.candidates);
+    expect(() => a!.candidates!.push('t3')).to.throw(TypeError);
+    expect(b!.candidates).to.have.members(['t1', 't2']);
+  });
+});
+
 describe('matcher: bounded search (issue #17)', () => {
   it('past the search bound a request is left ambiguous, never matched', () => {
     // One amount, 3,000 different long names from a small pool of words: every name shares
