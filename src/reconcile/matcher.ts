@@ -1096,14 +1096,19 @@ function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, g
   // A payer of 2..PAIR_MAX words is searched wide first: its pairs find the names of
   // 2..PAIR_MAX words exactly, and those that could only score below the minimum are left
   // unscored (the tail), so the wide search costs about what the narrow one does and
-  // decides every request alone when complete. Otherwise, or when it was cut short, the
-  // narrow search (rivals of a perfect score only: within the margin of 1) comes first, as
-  // it reads less: when the payer's own name paid in the window it is enough, and when it
-  // is cut short by the bound the wide one would be too (it reads at least as much), so
-  // what the narrow one scored is taken.
+  // decides every request alone when complete. Otherwise, or when it was cut short, or
+  // when the payer's own name paid in the window, the narrow search (rivals of a perfect
+  // score only: within the margin of 1) comes first, as it reads less: when the payer's own
+  // name paid in the window it is enough (the wide search would find the same rivals, and
+  // its tail cannot hold one), and it reads the pairs of only as many words as 0.85 needs
+  // (one pair for three words: the wide one read every "María w1 …" of the amount for
+  // "María w1 w2"); when it is cut short by the bound the wide one would be too (it reads at
+  // least as much), so what the narrow one scored is taken.
   const payerLength = names.length(payer);
-  let found = payerLength >= 2 && payerLength <= PAIR_MAX ? s.wide : undefined;
-  if (!found && payerLength >= 2 && payerLength <= PAIR_MAX) found = s.wide = amountIndex.search(payer);
+  const paired = payerLength >= 2 && payerLength <= PAIR_MAX;
+  const own = paired ? amountIndex.groupOf(payer) : -1;
+  const ownPaid = own >= 0 && (time[groupStart[own] as number] as number) >= from;
+  let found = paired && !ownPaid ? (s.wide ??= amountIndex.search(payer)) : undefined;
   if (!found || !found.complete) {
     const top = (s.narrow ??= amountIndex.search(payer, TOP_FLOOR));
     let settled = false;
@@ -1115,9 +1120,13 @@ function searchPlausible(s: Searches, names: NameTable, groupName: Int32Array, g
         break;
       }
     }
-    if (settled || !top.complete) found = top;
+    if (settled) found = top;
+    else if (!paired) found = top.complete ? (s.wide ??= amountIndex.search(payer)) : top;
     else {
-      found ??= s.wide ??= amountIndex.search(payer);
+      // As when the wide search comes first: it decides when complete, else the narrow one
+      // if cut short, else the wide one.
+      const wide = (s.wide ??= amountIndex.search(payer));
+      found = wide.complete || top.complete ? wide : top;
     }
   }
   s.complete = found.complete;

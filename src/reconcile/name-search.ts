@@ -707,6 +707,23 @@ function longestReaching(r: number, p: number, floor: number): number {
 }
 
 /**
+ * How many of a payer's p tokens a pair probe for `floor` must take the pairs of, when the
+ * names it can find have lo..hi tokens: a name pairing m of the payer's tokens pairs at least
+ * m − (p − q) of any q of them, so q = p − m + 2 (two of them, one pair) finds every name
+ * pairing the fewest tokens m that can still score `floor` (p when that is two, or when no
+ * name can).
+ */
+export function pairTokensNeeded(p: number, floor: number, lo: number, hi: number): number {
+  for (let m = 2; m <= p; m++) {
+    // The best a name pairing m tokens can score: with as few tokens as it may have.
+    const l = Math.max(lo, m);
+    if (l > hi) break;
+    if ((m / Math.min(p, l) + m / Math.max(p, l)) / 2 >= floor - 1e-9) return p - m + 2;
+  }
+  return p;
+}
+
+/**
  * Moves the rarest of the tokens `order[i, p)` (least `sizes`, ties by lower token position) to
  * `order[i]` and returns it: after steps 0..i, `order[0, i]` is what sorting all by (size,
  * position) would put there.
@@ -1108,6 +1125,9 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   }
   let stamp = 0;
   let candidateCount = 0;
+  // Payer tokens the last pair probe left out (see pairTokensNeeded): a name's pair hits then
+  // bound the tokens it pairs with those probed, and it may pair this many more.
+  let pairSlack = 0;
 
   /** Appends to scratch.ranges the [start, end) ranges of the postings that can pair with `token`; returns the new length. */
   function addRanges(postings: Postings, token: number, at: number): number {
@@ -1254,22 +1274,47 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   // Probe forms of two payer tokens: a word has itself and at most MAX_INITIAL initials.
   const probeA = new Int32Array(MAX_INITIAL + 2);
   const probeB = new Int32Array(MAX_INITIAL + 2);
+  const pairPick = new Int32Array(PAIR_MAX); // positions of the payer tokens whose pairs are probed
+  const pairSize = new Float64Array(PAIR_MAX);
   /**
    * Adds to scratch.candidates every group of 2..PAIR_MAX words not yet seen that pairs two
    * of its words with two of the payer's tokens `tokenIds[tokensFrom, + p)` (2..PAIR_MAX of
-   * them) and whose length can reach `floor`.
+   * them) and whose length can reach `floor` — with `fewest`, through the pairs of only some
+   * of the payer's tokens (pairSlack tells how many were left out).
    */
-  function pairProbe(space: 0 | 1, tokenIds: TokenIds, tokensFrom: number, p: number, floor: number): void {
+  function pairProbe(space: 0 | 1, tokenIds: TokenIds, tokensFrom: number, p: number, floor: number, fewest: boolean): void {
+    pairSlack = 0;
     const postings = (pairPostings[space] ??= buildPairs(space));
     if (postings.slotOf.size() === 0) return;
     const eps = 1e-9;
     const lo = Math.max(2, Math.ceil(p * (2 * floor - 1) - eps));
     const hi = Math.min(PAIR_MAX, Math.floor(p / (2 * floor - 1) + eps));
     if (lo > hi) return;
-    for (let a = 0; a < p; a++) {
-      const formsA = probeForms(tokenIds[tokensFrom + a] as number, probeA);
-      for (let b = a + 1; b < p; b++) {
-        const formsB = probeForms(tokenIds[tokensFrom + b] as number, probeB);
+    // Asked (`fewest`, one token space), the pairs of only as many tokens as the floor needs,
+    // the rarest by their word entries (any as many would find the same names): a search for
+    // 0.85 by a three-word payer reads one pair's names, not three ("María w1" is held by
+    // every "María w1 …" of the amount).
+    const q = fewest ? pairTokensNeeded(p, floor, lo, hi) : p;
+    for (let k = 0; k < p; k++) pairPick[k] = k;
+    if (q < p) {
+      for (let k = 0; k < p; k++) {
+        const token = tokenIds[tokensFrom + k] as number;
+        const slot = token < own.exactSlot.length ? (own.exactSlot[token] as number) : -1;
+        pairSize[k] = slot < 0 ? 0 : (own.starts[slot + 1] as number) - (own.starts[slot] as number);
+      }
+      for (let i = 0; i < q; i++) {
+        let best = i;
+        for (let j = i + 1; j < p; j++) if ((pairSize[pairPick[j] as number] as number) < (pairSize[pairPick[best] as number] as number)) best = j;
+        const chosen = pairPick[best] as number;
+        pairPick[best] = pairPick[i] as number;
+        pairPick[i] = chosen;
+      }
+      pairSlack = p - q;
+    }
+    for (let a = 0; a < q; a++) {
+      const formsA = probeForms(tokenIds[tokensFrom + (pairPick[a] as number)] as number, probeA);
+      for (let b = a + 1; b < q; b++) {
+        const formsB = probeForms(tokenIds[tokensFrom + (pairPick[b] as number)] as number, probeB);
         for (let x = 0; x < formsA; x++) {
           for (let y = 0; y < formsB; y++) {
             const slot = postings.slotOf.get(pairKey(probeA[x] as number, probeB[y] as number));
@@ -1282,6 +1327,11 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         }
       }
     }
+  }
+
+  /** The group of name `name` in this amount, or −1. */
+  function groupOf(name: number): number {
+    return positionOf(groupName, from, to, name);
   }
 
   /**
@@ -1463,7 +1513,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
    */
   function look(space: 0 | 1, postings: Postings, tokenIds: TokenIds, tokensFrom: number, p: number, budget: number, counting: boolean, floor: number): number {
     if (p >= 2 && p <= PAIR_MAX) {
-      pairProbe(space, tokenIds, tokensFrom, p, floor);
+      pairProbe(space, tokenIds, tokensFrom, p, floor, counting && middleOnly);
       // With one token space (`counting`), the work done is only compared with the budget,
       // which a probe of at most PAIR_MAX tokens over no readable entries never reaches.
       if (counting && middleOnly) return 0;
@@ -1481,6 +1531,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
   function search(payer: number, floor = FLOOR): Found {
     stamp += 1;
     candidateCount = 0;
+    pairSlack = 0;
     // The payer's token ids, read where the name table keeps them (valid: no name is added while matching).
     const tokenIds = names.ownIds(payer);
     const payerFrom = names.ownFrom(payer);
@@ -1571,7 +1622,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
       if (pairBound) {
         const l = groupLength[g - from] as number;
         if (l >= 2 && l <= PAIR_MAX) {
-          const m = Math.min(Math.floor((1 + Math.sqrt(1 + 8 * (hits[g - from] as number))) / 2 + 1e-9), l, p);
+          const m = Math.min(Math.floor((1 + Math.sqrt(1 + 8 * (hits[g - from] as number))) / 2 + 1e-9) + pairSlack, l, p);
           const bound = (m / Math.min(p, l) + m / Math.max(p, l)) / 2;
           if (bound < floor - 1e-9) continue;
           if (lazy && bound < MIN_SCORE - 1e-6) {
@@ -1635,7 +1686,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     return result;
   }
 
-  return { search };
+  return { search, groupOf };
 }
 
 export type AmountIndex = ReturnType<typeof createAmountIndex>;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { parseDecimalToMinor, parseLocalAmountToMinor } from '../../src/domain/money.js';
 import { matchRequests, WINDOW_MS, type MatchRequest, type MatchTransaction } from '../../src/reconcile/matcher.js';
+import { pairTokensNeeded, PAIR_MAX } from '../../src/reconcile/name-search.js';
 import { mulberry32 } from '../helpers/prng.js';
 
 const DAY = 86_400_000;
@@ -112,6 +113,26 @@ describe('matcher: names in any script (issue #13 item 7)', () => {
   });
   it('two Chinese names that sound the same are not the same payer', () => {
     expect(one(request({ name: '王小明' }), [tx('t1', { senderName: '汪晓鸣' })]).result).to.equal('not_found');
+  });
+});
+
+describe('matcher: pair probes of fewer words', () => {
+  it('takes the pairs of as many payer words as the fewest a name reaching the floor pairs leaves (every payer length, floor and name lengths)', () => {
+    // Plainly: the fewest words m any name of lo..hi words (at least m) can pair and still
+    // score the floor; q words then hold two of any such name's (q = p − m + 2), else all p.
+    const share = (m: number, p: number, l: number) => (m / Math.min(p, l) + m / Math.max(p, l)) / 2;
+    for (let p = 2; p <= PAIR_MAX; p++) {
+      for (const floor of [0.55, 0.7, 0.85, 0.9, 1]) {
+        for (let lo = 2; lo <= PAIR_MAX; lo++) {
+          for (let hi = lo; hi <= PAIR_MAX; hi++) {
+            let fewest = 0;
+            for (let m = 2; m <= p && fewest === 0; m++) for (let l = Math.max(lo, m); l <= hi; l++) if (share(m, p, l) >= floor - 1e-9) fewest = m;
+            expect(pairTokensNeeded(p, floor, lo, hi), `p ${p} floor ${floor} lengths ${lo}..${hi}`).to.equal(fewest === 0 ? p : p - fewest + 2);
+          }
+        }
+      }
+    }
+    expect(pairTokensNeeded(3, 0.85, 3, 4), '"María w1 w2" for 0.85: one pair').to.equal(2);
   });
 });
 
