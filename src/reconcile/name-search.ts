@@ -1302,13 +1302,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
         const slot = token < own.exactSlot.length ? (own.exactSlot[token] as number) : -1;
         pairSize[k] = slot < 0 ? 0 : (own.starts[slot + 1] as number) - (own.starts[slot] as number);
       }
-      for (let i = 0; i < q; i++) {
-        let best = i;
-        for (let j = i + 1; j < p; j++) if ((pairSize[pairPick[j] as number] as number) < (pairSize[pairPick[best] as number] as number)) best = j;
-        const chosen = pairPick[best] as number;
-        pairPick[best] = pairPick[i] as number;
-        pairPick[i] = chosen;
-      }
+      for (let i = 0; i < q; i++) selectRarest(pairPick, pairSize, i, p);
       pairSlack = p - q;
     }
     for (let a = 0; a < q; a++) {
@@ -1573,7 +1567,7 @@ export function createAmountIndex(names: NameTable, groupName: Int32Array, from:
     if (!complete) {
       // Cut short: the names sharing most words with the payer are scored first, within the
       // budget, and the payer's own name (if this amount holds it) always.
-      const exact = positionOf(groupName, from, to, payer);
+      const exact = groupOf(payer);
       if (exact >= 0 && seen[exact - from] !== stamp) {
         seen[exact - from] = stamp;
         hits[exact - from] = 0;
