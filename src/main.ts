@@ -497,26 +497,26 @@ export async function main(argv: string[]): Promise<number> {
         // Listened for before start-up begins: a signal while it runs (a container stopped as it
         // starts) took the default action and killed the process before it could stop cleanly. One that comes then
         // stops the service as soon as it has started.
-        const started: { service?: RunningService } = {};
+        let running: RunningService | undefined;
         let pending: NodeJS.Signals | undefined;
         let signals = 0;
-        const stop = (running: RunningService, signal: NodeJS.Signals) => {
+        const stop = (service: RunningService, signal: NodeJS.Signals) => {
           const timer = setTimeout(() => {
             process.stderr.write('Shutdown took too long; exiting.\n');
             process.exit(1);
           }, config.shutdownTimeoutMs + 5_000);
           timer.unref();
-          void running.stop(signal);
+          void service.stop(signal);
         };
         const onSignal = (signal: NodeJS.Signals) => {
           signals += 1;
           if (signals > 1) process.exit(1); // a second Ctrl-C means "now"
-          if (started.service) stop(started.service, signal);
+          if (running) stop(running, signal);
           else pending = signal;
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        const service = (started.service = await startService(config));
+        const service = (running = await startService(config));
         if (pending) stop(service, pending);
         await service.stopped;
         if (service.failure) {
